@@ -1,0 +1,51 @@
+"""Validation at the engine boundary: arrays in, clear ValueErrors out."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["as_matrix"]
+
+
+def _first_bad(mask: np.ndarray) -> tuple[int, int]:
+    idx = np.argwhere(mask)[0]
+    return int(idx[0]), int(idx[1])
+
+
+def as_matrix(A: object, *, name: str = "matrix", allow_float32: bool = False) -> np.ndarray:
+    """Return ``A`` as a finite 2-D float array, or raise ``ValueError`` naming the problem.
+
+    Positions in messages are 1-based (row r, column c), as a user counts them.
+    float32 input stays float32 when ``allow_float32`` (images); everything else is float64.
+    """
+    arr = np.asarray(A)
+    if arr.dtype == object or arr.dtype.kind in "USV":
+        # Try to find the first entry that is not a number, to name it.
+        flat = arr.reshape(arr.shape[0], -1) if arr.ndim >= 2 else np.atleast_2d(arr)
+        for (r, c), v in np.ndenumerate(flat):
+            try:
+                float(v)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{name} is not numeric: row {r + 1}, column {c + 1} holds {v!r}"
+                ) from None
+        arr = arr.astype(np.float64)
+    if arr.dtype.kind == "c":
+        raise ValueError(f"{name} is complex; SVD Studio works with real matrices only")
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} has unsupported element type {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (rows × columns); got {arr.ndim}-D shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape[0]}×{arr.shape[1]})")
+    if allow_float32 and arr.dtype == np.float32:
+        out = arr
+    else:
+        out = arr.astype(np.float64, copy=False)
+    finite = np.isfinite(out)
+    if not finite.all():
+        r, c = _first_bad(~finite)
+        v = out[r, c]
+        what = "NaN" if np.isnan(v) else ("+inf" if v > 0 else "-inf")
+        raise ValueError(f"{name} contains {what} at row {r + 1}, column {c + 1}")
+    return out
