@@ -1,0 +1,7 @@
+"""``python -m svdstudio`` opens the GUI."""
+
+import sys
+
+from .app import main
+
+sys.exit(main())
