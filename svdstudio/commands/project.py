@@ -31,7 +31,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the ``project`` sub-command."""
     methods = "\n".join(
         textwrap.fill(
-            METHOD_EXPLANATIONS[m], width=76, initial_indent=f"  {m:13s} ", subsequent_indent=" " * 16
+            METHOD_EXPLANATIONS[m],
+            width=76,
+            initial_indent=f"  {m:13s} ",
+            subsequent_indent=" " * 16,
         )
         for m in METHODS
     )
@@ -123,9 +126,7 @@ def run(args: argparse.Namespace) -> int:
         print_json(out)
         return 0
     print(f"{path}: {res.n_samples} rows × {res.n_features} features, method {res.method}")
-    for name, sv, r in zip(
-        names, res.singular_values, res.explained_variance_ratio, strict=True
-    ):
+    for name, sv, r in zip(names, res.singular_values, res.explained_variance_ratio, strict=True):
         print(f"  {name}: singular value {sv:.6g}, explained variance ratio {r:.4f}")
     if args.output:
         print(f"wrote {args.output}")

@@ -148,4 +148,3 @@ def project(X: object, method: str = "tsvd", n_components: int | None = None) ->
         n_samples=n,
         n_features=p,
     )
-

@@ -8,6 +8,7 @@ missing values dropped, constant or text columns left out, the label column chos
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -211,21 +212,21 @@ def read_header(path: str | os.PathLike[str]) -> list[str]:
     """Column names of a table (generated ``column_N`` names when it has no header)."""
     p = Path(path)
     text, _ = _read_text(p)
-    rows = _records(text, p.suffix.lower())
+    rows, _ = _records(text, p.suffix.lower())
     if not rows:
         raise DatasetError(f"{p}: the file is empty")
     header, _ = _split_header(rows)
     return header or [f"column_{j + 1}" for j in range(len(rows[0]))]
 
 
-def _records(text: str, suffix: str) -> list[list[str]]:
+def _records(text: str, suffix: str) -> tuple[list[list[str]], str]:
     head = text[:65536].splitlines()
     if len(text) > 65536:
         head = head[:-1]  # possibly cut in the middle
     delim = _sniff_delimiter(head[:50], suffix)
     reader = csv.reader(io.StringIO(text), delimiter=delim)
     # Blank lines are not rows (a line of only delimiters is, and counts as missing values).
-    return [row for row in reader if row and (len(row) > 1 or row[0].strip())]
+    return [row for row in reader if row and (len(row) > 1 or row[0].strip())], delim
 
 
 def _looks_numeric(cell: str) -> bool:
@@ -295,7 +296,7 @@ def read_dataset(
     p = Path(path)
     src = _display_name(p)
     text, notices = _read_text(p)
-    rows = _records(text, p.suffix.lower())
+    rows, delim = _records(text, p.suffix.lower())
     if not rows:
         raise DatasetError(f"{src}: the file is empty; expected a table of numbers")
     header, body = _split_header(rows)
@@ -312,7 +313,9 @@ def read_dataset(
                 f"{src}: row {r + 1} (line {r + 1 + offset}) has {len(row)} fields; "
                 f"the {'header' if header else 'first row'} has {width}"
             )
-    names = _unique_names(header if header is not None else [f"column_{j + 1}" for j in range(width)])
+    names = _unique_names(
+        header if header is not None else [f"column_{j + 1}" for j in range(width)]
+    )
     if len(body) == 0:
         raise DatasetError(f"{src}: the table has a header but no data rows; need at least 3 rows")
 
@@ -326,8 +329,15 @@ def read_dataset(
     text_cols: list[int] = []
     empty_cols: list[int] = []
     bad_cells: dict[int, int] = {}
+    decimal_comma = False
     for j, col in enumerate(columns):
         fast = _to_float(col)
+        if fast is None and delim == ";":
+            # Semicolon-separated files often come with decimal commas (1,5 for 1.5).
+            fast = _to_float([c.replace(",", ".") for c in col])
+            if fast is not None:
+                columns[j] = col = tuple(c.replace(",", ".") for c in col)
+                decimal_comma = True
         if fast is not None and not np.isinf(fast).any():
             numeric_values[j] = fast
             missing_cols[j] = np.isnan(fast)
@@ -348,8 +358,18 @@ def read_dataset(
         else:
             text_cols.append(j)
 
+    if decimal_comma:
+        notices.append("Decimal commas (1,5) were read as decimal points (1.5).")
     label_j = _choose_label(
-        src, names, label_column, no_label, text_cols, numeric_values, columns, missing_cols, notices
+        src,
+        names,
+        label_column,
+        no_label,
+        text_cols,
+        numeric_values,
+        columns,
+        missing_cols,
+        notices,
     )
 
     for j in sorted(bad_cells):
@@ -538,8 +558,6 @@ def _atomic_write_text(path: Path, text: str) -> None:
             f.write(text)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
