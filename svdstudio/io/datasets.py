@@ -30,6 +30,7 @@ __all__ = [
     "bundled_path",
     "load_bundled",
     "pixel_grid",
+    "publish",
     "read_dataset",
     "read_header",
     "resolve_dataset",
@@ -556,8 +557,22 @@ def _atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def publish(tmp: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Move a finished temporary file over ``target`` atomically, with ordinary permissions.
+
+    mkstemp creates files readable by their owner only; an exported file should be like any
+    other (the old file's mode, or rw-r--r--).
+    """
+    try:
+        mode = os.stat(target).st_mode & 0o777
+    except OSError:
+        mode = 0o644
+    os.chmod(tmp, mode)
+    os.replace(tmp, target)

@@ -6,6 +6,8 @@ coordinates (about a millisecond for 50 000 points), rate-limited to the screen'
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -62,6 +64,7 @@ class DatasetScatter(pg.PlotWidget):
         self._xy = np.zeros((0, 2))
         self._tips = np.zeros((0, 2))
         self._hovered = -1
+        self.point_tip: Callable[[int], str] | None = None  # rich text for a hovered point
         pi = self.getPlotItem()
         pi.setMenuEnabled(False)
         pi.hideButtons()
@@ -97,7 +100,9 @@ class DatasetScatter(pg.PlotWidget):
         )
         self._highlight.setZValue(20)
         pi.addItem(self._highlight, ignoreBounds=True)
-        self._proxy = pg.SignalProxy(self.scene().sigMouseMoved, rateLimit=60, slot=self._moved)
+        self._proxy = pg.SignalProxy(
+            self.scene().sigMouseMoved, delay=0.0, rateLimit=60, slot=self._moved
+        )
 
     # ---------------------------------------------------------------- data
     def set_points(
@@ -265,6 +270,13 @@ class DatasetScatter(pg.PlotWidget):
     def hovered(self) -> int:
         """Index of the hovered point, or -1."""
         return self._hovered
+
+    def event(self, ev: QtCore.QEvent) -> bool:
+        # A resting cursor asks for the tooltip: over a point it is the point's, not the help.
+        if ev.type() == QtCore.QEvent.Type.ToolTip and self._hovered >= 0 and self.point_tip:
+            QtWidgets.QToolTip.showText(ev.globalPos(), self.point_tip(self._hovered), self)
+            return True
+        return super().event(ev)
 
     def leaveEvent(self, ev: QtCore.QEvent) -> None:
         self._set_hovered(-1)

@@ -8,8 +8,10 @@ of components kept is instant.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,7 @@ from ..io.datasets import (
     DatasetError,
     bundled_path,
     pixel_grid,
+    publish,
     read_dataset,
     read_header,
     write_projection_csv,
@@ -197,6 +200,7 @@ class DatasetTab(QtWidgets.QWidget):
             "number, label and values; drag to pan, scroll to zoom."
         )
         self.scatter.point_hovered.connect(self._on_point_hovered)
+        self.scatter.point_tip = lambda _i: self._hover_rich
 
         self.spectrum = SpectrumPlot()
         self.spectrum.setObjectName("datasetSpectrum")
@@ -430,27 +434,24 @@ class DatasetTab(QtWidgets.QWidget):
         return True
 
     def export_image(self, path: str) -> bool:
-        """Save the scatter plot as PNG (2× the on-screen size) or SVG, by extension."""
-        import pyqtgraph.exporters as exporters
-
+        """Save the scatter plot as PNG (2× the on-screen size) or SVG, by extension (atomic)."""
         if self._result is None:
             return False
-        item = self.scatter.getPlotItem()
-        suffix = Path(path).suffix.lower()
+        target = Path(path)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=target.suffix or ".png", dir=target.parent
+        )
+        os.close(fd)
         try:
-            if suffix == ".svg":
-                exporters.SVGExporter(item).export(path)
+            if target.suffix.lower() == ".svg":
+                _export_svg(self.scatter, tmp)
             else:
-                exp = exporters.ImageExporter(item)
-                width = max(int(item.sceneBoundingRect().width() * 2), 800)
-                exp.parameters()["width"] = width
-                exp.parameters()["antialias"] = True
-                exp.export(path)
+                _export_png(self.scatter, tmp)
+            publish(tmp, target)
         except (OSError, RuntimeError) as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
             self._error(f"{path}: cannot save the plot ({exc}).")
-            return False
-        if not Path(path).is_file():
-            self._error(f"{path}: the plot could not be saved.")
             return False
         self.status_message.emit(f"Saved the plot to {path}.")
         return True
@@ -716,6 +717,7 @@ class DatasetTab(QtWidgets.QWidget):
 
     # ================================================================ hover
     _hover_plain = ""
+    _hover_rich = ""
 
     def _on_point_hovered(self, i: int) -> None:
         ds, res = self._dataset, self._result
@@ -755,8 +757,10 @@ class DatasetTab(QtWidgets.QWidget):
         self.hover_info.setText("\n".join([coords, "", *lines]))
         if grid is not None:
             self.digit_view.set_grid(grid, vmax=max(16.0, float(grid.max())))
-        tip = f"<b>{html.escape(title)}</b><pre>{html.escape(chr(10).join([coords, *lines]))}</pre>"
-        QtWidgets.QToolTip.showText(QtGui.QCursor.pos(), tip, self.scatter)
+        self._hover_rich = (
+            f"<b>{html.escape(title)}</b><pre>{html.escape(chr(10).join([coords, *lines]))}</pre>"
+        )
+        QtWidgets.QToolTip.showText(QtGui.QCursor.pos(), self._hover_rich, self.scatter)
 
     # ================================================================ export
     def _export_dialog(self, kind: str | None) -> None:
@@ -798,6 +802,46 @@ class DatasetTab(QtWidgets.QWidget):
         box.setObjectName("datasetErrorDialog")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
+
+
+def _export_png(scatter: DatasetScatter, path: str) -> None:
+    import pyqtgraph.exporters as exporters
+
+    item = scatter.getPlotItem()
+    exp = exporters.ImageExporter(item)
+    exp.parameters()["width"] = max(int(item.sceneBoundingRect().width() * 2), 800)
+    exp.parameters()["antialias"] = True
+    exp.export(path)
+    if os.path.getsize(path) == 0:
+        raise RuntimeError("the image came out empty")
+
+
+def _export_svg(scatter: DatasetScatter, path: str) -> None:
+    import pyqtgraph.exporters as exporters
+
+    item = scatter.getPlotItem()
+    try:
+        exporters.SVGExporter(item).export(path)
+        return
+    except (ValueError, IndexError):
+        # pyqtgraph 0.14's SVG exporter cannot parse the closed paths ("… Z") that Qt ≥ 6.10
+        # writes (pyqtgraph issue #3495): draw the scene with Qt's own SVG generator instead.
+        pass
+    from PySide6.QtSvg import QSvgGenerator
+
+    rect = item.sceneBoundingRect()
+    gen = QSvgGenerator()
+    gen.setFileName(path)
+    gen.setSize(QtCore.QSize(int(rect.width()), int(rect.height())))
+    gen.setViewBox(QtCore.QRectF(0, 0, rect.width(), rect.height()))
+    gen.setTitle("SVD Studio dataset projection")
+    gen.setResolution(scatter.logicalDpiX())
+    painter = QtGui.QPainter(gen)
+    try:
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        scatter.scene().render(painter, QtCore.QRectF(0, 0, rect.width(), rect.height()), rect)
+    finally:
+        painter.end()
 
 
 def _preview() -> int:

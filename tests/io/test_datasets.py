@@ -214,6 +214,7 @@ def test_write_projection_csv(tmp_path):
     assert rows[1] == ["3", "a", "1.5", "-2"]
     assert rows[2][:2] == ["7", "b, c"] and float(rows[2][3]) == 1e-12
     assert [p.name for p in tmp_path.iterdir()] == ["proj.csv"]  # no temp file left
+    assert out.stat().st_mode & 0o777 == 0o644
 
 
 def test_twenty_thousand_rows(tmp_path):
