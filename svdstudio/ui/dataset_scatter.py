@@ -45,6 +45,66 @@ HOVER_RADIUS_PX = 10.0
 ARROW = "#444444"
 
 
+# Above this many points, dots are drawn by one QPainter.drawPoints call per class instead of
+# pyqtgraph's per-spot ScatterPlotItem (0.4 s to build for 50 000 points; this takes ~10 ms).
+FAST_POINTS_FROM = 5000
+
+
+class FastPoints(pg.GraphicsObject):
+    """Small dots of a fixed pixel size at data coordinates, drawn in one call."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, colour: str, size: float) -> None:
+        super().__init__()
+        self._x = np.ascontiguousarray(x, dtype=np.float64)
+        self._y = np.ascontiguousarray(y, dtype=np.float64)
+        self._poly = pg.functions.arrayToQPolygonF(self._x, self._y)
+        pen = QtGui.QPen(QtGui.QColor(colour))
+        pen.setWidthF(size)
+        pen.setCosmetic(True)  # size in screen pixels, whatever the zoom
+        # Square dots: antialiased round caps cost ten times as much to draw, and at 3–4 px the
+        # difference is hard to see.
+        pen.setCapStyle(Qt.PenCapStyle.SquareCap)
+        self._pen = pen
+        if self._x.size:
+            self._rect = QtCore.QRectF(
+                float(self._x.min()),
+                float(self._y.min()),
+                float(np.ptp(self._x)) or 1e-12,
+                float(np.ptp(self._y)) or 1e-12,
+            )
+        else:
+            self._rect = QtCore.QRectF()
+
+    def getData(self) -> tuple[np.ndarray, np.ndarray]:
+        """The x and y coordinates, like ScatterPlotItem.getData()."""
+        return self._x, self._y
+
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):  # noqa: N803
+        """Data range along ``ax`` for the view box's auto-range."""
+        d = self._x if ax == 0 else self._y
+        return (float(d.min()), float(d.max())) if d.size else (None, None)
+
+    def pixelPadding(self) -> float:
+        """Dots reach half their size past their centres."""
+        return self._pen.widthF() / 2
+
+    def boundingRect(self) -> QtCore.QRectF:
+        """Bounds of the data, padded by a dot's radius in data units."""
+        px = self.pixelVectors()
+        pad_x = pad_y = 0.0
+        if px[0] is not None:
+            r = self._pen.widthF()
+            pad_x = abs(px[0].x()) * r + abs(px[1].x()) * r
+            pad_y = abs(px[0].y()) * r + abs(px[1].y()) * r
+        return self._rect.adjusted(-pad_x, -pad_y, pad_x, pad_y)
+
+    def paint(self, painter: QtGui.QPainter, *args: object) -> None:
+        """All dots in one call."""
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(self._pen)
+        painter.drawPoints(self._poly)
+
+
 def class_colours(classes: list[str]) -> dict[str, str]:
     """One palette colour per class, in order (classes beyond the palette share grey)."""
     return {c: (PALETTE[i] if i < len(PALETTE) else "#999999") for i, c in enumerate(classes)}
@@ -89,7 +149,7 @@ class DatasetScatter(pg.PlotWidget):
             )
             zero.setZValue(-10)
             pi.addItem(zero, ignoreBounds=True)
-        self._class_items: list[pg.ScatterPlotItem] = []
+        self._class_items: list[pg.GraphicsObject] = []
         self._arrow_lines = pg.PlotDataItem([], [], connect="pairs", pen=pg.mkPen(ARROW, width=1.5))
         self._arrow_lines.setZValue(15)
         pi.addItem(self._arrow_lines, ignoreBounds=True)
@@ -121,7 +181,7 @@ class DatasetScatter(pg.PlotWidget):
         self._legend.clear()
         self._xy = np.asarray(xy, dtype=np.float64)
         n = self._xy.shape[0]
-        size = 8 if n <= 1000 else 6 if n <= 5000 else 4 if n <= 20000 else 3
+        size = 8 if n <= 1000 else 6 if n <= FAST_POINTS_FROM else 4 if n <= 20000 else 3
         edge = pg.mkPen(255, 255, 255, 200, width=0.8) if n <= 5000 else None
         if labels is None or not classes or len(classes) > MAX_CLASSES:
             groups = [("all rows" if labels is None else f"{len(classes)} classes", None)]
@@ -131,15 +191,20 @@ class DatasetScatter(pg.PlotWidget):
         for name, mask in groups:
             pts = self._xy if mask is None else self._xy[mask]
             colour = UNLABELLED if mask is None else colours[name]
-            item = pg.ScatterPlotItem(
-                pts[:, 0],
-                pts[:, 1],
-                size=size,
-                brush=pg.mkBrush(colour),
-                pen=edge,
-                symbol="o",
-                name=f"{name} ({pts.shape[0]})",
-            )
+            if n >= FAST_POINTS_FROM:
+                item = FastPoints(pts[:, 0], pts[:, 1], colour, size)
+                sample = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(colour), pen=None)
+                self._legend.addItem(sample, f"{name} ({pts.shape[0]})")
+            else:
+                item = pg.ScatterPlotItem(
+                    pts[:, 0],
+                    pts[:, 1],
+                    size=size,
+                    brush=pg.mkBrush(colour),
+                    pen=edge,
+                    symbol="o",
+                    name=f"{name} ({pts.shape[0]})",
+                )
             item.setZValue(5)
             pi.addItem(item)
             self._class_items.append(item)
@@ -222,8 +287,8 @@ class DatasetScatter(pg.PlotWidget):
         """Number of points shown."""
         return int(self._xy.shape[0])
 
-    def class_items(self) -> list[pg.ScatterPlotItem]:
-        """The scatter items, one per class (for export and tests)."""
+    def class_items(self) -> list[pg.GraphicsObject]:
+        """The point items, one per class; each has ``getData() -> (x, y)``."""
         return list(self._class_items)
 
     # ---------------------------------------------------------------- hover

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from svdstudio.io.datasets import load_bundled
+from svdstudio.ui import dataset_scatter
 from svdstudio.ui import dataset_tab as dataset_tab_module
 from svdstudio.ui.dataset_tab import DatasetTab
 from svdstudio.workers import JobRunner
@@ -214,7 +215,9 @@ def test_open_user_file_and_bad_file(tab, qtbot, tmp_path):
 
 
 def test_big_file_is_read_off_the_gui_thread(tab, qtbot, tmp_path, monkeypatch):
+    # Pretend the table is big: read on the runner, dots drawn by the fast item.
     monkeypatch.setattr(dataset_tab_module, "SYNC_READ_BYTES", 0)
+    monkeypatch.setattr(dataset_scatter, "FAST_POINTS_FROM", 100)
     p = tmp_path / "t.csv"
     rng = np.random.default_rng(0)
     lines = ["x,y,z,kind"] + [
@@ -224,6 +227,16 @@ def test_big_file_is_read_off_the_gui_thread(tab, qtbot, tmp_path, monkeypatch):
     with qtbot.waitSignal(tab.projection_ready, timeout=TIMEOUT):
         assert tab.open_file(str(p))
     assert tab.dataset().n_rows == 300 and tab.dataset().classes == ["p", "q"]
+    items = tab.scatter.class_items()
+    assert all(isinstance(it, dataset_scatter.FastPoints) for it in items) and len(items) == 2
+    np.testing.assert_allclose(
+        sorted_rows(scatter_points(tab)), sorted_rows(tab.result().projection[:, :2])
+    )
+    view = tab.scatter
+    view.hover_scene_pos(view.scene_pos_of(7))
+    assert view.hovered() >= 0 and tab.hover_text().startswith("Row ")
+    png = tmp_path / "big.png"
+    assert tab.export_image(str(png)) and not QImage(str(png)).isNull()
 
 
 def test_state_round_trip(tab, qtbot, tmp_path):
