@@ -92,17 +92,21 @@ class Dataset:
 
     @property
     def classes(self) -> list[str]:
-        """Distinct labels in order of first appearance (empty without labels)."""
+        """Distinct labels in natural order ("2" before "10"; empty without labels)."""
         if self.labels is None:
             return []
-        _, first = np.unique(self.labels, return_index=True)
-        return [str(self.labels[i]) for i in sorted(first)]
+        return sorted((str(c) for c in np.unique(self.labels)), key=_natural_key)
 
     def original_values(self, i: int) -> dict[str, float]:
         """Feature name -> value of kept row ``i`` (0-based), dropped constants included."""
         values = {name: float(v) for name, v in zip(self.feature_names, self.X[i], strict=True)}
         values.update(self.constant_values)
         return values
+
+
+def _natural_key(text: str) -> list[tuple[int, int | str]]:
+    # Numbers compare as numbers, the rest case-insensitively: class_2 < class_10.
+    return [(0, int(t)) if t.isdigit() else (1, t.lower()) for t in re.split(r"(\d+)", text) if t]
 
 
 def _display_name(path: Path | str) -> str:

@@ -214,6 +214,19 @@ class DatasetScatter(pg.PlotWidget):
         self._set_hovered(-1)
         self.fit_view()
 
+    def clear_points(self, message: str = "") -> None:
+        """Remove points, arrows and legend; show ``message`` as the title."""
+        pi = self.getPlotItem()
+        for item in self._class_items:
+            pi.removeItem(item)
+        self._class_items = []
+        self._legend.clear()
+        self._legend.setVisible(False)
+        self._xy = np.zeros((0, 2))
+        self.set_arrows(None)
+        self._set_hovered(-1)
+        pi.setTitle(message, color="#555555", size="11pt")
+
     def fit_view(self) -> None:
         """Fit the view to the points (and the arrows, which are scaled to the points)."""
         if self._xy.shape[0] == 0:

@@ -48,7 +48,7 @@ FILE_FILTER = "Data tables (*.csv *.tsv *.tab *.txt)"
 SYNC_READ_BYTES = 2 * 1024 * 1024
 NO_LABEL = "(no label)"
 OPEN_ITEM = "Open file…"
-MAX_TOOLTIP_VALUES = 12
+MAX_TOOLTIP_VALUES = 20
 
 
 def fmt_percent(fraction: float) -> str:
@@ -223,6 +223,7 @@ class DatasetTab(QtWidgets.QWidget):
         self.hover_info.setAccessibleName("Hovered row values")
         self.hover_info.setToolTip("The original values of the hovered row")
         self.hover_info.setWordWrap(True)
+        self.hover_info.setTextFormat(Qt.TextFormat.RichText)
         self.hover_info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.hover_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.digit_view = DigitView()
@@ -230,6 +231,7 @@ class DatasetTab(QtWidgets.QWidget):
         hover_box = QtWidgets.QFrame()
         hover_box.setObjectName("datasetHoverPanel")
         hover_box.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
+        hover_box.setMinimumHeight(170)
         hl = QtWidgets.QGridLayout(hover_box)
         hl.setContentsMargins(8, 6, 8, 6)
         hl.addWidget(self.hover_title, 0, 0, 1, 2)
@@ -244,6 +246,7 @@ class DatasetTab(QtWidgets.QWidget):
         right.addWidget(hover_box)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
+        right.setSizes([440, 260])
         right.setChildrenCollapsible(False)
 
         self.splitter = QtWidgets.QSplitter(Qt.Orientation.Horizontal)
@@ -492,6 +495,10 @@ class DatasetTab(QtWidgets.QWidget):
         self._dataset = ds
         self._path = path
         self._result = None
+        # The old points belong to another table: never show them under the new name.
+        self.spectrum.clear()
+        self._set_controls_enabled(False)
+        self._on_point_hovered(-1)
         self._grid = pixel_grid([c for c in ds.all_columns if c != ds.label_name])
         self._show_digit_panel(self._grid is not None)
         if user:
@@ -553,7 +560,11 @@ class DatasetTab(QtWidgets.QWidget):
         if ds is None:
             return
         method = self.method()
-        self.status_message.emit(f"Computing {METHOD_TITLES[method]} of {self._title()}…")
+        busy = f"Computing {METHOD_TITLES[method]} of {self._title()}…"
+        self.status_message.emit(busy)
+        self._result = None
+        self.scatter.clear_points(busy)
+        self._set_controls_enabled(False)
         self._runner.submit(
             "dataset.project",
             project,
@@ -754,7 +765,11 @@ class DatasetTab(QtWidgets.QWidget):
         )
         self._hover_plain = "\n".join([title, coords, *lines])
         self.hover_title.setText(title)
-        self.hover_info.setText("\n".join([coords, "", *lines]))
+        if grid is not None:
+            body = f"<pre>{html.escape(chr(10).join(lines))}</pre>"
+        else:
+            body = _two_column_table(lines)
+        self.hover_info.setText(f"{html.escape(coords)}<br>{body}")
         if grid is not None:
             self.digit_view.set_grid(grid, vmax=max(16.0, float(grid.max())))
         self._hover_rich = (
@@ -802,6 +817,18 @@ class DatasetTab(QtWidgets.QWidget):
         box.setObjectName("datasetErrorDialog")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
+
+
+def _two_column_table(lines: list[str]) -> str:
+    """Rich text: short lists as lines, longer ones in two columns (fills a narrow panel)."""
+    cells = [html.escape(t) for t in lines]
+    if len(cells) <= 6:
+        return "<br>".join(cells)
+    half = (len(cells) + 1) // 2
+    rows = []
+    for a, b in zip(cells[:half], [*cells[half:], ""], strict=True):
+        rows.append(f"<tr><td style='padding-right:14px'>{a}</td><td>{b}</td></tr>")
+    return f"<table cellspacing='0' cellpadding='0'>{''.join(rows)}</table>"
 
 
 def _export_png(scatter: DatasetScatter, path: str) -> None:

@@ -39,6 +39,8 @@ def test_label_auto_detected(tmp_path):
     assert ds.X.dtype == np.float64
     assert ds.dropped_rows == 0 and ds.dropped_columns == () and ds.notices == []
     assert ds.row_numbers.tolist() == [1, 2, 3, 4]
+    ds = read_dataset(write(tmp_path, "n.csv", "a,b,k\n1,2,c10\n2,1,c2\n4,4,C1\n"))
+    assert ds.classes == ["C1", "c2", "c10"]
 
 
 def test_label_explicit_by_name_and_index(tmp_path):
