@@ -54,10 +54,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the ``svd`` sub-command."""
     p = sub.add_parser(
         "svd",
-        help="decompose a matrix file: U, singular values, Vᵀ, rank-k errors",
-        description="Thin SVD A = U Σ Vᵀ of a matrix file, with its numerical rank and "
-        "condition number; with --rank K also the rank-K reconstruction A_K, the reduced "
-        "representation U_K Σ_K and every error figure of the truncation.",
+        help="decompose a matrix file: U, singular values, V^T, rank-k errors",
+        description="Thin SVD A = U S V^T of a matrix file, with its numerical rank and\n"
+        "condition number.  With --rank K also the rank-K reconstruction A_K, the reduced\n"
+        "representation U_K S_K and every error figure of the truncation.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -66,7 +66,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--rank",
         "-k",
         metavar="K",
-        help="truncation rank, 1 ≤ K ≤ min(rows, columns)",
+        help="truncation rank, 1 <= K <= min(rows, columns)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object (full precision)")
     p.add_argument(
@@ -79,7 +79,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="P",
         type=_precision,
         default=4,
-        help="decimals shown in text output (0–17, default 4)",
+        help="decimals shown in text output (0-17, default 4)",
     )
     p.set_defaults(run=run)
 
