@@ -7,13 +7,6 @@ import sys
 
 import numpy as np
 
-from ..engine import (
-    SIGN_CONVENTION,
-    decompose,
-    rank_errors,
-    reconstruct,
-    reduced,
-)
 from ..io.matrix import MatrixFileError, parse_matrix_bytes, read_matrix
 from .common import CliError, print_json
 
@@ -124,6 +117,9 @@ def run(args: argparse.Namespace) -> int:
     matrix, name = _load(args)
     p = min(matrix.shape)
     k = _rank_arg(args.rank, name, p)
+    # Imported only now, so that --help, --version and bad input answer without scipy.
+    from ..engine import SIGN_CONVENTION, decompose, rank_errors, reconstruct, reduced
+
     try:
         res = decompose(matrix)
     except (ValueError, np.linalg.LinAlgError) as exc:

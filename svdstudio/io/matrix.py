@@ -26,7 +26,6 @@ import contextlib
 import csv
 import math
 import os
-import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -392,7 +391,7 @@ def format_matrix_text(
 
 def _atomic_write(target: Path, write) -> None:
     folder = target.parent
-    tmp = folder / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    tmp = folder / f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     # os.open with 0o666 lets the umask decide, like a normal file creation would.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:

@@ -191,7 +191,8 @@ def test_zip_archive(tmp_path):
 
 def test_unbalanced_quote(tmp_path):
     err = _error(_file(tmp_path, "q.csv", '1,2\n3,"4\n'))
-    assert "row 2 cannot be split into cells" in str(err) or "row 2, column 2" in str(err)
+    assert "q.csv: row 2 cannot be split into cells (" in str(err)
+    assert err.row == 2
 
 
 def test_missing_file_and_folder(tmp_path):
