@@ -210,6 +210,20 @@ def _matrix(mat: np.ndarray, decimals: int, max_rows: int = 20, max_cols: int = 
     return "\n".join(out)
 
 
+def _sigma_lines(s: np.ndarray, decimals: int, limit: int = 24) -> list[str]:
+    """σ_i one per line; a long spectrum shows its head and tail."""
+    shown = (
+        range(len(s)) if len(s) <= limit else [*range(limit // 2), -1, *range(len(s) - 4, len(s))]
+    )
+    lines = []
+    for i in shown:
+        if i < 0:
+            lines.append(f"  … ({len(s) - limit // 2 - 4} more; --json prints every value)")
+        else:
+            lines.append(f"  σ{i + 1} = {_num(float(s[i]), decimals)}")
+    return lines
+
+
 def _text_report(out: dict, decimals: int, ascii_only: bool = False) -> str:
     m, n = out["shape"]
     s = out["singular_values"]
@@ -221,7 +235,7 @@ def _text_report(out: dict, decimals: int, ascii_only: bool = False) -> str:
         _matrix(out["U"], decimals),
         "",
         "Singular values σ (descending):",
-        *(f"  σ{i} = {_num(float(v), decimals)}" for i, v in enumerate(s, start=1)),
+        *_sigma_lines(s, decimals),
         "",
         f"Vᵀ ({r} × {n}, right singular vectors as rows):",
         _matrix(out["Vt"], decimals),

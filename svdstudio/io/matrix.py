@@ -173,6 +173,29 @@ def _describe(value: float) -> str:
     return "+inf" if value > 0 else "-inf"
 
 
+def _fast_values(lines: list[str], delimiter: str, decimal_comma: bool) -> np.ndarray | None:
+    """numpy's C parser for well-formed tables (about 3× faster); None means "take the slow
+    path", which finds and names whatever the problem is."""
+    if any('"' in line for line in lines):
+        return None
+    if decimal_comma:
+        lines = [line.replace(",", ".") for line in lines]
+    try:
+        values = np.loadtxt(
+            lines,
+            dtype=np.float64,
+            delimiter=None if delimiter == " " else delimiter,
+            comments=None,
+            quotechar=None,
+            ndmin=2,
+        )
+    except ValueError:
+        return None
+    if not np.isfinite(values).all():
+        return None
+    return values
+
+
 def _parse(text: str, source: str | None, decimal_comma: bool, ragged: str) -> ParsedText:
     if ragged not in ("error", "pad"):
         raise ValueError(f"ragged must be 'error' or 'pad'; got {ragged!r}")
@@ -186,14 +209,18 @@ def _parse(text: str, source: str | None, decimal_comma: bool, ragged: str) -> P
     lines = [line for _, line in numbered]
     numbers = [number for number, _ in numbered]
     delimiter = _detect_delimiter(lines, decimal_comma)
-    table = _split(lines, numbers, delimiter, source)
-
+    first = _split(lines[:1], numbers[:1], delimiter, source)[0]
     header = None
-    if _is_header(table[0], decimal_comma):
-        header = table[0]
-        table, numbers = table[1:], numbers[1:]
-        if not table:
+    if _is_header(first, decimal_comma):
+        header = first
+        lines, numbers = lines[1:], numbers[1:]
+        if not lines:
             raise _error(source, "has a header row but no rows of numbers")
+    if ragged == "error":
+        fast = _fast_values(lines, delimiter, decimal_comma)
+        if fast is not None:
+            return ParsedText(fast, header, (), delimiter)
+    table = _split(lines, numbers, delimiter, source)
 
     width = max(len(row) for row in table) if ragged == "pad" else len(table[0])
     values = np.zeros((len(table), width), dtype=np.float64)

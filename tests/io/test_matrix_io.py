@@ -438,3 +438,27 @@ def test_filter_and_error_type():
     err = MatrixFileError("a.csv: row 2, column 1 holds 'x'", source="a.csv", row=2, column=1)
     back = pickle.loads(pickle.dumps(err))
     assert str(back) == str(err) and (back.source, back.row, back.column) == ("a.csv", 2, 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0.1,1e-300,-2.5E+3\n+7,.5,-0\n",
+        "1 2 3\n4   5 6\n",
+        "1;2\n3;4\n",
+        "x\ty\n0.30000000000000004\t5e-324\n",
+        "\t".join(repr(float(v)) for v in np.random.default_rng(3).standard_normal(40)),
+    ],
+)
+def test_fast_and_careful_parsers_agree(text):
+    """Well-formed tables go through numpy's C parser; "pad" mode always takes the careful
+    Python path.  Both must give the same numbers, bit for bit."""
+    fast = parse_matrix_text(text)
+    careful = parse_matrix_text(text, ragged="pad")
+    np.testing.assert_array_equal(fast.values, careful.values)
+    assert fast.header == careful.header and fast.delimiter == careful.delimiter
+
+
+def test_decimal_comma_fast_path():
+    text = "\n".join(";".join(f"{v:.6f}".replace(".", ",") for v in row) for row in np.eye(3))
+    assert parse_matrix_text(text, decimal_comma=True).values.tolist() == np.eye(3).tolist()
