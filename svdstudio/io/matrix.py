@@ -209,6 +209,12 @@ def _parse(text: str, source: str | None, decimal_comma: bool, ragged: str) -> P
     lines = [line for _, line in numbered]
     numbers = [number for number, _ in numbered]
     delimiter = _detect_delimiter(lines, decimal_comma)
+    if delimiter != " ":
+        # ",,," is how spreadsheets export an empty row: skip it like a blank line.
+        kept = [i for i, line in enumerate(lines) if line.replace(delimiter, "").strip()]
+        if not kept:
+            raise _error(source, "is empty: there are no numbers in it")
+        lines, numbers = [lines[i] for i in kept], [numbers[i] for i in kept]
     first = _split(lines[:1], numbers[:1], delimiter, source)[0]
     header = None
     if _is_header(first, decimal_comma):
@@ -223,6 +229,8 @@ def _parse(text: str, source: str | None, decimal_comma: bool, ragged: str) -> P
     table = _split(lines, numbers, delimiter, source)
 
     width = max(len(row) for row in table) if ragged == "pad" else len(table[0])
+    if width == 0:
+        raise _error(source, "is empty: there are no numbers in it")
     values = np.zeros((len(table), width), dtype=np.float64)
     padded: list[int] = []
     for i, (row_number, cells) in enumerate(zip(numbers, table, strict=True)):

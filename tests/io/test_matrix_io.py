@@ -462,3 +462,34 @@ def test_fast_and_careful_parsers_agree(text):
 def test_decimal_comma_fast_path():
     text = "\n".join(";".join(f"{v:.6f}".replace(".", ",") for v in row) for row in np.eye(3))
     assert parse_matrix_text(text, decimal_comma=True).values.tolist() == np.eye(3).tolist()
+
+
+# --- never a crash ----------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+CELLISH = st.text(alphabet='0123456789.,;\t -+eEnaifx"#\r\n\u2212\ufeff_', max_size=60)
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(text=CELLISH, decimal_comma=st.booleans(), ragged=st.sampled_from(["error", "pad"]))
+def test_any_text_parses_or_raises_matrix_file_error(text, decimal_comma, ragged):
+    try:
+        parsed = parse_matrix_text(text, decimal_comma=decimal_comma, ragged=ragged)
+    except MatrixFileError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    assert parsed.values.ndim == 2 and parsed.values.size > 0
+    assert np.isfinite(parsed.values).all()
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(data=st.binary(max_size=200))
+def test_any_bytes_read_or_raise_matrix_file_error(data):
+    try:
+        values = parse_matrix_bytes(data, "fuzz.csv")
+    except MatrixFileError as exc:
+        assert str(exc).startswith("fuzz.csv: ")
+        return
+    assert values.ndim == 2 and np.isfinite(values).all()
