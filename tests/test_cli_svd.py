@@ -205,8 +205,8 @@ def test_folder(tmp_path):
 @pytest.mark.parametrize(
     ("rank", "needle"),
     [
-        ("0", "--rank must be between 1 and 3 for this matrix; got 0"),
-        ("4", "--rank must be between 1 and 3 for this matrix; got 4"),
+        ("0", "--rank must be between 1 and 3 for this 4 × 3 matrix; got 0"),
+        ("4", "--rank must be between 1 and 3 for this 4 × 3 matrix; got 4"),
         ("two", "--rank must be a whole number; got 'two'"),
     ],
 )

@@ -20,7 +20,8 @@ examples:
 
 MATRIX is a .csv, .tsv, whitespace-separated text or .npy file, or - for standard input.
 A first row of column names is skipped.  Singular vectors are unique only up to sign; the
-sign convention used is printed with the results.  --json writes full precision.
+sign convention used is printed with the results.  --json writes full precision; there an
+infinite condition number (a singular matrix) is null.
 """
 
 # Plain-ASCII stand-ins for terminals whose encoding cannot show the maths symbols.
@@ -100,23 +101,25 @@ def _load(args: argparse.Namespace) -> tuple[np.ndarray, str]:
         raise CliError(f"{name}: {exc.reason}") from None
 
 
-def _rank_arg(text: str | None, name: str, p: int) -> int | None:
+def _rank_arg(text: str | None, name: str, shape: tuple[int, int]) -> int | None:
     if text is None:
         return None
     try:
         k = int(text)
     except ValueError:
         raise CliError(f"{name}: --rank must be a whole number; got {text!r}") from None
-    if not 1 <= k <= p:
-        raise CliError(f"{name}: --rank must be between 1 and {p} for this matrix; got {k}")
+    m, n = shape
+    if not 1 <= k <= min(m, n):
+        raise CliError(
+            f"{name}: --rank must be between 1 and {min(m, n)} for this {m} × {n} matrix; got {k}"
+        )
     return k
 
 
 def run(args: argparse.Namespace) -> int:
     """Decompose MATRIX and print the results (text or JSON)."""
     matrix, name = _load(args)
-    p = min(matrix.shape)
-    k = _rank_arg(args.rank, name, p)
+    k = _rank_arg(args.rank, name, matrix.shape)
     # Imported only now, so that --help, --version and bad input answer without scipy.
     from ..engine import SIGN_CONVENTION, decompose, rank_errors, reconstruct, reduced
 

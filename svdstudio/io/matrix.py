@@ -2,19 +2,23 @@
 
 Reading rules (files and pasted text alike):
 
-* The delimiter is detected from the data lines: tab, then ``;``, then ``,``, else runs of
-  whitespace.  With ``decimal_comma=True`` a comma is the decimal mark and the delimiter is a
-  tab or ``;`` (or whitespace).
+* The delimiter is the one of tab, ``;``, ``,`` found on the most lines (ties in that order),
+  else runs of whitespace.  With ``decimal_comma=True`` a comma is the decimal mark and the
+  delimiter is a tab or ``;`` (or whitespace).  Fields may be "quoted".
 * UTF-8 with or without a byte-order mark, UTF-16 with a BOM (Excel's "Unicode text"),
-  ``\\n``, ``\\r\\n`` or ``\\r`` line ends.  Blank lines and lines starting with ``#`` are
-  skipped (but still counted, so positions match the file).
+  ``\\n``, ``\\r\\n`` or ``\\r`` line ends.  Blank lines, lines holding only delimiters
+  (a spreadsheet's empty row) and lines starting with ``#`` are skipped, but still counted,
+  so positions match the file.
 * Only the first data line may be a header: it is one when at least half of its non-empty
   cells are not numbers.  A first row with one typo among numbers is therefore reported as an
   error rather than silently dropped.  An all-numeric header cannot be told from data.
 * Empty fields after the last value of a line are ignored (a trailing delimiter).
 * Rows, columns and lines are counted from 1 as in the file: "row 4" is line 4, the row a
   spreadsheet shows as 4.
-* A 1-D ``.npy`` array is read as a single row (1×n), like a one-line text file.
+* ``.npy`` files are recognised by content, whatever their extension; ``allow_pickle`` stays
+  off.  A 1-D array is read as a single row (1×n), like a one-line text file; 0-D, 3-D+,
+  text, object, complex and structured arrays are refused.  Any numeric dtype becomes
+  float64.
 
 Every problem raises :class:`MatrixFileError` (a ``ValueError``) whose message starts with the
 file name.  No Qt here.
