@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import math
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -319,11 +321,9 @@ def _decode(data: bytes, source: str) -> str:
         ) from None
 
 
-def _from_npy(data: bytes, source: str) -> np.ndarray:
-    import io
-
+def _from_npy(fh: BinaryIO, source: str) -> np.ndarray:
     try:
-        arr = np.load(io.BytesIO(data), allow_pickle=False)
+        arr = np.load(fh, allow_pickle=False)
     except ValueError as exc:
         if "allow_pickle" in str(exc):
             raise _error(
@@ -371,7 +371,7 @@ def _check_array(arr: np.ndarray, source: str) -> np.ndarray:
 def parse_matrix_bytes(data: bytes, source: str, *, decimal_comma: bool = False) -> np.ndarray:
     """A matrix from a file's bytes (``.npy`` recognised by its magic number, else text)."""
     if data.startswith(_NPY_MAGIC):
-        return _from_npy(data, source)
+        return _from_npy(io.BytesIO(data), source)
     if data.startswith(_ZIP_MAGIC):
         raise _error(source, "is a zip archive (.npz or .xlsx?); save one matrix as .npy or CSV")
     return _parse(_decode(data, source), source, decimal_comma, "error").values
@@ -382,7 +382,12 @@ def read_matrix(path: str | os.PathLike[str], *, decimal_comma: bool = False) ->
     p = Path(path)
     source = p.name or str(path)
     try:
-        data = p.read_bytes()
+        with p.open("rb") as fh:
+            head = fh.read(len(_NPY_MAGIC))
+            if head == _NPY_MAGIC:
+                fh.seek(0)
+                return _from_npy(fh, source)  # straight from the file: no second copy
+            data = head + fh.read()
     except FileNotFoundError:
         raise _error(source, "no such file") from None
     except IsADirectoryError:
@@ -391,7 +396,7 @@ def read_matrix(path: str | os.PathLike[str], *, decimal_comma: bool = False) ->
         raise _error(source, "cannot be read (permission denied)") from None
     except OSError as exc:
         raise _error(source, f"cannot be read ({exc.strerror or exc})") from None
-    if p.suffix.lower() == ".npy" and not data.startswith(_NPY_MAGIC):
+    if p.suffix.lower() == ".npy":
         raise _error(source, "is not a valid .npy file (no NumPy header)")
     return parse_matrix_bytes(data, source, decimal_comma=decimal_comma)
 
