@@ -294,6 +294,16 @@ class SpectrumPlot(QtWidgets.QWidget):
         """The singular values shown (read-only; empty when cleared)."""
         return self._data.s if self._data is not None else np.empty(0)
 
+    def plot_widget(self) -> pg.PlotWidget:
+        """The pyqtgraph PlotWidget (for tests and screenshots; do not restyle it)."""
+        return self._plot
+
+    def viewport_point(self, x: float, y: float) -> QtCore.QPoint:
+        """Data coordinates (index, σ) → a point on ``plot_widget().viewport()``, for tests
+        that click and drag with real mouse events."""
+        scene = self._vb.mapViewToScene(QtCore.QPointF(x, y))
+        return self._plot.mapFromScene(scene)
+
     def clear(self) -> None:
         """Remove all values; rank() becomes 0.  Emits nothing."""
         self._data = None
