@@ -54,7 +54,11 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._stems = False
         self._formatter: Callable[[int], str] | None = None
         self._syncing = False  # we are moving the line/spin ourselves: not a user action
-        self._vb_dragging = False
+        self._drawn: tuple | None = None  # what the bars were last drawn for
+        self._redraw = QtCore.QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(0)
+        self._redraw.timeout.connect(self._flush)
         self._build_plot()
         self._build_controls()
         layout = QtWidgets.QVBoxLayout(self)
@@ -83,6 +87,7 @@ class SpectrumPlot(QtWidgets.QWidget):
             "QGraphicsView:focus { border: 1px solid palette(highlight); }"
         )
         self._plot.installEventFilter(self)
+        self._plot.viewport().installEventFilter(self)
         pi = self._plot.getPlotItem()
         pi.hideButtons()
         pi.setMenuEnabled(False)
@@ -237,7 +242,7 @@ class SpectrumPlot(QtWidgets.QWidget):
             self._pending_k = max(k, 1)
             return
         k = min(max(k, 1), self._data.r)
-        if k == self._k and k == self._shown_k:
+        if k == self._k == self._shown_k:
             return
         self._k = k
         self._show_rank(k)
@@ -288,7 +293,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         if i is not None and (self._data is None or not 1 <= int(i) <= self._data.r):
             i = None
         self._selected = None if i is None else int(i)
-        self._update_selection()
+        self._redraw.start()
 
     def values(self) -> np.ndarray:
         """The singular values shown (read-only; empty when cleared)."""
@@ -349,24 +354,41 @@ class SpectrumPlot(QtWidgets.QWidget):
             else:
                 y_range = (0.0, (float(top_y[0]) or 1.0) * 1.08)
             self._vb.setRange(xRange=(0.4, r + 0.6), yRange=y_range, padding=0)
+        self._drawn = None
         self._show_rank(self._k)
 
     def _show_rank(self, k: int) -> None:
-        """Redraw everything that depends on the shown k (cheap: fine during a drag)."""
+        """Show k in the label and spin box now; redraw the plot once control returns to the
+        event loop, so a burst of rank changes costs one redraw."""
         self._shown_k = k
+        self._update_label(k)
+        self._sync_spin(k)
+        if not self._redraw.isActive():
+            self._redraw.start()
+
+    def _flush(self) -> None:
+        """Bring bars, stems, cutoff line and highlight up to date with the shown k."""
+        self._redraw.stop()
+        k, data = self._shown_k, self._data
+        key = (id(data), k, self._log, self._stems)
+        if key != self._drawn:
+            self._drawn = key
+            self._draw_bars(k)
+        self._syncing = True
+        try:
+            self._cutoff.setPos(k + 0.5)
+        finally:
+            self._syncing = False
+        self._update_selection()
+
+    def _draw_bars(self, k: int) -> None:
         data = self._data
         if data is None:
-            for item in (self._kept_bars, self._dropped_bars, self._selected_bar):
-                item.setOpts(x=[], height=[])
-            for item in (self._kept_stems, self._dropped_stems):
-                item.setData([], [])
-            for item in (self._kept_heads, self._dropped_heads, self._selected_head):
-                item.setData([], [])
-            self._update_label(0)
-            self._sync_spin(0)
-            return
-        x = np.arange(1, data.r + 1, dtype=float)
-        y, base = self._y(data.s)
+            x = y = np.empty(0)
+            base = 0.0
+        else:
+            x = np.arange(1, data.r + 1, dtype=float)
+            y, base = self._y(data.s)
         parts = ((self._kept_bars, self._kept_stems, self._kept_heads, slice(0, k)),)
         parts += ((self._dropped_bars, self._dropped_stems, self._dropped_heads, slice(k, None)),)
         for bars, stems, heads, sl in parts:
@@ -381,16 +403,11 @@ class SpectrumPlot(QtWidgets.QWidget):
                 sy[1::2] = ys
                 stems.setData(sx, sy)
                 heads.setData(xs, ys)
+                bars.setOpts(x=[], height=[])
             else:
                 bars.setOpts(x=xs, height=ys - base, y0=base)
-        self._syncing = True
-        try:
-            self._cutoff.setPos(k + 0.5)
-        finally:
-            self._syncing = False
-        self._update_selection()
-        self._update_label(k)
-        self._sync_spin(k)
+                stems.setData([], [])
+                heads.setData([], [])
 
     def _update_selection(self) -> None:
         i = self._selected
@@ -471,7 +488,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         if ev.double():
             if 1 <= i <= self._data.r and abs(x - i) <= BAR_WIDTH / 2:
                 self._selected = i
-                self._update_selection()
+                self._redraw.start()
                 self.component_selected.emit(i)
             return
         line_px = self._vb.mapViewToScene(QtCore.QPointF(self._shown_k + 0.5, 0)).x()
@@ -484,6 +501,8 @@ class SpectrumPlot(QtWidgets.QWidget):
             self._commit(k)
 
     def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
+        if ev.type() == QtCore.QEvent.Type.MouseButtonPress and self._redraw.isActive():
+            self._flush()  # a press must meet the line where the label says it is
         is_key = ev.type() == QtCore.QEvent.Type.KeyPress
         if obj is self._plot and is_key and self._data is not None:
             k, r = self._shown_k, self._data.r

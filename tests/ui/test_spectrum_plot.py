@@ -43,6 +43,11 @@ def recorder(signal):
     return got
 
 
+def settle(qtbot, w: SpectrumPlot) -> None:
+    """Wait for the plot's coalesced redraw (it runs once control returns to the event loop)."""
+    qtbot.waitUntil(lambda: not w._redraw.isActive(), timeout=2000)
+
+
 def vp(w: SpectrumPlot, x: float, y: float) -> QtCore.QPoint:
     """Data coordinates → scene → view/viewport coordinates, mapped by hand."""
     pw = w.plot_widget()
@@ -72,6 +77,7 @@ def test_label_for_the_article_matrix(plot, article_s, qtbot):
     assert "95.2%" in text
     assert "6.90" in text
     assert plot.rank_spin.value() == 2
+    settle(qtbot, plot)
     assert plot._cutoff.value() == pytest.approx(2.5)
 
 
@@ -83,6 +89,7 @@ def test_click_on_a_bar_sets_rank(plot, article_s, qtbot):
     assert blocker.args == [1]
     assert plot.rank() == 1
     assert plot.rank_spin.value() == 1
+    settle(qtbot, plot)
     assert plot._cutoff.value() == pytest.approx(1.5)
     # The same click again changes nothing and emits nothing.
     qtbot.mouseClick(plot.plot_widget().viewport(), LEFT, NOMOD, vp(plot, 0.9, 2.0))
@@ -95,6 +102,7 @@ def test_dragging_the_line_previews_then_commits_once(plot, qtbot):
     s = np.array([9.0, 7.0, 5.0, 3.0, 2.0, 1.0])
     plot.set_values(s)
     plot.set_rank(1)
+    settle(qtbot, plot)
     previews = recorder(plot.rank_previewed)
     changes = recorder(plot.rank_changed)
     viewport = plot.plot_widget().viewport()
@@ -104,6 +112,7 @@ def test_dragging_the_line_previews_then_commits_once(plot, qtbot):
     for x in (1.8, 2.2, 2.7, 3.1, 3.6, 4.2):
         QTest.mouseMove(viewport, vp(plot, x, 4.0))
     qtbot.waitUntil(lambda: previews[-1:] == [4])
+    assert plot.plot_widget().scene().dragItem is plot._cutoff  # the line itself is dragged
     assert previews == [2, 3, 4]  # one preview per whole-rank step, in order
     assert changes == []  # nothing committed while the button is down
     assert plot.rank() == 1
@@ -112,6 +121,7 @@ def test_dragging_the_line_previews_then_commits_once(plot, qtbot):
     QTest.mouseRelease(viewport, LEFT, NOMOD, vp(plot, 4.2, 4.0))
     qtbot.waitUntil(lambda: changes == [4])
     assert plot.rank() == 4
+    settle(qtbot, plot)
     assert plot._cutoff.value() == pytest.approx(4.5)
     assert changes == [4]
 
@@ -129,11 +139,14 @@ def test_drag_anywhere_moves_the_cutoff(plot, qtbot):
     qtbot.waitUntil(lambda: changes == [2])
     assert previews[-1] == 2
     assert plot.rank() == 2
+    settle(qtbot, plot)
+    assert plot._cutoff.value() == pytest.approx(2.5)
 
 
 def test_drag_back_to_start_emits_no_rank_change(plot, qtbot):
     plot.set_values(np.linspace(10, 1, 10))
     plot.set_rank(3)
+    settle(qtbot, plot)
     previews = recorder(plot.rank_previewed)
     changes = recorder(plot.rank_changed)
     viewport = plot.plot_widget().viewport()
@@ -176,6 +189,7 @@ def test_spin_box_and_plot_stay_in_sync(plot, article_s, qtbot):
         plot.rank_spin.setValue(2)
     assert blocker.args == [2]
     assert plot.rank() == 2
+    settle(qtbot, plot)
     assert plot._cutoff.value() == pytest.approx(2.5)
     assert "k = 2" in plot._label.text()
     # Spin arrows are user steps: one emission each.
@@ -208,6 +222,7 @@ def test_log_scale_with_zeros(plot, qtbot):
     assert ymin == pytest.approx(np.log10(floor))
     assert ymax > np.log10(5.0)
     plot.set_rank(2)
+    settle(qtbot, plot)
     dropped = plot._dropped_bars.opts
     assert np.all(np.isfinite(dropped["height"]))
     np.testing.assert_allclose(dropped["height"][-2:], 0.0)  # zeros sit on the floor
@@ -240,11 +255,14 @@ def test_double_click_selects_a_component(plot, article_s, qtbot):
     assert blocker.args == [2]
     assert plot.rank() == 2  # the first click of the pair set k, as a single click does
     assert plot.selected_component() == 2
+    settle(qtbot, plot)
     np.testing.assert_allclose(plot._selected_bar.opts["x"], [2.0])
     # Programmatic selection highlights without emitting; new values clear it.
     with qtbot.assertNotEmitted(plot.component_selected):
         plot.set_selected_component(3)
     assert plot.selected_component() == 3
+    settle(qtbot, plot)
+    np.testing.assert_allclose(plot._selected_bar.opts["x"], [3.0])
     plot.set_values(article_s)
     assert plot.selected_component() is None
 
@@ -273,6 +291,7 @@ def test_fewer_values_clamp_the_rank(plot, qtbot):
     assert plot.rank() == 3
     assert plot.rank_spin.maximum() == 3
     assert plot.rank_spin.value() == 3
+    settle(qtbot, plot)
     assert plot._cutoff.value() == pytest.approx(3.5)
     plot.set_values(np.linspace(10, 1, 8))
     assert plot.rank() == 3  # still valid: kept
@@ -304,17 +323,20 @@ def test_label_formatter(plot, article_s):
     assert plot._label.text().startswith("k = 1 · 77.")
 
 
-def test_bars_and_stems(plot, article_s):
+def test_bars_and_stems(plot, article_s, qtbot):
     plot.set_values(article_s)
     plot.set_rank(2)
+    settle(qtbot, plot)
     assert plot._kept_bars.isVisible() and not plot._kept_stems.isVisible()
     plot.set_stems(True)
     assert plot._style_combo.currentText() == "Stems"
+    settle(qtbot, plot)
     assert plot._kept_stems.isVisible() and not plot._kept_bars.isVisible()
     x, y = plot._kept_stems.getData()
     np.testing.assert_allclose(x, [1, 1, 2, 2])
     np.testing.assert_allclose(y, [0, article_s[0], 0, article_s[1]])
     plot._style_combo.setCurrentIndex(0)
+    settle(qtbot, plot)
     assert plot._kept_bars.isVisible()
     np.testing.assert_allclose(plot._kept_bars.opts["x"], [1, 2])
     np.testing.assert_allclose(plot._dropped_bars.opts["x"], [3])
@@ -345,7 +367,13 @@ def test_many_set_rank_calls(plot, qtbot):
     with qtbot.assertNotEmitted(plot.rank_changed):
         for i in range(10_000):
             plot.set_rank(1 + (i * 7) % 50)
-    assert plot.rank() == 1 + (9_999 * 7) % 50
+    k = 1 + (9_999 * 7) % 50
+    assert plot.rank() == k
+    assert plot.rank_spin.value() == k
+    assert plot._label.text().startswith(f"k = {k} ·")
+    settle(qtbot, plot)  # one coalesced redraw for the whole burst
+    assert plot._cutoff.value() == pytest.approx(k + 0.5)
+    np.testing.assert_allclose(plot._kept_bars.opts["x"], np.arange(1, k + 1))
 
 
 def test_invalid_values_are_rejected(plot):
