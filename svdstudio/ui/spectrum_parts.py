@@ -21,6 +21,7 @@ __all__ = [
     "IntegerAxis",
     "OverlayViewBox",
     "SpectrumData",
+    "ValueAxis",
     "format_number",
 ]
 
@@ -133,6 +134,51 @@ class IntegerAxis(pg.AxisItem):
 
     def tickStrings(self, values: list, scale: float, spacing: float) -> list[str]:
         return [str(round(v * scale)) for v in values]
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power_text(v: float) -> str:
+    """10**v as plain text: "0.01", "500", or "2×10⁻⁵" outside [0.001, 1e4)."""
+    e = math.floor(v + 1e-9)
+    m = round(10 ** (v - e))
+    if -3 <= e <= 3:
+        return f"{m * 10.0**e:g}"
+    power = "10" + str(e).translate(_SUPERSCRIPT)
+    return power if m == 1 else f"{m}×{power}"
+
+
+class ValueAxis(pg.AxisItem):
+    """The σ axis.  In log mode (data in log10 units) it labels whole decades, plus 2 and 5
+    multiples when the range is short, instead of pyqtgraph's crowded 2..9 labels."""
+
+    def tickValues(self, lo: float, hi: float, size: float) -> list:
+        if not self.logMode:
+            return super().tickValues(lo, hi, size)
+        decades = list(range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1))
+        room = max(1, int(size // 26))  # labelled ticks that fit, at ~26 px each
+        step = max(1, math.ceil(len(decades) / room))
+        major = [float(d) for d in decades if d % step == 0]
+        if step > 1:
+            return [(float(step), major)]
+        span = hi - lo
+        factors = (2, 5) if span <= 2.5 * room / 8 else (2, 3, 4, 5, 6, 7, 8, 9)
+        minor = [
+            d + math.log10(f)
+            for d in range(math.floor(lo) - 1, math.ceil(hi) + 1)
+            for f in factors
+            if lo <= d + math.log10(f) <= hi
+        ]
+        self._labelled_minor = factors == (2, 5)
+        return [(1.0, major), (0.1, minor)]
+
+    def tickStrings(self, values: list, scale: float, spacing: float) -> list[str]:
+        if not self.logMode:
+            return super().tickStrings(values, scale, spacing)
+        if spacing < 1 and not getattr(self, "_labelled_minor", False):
+            return ["" for _ in values]
+        return [_power_text(v) for v in values]
 
 
 class CutoffLine(pg.InfiniteLine):

@@ -15,10 +15,17 @@ from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt, Signal
 
-from .spectrum_parts import CutoffLine, CutoffViewBox, IntegerAxis, OverlayViewBox, SpectrumData
+from .spectrum_parts import (
+    CutoffLine,
+    CutoffViewBox,
+    IntegerAxis,
+    OverlayViewBox,
+    SpectrumData,
+    ValueAxis,
+)
 
 __all__ = ["SpectrumPlot"]
 
@@ -75,7 +82,9 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._vb = CutoffViewBox()
         self._vb.on_drag = self._on_view_drag
         self._plot = pg.PlotWidget(
-            background="w", viewBox=self._vb, axisItems={"bottom": IntegerAxis("bottom")}
+            background="w",
+            viewBox=self._vb,
+            axisItems={"bottom": IntegerAxis("bottom"), "left": ValueAxis("left")},
         )
         self._plot.setObjectName("spectrumView")
         self._plot.setAccessibleName("Singular value spectrum")
@@ -173,9 +182,10 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._plot.scene().sigMouseClicked.connect(self._on_scene_click)
 
     def _build_controls(self) -> None:
-        row = QtWidgets.QHBoxLayout()
+        row = QtWidgets.QGridLayout()
         row.setContentsMargins(4, 0, 4, 2)
-        row.setSpacing(8)
+        row.setHorizontalSpacing(8)
+        row.setVerticalSpacing(2)
         k_label = QtWidgets.QLabel("&k:")
         self.rank_spin = QtWidgets.QSpinBox()
         self.rank_spin.setObjectName("spectrumRankSpin")
@@ -208,12 +218,32 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._label.setSizePolicy(
             QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
         )
-        row.addWidget(k_label)
-        row.addWidget(self.rank_spin)
-        row.addWidget(self._log_check)
-        row.addWidget(self._style_combo)
-        row.addWidget(self._label, 1)
+        self._fixed_controls = (k_label, self.rank_spin, self._log_check, self._style_combo)
+        for col, widget in enumerate(self._fixed_controls):
+            row.addWidget(widget, 0, col)
+        row.setColumnStretch(4, 1)
         self._controls = row
+        self._label_row = -1
+        self._label_len = 0
+        self._place_label()
+
+    def _place_label(self) -> None:
+        """Label beside the controls when it fits on one line, else on a line of its own."""
+        spacing = self._controls.horizontalSpacing()
+        needed = sum(w.sizeHint().width() + spacing for w in self._fixed_controls)
+        needed += self._label.fontMetrics().horizontalAdvance(self._label.text()) + 16
+        label_row = 0 if self.width() >= needed else 1
+        if label_row != self._label_row:
+            self._label_row = label_row
+            self._controls.removeWidget(self._label)
+            if label_row == 0:
+                self._controls.addWidget(self._label, 0, 4)
+            else:
+                self._controls.addWidget(self._label, 1, 0, 1, 5)
+
+    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(ev)
+        self._place_label()
 
     # ---------------------------------------------------------------- public API
     def set_values(
@@ -430,6 +460,9 @@ class SpectrumPlot(QtWidgets.QWidget):
             text = self._data.label(k)
         self._label.setText(text)
         self._plot.setAccessibleDescription(text)
+        if len(text) != self._label_len:  # a longer text may no longer fit beside the controls
+            self._label_len = len(text)
+            self._place_label()
 
     def _sync_spin(self, k: int) -> None:
         self._syncing = True

@@ -398,3 +398,29 @@ def test_invalid_values_are_rejected(plot):
 )
 def test_format_number(x, text):
     assert format_number(x) == text
+
+
+def test_log_axis_labels_decades_not_every_digit(plot):
+    plot.set_values(np.array([10.51, 5.06, 2.63]))
+    plot.set_log_scale(True)
+    axis = plot.plot_widget().getPlotItem().getAxis("left")
+    lo, hi = -1.0, 1.2  # 0.1 .. ~16: short range, so 2 and 5 are labelled too
+    levels = axis.tickValues(lo, hi, 250)
+    labels = [s for spacing, values in levels for s in axis.tickStrings(values, 1.0, spacing)]
+    assert labels == ["0.1", "1", "10", "0.2", "0.5", "2", "5"]
+    # 16 decades in 150 px: only every few decades, never crowded.
+    levels = axis.tickValues(-16.0, 1.2, 150)
+    assert len(levels) == 1
+    assert len(levels[0][1]) <= 150 // 26
+    assert axis.tickStrings([-15.0], 1.0, 1.0) == ["10⁻¹⁵"]
+
+
+def test_label_moves_under_the_controls_when_narrow(plot, qtbot):
+    plot.set_values(np.array([10.51, 5.06, 2.63]))
+    label = plot._label
+    plot.resize(900, 300)
+    qtbot.waitUntil(lambda: plot._label_row == 0)
+    assert label.geometry().top() < plot.rank_spin.geometry().bottom()
+    plot.resize(360, 220)
+    qtbot.waitUntil(lambda: plot._label_row == 1)
+    qtbot.waitUntil(lambda: label.geometry().top() >= plot.rank_spin.geometry().bottom())
