@@ -18,12 +18,13 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt, Signal
 
-from .spectrum_parts import (
+from .spectrum_data import SpectrumData
+from .spectrum_items import (
     CutoffLine,
     CutoffViewBox,
+    EnergyOverlay,
     IntegerAxis,
-    OverlayViewBox,
-    SpectrumData,
+    SpectrumSeries,
     ValueAxis,
 )
 
@@ -31,10 +32,11 @@ __all__ = ["SpectrumPlot"]
 
 KEPT = "#3a6fb0"
 DROPPED = "#c9ccd1"
+DROPPED_EDGE = "#a8acb2"
 SELECTED = "#f0a030"
 ENERGY = "#2e8b57"
 CUTOFF = "#c0392b"
-BAR_WIDTH = 0.8
+BAR_WIDTH = SpectrumSeries.BAR_WIDTH
 PLOT_HELP = (
     "Singular values σᵢ: blue bars are kept, grey ones dropped; the green curve is the "
     "cumulative energy (right axis).\nClick a bar to keep up to it, drag the red line, or use "
@@ -75,7 +77,6 @@ class SpectrumPlot(QtWidgets.QWidget):
         layout.addLayout(self._controls)
         self.setMinimumSize(360, 220)
         self._refresh_all()
-        self._sync_overlay()
 
     # ---------------------------------------------------------------- construction
     def _build_plot(self) -> None:
@@ -110,34 +111,9 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._vb.setMouseEnabled(x=False, y=False)
         self._vb.disableAutoRange()
 
-        self._kept_bars = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=KEPT, pen=None)
-        self._dropped_bars = pg.BarGraphItem(
-            x=[], height=[], width=BAR_WIDTH, brush=DROPPED, pen=pg.mkPen("#a8acb2")
+        self._series = SpectrumSeries(
+            pi, kept=KEPT, dropped=DROPPED, edge=DROPPED_EDGE, selected=SELECTED
         )
-        self._kept_stems = pg.PlotDataItem([], [], connect="pairs", pen=pg.mkPen(KEPT, width=2))
-        self._dropped_stems = pg.PlotDataItem(
-            [], [], connect="pairs", pen=pg.mkPen("#a8acb2", width=2)
-        )
-        self._kept_heads = pg.ScatterPlotItem(size=7, brush=KEPT, pen=None)
-        self._dropped_heads = pg.ScatterPlotItem(size=7, brush=DROPPED, pen=pg.mkPen("#a8acb2"))
-        self._selected_bar = pg.BarGraphItem(
-            x=[], height=[], width=BAR_WIDTH, brush=SELECTED, pen=pg.mkPen("#7a4a00", width=2)
-        )
-        self._selected_head = pg.ScatterPlotItem(
-            size=12, brush=SELECTED, pen=pg.mkPen("#7a4a00", width=2)
-        )
-        for item in (
-            self._kept_bars,
-            self._dropped_bars,
-            self._kept_stems,
-            self._dropped_stems,
-            self._kept_heads,
-            self._dropped_heads,
-            self._selected_bar,
-            self._selected_head,
-        ):
-            pi.addItem(item)
-
         self._cutoff = CutoffLine(
             pen=pg.mkPen(CUTOFF, width=2),
             hoverPen=pg.mkPen(CUTOFF, width=4),
@@ -147,38 +123,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._cutoff.sigPositionChangeFinished.connect(self._on_line_released)
         pi.addItem(self._cutoff, ignoreBounds=True)
 
-        # The energy curve lives in its own view box (0..100 %) with the right axis.
-        self._energy_vb = OverlayViewBox()
-        self._energy_vb.setZValue(pi.zValue() + 10)  # the curve is drawn over the bars
-        pi.scene().addItem(self._energy_vb)
-        pi.showAxis("right")
-        right = pi.getAxis("right")
-        right.linkToView(self._energy_vb)
-        right.setPen(pg.mkColor(ENERGY))
-        right.setTextPen(pg.mkColor(ENERGY))
-        right.setLabel("cumulative energy (%)", color=ENERGY)
-        self._energy_vb.setXLink(self._vb)
-        self._energy_vb.setYRange(0, 102, padding=0)
-        self._energy_vb.disableAutoRange()
-        self._energy_curve = pg.PlotDataItem(
-            [],
-            [],
-            pen=pg.mkPen(ENERGY, width=2),
-            symbol="o",
-            symbolSize=5,
-            symbolBrush=ENERGY,
-            symbolPen=None,
-        )
-        self._energy_vb.addItem(self._energy_curve)
-        # The 90 % and 99 % reference marks: dashed lines labelled by their own axis ticks.
-        ticks = [(v, str(v)) for v in (0, 25, 50, 75, 90, 99)]
-        right.setTicks([ticks, []])
-        for level in (90, 99):
-            mark = pg.InfiniteLine(
-                pos=level, angle=0, pen=pg.mkPen(ENERGY, width=1, style=Qt.PenStyle.DashLine)
-            )
-            self._energy_vb.addItem(mark, ignoreBounds=True)
-        self._vb.sigResized.connect(self._sync_overlay)
+        self._energy = EnergyOverlay(pi, self._vb, ENERGY)
         self._plot.scene().sigMouseClicked.connect(self._on_scene_click)
 
     def _build_controls(self) -> None:
@@ -348,13 +293,6 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._refresh_all()
 
     # ---------------------------------------------------------------- drawing
-    def _y(self, s: np.ndarray) -> tuple[np.ndarray, float]:
-        """Plot coordinates of the values and of the bar base (log10 units in log mode)."""
-        if not self._log:
-            return s, 0.0
-        floor = self._data.log_floor()
-        return np.log10(np.maximum(s, floor)), math.log10(floor)
-
     def _refresh_all(self) -> None:
         data = self._data
         r = data.r if data is not None else 0
@@ -370,19 +308,14 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._plot.setEnabled(True)
         if data is None:
             self._vb.setRange(xRange=(0.5, 3.5), yRange=(0, 1), padding=0)
-            self._energy_curve.setData([], [])
+            self._energy.set_percent(np.empty(0))
         else:
-            x = np.arange(1, r + 1, dtype=float)
-            self._energy_curve.setData(x, data.cumulative_percent())
-            self._energy_curve.setSymbolSize(5 if r <= 60 else 0)
-            head = 7 if r <= 40 else 4 if r <= 120 else 2
-            self._kept_heads.setSize(head)
-            self._dropped_heads.setSize(head)
-            top_y, base = self._y(np.array([data.s.max() if r else 0.0]))
-            if self._log:
-                y_range = (base, max(float(top_y[0]), base + 1) + 0.15)
-            else:
-                y_range = (0.0, (float(top_y[0]) or 1.0) * 1.08)
+            self._energy.set_percent(data.cumulative_percent())
+            y, base = data.plot_y(self._log)
+            top = float(y.max())
+            # Log: from the floor to a little over σ_max (at least a decade); linear: from 0.
+            log_range = (base, max(top, base + 1) + 0.15)
+            y_range = log_range if self._log else (0.0, (top or 1.0) * 1.08)
             self._vb.setRange(xRange=(0.4, r + 0.6), yRange=y_range, padding=0)
         self._drawn = None
         self._show_rank(self._k)
@@ -412,44 +345,19 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._update_selection()
 
     def _draw_bars(self, k: int) -> None:
-        data = self._data
-        if data is None:
-            x = y = np.empty(0)
-            base = 0.0
+        if self._data is None:
+            self._series.draw(np.empty(0), 0.0, 0, self._stems)
         else:
-            x = np.arange(1, data.r + 1, dtype=float)
-            y, base = self._y(data.s)
-        parts = ((self._kept_bars, self._kept_stems, self._kept_heads, slice(0, k)),)
-        parts += ((self._dropped_bars, self._dropped_stems, self._dropped_heads, slice(k, None)),)
-        for bars, stems, heads, sl in parts:
-            xs, ys = x[sl], y[sl]
-            bars.setVisible(not self._stems)
-            stems.setVisible(self._stems)
-            heads.setVisible(self._stems)
-            if self._stems:
-                sx = np.repeat(xs, 2)
-                sy = np.empty(2 * xs.size)
-                sy[0::2] = base
-                sy[1::2] = ys
-                stems.setData(sx, sy)
-                heads.setData(xs, ys)
-                bars.setOpts(x=[], height=[])
-            else:
-                bars.setOpts(x=xs, height=ys - base, y0=base)
-                stems.setData([], [])
-                heads.setData([], [])
+            y, base = self._data.plot_y(self._log)
+            self._series.draw(y, base, k, self._stems)
 
     def _update_selection(self) -> None:
-        i = self._selected
-        if self._data is None or i is None:
-            self._selected_bar.setOpts(x=[], height=[])
-            self._selected_head.setData([], [])
+        i, data = self._selected, self._data
+        if data is None or i is None:
+            self._series.highlight(None, 0.0, 0.0, self._stems)
             return
-        y, base = self._y(self._data.s[i - 1 : i])
-        self._selected_bar.setVisible(not self._stems)
-        self._selected_head.setVisible(self._stems)
-        self._selected_bar.setOpts(x=[float(i)], height=y - base, y0=base)
-        self._selected_head.setData([float(i)], y)
+        y, base = data.plot_y(self._log)
+        self._series.highlight(i, float(y[i - 1]), base, self._stems)
 
     def _update_label(self, k: int) -> None:
         if self._data is None:
@@ -470,10 +378,6 @@ class SpectrumPlot(QtWidgets.QWidget):
             self.rank_spin.setValue(k)
         finally:
             self._syncing = False
-
-    def _sync_overlay(self) -> None:
-        self._energy_vb.setGeometry(self._vb.sceneBoundingRect())
-        self._energy_vb.linkedViewChanged(self._vb, self._energy_vb.XAxis)
 
     # ---------------------------------------------------------------- user actions
     def _commit(self, k: int) -> None:

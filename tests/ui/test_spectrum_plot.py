@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from svdstudio.engine import decompose
-from svdstudio.ui.spectrum_parts import SpectrumData, format_number
+from svdstudio.ui.spectrum_data import SpectrumData, format_number
 from svdstudio.ui.spectrum_plot import SpectrumPlot
 
 ARTICLE_A = np.array([[6, 6, 2], [0, 1, 3], [4, 0, 1], [0, 6, 2]], dtype=float)
@@ -223,7 +223,7 @@ def test_log_scale_with_zeros(plot, qtbot):
     assert ymax > np.log10(5.0)
     plot.set_rank(2)
     settle(qtbot, plot)
-    dropped = plot._dropped_bars.opts
+    dropped = plot._series.dropped_bars.opts
     assert np.all(np.isfinite(dropped["height"]))
     np.testing.assert_allclose(dropped["height"][-2:], 0.0)  # zeros sit on the floor
     plot.set_stems(True)
@@ -256,13 +256,13 @@ def test_double_click_selects_a_component(plot, article_s, qtbot):
     assert plot.rank() == 2  # the first click of the pair set k, as a single click does
     assert plot.selected_component() == 2
     settle(qtbot, plot)
-    np.testing.assert_allclose(plot._selected_bar.opts["x"], [2.0])
+    np.testing.assert_allclose(plot._series.selected_bar.opts["x"], [2.0])
     # Programmatic selection highlights without emitting; new values clear it.
     with qtbot.assertNotEmitted(plot.component_selected):
         plot.set_selected_component(3)
     assert plot.selected_component() == 3
     settle(qtbot, plot)
-    np.testing.assert_allclose(plot._selected_bar.opts["x"], [3.0])
+    np.testing.assert_allclose(plot._series.selected_bar.opts["x"], [3.0])
     plot.set_values(article_s)
     assert plot.selected_component() is None
 
@@ -327,19 +327,19 @@ def test_bars_and_stems(plot, article_s, qtbot):
     plot.set_values(article_s)
     plot.set_rank(2)
     settle(qtbot, plot)
-    assert plot._kept_bars.isVisible() and not plot._kept_stems.isVisible()
+    assert plot._series.kept_bars.isVisible() and not plot._series.kept_stems.isVisible()
     plot.set_stems(True)
     assert plot._style_combo.currentText() == "Stems"
     settle(qtbot, plot)
-    assert plot._kept_stems.isVisible() and not plot._kept_bars.isVisible()
-    x, y = plot._kept_stems.getData()
+    assert plot._series.kept_stems.isVisible() and not plot._series.kept_bars.isVisible()
+    x, y = plot._series.kept_stems.getData()
     np.testing.assert_allclose(x, [1, 1, 2, 2])
     np.testing.assert_allclose(y, [0, article_s[0], 0, article_s[1]])
     plot._style_combo.setCurrentIndex(0)
     settle(qtbot, plot)
-    assert plot._kept_bars.isVisible()
-    np.testing.assert_allclose(plot._kept_bars.opts["x"], [1, 2])
-    np.testing.assert_allclose(plot._dropped_bars.opts["x"], [3])
+    assert plot._series.kept_bars.isVisible()
+    np.testing.assert_allclose(plot._series.kept_bars.opts["x"], [1, 2])
+    np.testing.assert_allclose(plot._series.dropped_bars.opts["x"], [3])
 
 
 def test_integer_ticks_only(plot, article_s):
@@ -373,7 +373,7 @@ def test_many_set_rank_calls(plot, qtbot):
     assert plot._label.text().startswith(f"k = {k} ·")
     settle(qtbot, plot)  # one coalesced redraw for the whole burst
     assert plot._cutoff.value() == pytest.approx(k + 0.5)
-    np.testing.assert_allclose(plot._kept_bars.opts["x"], np.arange(1, k + 1))
+    np.testing.assert_allclose(plot._series.kept_bars.opts["x"], np.arange(1, k + 1))
 
 
 def test_invalid_values_are_rejected(plot):
