@@ -33,7 +33,7 @@ __all__ = ["SpectrumPlot"]
 KEPT = "#3a6fb0"
 DROPPED = "#c9ccd1"
 DROPPED_EDGE = "#a8acb2"
-SELECTED = "#f0a030"
+SELECTED = "#e67e00"
 ENERGY = "#2e8b57"
 CUTOFF = "#c0392b"
 BAR_WIDTH = SpectrumSeries.BAR_WIDTH
@@ -132,6 +132,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         row.setHorizontalSpacing(8)
         row.setVerticalSpacing(2)
         k_label = QtWidgets.QLabel("&k:")
+        k_label.setToolTip("Rank k: how many singular values to keep")
         self.rank_spin = QtWidgets.QSpinBox()
         self.rank_spin.setObjectName("spectrumRankSpin")
         self.rank_spin.setAccessibleName("Rank k")
