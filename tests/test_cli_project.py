@@ -90,6 +90,16 @@ def test_bad_table_exit_2_one_line(tmp_path, text, needle):
     assert r.stdout == ""
 
 
+def test_label_column_by_number(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("a,b,c\n1,2,0\n2,1,1\n4,4,0\n3,0,1\n")
+    r = cli(str(p), "--label-column", "3", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["label_name"] == "c" and out["labels"] == ["0", "1", "0", "1"]
+    assert out["feature_names"] == ["a", "b"]
+
+
 def test_bad_components_and_missing_file(tmp_path):
     r = cli("iris", "--components", "9")
     assert r.returncode == 2 and "between 1 and 4" in r.stderr

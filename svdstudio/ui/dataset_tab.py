@@ -482,6 +482,7 @@ class DatasetTab(QtWidgets.QWidget):
                 on_error=lambda msg, _details: self._error(msg),
             )
             return True
+        self._runner.cancel("dataset.load")  # a big table still being read must not win
         try:
             ds = read_dataset(path, label_column=lab, no_label=no_label)
         except DatasetError as exc:
@@ -572,8 +573,12 @@ class DatasetTab(QtWidgets.QWidget):
             method,
             description=f"{METHOD_TITLES[method]} of {ds.n_rows}×{ds.n_features} table",
             on_result=self._on_result,
-            on_error=lambda msg, _details: self._error(msg),
+            on_error=self._on_project_error,
         )
+
+    def _on_project_error(self, message: str, _details: str) -> None:
+        self.scatter.clear_points("No projection: see the message")
+        self._error(message)
 
     def _on_result(self, res: Projection) -> None:
         if self._dataset is None or res.n_samples != self._dataset.n_rows:
