@@ -217,21 +217,30 @@ def read_header(path: str | os.PathLike[str]) -> list[str]:
     """Column names of a table (generated ``column_N`` names when it has no header)."""
     p = Path(path)
     text, _ = _read_text(p)
-    rows, _ = _records(text, p.suffix.lower())
+    rows, _, _ = _records(text, p.suffix.lower())
     if not rows:
         raise DatasetError(f"{p}: the file is empty")
     header, _ = _split_header(rows)
     return header or [f"column_{j + 1}" for j in range(len(rows[0]))]
 
 
-def _records(text: str, suffix: str) -> tuple[list[list[str]], str]:
+def _records(text: str, suffix: str) -> tuple[list[list[str]], list[int], str]:
+    """Non-blank records, the file line each starts on, and the delimiter."""
     head = text[:65536].splitlines()
     if len(text) > 65536:
         head = head[:-1]  # possibly cut in the middle
     delim = _sniff_delimiter(head[:50], suffix)
     reader = csv.reader(io.StringIO(text), delimiter=delim)
     # Blank lines are not rows (a line of only delimiters is, and counts as missing values).
-    return [row for row in reader if row and (len(row) > 1 or row[0].strip())], delim
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    start = 1
+    for row in reader:
+        if row and (len(row) > 1 or row[0].strip()):
+            rows.append(row)
+            lines.append(start)
+        start = reader.line_num + 1
+    return rows, lines, delim
 
 
 def _looks_numeric(cell: str) -> bool:
@@ -301,13 +310,13 @@ def read_dataset(
     p = Path(path)
     src = _display_name(p)
     text, notices = _read_text(p)
-    rows, delim = _records(text, p.suffix.lower())
+    rows, line_of, delim = _records(text, p.suffix.lower())
     if not rows:
         raise DatasetError(f"{src}: the file is empty; expected a table of numbers")
     header, body = _split_header(rows)
     width = len(rows[0])
-    # Line numbers for messages: header is line 1 when present, data row r is line r + offset.
-    offset = 1 if header is not None else 0
+    # Messages give both the data row (header not counted) and the file line it is on.
+    data_lines = line_of[1:] if header is not None else line_of
     for r, row in enumerate(body):
         if len(row) != width:
             # A trailing delimiter on some lines only is a common export quirk: tolerate it.
@@ -315,7 +324,7 @@ def read_dataset(
                 body[r] = row[:-1]
                 continue
             raise DatasetError(
-                f"{src}: row {r + 1} (line {r + 1 + offset}) has {len(row)} fields; "
+                f"{src}: row {r + 1} (line {data_lines[r]}) has {len(row)} fields; "
                 f"the {'header' if header else 'first row'} has {width}"
             )
     names = _unique_names(
@@ -382,7 +391,7 @@ def read_dataset(
             continue
         r = bad_cells[j]
         raise DatasetError(
-            f"{src}: row {r + 1} (line {r + 1 + offset}), {_column_ref(j, names[j])} holds "
+            f"{src}: row {r + 1} (line {data_lines[r]}), {_column_ref(j, names[j])} holds "
             f"{columns[j][r].strip()!r}, which is not a finite number"
         )
 

@@ -158,6 +158,9 @@ def test_quoted_fields_and_blank_lines(tmp_path):
 def test_ragged_row_and_empty_file(tmp_path):
     with pytest.raises(DatasetError, match=r"row 2 \(line 3\) has 2 fields; the header has 3"):
         read_dataset(write(tmp_path, "r.csv", "a,b,c\n1,2,3\n4,5\n6,7,8\n"))
+    # Blank lines and a quoted line break do not shift the line number named.
+    with pytest.raises(DatasetError, match=r"row 3 \(line 6\), column 2 'b' holds 'x'"):
+        read_dataset(write(tmp_path, "l.csv", 'a,b,n\n1,2,"p\nq"\n\n4,5,r\n6,x,s\n7,8,t\n'))
     with pytest.raises(DatasetError, match="the file is empty"):
         read_dataset(write(tmp_path, "e.csv", "\n\n"))
     with pytest.raises(DatasetError, match="file not found"):
