@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt, Signal
 
-__all__ = ["PALETTE", "DatasetScatter", "DigitView", "class_colours"]
+__all__ = ["PALETTE", "DatasetScatter", "FastPoints", "class_colours"]
 
 # Tableau 10, then lighter companions (tab20): distinct, print-safe, colour-blind friendlier.
 PALETTE = (
@@ -359,41 +359,3 @@ class DatasetScatter(pg.PlotWidget):
     def leaveEvent(self, ev: QtCore.QEvent) -> None:
         self._set_hovered(-1)
         super().leaveEvent(ev)
-
-
-class DigitView(QtWidgets.QLabel):
-    """A small grid image (e.g. an 8×8 digit), dark ink on white, drawn with square pixels."""
-
-    def __init__(self, parent: QtWidgets.QWidget | None = None, side: int = 128) -> None:
-        super().__init__(parent)
-        self.setObjectName("datasetDigitImage")
-        self.setAccessibleName("Image of the hovered sample")
-        self.setToolTip("The hovered sample drawn as its 8×8 image (darker = larger value)")
-        self._side = side
-        self.setFixedSize(side + 2, side + 2)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setStyleSheet("QLabel { border: 1px solid #c8c8c8; background: white; }")
-        self._grid: np.ndarray | None = None
-
-    def set_grid(self, grid: np.ndarray | None, vmax: float = 16.0) -> None:
-        """Show a 2-D array of values in [0, vmax] (None clears)."""
-        self._grid = None if grid is None else np.asarray(grid, dtype=np.float64)
-        if self._grid is None:
-            self.clear()
-            return
-        g = np.clip(self._grid / (vmax or 1.0), 0.0, 1.0)
-        pixels = np.ascontiguousarray((255 * (1.0 - g)).round().astype(np.uint8))
-        h, w = pixels.shape
-        img = QtGui.QImage(pixels.data, w, h, w, QtGui.QImage.Format.Format_Grayscale8).copy()
-        self.setPixmap(
-            QtGui.QPixmap.fromImage(img).scaled(
-                self._side,
-                self._side,
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.FastTransformation,
-            )
-        )
-
-    def grid(self) -> np.ndarray | None:
-        """The values on show."""
-        return self._grid

@@ -8,10 +8,8 @@ of components kept is instant.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +30,14 @@ from ..io.datasets import (
     DatasetError,
     bundled_path,
     pixel_grid,
-    publish,
     read_dataset,
     read_header,
     write_projection_csv,
 )
 from ..workers import JobRunner
-from .dataset_scatter import DatasetScatter, DigitView
+from .dataset_hover import HoverPanel, describe_row
+from .dataset_scatter import DatasetScatter
+from .plot_export import export_plot
 from .spectrum_plot import SpectrumPlot
 
 __all__ = ["DatasetTab"]
@@ -48,7 +47,6 @@ FILE_FILTER = "Data tables (*.csv *.tsv *.tab *.txt)"
 SYNC_READ_BYTES = 2 * 1024 * 1024
 NO_LABEL = "(no label)"
 OPEN_ITEM = "Open file…"
-MAX_TOOLTIP_VALUES = 20
 
 
 def fmt_percent(fraction: float) -> str:
@@ -212,38 +210,16 @@ class DatasetTab(QtWidgets.QWidget):
         )
         self.spectrum.set_label_formatter(self._spectrum_label)
         self.spectrum.component_selected.connect(self._on_component_selected)
-        self.spectrum.rank_changed.connect(lambda _k: self._update_summary())
 
-        self.hover_title = QtWidgets.QLabel("Hover a point")
-        self.hover_title.setObjectName("datasetHoverTitle")
-        self.hover_title.setAccessibleName("Hovered row")
-        self.hover_title.setStyleSheet("font-weight: 600;")
-        self.hover_info = QtWidgets.QLabel()
-        self.hover_info.setObjectName("datasetHoverInfo")
-        self.hover_info.setAccessibleName("Hovered row values")
-        self.hover_info.setToolTip("The original values of the hovered row")
-        self.hover_info.setWordWrap(True)
-        self.hover_info.setTextFormat(Qt.TextFormat.RichText)
-        self.hover_info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.hover_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.digit_view = DigitView()
-
-        hover_box = QtWidgets.QFrame()
-        hover_box.setObjectName("datasetHoverPanel")
-        hover_box.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
-        hover_box.setMinimumHeight(170)
-        hl = QtWidgets.QGridLayout(hover_box)
-        hl.setContentsMargins(8, 6, 8, 6)
-        hl.addWidget(self.hover_title, 0, 0, 1, 2)
-        hl.addWidget(self.hover_info, 1, 0)
-        hl.addWidget(self.digit_view, 1, 1, Qt.AlignmentFlag.AlignTop)
-        hl.setColumnStretch(0, 1)
-        hl.setRowStretch(1, 1)
+        self.hover_panel = HoverPanel()
+        self.hover_title = self.hover_panel.title
+        self.hover_info = self.hover_panel.info
+        self.digit_view = self.hover_panel.digit_view
 
         right = QtWidgets.QSplitter(Qt.Orientation.Vertical)
         right.setObjectName("datasetRightSplitter")
         right.addWidget(self.spectrum)
-        right.addWidget(hover_box)
+        right.addWidget(self.hover_panel)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
         right.setSizes([440, 260])
@@ -266,7 +242,6 @@ class DatasetTab(QtWidgets.QWidget):
         layout.addWidget(self.notice_label)
         layout.addWidget(self.splitter, 1)
         self._set_controls_enabled(False)
-        self._show_digit_panel(False)
 
     def _component_spin(self, name: str, title: str, value: int) -> QtWidgets.QSpinBox:
         spin = QtWidgets.QSpinBox()
@@ -440,20 +415,9 @@ class DatasetTab(QtWidgets.QWidget):
         """Save the scatter plot as PNG (2× the on-screen size) or SVG, by extension (atomic)."""
         if self._result is None:
             return False
-        target = Path(path)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=target.suffix or ".png", dir=target.parent
-        )
-        os.close(fd)
         try:
-            if target.suffix.lower() == ".svg":
-                _export_svg(self.scatter, tmp)
-            else:
-                _export_png(self.scatter, tmp)
-            publish(tmp, target)
+            export_plot(self.scatter, path)
         except (OSError, RuntimeError) as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
             self._error(f"{path}: cannot save the plot ({exc}).")
             return False
         self.status_message.emit(f"Saved the plot to {path}.")
@@ -501,7 +465,7 @@ class DatasetTab(QtWidgets.QWidget):
         self._set_controls_enabled(False)
         self._on_point_hovered(-1)
         self._grid = pixel_grid([c for c in ds.all_columns if c != ds.label_name])
-        self._show_digit_panel(self._grid is not None)
+        self.hover_panel.set_pixel_mode(self._grid is not None)
         if user:
             self._last_dir = str(Path(path).parent)
             if path not in self._user_files:
@@ -602,7 +566,6 @@ class DatasetTab(QtWidgets.QWidget):
         self.spectrum.set_rank(min(max(k, 1), r))
         self._set_controls_enabled(True)
         self._redraw()
-        self._update_summary()
         self.projection_ready.emit()
 
     # ================================================================ drawing
@@ -685,9 +648,6 @@ class DatasetTab(QtWidgets.QWidget):
         plural = "s" if k != 1 else ""
         return f"{k} component{plural} kept · explained variance {parts}{more} = {total} %"
 
-    def _update_summary(self) -> None:
-        self._update_notices()
-
     def _update_notices(self) -> None:
         ds = self._dataset
         if ds is None:
@@ -720,17 +680,6 @@ class DatasetTab(QtWidgets.QWidget):
         ):
             w.setEnabled(on)
 
-    def _show_digit_panel(self, on: bool) -> None:
-        self.digit_view.setVisible(on)
-        self.digit_view.set_grid(None)
-        # Pixel rows line up only in a fixed-width font.
-        font = (
-            QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
-            if on
-            else self.font()
-        )
-        self.hover_info.setFont(font)
-
     # ================================================================ hover
     _hover_plain = ""
     _hover_rich = ""
@@ -738,48 +687,19 @@ class DatasetTab(QtWidgets.QWidget):
     def _on_point_hovered(self, i: int) -> None:
         ds, res = self._dataset, self._result
         if i < 0 or ds is None or res is None or i >= ds.n_rows:
-            self._hover_plain = ""
-            self.hover_title.setText("Hover a point to see its row")
-            self.hover_info.setText("")
-            self.digit_view.set_grid(None)
+            self._hover_plain = self._hover_rich = ""
+            self.hover_panel.show_row(None)
             QtWidgets.QToolTip.hideText()
             return
-        row = int(ds.row_numbers[i])
-        label = f" · {ds.label_name} = {ds.labels[i]}" if ds.labels is not None else ""
-        title = f"Row {row}{label}"
-        values = ds.original_values(i)
-        grid = None
-        if self._grid is not None:
-            h, w = self._grid
-            grid = np.array(
-                [[values.get(f"pixel_r{r}_c{c}", 0.0) for c in range(w)] for r in range(h)]
-            )
-            # The pixel values as the image they are: one line per pixel row.
-            lines = [f"{h}×{w} pixel values:"]
-            lines += [" ".join(f"{v:>2.0f}" for v in row) for row in grid]
-        else:
-            ordered = [c for c in ds.all_columns if c in values]
-            shown = ordered[:MAX_TOOLTIP_VALUES]
-            lines = [f"{c} = {values[c]:.6g}" for c in shown]
-            if len(ordered) > len(shown):
-                lines.append(f"… and {len(ordered) - len(shown)} more values")
         cx, cy = self._axes()
         names = component_names(res.method, max(cx, cy) + 1)
         coords = (
             f"{names[cx]} = {res.projection[i, cx]:.4g}, {names[cy]} = {res.projection[i, cy]:.4g}"
         )
-        self._hover_plain = "\n".join([title, coords, *lines])
-        self.hover_title.setText(title)
-        if grid is not None:
-            body = f"<pre>{html.escape(chr(10).join(lines))}</pre>"
-        else:
-            body = _two_column_table(lines)
-        self.hover_info.setText(f"{html.escape(coords)}<br>{body}")
-        if grid is not None:
-            self.digit_view.set_grid(grid, vmax=max(16.0, float(grid.max())))
-        self._hover_rich = (
-            f"<b>{html.escape(title)}</b><pre>{html.escape(chr(10).join([coords, *lines]))}</pre>"
-        )
+        desc = describe_row(ds, i, coords, self._grid)
+        self._hover_plain = desc.plain()
+        self._hover_rich = desc.rich()
+        self.hover_panel.show_row(desc)
         QtWidgets.QToolTip.showText(QtGui.QCursor.pos(), self._hover_rich, self.scatter)
 
     # ================================================================ export
@@ -822,58 +742,6 @@ class DatasetTab(QtWidgets.QWidget):
         box.setObjectName("datasetErrorDialog")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
-
-
-def _two_column_table(lines: list[str]) -> str:
-    """Rich text: short lists as lines, longer ones in two columns (fills a narrow panel)."""
-    cells = [html.escape(t) for t in lines]
-    if len(cells) <= 6:
-        return "<br>".join(cells)
-    half = (len(cells) + 1) // 2
-    rows = []
-    for a, b in zip(cells[:half], [*cells[half:], ""], strict=True):
-        rows.append(f"<tr><td style='padding-right:14px'>{a}</td><td>{b}</td></tr>")
-    return f"<table cellspacing='0' cellpadding='0'>{''.join(rows)}</table>"
-
-
-def _export_png(scatter: DatasetScatter, path: str) -> None:
-    import pyqtgraph.exporters as exporters
-
-    item = scatter.getPlotItem()
-    exp = exporters.ImageExporter(item)
-    exp.parameters()["width"] = max(int(item.sceneBoundingRect().width() * 2), 800)
-    exp.parameters()["antialias"] = True
-    exp.export(path)
-    if os.path.getsize(path) == 0:
-        raise RuntimeError("the image came out empty")
-
-
-def _export_svg(scatter: DatasetScatter, path: str) -> None:
-    import pyqtgraph.exporters as exporters
-
-    item = scatter.getPlotItem()
-    try:
-        exporters.SVGExporter(item).export(path)
-        return
-    except (ValueError, IndexError):
-        # pyqtgraph 0.14's SVG exporter cannot parse the closed paths ("… Z") that Qt ≥ 6.10
-        # writes (pyqtgraph issue #3495): draw the scene with Qt's own SVG generator instead.
-        pass
-    from PySide6.QtSvg import QSvgGenerator
-
-    rect = item.sceneBoundingRect()
-    gen = QSvgGenerator()
-    gen.setFileName(path)
-    gen.setSize(QtCore.QSize(int(rect.width()), int(rect.height())))
-    gen.setViewBox(QtCore.QRectF(0, 0, rect.width(), rect.height()))
-    gen.setTitle("SVD Studio dataset projection")
-    gen.setResolution(scatter.logicalDpiX())
-    painter = QtGui.QPainter(gen)
-    try:
-        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
-        scatter.scene().render(painter, QtCore.QRectF(0, 0, rect.width(), rect.height()), rect)
-    finally:
-        painter.end()
 
 
 def _preview() -> int:
