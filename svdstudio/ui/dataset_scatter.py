@@ -356,6 +356,11 @@ class DatasetScatter(pg.PlotWidget):
             return True
         return super().event(ev)
 
+    def mouseDoubleClickEvent(self, ev: QtGui.QMouseEvent) -> None:
+        # After panning and zooming, a double-click brings every point back into view.
+        self.fit_view()
+        ev.accept()
+
     def leaveEvent(self, ev: QtCore.QEvent) -> None:
         self._set_hovered(-1)
         super().leaveEvent(ev)

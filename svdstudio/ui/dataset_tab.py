@@ -195,7 +195,7 @@ class DatasetTab(QtWidgets.QWidget):
         self.scatter = DatasetScatter()
         self.scatter.setToolTip(
             "Each point is one row, coloured by its label. Hover a point to see its row "
-            "number, label and values; drag to pan, scroll to zoom."
+            "number, label and values. Drag to pan, scroll to zoom, double-click to fit."
         )
         self.scatter.point_hovered.connect(self._on_point_hovered)
         self.scatter.point_tip = lambda _i: self._hover_rich

@@ -7,11 +7,12 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
+    QApplication,
     QComboBox,
     QMessageBox,
     QWidget,
@@ -141,8 +142,14 @@ def test_hover_iris_point_tooltip(tab, qtbot):
     assert view.hovered() == -1 and tab.hover_text() == ""
 
 
-def test_feature_arrows(tab, qtbot):
+def test_feature_arrows_and_fit_view(tab, qtbot):
     assert tab.scatter.arrow_count() == 0
+    vb = tab.scatter.getPlotItem().vb
+    fitted = vb.viewRange()
+    vb.scaleBy((4, 4))
+    assert vb.viewRange() != fitted
+    qtbot.mouseDClick(tab.scatter.viewport(), Qt.MouseButton.LeftButton)
+    np.testing.assert_allclose(vb.viewRange(), fitted)
     tab.arrows_check.setChecked(True)
     assert tab.scatter.arrow_count() == 4
     tab.arrows_check.setChecked(False)
@@ -159,6 +166,10 @@ def test_export_csv_png_svg(tab, tmp_path):
     assert len(rows) == 151 and rows[1][:2] == ["1", "setosa"]
     got = np.array([[float(v) for v in r[2:]] for r in rows[1:]])
     np.testing.assert_allclose(got, tab.result().projection[:, :3], rtol=1e-9)
+
+    tab.copy()
+    copied = QApplication.clipboard().text().splitlines()
+    assert copied[0] == "row\tspecies\tSVD1\tSVD2\tSVD3" and len(copied) == 151
 
     png = tmp_path / "iris.png"
     assert tab.export_image(str(png))
