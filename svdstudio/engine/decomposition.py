@@ -132,6 +132,7 @@ def decompose_topk(
     ``method="propack"``: scipy's PROPACK Lanczos solver, exact to working precision.
     If k covers the whole spectrum, this is the full SVD.
     """
+    _check(should_cancel)  # honoured even when the matrix is small enough for a full SVD
     M = as_matrix(A, allow_float32=allow_float32)
     m, n = M.shape
     p = min(m, n)
