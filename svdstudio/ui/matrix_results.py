@@ -44,6 +44,14 @@ def _sub(i: object) -> str:
     return f"<sub>{i}</sub>"
 
 
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def subscript(i: int) -> str:
+    """Unicode subscript digits (tab titles cannot hold rich text)."""
+    return str(i).translate(_SUBSCRIPTS)
+
+
 class ResultsPanel(QWidget):
     """Shows an SVD result at rank k; emits ``status_message`` for the status bar."""
 
@@ -97,14 +105,13 @@ class ResultsPanel(QWidget):
             "Ak": ("reconstructionView", "A_k: the rank-k reconstruction U_k Σ_k V_kᵀ", "A_k"),
             "R": ("residualView", "A − A_k: the residual, cells shaded by magnitude", "A − A_k"),
             "Red": ("reducedView", "U_k Σ_k: the reduced m×k matrix (truncated SVD)", "U_k Σ_k"),
-            "T": ("rankOneView", "σ_i u_i v_iᵀ: one rank-1 term (click a row of Σ)", "σ_i u_i v_iᵀ"),
+            "T": ("rankOneView", "σ_i u_i v_iᵀ: one rank-1 term (click a row of Σ)", "σ₁u₁v₁ᵀ"),
         }
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("resultTabs")
         self.tabs.setToolTip("Result grids; the selected rank is k")
         self.tabs.setAccessibleName("Result grids")
         self.tabs.setDocumentMode(True)
-        self.tabs.setCornerWidget(self.decimals, Qt.Corner.TopRightCorner)
         self.views: dict[str, ArrayView] = {}
         for key, (name, tip, title) in views.items():
             view = ArrayView(name, tip, self)
@@ -125,7 +132,7 @@ class ResultsPanel(QWidget):
             "from the singular values alone"
         )
         self.error_panel.setAccessibleName("Error of the rank-k approximation")
-        box = QGroupBox("Error of A_k", self)
+        box = self.error_box = QGroupBox("Error of A_k", self)
         box.setToolTip(self.error_panel.toolTip())
         box_layout = QVBoxLayout(box)
         box_layout.addWidget(self.error_panel)
@@ -138,7 +145,10 @@ class ResultsPanel(QWidget):
         row.addWidget(box, 2)
         col = QVBoxLayout(lower)
         col.setContentsMargins(0, 0, 0, 0)
-        col.addWidget(self.info)
+        info_row = QHBoxLayout()
+        info_row.addWidget(self.info, 1)
+        info_row.addWidget(self.decimals, 0, Qt.AlignmentFlag.AlignTop)
+        col.addLayout(info_row)
         col.addWidget(self.banner)
         col.addLayout(row, 1)
 
@@ -148,6 +158,7 @@ class ResultsPanel(QWidget):
         self.splitter.addWidget(lower)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([300, 440])
         self.splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -218,11 +229,13 @@ class ResultsPanel(QWidget):
         if self._res is None or not 1 <= i <= self._res.n_components:
             return
         self._component = i
+        self.spectrum.set_selected_component(i)
         term = rank_one_term(self._res, i)
         view = self.views["T"]
         view.set_array(term)
         index = self.tabs.indexOf(view)
-        self.tabs.setTabText(index, f"σ{i} u{i} v{i}ᵀ")
+        j = subscript(i)
+        self.tabs.setTabText(index, f"σ{j}u{j}v{j}ᵀ")
         if switch_tab:
             self.tabs.setCurrentWidget(view)
             self.status_message.emit(
@@ -277,9 +290,10 @@ class ResultsPanel(QWidget):
         self.views["U"].array_model().set_kept(cols=k)
         self.views["S"].array_model().set_kept(rows=k)
         self.views["Vt"].array_model().set_kept(rows=k)
-        for key, title in (("Ak", "A_k"), ("R", "A − A_k"), ("Red", "U_k Σ_k")):
-            index = self.tabs.indexOf(self.views[key])
-            self.tabs.setTabText(index, title.replace("k", str(k)))
+        j = subscript(k)
+        for key, title in (("Ak", f"A{j}"), ("R", f"A − A{j}"), ("Red", f"U{j}Σ{j}")):
+            self.tabs.setTabText(self.tabs.indexOf(self.views[key]), title)
+        self.error_box.setTitle(f"Error of the rank-{k} approximation A{j}")
         self._views_k = k
         self._update_error_panel(k)
         self.results_updated.emit()
@@ -312,7 +326,10 @@ class ResultsPanel(QWidget):
         p = res.n_components
         nxt = f"σ{_sub(k + 1)}" if k < p else "σ<sub>k+1</sub> (none left)"
         Ak = f"A{_sub(k)}"
-        dropped = f"σ{_sub(k + 1)} … σ{_sub(p)}" if k < p else "nothing"
+        dropped = "nothing" if k >= p else f"σ{_sub(k + 1)}"
+        if k + 1 < p:
+            dropped += f" … σ{_sub(p)}"
+        kept = f"σ{_sub(1)}" + (f" … σ{_sub(k)}" if k > 1 else "")
         rows = [
             (f"‖A − {Ak}‖{_sub('F')}", "Frobenius norm of the error", f(e.frobenius)),
             (
@@ -337,6 +354,6 @@ class ResultsPanel(QWidget):
             for name, what, value in rows
         )
         self.error_panel.setText(
-            f"<p>Rank k = {k}: keeping σ{_sub(1)} … σ{_sub(k)}, dropping {dropped}.</p>"
+            f"<p>Rank k = {k}: keeping {kept}, dropping {dropped}.</p>"
             f"<table cellspacing='0' cellpadding='2'>{body}</table>"
         )
