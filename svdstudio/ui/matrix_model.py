@@ -148,9 +148,7 @@ class MatrixModel(QAbstractTableModel):
         """Tab-separated text of a block; cells not in ``keep`` (a set of (r, c)) are blank."""
         lines = []
         for r in rows:
-            cells = [
-                self.cell_text(r, c) if keep is None or (r, c) in keep else "" for c in cols
-            ]
+            cells = [self.cell_text(r, c) if keep is None or (r, c) in keep else "" for c in cols]
             lines.append("\t".join(cells))
         return "\n".join(lines) + "\n"
 
@@ -238,9 +236,7 @@ class MatrixModel(QAbstractTableModel):
         new[:m, :n] = self._values
         new[r : r + h, c : c + w] = vals
         keep = {
-            p: t
-            for p, t in self._invalid.items()
-            if not (r <= p[0] < r + h and c <= p[1] < c + w)
+            p: t for p, t in self._invalid.items() if not (r <= p[0] < r + h and c <= p[1] < c + w)
         }
         keep.update({(i + r, j + c): t for (i, j), t in bad.items()})
         self._stack.push(_SnapshotCommand(self, (new, keep), text))

@@ -180,9 +180,9 @@ class ResultsPanel(QWidget):
             if self._views_k != self._k:
                 self._update_rank_views()
 
-    def set_result(self, res: SVDResult, A: np.ndarray) -> None:
+    def set_result(self, res: SVDResult, matrix: np.ndarray) -> None:
         """Show a fresh decomposition of ``A`` at the current k."""
-        self._res, self._A = res, A
+        self._res, self._A = res, matrix
         self._k = max(1, min(self._k, res.n_components))
         self._component = max(1, min(self._component, res.n_components))
         self.set_banner("")
@@ -278,12 +278,12 @@ class ResultsPanel(QWidget):
     _loading = False
 
     def _update_rank_views(self) -> None:
-        res, A, k = self._res, self._A, self._k
-        if res is None or A is None:
+        res, a, k = self._res, self._A, self._k
+        if res is None or a is None:
             return
-        Ak = engine_reconstruct(res, k)
-        self.views["Ak"].set_array(Ak)
-        self.views["R"].set_array(A - Ak)
+        approx = engine_reconstruct(res, k)
+        self.views["Ak"].set_array(approx)
+        self.views["R"].set_array(a - approx)
         self.views["Red"].set_array(
             engine_reduced(res, k), col_labels=[f"σ{i}u{i}" for i in range(1, k + 1)]
         )
@@ -325,27 +325,30 @@ class ResultsPanel(QWidget):
         f = lambda v: format_figure(v, d)  # noqa: E731
         p = res.n_components
         nxt = f"σ{_sub(k + 1)}" if k < p else "σ<sub>k+1</sub> (none left)"
-        Ak = f"A{_sub(k)}"
+        ak = f"A{_sub(k)}"
         dropped = "nothing" if k >= p else f"σ{_sub(k + 1)}"
         if k + 1 < p:
             dropped += f" … σ{_sub(p)}"
         kept = f"σ{_sub(1)}" + (f" … σ{_sub(k)}" if k > 1 else "")
         rows = [
-            (f"‖A − {Ak}‖{_sub('F')}", "Frobenius norm of the error", f(e.frobenius)),
+            (f"‖A − {ak}‖{_sub('F')}", "Frobenius norm of the error", f(e.frobenius)),
             (
-                f"‖A − {Ak}‖{_sub('F')}²",
+                f"‖A − {ak}‖{_sub('F')}²",
                 "its square (the article's “approximation error”)",
                 f(e.frobenius_squared),
             ),
             (
                 f"Σ{_sub(f'i&gt;{k}')} σ{_sub('i')}²",
-                f"sum of the dropped σ² — equal to ‖A − {Ak}‖{_sub('F')}²",
+                f"sum of the dropped σ² — equal to ‖A − {ak}‖{_sub('F')}²",
                 f(e.dropped_energy),
             ),
-            (f"‖A − {Ak}‖₂ = {nxt}", "spectral norm of the error", f(e.spectral)),
-            ("relative error", f"‖A − {Ak}‖{_sub('F')} / ‖A‖{_sub('F')}", f(e.relative)),
-            ("energy retained", f"Σ{_sub(f'i≤{k}')} σ{_sub('i')}² / Σ σ{_sub('i')}²",
-             f"{100 * e.energy_retained:.{max(d - 2, 1)}f} %"),
+            (f"‖A − {ak}‖₂ = {nxt}", "spectral norm of the error", f(e.spectral)),
+            ("relative error", f"‖A − {ak}‖{_sub('F')} / ‖A‖{_sub('F')}", f(e.relative)),
+            (
+                "energy retained",
+                f"Σ{_sub(f'i≤{k}')} σ{_sub('i')}² / Σ σ{_sub('i')}²",
+                f"{100 * e.energy_retained:.{max(d - 2, 1)}f} %",
+            ),
         ]
         body = "".join(
             f"<tr><td style='padding-right:10px'><b>{name}</b><br>"

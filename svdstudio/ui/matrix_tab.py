@@ -187,44 +187,83 @@ class MatrixTab(QWidget):
         self.cols_spin.valueChanged.connect(self._on_size_spin)
         size_row = QHBoxLayout()
         size_row.addWidget(self.rows_spin)
-        size_row.addWidget(self._button("addRowButton", "+ row", "Insert a row below the "
-                                        "current cell", self.add_row))
-        size_row.addWidget(self._button("removeRowButton", "− row", "Remove the selected "
-                                        "rows (or the current row)", self.remove_rows))
+        size_row.addWidget(
+            self._button(
+                "addRowButton", "+ row", "Insert a row below the current cell", self.add_row
+            )
+        )
+        size_row.addWidget(
+            self._button(
+                "removeRowButton",
+                "− row",
+                "Remove the selected rows (or the current row)",
+                self.remove_rows,
+            )
+        )
         size_row.addSpacing(8)
         size_row.addWidget(self.cols_spin)
-        size_row.addWidget(self._button("addColumnButton", "+ col", "Insert a column right "
-                                        "of the current cell", self.add_column))
-        size_row.addWidget(self._button("removeColumnButton", "− col", "Remove the selected "
-                                        "columns (or the current column)", self.remove_columns))
+        size_row.addWidget(
+            self._button(
+                "addColumnButton",
+                "+ col",
+                "Insert a column right of the current cell",
+                self.add_column,
+            )
+        )
+        size_row.addWidget(
+            self._button(
+                "removeColumnButton",
+                "− col",
+                "Remove the selected columns (or the current column)",
+                self.remove_columns,
+            )
+        )
         size_row.addStretch(1)
 
         self.preset_combo = QComboBox(self)
-        _tag(self.preset_combo, "presetCombo",
-             "Load an example matrix of the size set by rows × cols", "Presets")
+        _tag(
+            self.preset_combo,
+            "presetCombo",
+            "Load an example matrix of the size set by rows × cols",
+            "Presets",
+        )
         for key, (label, tip) in PRESETS.items():
             self.preset_combo.addItem(label, key)
-            self.preset_combo.setItemData(self.preset_combo.count() - 1, tip,
-                                          Qt.ItemDataRole.ToolTipRole)
+            self.preset_combo.setItemData(
+                self.preset_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole
+            )
         self.preset_combo.setPlaceholderText("Load a preset…")
         self.preset_combo.setCurrentIndex(-1)
         self.preset_combo.activated.connect(
-            lambda i: self.load_preset(self.preset_combo.itemData(i)))
-        self.preset_rank = self._spin("presetRankSpin", 1, 1000, 2,
-                                      "Rank r of the random preset", "r = ")
-        self.preset_seed = self._spin("presetSeedSpin", 0, 999_999, 0,
-                                      "Random seed of the random preset (same seed, same "
-                                      "matrix)", "seed ")
+            lambda i: self.load_preset(self.preset_combo.itemData(i))
+        )
+        self.preset_rank = self._spin(
+            "presetRankSpin", 1, 1000, 2, "Rank r of the random preset", "r = "
+        )
+        self.preset_seed = self._spin(
+            "presetSeedSpin",
+            0,
+            999_999,
+            0,
+            "Random seed of the random preset (same seed, same matrix)",
+            "seed ",
+        )
         preset_row = QHBoxLayout()
         preset_row.addWidget(self.preset_combo, 1)
         preset_row.addWidget(self.preset_rank)
         preset_row.addWidget(self.preset_seed)
 
         file_row = QHBoxLayout()
-        file_row.addWidget(self._button("openMatrixButton", "Open…",
-                                        "Open a matrix from CSV, TSV or NPY", self.open_dialog))
-        file_row.addWidget(self._button("saveMatrixButton", "Save as…",
-                                        "Save the matrix as CSV, TSV or NPY", self.save_as))
+        file_row.addWidget(
+            self._button(
+                "openMatrixButton", "Open…", "Open a matrix from CSV, TSV or NPY", self.open_dialog
+            )
+        )
+        file_row.addWidget(
+            self._button(
+                "saveMatrixButton", "Save as…", "Save the matrix as CSV, TSV or NPY", self.save_as
+            )
+        )
         undo = self._button("undoButton", "Undo", "Undo the last edit", self._stack.undo)
         redo = self._button("redoButton", "Redo", "Redo the edit just undone", self._stack.redo)
         self._stack.canUndoChanged.connect(undo.setEnabled)
@@ -236,9 +275,13 @@ class MatrixTab(QWidget):
         file_row.addStretch(1)
 
         self.table = _MatrixTable(self)
-        _tag(self.table, "matrixTable",
-             "The matrix A: type numbers, paste a block from a spreadsheet (Ctrl+V), drop a "
-             "CSV/TSV/NPY file here", "Matrix A")
+        _tag(
+            self.table,
+            "matrixTable",
+            "The matrix A: type numbers, paste a block from a spreadsheet (Ctrl+V), drop a "
+            "CSV/TSV/NPY file here",
+            "Matrix A",
+        )
         self.table.setModel(self._model)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
@@ -294,9 +337,12 @@ class MatrixTab(QWidget):
             | QMessageBox.StandardButton.Cancel
         )
         answer = QMessageBox.question(
-            self, "Unsaved matrix",
+            self,
+            "Unsaved matrix",
             "The matrix has edits that are not saved to a file. Save them first?",
-            buttons, QMessageBox.StandardButton.Save)
+            buttons,
+            QMessageBox.StandardButton.Save,
+        )
         if answer == QMessageBox.StandardButton.Save:
             return "save"
         return "discard" if answer == QMessageBox.StandardButton.Discard else "cancel"
@@ -314,16 +360,17 @@ class MatrixTab(QWidget):
         if not self.maybe_save():
             return False
         try:
-            A = read_matrix(path)
+            loaded = read_matrix(path)
         except (ValueError, OSError) as exc:
             self._show_error("Could not open matrix", str(exc))
             return False
         full = os.path.abspath(path)
-        self._model.load_matrix(A, text=f"Open {Path(path).name}")
+        self._model.load_matrix(loaded, text=f"Open {Path(path).name}")
         self._stack.setClean()
         self._path = full
         self.file_opened.emit(full)
-        self.status_message.emit(f"Opened {Path(path).name}: {A.shape[0]}×{A.shape[1]} matrix.")
+        m, n = loaded.shape
+        self.status_message.emit(f"Opened {Path(path).name}: {m}×{n} matrix.")
         return True
 
     def save_as(self) -> bool:
@@ -360,7 +407,8 @@ class MatrixTab(QWidget):
             return False
         title, array = current
         path, _ = QFileDialog.getSaveFileName(
-            self, f"Export {title} as", os.path.join(self._dir(), "result.csv"), MATRIX_FILE_FILTER)
+            self, f"Export {title} as", os.path.join(self._dir(), "result.csv"), MATRIX_FILE_FILTER
+        )
         if not path:
             return False
         try:
@@ -453,7 +501,7 @@ class MatrixTab(QWidget):
 
     # ---- edits ----------------------------------------------------------------------------
     def load_preset(self, key: str) -> None:
-        A = make_preset(
+        preset = make_preset(
             key,
             self.rows_spin.value(),
             self.cols_spin.value(),
@@ -461,9 +509,9 @@ class MatrixTab(QWidget):
             seed=self.preset_seed.value(),
         )
         label = PRESETS[key][0]
-        self._model.load_matrix(A, text=f"Load preset {label}")
+        self._model.load_matrix(preset, text=f"Load preset {label}")
         self.preset_combo.setCurrentIndex(-1)
-        self.status_message.emit(f"Loaded the preset {label}: {A.shape[0]}×{A.shape[1]}.")
+        self.status_message.emit(f"Loaded the preset {label}: {preset.shape[0]}×{preset.shape[1]}.")
 
     def _current(self) -> tuple[int, int]:
         cur = self.table.currentIndex()
@@ -519,28 +567,28 @@ class MatrixTab(QWidget):
             self.results.set_waiting(msg)
             self.status_message.emit(msg)
             return
-        A = np.array(self._model.values(), dtype=np.float64)  # the job gets its own copy
-        m, n = A.shape
+        a = np.array(self._model.values(), dtype=np.float64)  # the job gets its own copy
+        m, n = a.shape
         if self._runner is None:
             try:
-                res = decompose(A)
+                res = decompose(a)
             except ValueError as exc:
                 self._on_error(str(exc), "")
                 return
-            self._on_result(res, A)
+            self._on_result(res, a)
             return
         self._runner.submit(
             "matrix.svd",
             decompose,
-            A,
+            a,
             description=f"SVD of the {m}×{n} matrix",
-            in_process=A.size > PROCESS_ELEMENTS,
-            on_result=lambda res, A=A: self._on_result(res, A),
+            in_process=a.size > PROCESS_ELEMENTS,
+            on_result=lambda res, a=a: self._on_result(res, a),
             on_error=self._on_error,
         )
 
-    def _on_result(self, res, A: np.ndarray) -> None:
-        self.results.set_result(res, A)
+    def _on_result(self, res, matrix: np.ndarray) -> None:
+        self.results.set_result(res, matrix)
 
     def _on_error(self, message: str, details: str = "") -> None:
         self.results.set_waiting(f"Could not decompose the matrix: {message}")
@@ -563,7 +611,8 @@ class MatrixTab(QWidget):
         else:
             event.ignore()
 
-    dragMoveEvent = dragEnterEvent
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
 
     def dropEvent(self, event) -> None:
         path = self._dropped_path(event)
@@ -597,19 +646,24 @@ class MatrixTab(QWidget):
             s.remove("matrix/cells_file")
             return
         # Large: values to an .npy in the app data dir, the few invalid texts inline.
-        folder = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
+        where = QStandardPaths.StandardLocation.AppDataLocation
+        folder = Path(QStandardPaths.writableLocation(where))
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / "matrix-autosave.npy"
         write_matrix(str(target), np.nan_to_num(np.array(model.values()), nan=0.0))
         s.setValue("matrix/cells_file", str(target))
-        s.setValue("matrix/invalid", "\n".join(
-            f"{r}\t{c}\t{t}" for (r, c), t in model.invalid_cells().items()))
+        s.setValue(
+            "matrix/invalid",
+            "\n".join(f"{r}\t{c}\t{t}" for (r, c), t in model.invalid_cells().items()),
+        )
         s.remove("matrix/cells")
 
     def restore_state(self, settings: QSettings) -> None:
         s = settings
-        for key, widget in (("matrix/splitter", self.splitter),
-                            ("matrix/results_splitter", self.results.splitter)):
+        for key, widget in (
+            ("matrix/splitter", self.splitter),
+            ("matrix/results_splitter", self.results.splitter),
+        ):
             state = s.value(key)
             if state is not None:
                 widget.restoreState(state)

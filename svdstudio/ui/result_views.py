@@ -99,13 +99,13 @@ class ArrayTableModel(QAbstractTableModel):
             return repr(float(self._a[r, c]))
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if (self._kept_rows is not None and r >= self._kept_rows) or (
-                self._kept_cols is not None and c >= self._kept_cols
-            ):
-                return self._grey
+        if role == Qt.ItemDataRole.ForegroundRole and (
+            (self._kept_rows is not None and r >= self._kept_rows)
+            or (self._kept_cols is not None and c >= self._kept_cols)
+        ):
+            return self._grey
         if role == Qt.ItemDataRole.BackgroundRole and self._magnitude and self._vmax > 0:
-            return self._brushes[int(round(10 * abs(self._a[r, c]) / self._vmax))]
+            return self._brushes[round(10 * abs(float(self._a[r, c])) / self._vmax)]
         return None
 
     def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole):
