@@ -47,6 +47,7 @@ from svdstudio.io.matrix import (
 from svdstudio.ui.matrix_model import MatrixModel, parse_cell
 from svdstudio.ui.matrix_presets import ARTICLE_MATRIX, PRESETS, make_preset
 from svdstudio.ui.matrix_results import ResultsPanel
+from svdstudio.ui.result_views import label_corner_button
 
 __all__ = ["MatrixTab", "split_cells"]
 
@@ -283,6 +284,7 @@ class MatrixTab(QWidget):
             "Matrix A",
         )
         self.table.setModel(self._model)
+        label_corner_button(self.table)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)

@@ -8,11 +8,25 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetrics, QKeySequence
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QTableView
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QTableView,
+)
 
-__all__ = ["ArrayTableModel", "ArrayView"]
+__all__ = ["ArrayTableModel", "ArrayView", "label_corner_button"]
 
 Index = QModelIndex | QPersistentModelIndex
+
+
+def label_corner_button(view: QTableView) -> None:
+    """Give the table's top-left "select all" button a tooltip and accessible name."""
+    button = view.findChild(QAbstractButton, "qt_tableview_cornerbutton")
+    if button is not None:
+        button.setToolTip("Select all cells")
+        button.setAccessibleName("Select all cells")
 
 
 class ArrayTableModel(QAbstractTableModel):
@@ -129,6 +143,7 @@ class ArrayView(QTableView):
         self.setToolTip(tooltip)
         self.setAccessibleName(tooltip.split(":")[0])
         self.setModel(ArrayTableModel(self))
+        label_corner_button(self)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ContiguousSelection)
         for header in (self.horizontalHeader(), self.verticalHeader()):

@@ -24,8 +24,14 @@ def test_parse_cell_accepts_numbers(text, value):
 
 @pytest.mark.parametrize(
     ("text", "why"),
-    [("abc", "not a number"), ("3,5", "use a dot"), ("", "empty"), ("nan", "NaN"),
-     ("inf", "infinity"), ("1/0", "divides by zero")],
+    [
+        ("abc", "not a number"),
+        ("3,5", "use a dot"),
+        ("", "empty"),
+        ("nan", "NaN"),
+        ("inf", "infinity"),
+        ("1/0", "divides by zero"),
+    ],
 )
 def test_parse_cell_explains_rejections(text, why):
     value, reason = parse_cell(text)
