@@ -104,7 +104,12 @@ class ResultsPanel(QWidget):
             "Vt": ("vtView", "Vᵀ: right singular vectors v_i as rows", "Vᵀ"),
             "Ak": ("reconstructionView", "A_k: the rank-k reconstruction U_k Σ_k V_kᵀ", "A_k"),
             "R": ("residualView", "A − A_k: the residual, cells shaded by magnitude", "A − A_k"),
-            "Red": ("reducedView", "U_k Σ_k: the reduced m×k matrix (truncated SVD)", "U_k Σ_k"),
+            "Red": (
+                "reducedView",
+                "U_k Σ_k: the reduced m×k matrix (truncated SVD); column signs follow the "
+                "sign convention, so they may differ from other software",
+                "U_k Σ_k",
+            ),
             "T": ("rankOneView", "σ_i u_i v_iᵀ: one rank-1 term (click a row of Σ)", "σ₁u₁v₁ᵀ"),
         }
         self.tabs = QTabWidget(self)
@@ -206,7 +211,7 @@ class ResultsPanel(QWidget):
         self.views["S"].set_array(
             table,
             row_labels=[f"σ{i}" for i in range(1, p + 1)],
-            col_labels=["σ_i", "σ_i²", "energy %", "cumulative %"],
+            col_labels=["σᵢ", "σᵢ²", "energy %", "cumulative %"],
         )
         self.views["Vt"].set_array(res.Vt, row_labels=[f"v{i}ᵀ" for i in range(1, p + 1)])
         if self._views_k != self._k:

@@ -54,6 +54,7 @@ __all__ = ["MatrixTab", "split_cells"]
 PROCESS_ELEMENTS = 250_000  # above this, the SVD runs in a killable worker process
 INLINE_STATE_CELLS = 20_000  # larger matrices are autosaved to an .npy, not into QSettings
 MATRIX_SUFFIXES = (".csv", ".tsv", ".txt", ".npy")
+HINT = "Type numbers; invalid cells turn red. Paste a block from a spreadsheet with Ctrl+V."
 
 
 def split_cells(text: str) -> tuple[np.ndarray, dict[tuple[int, int], str], list[int]]:
@@ -288,10 +289,13 @@ class MatrixTab(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.horizontalHeader().setDefaultSectionSize(72)
+        sample_width = self.fontMetrics().horizontalAdvance("-0.0000000")
+        self.table.horizontalHeader().setDefaultSectionSize(sample_width + 12)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
 
-        self.hint = QLabel("Type numbers; invalid cells turn red. Paste TSV with Ctrl+V.", self)
+        self.hint = QLabel(HINT, self)
+        self._hint_index = -1
+        self._stack.indexChanged.connect(self._reset_hint)
         _tag(self.hint, "matrixHint", "What the grid accepts", "Matrix hint")
         self.hint.setWordWrap(True)
 
@@ -478,7 +482,16 @@ class MatrixTab(QWidget):
         self.status_message.emit(msg + (": " + "; ".join(notes) if notes else "") + ".")
         if notes:
             self.hint.setText("Warning: " + "; ".join(notes) + ".")
+            self.hint.setStyleSheet("color:#8a5a00; font-weight:bold;")
+            self._hint_index = self._stack.index()
         return True
+
+    def _reset_hint(self, index: int) -> None:
+        # A paste warning stays until the next edit (or undo) moves the history on.
+        if self._hint_index >= 0 and index != self._hint_index:
+            self._hint_index = -1
+            self.hint.setText(HINT)
+            self.hint.setStyleSheet("")
 
     def select_all(self) -> None:
         self.table.selectAll()

@@ -167,8 +167,11 @@ class ArrayView(QTableView):
         m = self.array_model()
         vmax = float(np.max(np.abs(m.array()))) if m.array().size else 1.0
         sample = f"-{vmax:.{m.decimals()}f}"
-        width = QFontMetrics(self.font()).horizontalAdvance(sample) + 16
-        self.horizontalHeader().setDefaultSectionSize(max(56, min(width, 220)))
+        metrics = QFontMetrics(self.font())
+        width = metrics.horizontalAdvance(sample) + 16
+        labels = m._col_labels or []
+        label_width = max((metrics.horizontalAdvance(t) + 20 for t in labels), default=0)
+        self.horizontalHeader().setDefaultSectionSize(max(56, label_width, min(width, 220)))
 
     def selection_text(self) -> str:
         """The selected block as tab-separated text at the displayed decimals."""
