@@ -51,7 +51,11 @@ from svdstudio.ui.result_views import label_corner_button
 
 __all__ = ["MatrixTab", "split_cells"]
 
-PROCESS_ELEMENTS = 250_000  # above this, the SVD runs in a killable worker process
+# scipy's SVD holds the GIL in a thread: measured here, a 500×500 froze the GUI for its whole
+# run (≈ 1.2 s under load), a worker process for ≈ 66 ms.  From about 300×300 up, pay the
+# process start (≈ 0.8 s) instead, and wait for a pause in typing before starting it.
+PROCESS_ELEMENTS = 90_000
+BIG_EDIT_DELAY_MS = 300
 INLINE_STATE_CELLS = 20_000  # larger matrices are autosaved to an .npy, not into QSettings
 MATRIX_SUFFIXES = (".csv", ".tsv", ".txt", ".npy")
 HINT = "Type numbers; invalid cells turn red. Paste a block from a spreadsheet with Ctrl+V."
@@ -140,7 +144,7 @@ class MatrixTab(QWidget):
         self._model.shape_changed.connect(self._sync_size_spins)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(0)  # coalesce a burst of edits into one decomposition
+        # Coalesce a burst of edits (one paste, one undo) into one decomposition.
         self._timer.timeout.connect(self._compute)
 
         self.results = ResultsPanel(self)
@@ -568,7 +572,8 @@ class MatrixTab(QWidget):
 
     # ---- computation ----------------------------------------------------------------------
     def _schedule(self) -> None:
-        self._timer.start()
+        m, n = self._model.matrix_shape()
+        self._timer.start(BIG_EDIT_DELAY_MS if m * n >= PROCESS_ELEMENTS else 0)
 
     def _compute(self) -> None:
         bad = self._model.first_invalid()
@@ -592,12 +597,14 @@ class MatrixTab(QWidget):
                 return
             self._on_result(res, a)
             return
+        if a.size >= PROCESS_ELEMENTS:
+            self.results.set_banner(f"Computing the SVD of the {m}×{n} matrix…")
         self._runner.submit(
             "matrix.svd",
             decompose,
             a,
             description=f"SVD of the {m}×{n} matrix",
-            in_process=a.size > PROCESS_ELEMENTS,
+            in_process=a.size >= PROCESS_ELEMENTS,
             on_result=lambda res, a=a: self._on_result(res, a),
             on_error=self._on_error,
         )
