@@ -273,7 +273,11 @@ class MatrixModel(QAbstractTableModel):
     def reset_matrix(self, values: object, invalid: Invalid | None = None) -> None:
         """Replace the matrix WITHOUT an undo step and clear the history (restoring a session)."""
         self._stack.clear()
-        self._apply_state(np.array(values, dtype=np.float64), dict(invalid or {}))
+        arr = np.array(values, dtype=np.float64)
+        bad = dict(invalid or {})
+        for pos in bad:
+            arr[pos] = np.nan
+        self._apply_state(arr, bad)
 
     # ---- internals ------------------------------------------------------------------------
     def _insert(self, axis: int, at: int, count: int) -> None:

@@ -332,3 +332,26 @@ def test_every_control_has_tooltip_and_accessible_name(tab):
         "reducedView",
     ):
         assert tab.findChild(object, name) is not None, name
+
+
+def test_large_state_goes_to_an_npy(qtbot, tab, runner, tmp_path):
+    from PySide6.QtCore import QSettings, QStandardPaths
+
+    QStandardPaths.setTestModeEnabled(True)
+    try:
+        big = np.arange(150 * 150, dtype=float).reshape(150, 150) / 3
+        tab.model().load_matrix(big)
+        tab.model().set_cell(5, 7, "oops")
+        settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+        tab.save_state(settings)
+        assert settings.value("matrix/cells") is None
+        assert str(settings.value("matrix/cells_file")).endswith(".npy")
+        other = MatrixTab(runner)
+        qtbot.addWidget(other)
+        other.restore_state(settings)
+        expected = big.copy()
+        expected[5, 7] = np.nan  # the invalid cell's text is kept separately
+        np.testing.assert_array_equal(other.model().values(), expected)
+        assert other.model().invalid_cells() == {(5, 7): "oops"}
+    finally:
+        QStandardPaths.setTestModeEnabled(False)
