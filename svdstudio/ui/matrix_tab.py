@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QMessageBox,
     QSpinBox,
     QSplitter,
@@ -58,7 +59,7 @@ PROCESS_ELEMENTS = 90_000
 BIG_EDIT_DELAY_MS = 300
 INLINE_STATE_CELLS = 20_000  # larger matrices are autosaved to an .npy, not into QSettings
 MATRIX_SUFFIXES = (".csv", ".tsv", ".txt", ".npy")
-HINT = "Type numbers; invalid cells turn red. Paste a block from a spreadsheet with Ctrl+V."
+HINT = "Type numbers (invalid cells turn red); paste a spreadsheet block with Ctrl+V."
 
 
 def split_cells(text: str) -> tuple[np.ndarray, dict[tuple[int, int], str], list[int]]:
@@ -290,6 +291,8 @@ class MatrixTab(QWidget):
         )
         self.table.setModel(self._model)
         label_corner_button(self.table)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
@@ -559,6 +562,24 @@ class MatrixTab(QWidget):
     def remove_columns(self) -> None:
         cols = self._selected(1)
         self._model.remove_columns(cols[0], cols[-1] - cols[0] + 1)
+
+    def _context_menu(self, pos) -> None:
+        menu = QMenu(self)
+        for text, slot in (
+            ("Copy as tab-separated text", self.copy),
+            ("Paste at this cell", self.paste),
+            ("Set selected cells to 0", self.clear_selection),
+            (None, None),
+            ("Insert row below", self.add_row),
+            ("Remove selected rows", self.remove_rows),
+            ("Insert column to the right", self.add_column),
+            ("Remove selected columns", self.remove_columns),
+        ):
+            if text is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(text).triggered.connect(slot)
+        menu.exec(self.table.viewport().mapToGlobal(pos))
 
     def _on_size_spin(self) -> None:
         self._model.resize_matrix(self.rows_spin.value(), self.cols_spin.value())

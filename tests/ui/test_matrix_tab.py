@@ -355,3 +355,39 @@ def test_large_state_goes_to_an_npy(qtbot, tab, runner, tmp_path):
         assert other.model().invalid_cells() == {(5, 7): "oops"}
     finally:
         QStandardPaths.setTestModeEnabled(False)
+
+
+def test_paste_keeps_non_numbers_red_and_skips_headers(qtbot, tab):
+    table = tab.findChild(QTableView, "matrixTable")
+    table.setCurrentIndex(table.model().index(0, 0))
+    tab.paste_text("1\t2\tx\n2\t3\t4\n")
+    assert tab.model().invalid_cells() == {(0, 2): "x"}
+    assert tab.model().values()[1].tolist() == [2, 3, 4]
+    assert "Results wait: cell (1, 3)" in tab.results.banner.text()
+    tab.undo_stack().undo()
+    with qtbot.waitSignal(tab.status_message) as blocker:
+        tab.paste_text("a\tb\n1\t2\n")
+    assert tab.model().values()[0].tolist() == [1, 2, 2]
+    assert "header" in blocker.args[0]
+
+
+def test_delete_key_zeroes_selection_in_one_step(qtbot, tab):
+    table = tab.findChild(QTableView, "matrixTable")
+    table.selectRow(0)
+    table.setFocus()
+    qtbot.keyClick(table, Qt.Key.Key_Delete)
+    assert tab.model().values()[0].tolist() == [0, 0, 0]
+    tab.undo_stack().undo()
+    np.testing.assert_array_equal(tab.model().values(), ARTICLE_MATRIX)
+
+
+def test_export_writes_the_grid_on_show(qtbot, tab, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from svdstudio.io.matrix import read_matrix
+
+    target = tmp_path / "a2.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    tab.results.tabs.setCurrentWidget(tab.findChild(QTableView, "reconstructionView"))
+    assert tab.export()
+    np.testing.assert_allclose(read_matrix(target), ARTICLE_A2, atol=0.006)
