@@ -363,7 +363,7 @@ def test_paste_keeps_non_numbers_red_and_skips_headers(qtbot, tab):
     tab.paste_text("1\t2\tx\n2\t3\t4\n")
     assert tab.model().invalid_cells() == {(0, 2): "x"}
     assert tab.model().values()[1].tolist() == [2, 3, 4]
-    assert "Results wait: cell (1, 3)" in tab.results.banner.text()
+    qtbot.waitUntil(lambda: "Results wait: cell (1, 3)" in tab.results.banner.text())
     tab.undo_stack().undo()
     with qtbot.waitSignal(tab.status_message) as blocker:
         tab.paste_text("a\tb\n1\t2\n")
