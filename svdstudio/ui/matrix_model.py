@@ -13,7 +13,7 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QUndoCommand, QUndoStack
 
-__all__ = ["MatrixModel", "cell_text_of", "parse_cell"]
+__all__ = ["MatrixModel", "cell_text_of", "parse_cell", "split_cells"]
 
 Index = QModelIndex | QPersistentModelIndex
 Invalid = dict[tuple[int, int], str]
@@ -56,6 +56,36 @@ def cell_text_of(v: float) -> str:
     """Shortest text that reads back as exactly ``v`` (``6`` rather than ``6.0``)."""
     t = repr(float(v))
     return t[:-2] if t.endswith(".0") else t
+
+
+def split_cells(text: str) -> tuple[np.ndarray, dict[tuple[int, int], str], list[int]]:
+    """Tolerant split of pasted/saved text: (values, invalid cells, padded 1-based rows).
+
+    Cells that are not numbers are kept as text (shown red) so nothing typed is lost.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if "\t" in text:
+        rows = [ln.split("\t") for ln in lines]
+    elif "," in text:
+        rows = [ln.split(",") for ln in lines]
+    else:
+        rows = [ln.split() for ln in lines]
+    width = max((len(r) for r in rows), default=0)
+    values = np.zeros((len(rows), max(width, 1)))
+    bad: dict[tuple[int, int], str] = {}
+    padded = []
+    for i, row in enumerate(rows):
+        if len(row) < width:
+            padded.append(i + 1)
+        for j, cell in enumerate(row):
+            v, _ = parse_cell(cell)
+            if v is None:
+                bad[(i, j)] = cell.strip()
+            else:
+                values[i, j] = v
+    return values, bad, padded
 
 
 class _SnapshotCommand(QUndoCommand):
