@@ -27,7 +27,7 @@ from svdstudio.ui.result_views import label_corner_button
 
 __all__ = ["HINT", "MatrixEditor", "tag"]
 
-HINT = "Type numbers (invalid cells turn red); paste a spreadsheet block with Ctrl+V."
+HINT = "Type numbers (invalid ones turn red) or paste a block with Ctrl+V."
 
 
 def tag(widget: QWidget, name: str, tip: str, accessible: str) -> QWidget:
@@ -180,7 +180,7 @@ class MatrixEditor(QWidget):
         self._hint_index = -1
         self.stack.indexChanged.connect(self._reset_hint)
 
-        col = QVBoxLayout(self)
+        col = self.column = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 4, 0)
         col.addLayout(self.toolbar)
         col.addLayout(size_row)

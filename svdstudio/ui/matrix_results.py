@@ -141,13 +141,10 @@ class ResultsPanel(QWidget):
         box.setToolTip(self.error_panel.toolTip())
         box_layout = QVBoxLayout(box)
         box_layout.addWidget(self.error_panel)
-        box_layout.addStretch(1)
 
         lower = QWidget(self)
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.tabs, 3)
-        row.addWidget(box, 2)
+        # ``error_box`` is not laid out here: the tab shows it under the matrix, where a small
+        # matrix leaves room and the result grids keep their width.
         col = QVBoxLayout(lower)
         col.setContentsMargins(0, 0, 0, 0)
         info_row = QHBoxLayout()
@@ -155,7 +152,7 @@ class ResultsPanel(QWidget):
         info_row.addWidget(self.decimals, 0, Qt.AlignmentFlag.AlignTop)
         col.addLayout(info_row)
         col.addWidget(self.banner)
-        col.addLayout(row, 1)
+        col.addWidget(self.tabs, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.setObjectName("matrixResultsSplitter")
@@ -363,5 +360,5 @@ class ResultsPanel(QWidget):
         )
         self.error_panel.setText(
             f"<p>Rank k = {k}: keeping {kept}, dropping {dropped}.</p>"
-            f"<table cellspacing='0' cellpadding='2'>{body}</table>"
+            f"<table width='100%' cellspacing='0' cellpadding='2'>{body}</table>"
         )

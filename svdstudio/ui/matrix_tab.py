@@ -66,6 +66,7 @@ class MatrixTab(QWidget):
             button.clicked.connect(slot)
             self.editor.toolbar.insertWidget(self.editor.toolbar.count() - 3, button)
         self.table = self.editor.table
+        self.setFocusProxy(self.table)  # focusing the tab puts the cursor in the grid
         self._model = self.editor.model
         self._stack = self.editor.stack
         self._model.matrix_changed.connect(self._schedule)
@@ -77,6 +78,7 @@ class MatrixTab(QWidget):
         self.results = ResultsPanel(self)
         self.results.status_message.connect(self.status_message)
         self.results_updated = self.results.results_updated
+        self.editor.column.addWidget(self.results.error_box)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("matrixSplitter")
@@ -85,7 +87,7 @@ class MatrixTab(QWidget):
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([400, 860])
+        self.splitter.setSizes([380, 880])
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.splitter)
