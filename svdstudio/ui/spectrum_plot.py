@@ -6,6 +6,9 @@ the plot) moves the line to the nearest gap.  While dragging, ``rank_previewed``
 whole-rank step (for cheap views); ``rank_changed`` fires once per user action, only when k
 really changes: on click, drag end, key press, or spin box step.  Programmatic calls
 (``set_rank``, ``set_values``, ``clear``) never emit ``rank_changed``: callers already know.
+Double-clicking a bar emits ``component_selected(i)``; its first click, like any click, has
+already set k = i.  Label and spin box follow a drag live; the plot itself redraws once per
+event-loop turn, so bursts of rank changes stay cheap.
 """
 
 from __future__ import annotations
@@ -15,19 +18,28 @@ from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt, Signal
 
-from .spectrum_parts import CutoffLine, CutoffViewBox, IntegerAxis, OverlayViewBox, SpectrumData
+from .spectrum_data import SpectrumData
+from .spectrum_items import (
+    CutoffLine,
+    CutoffViewBox,
+    EnergyOverlay,
+    IntegerAxis,
+    SpectrumSeries,
+    ValueAxis,
+)
 
 __all__ = ["SpectrumPlot"]
 
 KEPT = "#3a6fb0"
 DROPPED = "#c9ccd1"
-SELECTED = "#f0a030"
+DROPPED_EDGE = "#a8acb2"
+SELECTED = "#e67e00"
 ENERGY = "#2e8b57"
 CUTOFF = "#c0392b"
-BAR_WIDTH = 0.8
+BAR_WIDTH = SpectrumSeries.BAR_WIDTH
 PLOT_HELP = (
     "Singular values σᵢ: blue bars are kept, grey ones dropped; the green curve is the "
     "cumulative energy (right axis).\nClick a bar to keep up to it, drag the red line, or use "
@@ -54,7 +66,11 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._stems = False
         self._formatter: Callable[[int], str] | None = None
         self._syncing = False  # we are moving the line/spin ourselves: not a user action
-        self._vb_dragging = False
+        self._drawn: tuple | None = None  # what the bars were last drawn for
+        self._redraw = QtCore.QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(0)
+        self._redraw.timeout.connect(self._flush)
         self._build_plot()
         self._build_controls()
         layout = QtWidgets.QVBoxLayout(self)
@@ -64,14 +80,15 @@ class SpectrumPlot(QtWidgets.QWidget):
         layout.addLayout(self._controls)
         self.setMinimumSize(360, 220)
         self._refresh_all()
-        self._sync_overlay()
 
     # ---------------------------------------------------------------- construction
     def _build_plot(self) -> None:
         self._vb = CutoffViewBox()
         self._vb.on_drag = self._on_view_drag
         self._plot = pg.PlotWidget(
-            background="w", viewBox=self._vb, axisItems={"bottom": IntegerAxis("bottom")}
+            background="w",
+            viewBox=self._vb,
+            axisItems={"bottom": IntegerAxis("bottom"), "left": ValueAxis("left")},
         )
         self._plot.setObjectName("spectrumView")
         self._plot.setAccessibleName("Singular value spectrum")
@@ -83,6 +100,7 @@ class SpectrumPlot(QtWidgets.QWidget):
             "QGraphicsView:focus { border: 1px solid palette(highlight); }"
         )
         self._plot.installEventFilter(self)
+        self._plot.viewport().installEventFilter(self)
         pi = self._plot.getPlotItem()
         pi.hideButtons()
         pi.setMenuEnabled(False)
@@ -96,34 +114,9 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._vb.setMouseEnabled(x=False, y=False)
         self._vb.disableAutoRange()
 
-        self._kept_bars = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=KEPT, pen=None)
-        self._dropped_bars = pg.BarGraphItem(
-            x=[], height=[], width=BAR_WIDTH, brush=DROPPED, pen=pg.mkPen("#a8acb2")
+        self._series = SpectrumSeries(
+            pi, kept=KEPT, dropped=DROPPED, edge=DROPPED_EDGE, selected=SELECTED
         )
-        self._kept_stems = pg.PlotDataItem([], [], connect="pairs", pen=pg.mkPen(KEPT, width=2))
-        self._dropped_stems = pg.PlotDataItem(
-            [], [], connect="pairs", pen=pg.mkPen("#a8acb2", width=2)
-        )
-        self._kept_heads = pg.ScatterPlotItem(size=7, brush=KEPT, pen=None)
-        self._dropped_heads = pg.ScatterPlotItem(size=7, brush=DROPPED, pen=pg.mkPen("#a8acb2"))
-        self._selected_bar = pg.BarGraphItem(
-            x=[], height=[], width=BAR_WIDTH, brush=SELECTED, pen=pg.mkPen("#7a4a00", width=2)
-        )
-        self._selected_head = pg.ScatterPlotItem(
-            size=12, brush=SELECTED, pen=pg.mkPen("#7a4a00", width=2)
-        )
-        for item in (
-            self._kept_bars,
-            self._dropped_bars,
-            self._kept_stems,
-            self._dropped_stems,
-            self._kept_heads,
-            self._dropped_heads,
-            self._selected_bar,
-            self._selected_head,
-        ):
-            pi.addItem(item)
-
         self._cutoff = CutoffLine(
             pen=pg.mkPen(CUTOFF, width=2),
             hoverPen=pg.mkPen(CUTOFF, width=4),
@@ -133,45 +126,16 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._cutoff.sigPositionChangeFinished.connect(self._on_line_released)
         pi.addItem(self._cutoff, ignoreBounds=True)
 
-        # The energy curve lives in its own view box (0..100 %) with the right axis.
-        self._energy_vb = OverlayViewBox()
-        self._energy_vb.setZValue(pi.zValue() + 10)  # the curve is drawn over the bars
-        pi.scene().addItem(self._energy_vb)
-        pi.showAxis("right")
-        right = pi.getAxis("right")
-        right.linkToView(self._energy_vb)
-        right.setPen(pg.mkColor(ENERGY))
-        right.setTextPen(pg.mkColor(ENERGY))
-        right.setLabel("cumulative energy (%)", color=ENERGY)
-        self._energy_vb.setXLink(self._vb)
-        self._energy_vb.setYRange(0, 102, padding=0)
-        self._energy_vb.disableAutoRange()
-        self._energy_curve = pg.PlotDataItem(
-            [],
-            [],
-            pen=pg.mkPen(ENERGY, width=2),
-            symbol="o",
-            symbolSize=5,
-            symbolBrush=ENERGY,
-            symbolPen=None,
-        )
-        self._energy_vb.addItem(self._energy_curve)
-        # The 90 % and 99 % reference marks: dashed lines labelled by their own axis ticks.
-        ticks = [(v, str(v)) for v in (0, 25, 50, 75, 90, 99)]
-        right.setTicks([ticks, []])
-        for level in (90, 99):
-            mark = pg.InfiniteLine(
-                pos=level, angle=0, pen=pg.mkPen(ENERGY, width=1, style=Qt.PenStyle.DashLine)
-            )
-            self._energy_vb.addItem(mark, ignoreBounds=True)
-        self._vb.sigResized.connect(self._sync_overlay)
+        self._energy = EnergyOverlay(pi, self._vb, ENERGY)
         self._plot.scene().sigMouseClicked.connect(self._on_scene_click)
 
     def _build_controls(self) -> None:
-        row = QtWidgets.QHBoxLayout()
+        row = QtWidgets.QGridLayout()
         row.setContentsMargins(4, 0, 4, 2)
-        row.setSpacing(8)
+        row.setHorizontalSpacing(8)
+        row.setVerticalSpacing(2)
         k_label = QtWidgets.QLabel("&k:")
+        k_label.setToolTip("Rank k: how many singular values to keep")
         self.rank_spin = QtWidgets.QSpinBox()
         self.rank_spin.setObjectName("spectrumRankSpin")
         self.rank_spin.setAccessibleName("Rank k")
@@ -203,12 +167,32 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._label.setSizePolicy(
             QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
         )
-        row.addWidget(k_label)
-        row.addWidget(self.rank_spin)
-        row.addWidget(self._log_check)
-        row.addWidget(self._style_combo)
-        row.addWidget(self._label, 1)
+        self._fixed_controls = (k_label, self.rank_spin, self._log_check, self._style_combo)
+        for col, widget in enumerate(self._fixed_controls):
+            row.addWidget(widget, 0, col)
+        row.setColumnStretch(4, 1)
         self._controls = row
+        self._label_row = -1
+        self._label_len = 0
+        self._place_label()
+
+    def _place_label(self) -> None:
+        """Label beside the controls when it fits on one line, else on a line of its own."""
+        spacing = self._controls.horizontalSpacing()
+        needed = sum(w.sizeHint().width() + spacing for w in self._fixed_controls)
+        needed += self._label.fontMetrics().horizontalAdvance(self._label.text()) + 16
+        label_row = 0 if self.width() >= needed else 1
+        if label_row != self._label_row:
+            self._label_row = label_row
+            self._controls.removeWidget(self._label)
+            if label_row == 0:
+                self._controls.addWidget(self._label, 0, 4)
+            else:
+                self._controls.addWidget(self._label, 1, 0, 1, 5)
+
+    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(ev)
+        self._place_label()
 
     # ---------------------------------------------------------------- public API
     def set_values(
@@ -237,7 +221,7 @@ class SpectrumPlot(QtWidgets.QWidget):
             self._pending_k = max(k, 1)
             return
         k = min(max(k, 1), self._data.r)
-        if k == self._k and k == self._shown_k:
+        if k == self._k == self._shown_k:
             return
         self._k = k
         self._show_rank(k)
@@ -288,11 +272,21 @@ class SpectrumPlot(QtWidgets.QWidget):
         if i is not None and (self._data is None or not 1 <= int(i) <= self._data.r):
             i = None
         self._selected = None if i is None else int(i)
-        self._update_selection()
+        self._redraw.start()
 
     def values(self) -> np.ndarray:
         """The singular values shown (read-only; empty when cleared)."""
         return self._data.s if self._data is not None else np.empty(0)
+
+    def plot_widget(self) -> pg.PlotWidget:
+        """The pyqtgraph PlotWidget (for tests and screenshots; do not restyle it)."""
+        return self._plot
+
+    def viewport_point(self, x: float, y: float) -> QtCore.QPoint:
+        """Data coordinates (index, σ) → a point on ``plot_widget().viewport()``, for tests
+        that click and drag with real mouse events."""
+        scene = self._vb.mapViewToScene(QtCore.QPointF(x, y))
+        return self._plot.mapFromScene(scene)
 
     def clear(self) -> None:
         """Remove all values; rank() becomes 0.  Emits nothing."""
@@ -303,13 +297,6 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._refresh_all()
 
     # ---------------------------------------------------------------- drawing
-    def _y(self, s: np.ndarray) -> tuple[np.ndarray, float]:
-        """Plot coordinates of the values and of the bar base (log10 units in log mode)."""
-        if not self._log:
-            return s, 0.0
-        floor = self._data.log_floor()
-        return np.log10(np.maximum(s, floor)), math.log10(floor)
-
     def _refresh_all(self) -> None:
         data = self._data
         r = data.r if data is not None else 0
@@ -325,74 +312,56 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._plot.setEnabled(True)
         if data is None:
             self._vb.setRange(xRange=(0.5, 3.5), yRange=(0, 1), padding=0)
-            self._energy_curve.setData([], [])
+            self._energy.set_percent(np.empty(0))
         else:
-            x = np.arange(1, r + 1, dtype=float)
-            self._energy_curve.setData(x, data.cumulative_percent())
-            self._energy_curve.setSymbolSize(5 if r <= 60 else 0)
-            head = 7 if r <= 40 else 4 if r <= 120 else 2
-            self._kept_heads.setSize(head)
-            self._dropped_heads.setSize(head)
-            top_y, base = self._y(np.array([data.s.max() if r else 0.0]))
-            if self._log:
-                y_range = (base, max(float(top_y[0]), base + 1) + 0.15)
-            else:
-                y_range = (0.0, (float(top_y[0]) or 1.0) * 1.08)
+            self._energy.set_percent(data.cumulative_percent())
+            y, base = data.plot_y(self._log)
+            top = float(y.max())
+            # Log: from the floor to a little over σ_max (at least a decade); linear: from 0.
+            log_range = (base, max(top, base + 1) + 0.15)
+            y_range = log_range if self._log else (0.0, (top or 1.0) * 1.08)
             self._vb.setRange(xRange=(0.4, r + 0.6), yRange=y_range, padding=0)
+        self._drawn = None
         self._show_rank(self._k)
 
     def _show_rank(self, k: int) -> None:
-        """Redraw everything that depends on the shown k (cheap: fine during a drag)."""
+        """Show k in the label and spin box now; redraw the plot once control returns to the
+        event loop, so a burst of rank changes costs one redraw."""
         self._shown_k = k
-        data = self._data
-        if data is None:
-            for item in (self._kept_bars, self._dropped_bars, self._selected_bar):
-                item.setOpts(x=[], height=[])
-            for item in (self._kept_stems, self._dropped_stems):
-                item.setData([], [])
-            for item in (self._kept_heads, self._dropped_heads, self._selected_head):
-                item.setData([], [])
-            self._update_label(0)
-            self._sync_spin(0)
-            return
-        x = np.arange(1, data.r + 1, dtype=float)
-        y, base = self._y(data.s)
-        parts = ((self._kept_bars, self._kept_stems, self._kept_heads, slice(0, k)),)
-        parts += ((self._dropped_bars, self._dropped_stems, self._dropped_heads, slice(k, None)),)
-        for bars, stems, heads, sl in parts:
-            xs, ys = x[sl], y[sl]
-            bars.setVisible(not self._stems)
-            stems.setVisible(self._stems)
-            heads.setVisible(self._stems)
-            if self._stems:
-                sx = np.repeat(xs, 2)
-                sy = np.empty(2 * xs.size)
-                sy[0::2] = base
-                sy[1::2] = ys
-                stems.setData(sx, sy)
-                heads.setData(xs, ys)
-            else:
-                bars.setOpts(x=xs, height=ys - base, y0=base)
+        self._update_label(k)
+        self._sync_spin(k)
+        if not self._redraw.isActive():
+            self._redraw.start()
+
+    def _flush(self) -> None:
+        """Bring bars, stems, cutoff line and highlight up to date with the shown k."""
+        self._redraw.stop()
+        k, data = self._shown_k, self._data
+        key = (id(data), k, self._log, self._stems)
+        if key != self._drawn:
+            self._drawn = key
+            self._draw_bars(k)
         self._syncing = True
         try:
             self._cutoff.setPos(k + 0.5)
         finally:
             self._syncing = False
         self._update_selection()
-        self._update_label(k)
-        self._sync_spin(k)
+
+    def _draw_bars(self, k: int) -> None:
+        if self._data is None:
+            self._series.draw(np.empty(0), 0.0, 0, self._stems)
+        else:
+            y, base = self._data.plot_y(self._log)
+            self._series.draw(y, base, k, self._stems)
 
     def _update_selection(self) -> None:
-        i = self._selected
-        if self._data is None or i is None:
-            self._selected_bar.setOpts(x=[], height=[])
-            self._selected_head.setData([], [])
+        i, data = self._selected, self._data
+        if data is None or i is None:
+            self._series.highlight(None, 0.0, 0.0, self._stems)
             return
-        y, base = self._y(self._data.s[i - 1 : i])
-        self._selected_bar.setVisible(not self._stems)
-        self._selected_head.setVisible(self._stems)
-        self._selected_bar.setOpts(x=[float(i)], height=y - base, y0=base)
-        self._selected_head.setData([float(i)], y)
+        y, base = data.plot_y(self._log)
+        self._series.highlight(i, float(y[i - 1]), base, self._stems)
 
     def _update_label(self, k: int) -> None:
         if self._data is None:
@@ -403,6 +372,9 @@ class SpectrumPlot(QtWidgets.QWidget):
             text = self._data.label(k)
         self._label.setText(text)
         self._plot.setAccessibleDescription(text)
+        if len(text) != self._label_len:  # a longer text may no longer fit beside the controls
+            self._label_len = len(text)
+            self._place_label()
 
     def _sync_spin(self, k: int) -> None:
         self._syncing = True
@@ -410,10 +382,6 @@ class SpectrumPlot(QtWidgets.QWidget):
             self.rank_spin.setValue(k)
         finally:
             self._syncing = False
-
-    def _sync_overlay(self) -> None:
-        self._energy_vb.setGeometry(self._vb.sceneBoundingRect())
-        self._energy_vb.linkedViewChanged(self._vb, self._energy_vb.XAxis)
 
     # ---------------------------------------------------------------- user actions
     def _commit(self, k: int) -> None:
@@ -461,7 +429,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         if ev.double():
             if 1 <= i <= self._data.r and abs(x - i) <= BAR_WIDTH / 2:
                 self._selected = i
-                self._update_selection()
+                self._redraw.start()
                 self.component_selected.emit(i)
             return
         line_px = self._vb.mapViewToScene(QtCore.QPointF(self._shown_k + 0.5, 0)).x()
@@ -474,20 +442,22 @@ class SpectrumPlot(QtWidgets.QWidget):
             self._commit(k)
 
     def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
+        if ev.type() == QtCore.QEvent.Type.MouseButtonPress and self._redraw.isActive():
+            self._flush()  # a press must meet the line where the label says it is
         is_key = ev.type() == QtCore.QEvent.Type.KeyPress
         if obj is self._plot and is_key and self._data is not None:
             k, r = self._shown_k, self._data.r
             page = max(1, r // 10)
             target = {
-                Qt.Key.Key_Left: k - 1,
-                Qt.Key.Key_Down: k - 1,
-                Qt.Key.Key_Right: k + 1,
-                Qt.Key.Key_Up: k + 1,
-                Qt.Key.Key_PageDown: k - page,
-                Qt.Key.Key_PageUp: k + page,
-                Qt.Key.Key_Home: 1,
-                Qt.Key.Key_End: r,
-            }.get(Qt.Key(ev.key()))
+                Qt.Key.Key_Left.value: k - 1,
+                Qt.Key.Key_Down.value: k - 1,
+                Qt.Key.Key_Right.value: k + 1,
+                Qt.Key.Key_Up.value: k + 1,
+                Qt.Key.Key_PageDown.value: k - page,
+                Qt.Key.Key_PageUp.value: k + page,
+                Qt.Key.Key_Home.value: 1,
+                Qt.Key.Key_End.value: r,
+            }.get(int(ev.key()))
             if target is not None:
                 self._commit(target)
                 return True

@@ -1,28 +1,14 @@
-"""Building blocks of :class:`~svdstudio.ui.spectrum_plot.SpectrumPlot`.
-
-The numbers behind the plot (energy curve, dropped energy, log floor, label text) live in
-:class:`SpectrumData`, which knows nothing about Qt; the pyqtgraph pieces (integer axis, snapping
-cutoff line, view boxes that route mouse drags) are small subclasses below it.
-"""
+"""The numbers behind :class:`~svdstudio.ui.spectrum_plot.SpectrumPlot`: energy curve, dropped
+energy, log floor and label text.  No Qt here, so it is tested (and reusable) on its own."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6 import QtCore
 
-__all__ = [
-    "CutoffLine",
-    "CutoffViewBox",
-    "IntegerAxis",
-    "OverlayViewBox",
-    "SpectrumData",
-    "format_number",
-]
+__all__ = ["SpectrumData", "format_number"]
 
 
 def format_number(x: float) -> str:
@@ -107,6 +93,14 @@ class SpectrumData:
         low = max(low, high * 1e-300)
         return 10.0 ** (math.floor(math.log10(low) - 0.5))
 
+    def plot_y(self, log: bool) -> tuple[np.ndarray, float]:
+        """Heights in plot units and the bar base: (σ, 0), or (log10 σ, log10 floor) with zeros
+        raised to the floor so that nothing is -inf."""
+        if not log:
+            return self.s, 0.0
+        floor = self.log_floor()
+        return np.log10(np.maximum(self.s, floor)), math.log10(floor)
+
     def label(self, k: int) -> str:
         """Default live label: "k = 2 · 95.2% energy · error² 6.90"."""
         pct = 100.0 * self.retained_fraction(k)
@@ -115,83 +109,3 @@ class SpectrumData:
         if pct_text == "100.0" and dropped > 0:
             pct_text = ">99.9"  # never claim everything is kept when something is dropped
         return f"k = {k} · {pct_text}% {self.energy_label} · error² {format_number(dropped)}"
-
-
-class IntegerAxis(pg.AxisItem):
-    """A bottom axis that only ticks whole indices (no "1.5" between σ_1 and σ_2)."""
-
-    def tickValues(self, lo: float, hi: float, size: float) -> list:
-        levels = []
-        seen: set[int] = set()
-        for spacing, values in super().tickValues(lo, hi, size):
-            whole = [v for v in values if abs(v - round(v)) < 1e-9 and round(v) >= 1]
-            whole = [v for v in whole if round(v) not in seen]
-            seen.update(round(v) for v in whole)
-            if whole:
-                levels.append((max(spacing, 1.0), whole))
-        return levels
-
-    def tickStrings(self, values: list, scale: float, spacing: float) -> list[str]:
-        return [str(round(v * scale)) for v in values]
-
-
-class CutoffLine(pg.InfiniteLine):
-    """Vertical cutoff line that only ever rests between bars, at k + 0.5 for k in 1..r."""
-
-    def __init__(self, **kwargs) -> None:
-        self.max_rank = 1
-        super().__init__(angle=90, movable=True, **kwargs)
-
-    def rank_at(self, x: float) -> int:
-        """The rank whose gap (k + 0.5) is nearest to x, clamped to 1..max_rank."""
-        return int(min(max(math.floor(x), 1), self.max_rank))
-
-    def setPos(self, pos) -> None:
-        if isinstance(pos, QtCore.QPointF):
-            x = pos.x()
-        elif isinstance(pos, list | tuple | np.ndarray) and np.ndim(pos) > 0:
-            x = float(pos[0])
-        else:
-            x = float(pos)
-        super().setPos(self.rank_at(x) + 0.5)
-
-    def rank(self) -> int:
-        """The rank the line currently marks."""
-        return self.rank_at(self.value())
-
-
-class CutoffViewBox(pg.ViewBox):
-    """The main view box: a left-drag anywhere moves the cutoff line (no pan, zoom or menu)."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(enableMenu=False, **kwargs)
-        self.setMouseEnabled(x=False, y=False)
-        # Called with (x in data coordinates, finished); set by the owner.
-        self.on_drag: Callable[[float, bool], None] | None = None
-
-    def mouseDragEvent(self, ev, axis=None) -> None:
-        if ev.button() != QtCore.Qt.MouseButton.LeftButton or self.on_drag is None:
-            ev.ignore()
-            return
-        ev.accept()
-        self.on_drag(self.mapToView(ev.pos()).x(), ev.isFinish())
-
-    def wheelEvent(self, ev, axis=None) -> None:
-        ev.ignore()
-
-
-class OverlayViewBox(pg.ViewBox):
-    """The right-axis (energy %) view box drawn over the main one; it never takes the mouse."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(enableMenu=False, **kwargs)
-        self.setMouseEnabled(x=False, y=False)
-
-    def mouseDragEvent(self, ev, axis=None) -> None:
-        ev.ignore()
-
-    def mouseClickEvent(self, ev) -> None:
-        ev.ignore()
-
-    def wheelEvent(self, ev, axis=None) -> None:
-        ev.ignore()
