@@ -7,13 +7,6 @@ import sys
 
 import numpy as np
 
-from ..engine import (
-    SIGN_CONVENTION,
-    decompose,
-    rank_errors,
-    reconstruct,
-    reduced,
-)
 from ..io.matrix import MatrixFileError, parse_matrix_bytes, read_matrix
 from .common import CliError, print_json
 
@@ -27,7 +20,8 @@ examples:
 
 MATRIX is a .csv, .tsv, whitespace-separated text or .npy file, or - for standard input.
 A first row of column names is skipped.  Singular vectors are unique only up to sign; the
-sign convention used is printed with the results.  --json writes full precision.
+sign convention used is printed with the results.  --json writes full precision; there an
+infinite condition number (a singular matrix) is null.
 """
 
 # Plain-ASCII stand-ins for terminals whose encoding cannot show the maths symbols.
@@ -107,23 +101,28 @@ def _load(args: argparse.Namespace) -> tuple[np.ndarray, str]:
         raise CliError(f"{name}: {exc.reason}") from None
 
 
-def _rank_arg(text: str | None, name: str, p: int) -> int | None:
+def _rank_arg(text: str | None, name: str, shape: tuple[int, int]) -> int | None:
     if text is None:
         return None
     try:
         k = int(text)
     except ValueError:
         raise CliError(f"{name}: --rank must be a whole number; got {text!r}") from None
-    if not 1 <= k <= p:
-        raise CliError(f"{name}: --rank must be between 1 and {p} for this matrix; got {k}")
+    m, n = shape
+    if not 1 <= k <= min(m, n):
+        raise CliError(
+            f"{name}: --rank must be between 1 and {min(m, n)} for this {m} × {n} matrix; got {k}"
+        )
     return k
 
 
 def run(args: argparse.Namespace) -> int:
     """Decompose MATRIX and print the results (text or JSON)."""
     matrix, name = _load(args)
-    p = min(matrix.shape)
-    k = _rank_arg(args.rank, name, p)
+    k = _rank_arg(args.rank, name, matrix.shape)
+    # Imported only now, so that --help, --version and bad input answer without scipy.
+    from ..engine import SIGN_CONVENTION, decompose, rank_errors, reconstruct, reduced
+
     try:
         res = decompose(matrix)
     except (ValueError, np.linalg.LinAlgError) as exc:
@@ -214,6 +213,20 @@ def _matrix(mat: np.ndarray, decimals: int, max_rows: int = 20, max_cols: int = 
     return "\n".join(out)
 
 
+def _sigma_lines(s: np.ndarray, decimals: int, limit: int = 24) -> list[str]:
+    """σ_i one per line; a long spectrum shows its head and tail."""
+    shown = (
+        range(len(s)) if len(s) <= limit else [*range(limit // 2), -1, *range(len(s) - 4, len(s))]
+    )
+    lines = []
+    for i in shown:
+        if i < 0:
+            lines.append(f"  … ({len(s) - limit // 2 - 4} more; --json prints every value)")
+        else:
+            lines.append(f"  σ{i + 1} = {_num(float(s[i]), decimals)}")
+    return lines
+
+
 def _text_report(out: dict, decimals: int, ascii_only: bool = False) -> str:
     m, n = out["shape"]
     s = out["singular_values"]
@@ -225,7 +238,7 @@ def _text_report(out: dict, decimals: int, ascii_only: bool = False) -> str:
         _matrix(out["U"], decimals),
         "",
         "Singular values σ (descending):",
-        *(f"  σ{i} = {_num(float(v), decimals)}" for i, v in enumerate(s, start=1)),
+        *_sigma_lines(s, decimals),
         "",
         f"Vᵀ ({r} × {n}, right singular vectors as rows):",
         _matrix(out["Vt"], decimals),

@@ -2,19 +2,23 @@
 
 Reading rules (files and pasted text alike):
 
-* The delimiter is detected from the data lines: tab, then ``;``, then ``,``, else runs of
-  whitespace.  With ``decimal_comma=True`` a comma is the decimal mark and the delimiter is a
-  tab or ``;`` (or whitespace).
+* The delimiter is the one of tab, ``;``, ``,`` found on the most lines (ties in that order),
+  else runs of whitespace.  With ``decimal_comma=True`` a comma is the decimal mark and the
+  delimiter is a tab or ``;`` (or whitespace).  Fields may be "quoted".
 * UTF-8 with or without a byte-order mark, UTF-16 with a BOM (Excel's "Unicode text"),
-  ``\\n``, ``\\r\\n`` or ``\\r`` line ends.  Blank lines and lines starting with ``#`` are
-  skipped (but still counted, so positions match the file).
+  ``\\n``, ``\\r\\n`` or ``\\r`` line ends.  Blank lines, lines holding only delimiters
+  (a spreadsheet's empty row) and lines starting with ``#`` are skipped, but still counted,
+  so positions match the file.
 * Only the first data line may be a header: it is one when at least half of its non-empty
   cells are not numbers.  A first row with one typo among numbers is therefore reported as an
   error rather than silently dropped.  An all-numeric header cannot be told from data.
 * Empty fields after the last value of a line are ignored (a trailing delimiter).
 * Rows, columns and lines are counted from 1 as in the file: "row 4" is line 4, the row a
   spreadsheet shows as 4.
-* A 1-D ``.npy`` array is read as a single row (1×n), like a one-line text file.
+* ``.npy`` files are recognised by content, whatever their extension; ``allow_pickle`` stays
+  off.  A 1-D array is read as a single row (1×n), like a one-line text file; 0-D, 3-D+,
+  text, object, complex and structured arrays are refused.  Any numeric dtype becomes
+  float64.
 
 Every problem raises :class:`MatrixFileError` (a ``ValueError``) whose message starts with the
 file name.  No Qt here.
@@ -24,12 +28,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import math
 import os
-import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -174,6 +179,29 @@ def _describe(value: float) -> str:
     return "+inf" if value > 0 else "-inf"
 
 
+def _fast_values(lines: list[str], delimiter: str, decimal_comma: bool) -> np.ndarray | None:
+    """numpy's C parser for well-formed tables (about 3× faster); None means "take the slow
+    path", which finds and names whatever the problem is."""
+    if any('"' in line for line in lines):
+        return None
+    if decimal_comma:
+        lines = [line.replace(",", ".") for line in lines]
+    try:
+        values = np.loadtxt(
+            lines,
+            dtype=np.float64,
+            delimiter=None if delimiter == " " else delimiter,
+            comments=None,
+            quotechar=None,
+            ndmin=2,
+        )
+    except ValueError:
+        return None
+    if not np.isfinite(values).all():
+        return None
+    return values
+
+
 def _parse(text: str, source: str | None, decimal_comma: bool, ragged: str) -> ParsedText:
     if ragged not in ("error", "pad"):
         raise ValueError(f"ragged must be 'error' or 'pad'; got {ragged!r}")
@@ -187,16 +215,28 @@ def _parse(text: str, source: str | None, decimal_comma: bool, ragged: str) -> P
     lines = [line for _, line in numbered]
     numbers = [number for number, _ in numbered]
     delimiter = _detect_delimiter(lines, decimal_comma)
+    if delimiter != " ":
+        # ",,," is how spreadsheets export an empty row: skip it like a blank line.
+        kept = [i for i, line in enumerate(lines) if line.replace(delimiter, "").strip()]
+        if not kept:
+            raise _error(source, "is empty: there are no numbers in it")
+        lines, numbers = [lines[i] for i in kept], [numbers[i] for i in kept]
+    first = _split(lines[:1], numbers[:1], delimiter, source)[0]
+    header = None
+    if _is_header(first, decimal_comma):
+        header = first
+        lines, numbers = lines[1:], numbers[1:]
+        if not lines:
+            raise _error(source, "has a header row but no rows of numbers")
+    if ragged == "error":
+        fast = _fast_values(lines, delimiter, decimal_comma)
+        if fast is not None:
+            return ParsedText(fast, header, (), delimiter)
     table = _split(lines, numbers, delimiter, source)
 
-    header = None
-    if _is_header(table[0], decimal_comma):
-        header = table[0]
-        table, numbers = table[1:], numbers[1:]
-        if not table:
-            raise _error(source, "has a header row but no rows of numbers")
-
     width = max(len(row) for row in table) if ragged == "pad" else len(table[0])
+    if width == 0:
+        raise _error(source, "is empty: there are no numbers in it")
     values = np.zeros((len(table), width), dtype=np.float64)
     padded: list[int] = []
     for i, (row_number, cells) in enumerate(zip(numbers, table, strict=True)):
@@ -281,11 +321,9 @@ def _decode(data: bytes, source: str) -> str:
         ) from None
 
 
-def _from_npy(data: bytes, source: str) -> np.ndarray:
-    import io
-
+def _from_npy(fh: BinaryIO, source: str) -> np.ndarray:
     try:
-        arr = np.load(io.BytesIO(data), allow_pickle=False)
+        arr = np.load(fh, allow_pickle=False)
     except ValueError as exc:
         if "allow_pickle" in str(exc):
             raise _error(
@@ -333,7 +371,7 @@ def _check_array(arr: np.ndarray, source: str) -> np.ndarray:
 def parse_matrix_bytes(data: bytes, source: str, *, decimal_comma: bool = False) -> np.ndarray:
     """A matrix from a file's bytes (``.npy`` recognised by its magic number, else text)."""
     if data.startswith(_NPY_MAGIC):
-        return _from_npy(data, source)
+        return _from_npy(io.BytesIO(data), source)
     if data.startswith(_ZIP_MAGIC):
         raise _error(source, "is a zip archive (.npz or .xlsx?); save one matrix as .npy or CSV")
     return _parse(_decode(data, source), source, decimal_comma, "error").values
@@ -344,7 +382,12 @@ def read_matrix(path: str | os.PathLike[str], *, decimal_comma: bool = False) ->
     p = Path(path)
     source = p.name or str(path)
     try:
-        data = p.read_bytes()
+        with p.open("rb") as fh:
+            head = fh.read(len(_NPY_MAGIC))
+            if head == _NPY_MAGIC:
+                fh.seek(0)
+                return _from_npy(fh, source)  # straight from the file: no second copy
+            data = head + fh.read()
     except FileNotFoundError:
         raise _error(source, "no such file") from None
     except IsADirectoryError:
@@ -353,7 +396,7 @@ def read_matrix(path: str | os.PathLike[str], *, decimal_comma: bool = False) ->
         raise _error(source, "cannot be read (permission denied)") from None
     except OSError as exc:
         raise _error(source, f"cannot be read ({exc.strerror or exc})") from None
-    if p.suffix.lower() == ".npy" and not data.startswith(_NPY_MAGIC):
+    if p.suffix.lower() == ".npy":
         raise _error(source, "is not a valid .npy file (no NumPy header)")
     return parse_matrix_bytes(data, source, decimal_comma=decimal_comma)
 
@@ -392,7 +435,7 @@ def format_matrix_text(
 
 def _atomic_write(target: Path, write) -> None:
     folder = target.parent
-    tmp = folder / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    tmp = folder / f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     # os.open with 0o666 lets the umask decide, like a normal file creation would.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
