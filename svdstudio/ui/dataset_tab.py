@@ -566,6 +566,11 @@ class DatasetTab(QtWidgets.QWidget):
         self.spectrum.set_rank(min(max(k, 1), r))
         self._set_controls_enabled(True)
         self._redraw()
+        ratio = fmt_percent(float(np.sum(res.explained_variance_ratio[:2])))
+        self.status_message.emit(
+            f"{self._title()}: {METHOD_TITLES[res.method]} ready; the first two components "
+            f"explain {ratio} % of the variance."
+        )
         self.projection_ready.emit()
 
     # ================================================================ drawing
