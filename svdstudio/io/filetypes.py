@@ -51,8 +51,11 @@ MATRIX_EXTENSIONS = frozenset({".npy"})
 FACTORS_EXTENSIONS = frozenset({".npz", ".svdz"})
 TABLE_EXTENSIONS = frozenset({".csv", ".tsv", ".tab", ".txt", ".dat"})
 
-# Freedesktop MIME types for the .desktop file (packaging/linux); kept here so one test can check
-# that the launcher advertises exactly what this module accepts.
+# Freedesktop MIME types the Linux launcher (packaging/linux) registers for, kept here so a test can
+# check the .desktop file against this module. text/plain (.txt) and application/zip (.npz) are
+# left out on purpose: claiming them would put SVD Studio in "Open with" for every text file and
+# archive. application/x-npy and application/x-svdstudio-factors are defined by
+# packaging/linux/io.github.svdstudio.SVDStudio.xml.
 MIME_TYPES = (
     "image/png",
     "image/jpeg",
@@ -66,9 +69,8 @@ MIME_TYPES = (
     "image/x-portable-anymap",
     "text/csv",
     "text/tab-separated-values",
-    "text/plain",
     "application/x-npy",
-    "application/zip",
+    "application/x-svdstudio-factors",
 )
 
 _SNIFF_BYTES = 64 * 1024
