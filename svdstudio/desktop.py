@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 
 from PySide6.QtCore import QSize, QTimer
@@ -36,6 +37,7 @@ __all__ = [
     "ORGANIZATION_NAME",
     "SMOKE_TEST_ENV",
     "SMOKE_TEST_FLAG",
+    "SMOKE_TEST_LOG_ENV",
     "SMOKE_TEST_MESSAGE",
     "app_icon",
     "classify_path",
@@ -52,6 +54,8 @@ ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 
 SMOKE_TEST_FLAG = "--smoke-test"
 SMOKE_TEST_ENV = "SVDSTUDIO_SMOKE_TEST"
+SMOKE_TEST_LOG_ENV = "SVDSTUDIO_SMOKE_TEST_LOG"  # also write the messages here (no stdout on
+# a windowed Windows executable)
 SMOKE_TEST_MESSAGE = "SVD Studio smoke test: main window shown"
 SMOKE_WORKER_MESSAGE = "SVD Studio smoke test: worker process OK"
 
@@ -92,8 +96,9 @@ def run_smoke_test(window: QWidget, *, timeout_s: float = 60.0) -> None:
 
     If the window has a ``runner`` (the JobRunner), a tiny SVD runs in a worker process first
     (``in_process=True``), which checks that a frozen bundle can spawn workers. Prints
-    SMOKE_TEST_MESSAGE to stdout and exits the event loop with 0; on failure or after
-    ``timeout_s`` prints the reason to stderr and exits with 1. Call after ``window.show()`` and
+    SMOKE_TEST_MESSAGE to stdout (and appends it to the file named by SVDSTUDIO_SMOKE_TEST_LOG) and
+    exits the event loop with 0; on failure or after ``timeout_s`` prints the reason to stderr and
+    exits with 1. Call after ``window.show()`` and
     before ``app.exec()``.
     """
     deadline = time.monotonic() + timeout_s
@@ -101,9 +106,18 @@ def run_smoke_test(window: QWidget, *, timeout_s: float = 60.0) -> None:
     timer = QTimer(window)
     timer.setInterval(50)
 
+    def say(message: str, error: bool = False) -> None:
+        stream = sys.stderr if error else sys.stdout
+        if stream is not None:
+            print(message, file=stream, flush=True)
+        log = os.environ.get(SMOKE_TEST_LOG_ENV)
+        if log:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(message + "\n")
+
     def finish(code: int, message: str) -> None:
         timer.stop()
-        print(message, file=sys.stdout if code == 0 else sys.stderr, flush=True)
+        say(message, error=code != 0)
         QApplication.exit(code)
 
     def on_result(values: object) -> None:
@@ -114,7 +128,7 @@ def run_smoke_test(window: QWidget, *, timeout_s: float = 60.0) -> None:
         ok = ok and all(abs(a - b) < 1e-9 for a, b in zip(values, expected, strict=True))
         if ok:
             state["worker"] = "ok"
-            print(SMOKE_WORKER_MESSAGE, flush=True)
+            say(SMOKE_WORKER_MESSAGE)
         else:
             finish(1, f"SVD Studio smoke test: FAILED: worker returned {values!r}")
 
@@ -135,16 +149,20 @@ def run_smoke_test(window: QWidget, *, timeout_s: float = 60.0) -> None:
 
     def start() -> None:
         if state["worker"] == "pending":
-            from .smoke import worker_check
+            try:
+                from .smoke import worker_check
 
-            window.runner.submit(  # type: ignore[attr-defined]
-                "smoke",
-                worker_check,
-                description="Smoke test",
-                in_process=True,
-                on_result=on_result,
-                on_error=on_error,
-            )
+                window.runner.submit(  # type: ignore[attr-defined]
+                    "smoke",
+                    worker_check,
+                    description="Smoke test",
+                    in_process=True,
+                    on_result=on_result,
+                    on_error=on_error,
+                )
+            except Exception:  # a broken bundle must fail the check, not hang it
+                finish(1, "SVD Studio smoke test: FAILED:\n" + traceback.format_exc())
+                return
         timer.start()
 
     timer.timeout.connect(poll)
