@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             QT_QPA_PLATFORM="offscreen",
             SVDSTUDIO_SMOKE_TEST="1",
             SVDSTUDIO_SMOKE_TEST_LOG=str(log),
+            SVDSTUDIO_SETTINGS=str(Path(tmp) / "settings.ini"),  # not the user's (or registry)
             HOME=tmp,  # fresh settings: a first start, as on a new machine
             XDG_CONFIG_HOME=str(Path(tmp) / "config"),
             XDG_DATA_HOME=str(Path(tmp) / "data"),

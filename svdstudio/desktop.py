@@ -48,7 +48,7 @@ __all__ = [
 
 APP_ID = "io.github.svdstudio.SVDStudio"  # = packaging/linux/<APP_ID>.desktop and the icon name
 APP_NAME = "SVD Studio"
-ORGANIZATION_NAME = "SVD Studio"
+ORGANIZATION_NAME = "SVDStudio"  # = app.ORGANIZATION: QSettings("SVDStudio", "SVD Studio")
 ORGANIZATION_DOMAIN = "svdstudio.github.io"
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 
@@ -74,7 +74,7 @@ def configure_application(app: QApplication) -> None:
     """Set names, version, desktop file id and window icon; call right after creating ``app``.
 
     The organisation and application names decide where QSettings stores its file
-    (e.g. ``~/.config/SVD Studio/SVD Studio.conf``); the desktop file name lets Wayland and X11
+    (e.g. ``~/.config/SVDStudio/SVD Studio.conf``); the desktop file name lets Wayland and X11
     match windows to the launcher installed by packaging/linux/install-desktop.sh.
     """
     app.setOrganizationName(ORGANIZATION_NAME)
@@ -98,8 +98,9 @@ def run_smoke_test(window: QWidget, *, timeout_s: float = 60.0) -> None:
     (``in_process=True``), which checks that a frozen bundle can spawn workers. Prints
     SMOKE_TEST_MESSAGE to stdout (and appends it to the file named by SVDSTUDIO_SMOKE_TEST_LOG) and
     exits the event loop with 0; on failure or after ``timeout_s`` prints the reason to stderr and
-    exits with 1. Call after ``window.show()`` and
-    before ``app.exec()``.
+    exits with 1. Either way the window is closed first (its closeEvent stops the JobRunner; set
+    whatever keeps a smoke run from saving settings before calling this). Call after
+    ``window.show()`` and before ``app.exec()``.
     """
     deadline = time.monotonic() + timeout_s
     state = {"worker": "pending" if getattr(window, "runner", None) is not None else "skipped"}
@@ -118,6 +119,7 @@ def run_smoke_test(window: QWidget, *, timeout_s: float = 60.0) -> None:
     def finish(code: int, message: str) -> None:
         timer.stop()
         say(message, error=code != 0)
+        window.close()  # the window's closeEvent shuts its JobRunner down
         QApplication.exit(code)
 
     def on_result(values: object) -> None:

@@ -48,7 +48,7 @@ def test_configure_application_sets_identity(restore_identity):
     app = restore_identity
     configure_application(app)
     assert app.applicationName() == "SVD Studio"
-    assert app.organizationName() == "SVD Studio"
+    assert app.organizationName() == "SVDStudio"
     assert app.organizationDomain() == "svdstudio.github.io"
     assert app.applicationVersion() == __version__
     assert QGuiApplication.desktopFileName() == APP_ID
