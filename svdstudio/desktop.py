@@ -19,7 +19,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QSize, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
@@ -91,9 +91,12 @@ def smoke_test_requested(argv: Sequence[str] | None = None) -> bool:
     return SMOKE_TEST_FLAG in args or os.environ.get(SMOKE_TEST_ENV, "") not in ("", "0")
 
 
-def run_smoke_test(window: QWidget, *, timeout_s: float = 60.0) -> None:
+def run_smoke_test(
+    window: QWidget, *, ready: Callable[[], bool] | None = None, timeout_s: float = 60.0
+) -> None:
     """Once ``window`` is on screen (and a worker job succeeded), print and quit the event loop.
 
+    ``ready`` is an optional extra condition, e.g. ``lambda: window.tabs.count() == 3``.
     If the window has a ``runner`` (the JobRunner), a tiny SVD runs in a worker process first
     (``in_process=True``), which checks that a frozen bundle can spawn workers. Prints
     SMOKE_TEST_MESSAGE to stdout (and appends it to the file named by SVDSTUDIO_SMOKE_TEST_LOG) and
@@ -140,13 +143,14 @@ def run_smoke_test(window: QWidget, *, timeout_s: float = 60.0) -> None:
     def poll() -> None:
         handle = window.windowHandle()
         shown = window.isVisible() and handle is not None and handle.isExposed()
-        if shown and state["worker"] in ("ok", "skipped"):
+        is_ready = ready is None or bool(ready())
+        if shown and is_ready and state["worker"] in ("ok", "skipped"):
             finish(0, SMOKE_TEST_MESSAGE)
         elif time.monotonic() > deadline:
             finish(
                 1,
                 f"SVD Studio smoke test: FAILED after {timeout_s:g} s "
-                f"(window shown: {shown}, worker: {state['worker']})",
+                f"(window shown: {shown}, ready: {is_ready}, worker: {state['worker']})",
             )
 
     def start() -> None:

@@ -106,9 +106,14 @@ _SCRIPT = textwrap.dedent(
         mode = sys.argv[1]
         if mode == "runner":
             window.runner = FakeRunner()
-        if mode != "hidden":
+        if mode in ("plain", "runner"):
             window.show()
-        run_smoke_test(window, timeout_s=0.5 if mode == "hidden" else 60)
+        if mode == "not-ready":
+            window.show()
+            run_smoke_test(window, ready=lambda: False, timeout_s=0.5)
+        else:
+            timeout = 0.5 if mode == "hidden" else 60
+            run_smoke_test(window, ready=window.isVisible, timeout_s=timeout)
         code = app.exec()
         if mode == "runner":
             window.runner.pool.shutdown()
@@ -150,4 +155,10 @@ def test_smoke_test_fails_when_the_window_never_shows(tmp_path):
     proc = _run_stand_in(tmp_path, "hidden")
     assert proc.returncode == 1
     assert SMOKE_TEST_MESSAGE not in proc.stdout
-    assert "FAILED after 0.5 s (window shown: False" in proc.stderr
+    assert "FAILED after 0.5 s (window shown: False, ready: False" in proc.stderr
+
+
+def test_smoke_test_waits_for_ready(tmp_path):
+    proc = _run_stand_in(tmp_path, "not-ready")
+    assert proc.returncode == 1
+    assert "FAILED after 0.5 s (window shown: True, ready: False, worker: skipped)" in proc.stderr
