@@ -1,0 +1,227 @@
+"""Packaging: icons, the Linux launcher and its install script, resources in checkout and wheel."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from svdstudio.io.filetypes import MIME_TYPES
+from svdstudio.resources import resource_path, resources_root
+
+ROOT = Path(__file__).resolve().parents[1]
+APP_ID = "io.github.svdstudio.SVDStudio"
+DESKTOP = ROOT / "packaging" / "linux" / f"{APP_ID}.desktop"
+INSTALL = ROOT / "packaging" / "linux" / "install-desktop.sh"
+SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+
+
+def _desktop_entry(path: Path) -> dict[str, str]:
+    parser = configparser.ConfigParser(interpolation=None, strict=True)
+    parser.optionxform = str  # keys are case-sensitive
+    parser.read(path, encoding="utf-8")
+    return dict(parser["Desktop Entry"])
+
+
+# --- icons -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_icon_png_sizes(size):
+    path = resource_path("icons", f"svdstudio-{size}.png")
+    with Image.open(path) as im:
+        assert im.format == "PNG"
+        assert im.size == (size, size)
+        assert im.mode == "RGBA"
+        # rounded corners are transparent, the middle is opaque
+        assert im.getpixel((0, 0))[3] == 0
+        assert im.getpixel((size // 2, size // 2))[3] == 255
+
+
+def test_icon_svg_ico_icns():
+    svg = resource_path("icons", "svdstudio.svg").read_text(encoding="utf-8")
+    assert "<svg" in svg and 'viewBox="0 0 256 256"' in svg
+    with Image.open(resource_path("icons", "svdstudio.ico")) as ico:
+        assert {(16, 16), (32, 32), (48, 48), (256, 256)} <= set(ico.info["sizes"])
+    with Image.open(resource_path("icons", "svdstudio.icns")) as icns:
+        assert icns.format == "ICNS"
+        assert (512, 512, 2) in icns.info["sizes"]
+
+
+def test_attribution_credits_the_icon():
+    text = resource_path("ATTRIBUTION.md").read_text(encoding="utf-8")
+    assert "## Application icon" in text
+
+
+# --- Linux launcher ----------------------------------------------------------------------
+
+
+def test_desktop_file_fields():
+    entry = _desktop_entry(DESKTOP)
+    assert entry["Type"] == "Application"
+    assert entry["Name"] == "SVD Studio"
+    assert entry["Exec"] == "svdstudio %f"
+    assert entry["Icon"] == APP_ID
+    assert entry["Terminal"] == "false"
+    assert entry["StartupWMClass"] == "SVD Studio"  # = QApplication.applicationName()
+    mimes = entry["MimeType"].split(";")
+    assert mimes[-1] == ""  # lists end with ';'
+    assert tuple(mimes[:-1]) == MIME_TYPES
+    assert {"image/png", "image/jpeg", "text/csv", "text/tab-separated-values"} <= set(mimes)
+
+
+def test_mime_package_defines_the_custom_types():
+    xml = (ROOT / "packaging" / "linux" / f"{APP_ID}.xml").read_text(encoding="utf-8")
+    custom = [m for m in MIME_TYPES if m.startswith("application/")]
+    assert custom == ["application/x-npy", "application/x-svdstudio-factors"]
+    for mime in custom:
+        assert f'<mime-type type="{mime}">' in xml
+    assert '<glob pattern="*.npy"/>' in xml and '<glob pattern="*.svdz"/>' in xml
+
+
+def _validate(path: Path) -> subprocess.CompletedProcess[str]:
+    tool = shutil.which("desktop-file-validate")
+    if tool is None:
+        pytest.skip("desktop-file-validate not installed (apt-get install desktop-file-utils)")
+    return subprocess.run([tool, str(path)], capture_output=True, text=True, timeout=30)
+
+
+def test_desktop_file_validates_without_messages():
+    proc = _validate(DESKTOP)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+
+
+def test_install_script_installs_and_uninstalls(tmp_path):
+    if sys.platform == "win32":
+        pytest.skip("the launcher install script is for Linux desktops")
+    data = tmp_path / "data"
+    exe = tmp_path / "bin dir" / "svdstudio"  # a space, to check Exec quoting
+    exe.parent.mkdir()
+    exe.write_text("#!/bin/sh\nexit 0\n")
+    exe.chmod(0o755)
+    env = dict(os.environ, XDG_DATA_HOME=str(data), HOME=str(tmp_path))
+    proc = subprocess.run(
+        ["sh", str(INSTALL), "--exec", str(exe)], env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    installed = data / "applications" / f"{APP_ID}.desktop"
+    entry = _desktop_entry(installed)
+    assert entry["Exec"] == f'"{exe}" %f'
+    assert entry["TryExec"] == str(exe)
+    assert entry["Icon"] == APP_ID
+    for size in SIZES:
+        png = data / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
+        with Image.open(png) as im:
+            assert im.size == (size, size)
+    assert (data / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg").is_file()
+    assert (data / "mime" / "packages" / f"{APP_ID}.xml").is_file()
+    if shutil.which("desktop-file-validate"):
+        check = _validate(installed)
+        assert (check.returncode, check.stdout, check.stderr) == (0, "", "")
+
+    proc = subprocess.run(
+        ["sh", str(INSTALL), "--uninstall"], env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    left = sorted(p.name for p in data.rglob(f"{APP_ID}*"))
+    assert left == []
+
+
+def test_install_script_without_svdstudio_on_path(tmp_path):
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path), PATH="/usr/bin:/bin")
+    proc = subprocess.run(["sh", str(INSTALL)], env=env, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "no 'svdstudio' on PATH" in proc.stderr
+    assert not (tmp_path / "applications").exists()
+
+
+# --- resources: checkout, frozen bundle, wheel --------------------------------------------
+
+
+def test_resource_path_in_checkout():
+    assert resources_root() == ROOT / "resources"
+    assert resource_path("icons", "svdstudio.svg") == ROOT / "resources" / "icons" / "svdstudio.svg"
+    assert resource_path("icons", "svdstudio.svg").is_file()
+
+
+def test_resource_path_in_pyinstaller_bundle(tmp_path, monkeypatch):
+    (tmp_path / "resources" / "icons").mkdir(parents=True)
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert resource_path("icons", "x.png") == tmp_path / "resources" / "icons" / "x.png"
+
+
+def _can_build_wheel_offline() -> bool:
+    try:
+        import setuptools
+    except ImportError:
+        return False
+    version = tuple(int(p) for p in setuptools.__version__.split(".")[:2])
+    return version >= (77, 0)
+
+
+@pytest.mark.skipif(
+    not _can_build_wheel_offline(),
+    reason="building the wheel offline needs setuptools>=77 (pip install -e .[test])",
+)
+def test_wheel_contains_resources_and_finds_them_when_installed(tmp_path):
+    # Build from a copy, so the checkout gets no build/ or *.egg-info and no stale files leak in.
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE"):
+        if (ROOT / name).exists():
+            shutil.copy2(ROOT / name, src / name)
+    if not (src / "README.md").exists():  # pyproject names it as the long description
+        (src / "README.md").write_text("SVD Studio\n")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "_resources")
+    shutil.copytree(ROOT / "svdstudio", src / "svdstudio", ignore=ignore)
+    shutil.copytree(ROOT / "resources", src / "resources", ignore=ignore)
+    wheels = tmp_path / "wheels"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    build = subprocess.run(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", wheels, src],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    (wheel,) = wheels.glob("svdstudio-*.whl")
+
+    expected = {
+        "svdstudio/_resources/" + p.relative_to(ROOT / "resources").as_posix()
+        for p in (ROOT / "resources").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+    assert expected - names == set()
+    assert "svdstudio/_resources/icons/svdstudio-256.png" in names
+
+    site = tmp_path / "site"
+    install = subprocess.run(
+        [*pip, "install", "--no-deps", "--no-index", "--target", site, wheel],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    code = (
+        "import svdstudio, svdstudio.resources as r;"
+        "print(svdstudio.__file__); print(r.resource_path('icons', 'svdstudio-48.png'))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONPATH"] = str(site)
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    module_file, icon = (Path(line) for line in run.stdout.split())
+    assert module_file.is_relative_to(site)
+    assert icon == site / "svdstudio" / "_resources" / "icons" / "svdstudio-48.png"
+    assert icon.is_file()
