@@ -476,31 +476,20 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName(APPLICATION)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationVersion(__version__)
-    try:
-        from .desktop import configure_application
-    except ImportError:
-        pass
-    else:
-        configure_application(app)
+    from .desktop import configure_application
+
+    configure_application(app)
     window = create_main_window()
     window.show()
     # A warm worker process makes the first big decomposition start at once.
     QTimer.singleShot(1500, window.runner.warm_up)
     for path in args.files:
         window.open_path(path)
-    if args.smoke_test:
+    from .desktop import run_smoke_test, smoke_test_requested
 
-        def report() -> None:
-            shown = window.isVisible() and window.tabs.count() == 3
-            print(
-                f"SVD Studio smoke test: main window {'shown' if shown else 'NOT shown'}",
-                flush=True,
-            )
-            window._reset_pending = True  # a smoke run leaves the user's settings alone
-            window.close()
-            app.exit(0 if shown else 1)
-
-        QTimer.singleShot(500, report)
+    if args.smoke_test or smoke_test_requested([]):
+        window._reset_pending = True  # a smoke run leaves the user's settings alone
+        run_smoke_test(window, ready=lambda: window.tabs.count() == 3)
     return app.exec()
 
 
