@@ -136,7 +136,7 @@ def downsample(pixels: np.ndarray, factor: int) -> np.ndarray:
     if h == 0 or w == 0:
         raise ValueError(f"image too small to downsample by {f}")
     a = arr[:h, :w]
-    shape = (h // f, f, w // f, f) + a.shape[2:]
+    shape = (h // f, f, w // f, f, *a.shape[2:])
     return a.reshape(shape).mean(axis=(1, 3), dtype=np.float32)
 
 
@@ -203,10 +203,8 @@ def channel_ranks(factors: ImageFactors, k: int, chroma_k: int | None = None) ->
     if factors.mode != "ycbcr":
         return (k,) * len(factors.channels)
     ctop = factors.max_chroma_rank
-    if chroma_k is None:
-        kc = min(default_chroma_rank(k, factors.full_rank), ctop)
-    else:
-        kc = int(chroma_k)
+    kc = int(chroma_k) if chroma_k is not None else default_chroma_rank(k, factors.full_rank)
+    kc = kc if chroma_k is not None else min(kc, ctop)
     if not 0 <= kc <= ctop:
         raise ValueError(f"chroma rank must be between 0 and {ctop}; got {chroma_k!r}")
     return (k, kc, kc)
