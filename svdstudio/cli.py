@@ -6,11 +6,11 @@ import argparse
 import sys
 
 from . import __version__
-from .commands import svd
+from .commands import compress, svd
 from .commands.common import CliError
 
 # Each module adds one sub-command; keep the list in the order shown by --help.
-COMMANDS = [svd]
+COMMANDS = [svd, compress]
 
 
 def build_parser() -> argparse.ArgumentParser:
