@@ -1,1 +1,4 @@
-"""Sub-commands of ``svdstudio-cli``; each module has ``add_parser(subparsers)`` and ``run(args)``."""
+"""Sub-commands of ``svdstudio-cli``.
+
+Each module has ``add_parser(subparsers)`` and ``run(args)``.
+"""

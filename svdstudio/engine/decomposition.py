@@ -177,6 +177,4 @@ def decompose_topk(
         _check(should_cancel)
     else:
         raise ValueError(f"unknown top-k method {method!r}; use 'randomized' or 'propack'")
-    return _summarise(
-        M, U, s, Vt, tol=None, driver=method, partial=True, total_energy=total
-    )
+    return _summarise(M, U, s, Vt, tol=None, driver=method, partial=True, total_energy=total)

@@ -1,0 +1,506 @@
+"""The application: QApplication, settings, the main window and ``main()``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QUndoGroup,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+    QWidget,
+)
+
+from . import __version__
+from .workers import JobRunner
+
+__all__ = ["MainWindow", "create_main_window", "main"]
+
+MAX_RECENT = 10
+ORGANIZATION = "SVDStudio"
+APPLICATION = "SVD Studio"
+# Set to a file path to keep settings out of the user's real ones (tests, smoke runs).
+SETTINGS_ENV = "SVDSTUDIO_SETTINGS"
+
+
+def open_settings() -> QSettings:
+    """The app's QSettings: the user's own, or an INI file named by $SVDSTUDIO_SETTINGS."""
+    path = os.environ.get(SETTINGS_ENV)
+    if path:
+        return QSettings(path, QSettings.Format.IniFormat)
+    return QSettings(ORGANIZATION, APPLICATION)
+
+
+class MainWindow(QMainWindow):
+    """Tabs (Matrix, Image, Dataset), menus, a status bar for jobs, and remembered state."""
+
+    def __init__(
+        self,
+        tab_factories: list[tuple[str, str, Callable[[JobRunner], QWidget]]],
+        settings: QSettings,
+        runner: JobRunner | None = None,
+    ) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(APPLICATION)
+        self.setAcceptDrops(True)
+        self.settings = settings
+        self.runner = runner or JobRunner(self)
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("mainTabs")
+        self.tabs.setAccessibleName("Views")
+        self.tabs.setDocumentMode(True)
+        self.setCentralWidget(self.tabs)
+        self.tab_by_kind: dict[str, QWidget] = {}
+        self.undo_group = QUndoGroup(self)
+        for kind, title, factory in tab_factories:
+            tab = factory(self.runner)
+            self.tab_by_kind[kind] = tab
+            self.tabs.addTab(tab, title)
+            stack = self._call(tab, "undo_stack")
+            if stack is not None:
+                self.undo_group.addStack(stack)
+            if hasattr(tab, "status_message"):
+                tab.status_message.connect(self.show_message)
+            if hasattr(tab, "file_opened"):
+                tab.file_opened.connect(self.add_recent_file)
+        self._build_status_bar()
+        self._build_menus()
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.runner.failed.connect(self._on_job_failed)
+        self._closing = False
+        self._restore()
+        self._on_tab_changed(self.tabs.currentIndex())
+
+    # ----------------------------------------------------------------- building
+    def _build_status_bar(self) -> None:
+        from .ui.job_status import JobStatus
+
+        self.job_status = JobStatus(self.runner, self)
+        self.statusBar().addPermanentWidget(self.job_status)
+        self.statusBar().setObjectName("statusBar")
+
+    def _action(
+        self,
+        menu,
+        text: str,
+        slot: Callable[[], object],
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+        tip: str = "",
+        name: str = "",
+    ) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        if tip:
+            act.setStatusTip(tip)
+            act.setToolTip(tip)
+        if name:
+            act.setObjectName(name)
+        act.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(act)
+        return act
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        std_key = QKeySequence.StandardKey
+        file_menu = bar.addMenu("&File")
+        self._action(
+            file_menu,
+            "&Open…",
+            self.open_dialog,
+            std_key.Open,
+            "Open a matrix, an image or a dataset",
+            "actionOpen",
+        )
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.setObjectName("recentMenu")
+        file_menu.addSeparator()
+        self.save_matrix_action = self._action(
+            file_menu,
+            "&Save matrix as…",
+            self._save_matrix,
+            std_key.SaveAs,
+            "Save the matrix of the Matrix tab as CSV, TSV, text or NPY",
+            "actionSaveMatrix",
+        )
+        self._action(
+            file_menu,
+            "&Export…",
+            self._export,
+            "Ctrl+E",
+            "Export what the current tab shows",
+            "actionExport",
+        )
+        file_menu.addSeparator()
+        self._action(
+            file_menu,
+            "Reset settings…",
+            self.reset_settings,
+            None,
+            "Forget window layout, recent files and remembered values",
+            "actionResetSettings",
+        )
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, std_key.Quit, "Quit SVD Studio", "actionQuit")
+
+        edit = bar.addMenu("&Edit")
+        undo = self.undo_group.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence(std_key.Undo))
+        undo.setObjectName("actionUndo")
+        redo = self.undo_group.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence(std_key.Redo), QKeySequence("Ctrl+Y")])
+        redo.setObjectName("actionRedo")
+        edit.addAction(undo)
+        edit.addAction(redo)
+        edit.addSeparator()
+        for text, method, key in (
+            ("&Copy", "copy", std_key.Copy),
+            ("&Paste", "paste", std_key.Paste),
+            ("Select &all", "select_all", std_key.SelectAll),
+        ):
+            act = self._action(
+                edit,
+                text,
+                lambda m=method: self._call(self.current_tab(), m),
+                key,
+                name=f"action{method.title().replace('_', '')}",
+            )
+            # Shortcuts act only when the focus is not in an editor that handles them itself.
+            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.tabs.addAction(act)
+
+        view = bar.addMenu("&View")
+        for i in range(self.tabs.count()):
+            self._action(
+                view,
+                f"&{i + 1} {self.tabs.tabText(i)}",
+                lambda i=i: self.tabs.setCurrentIndex(i),
+                f"Ctrl+{i + 1}",
+                f"Show the {self.tabs.tabText(i)} tab",
+            )
+        view.addSeparator()
+        self._action(
+            view,
+            "Cancel running job",
+            self.job_status.cancel,
+            "Esc",
+            "Stop the computation that is running",
+            "actionCancelJob",
+        )
+
+        help_menu = bar.addMenu("&Help")
+        self._action(
+            help_menu,
+            "&About SVD Studio",
+            self.show_about,
+            None,
+            "Version, licences and data attributions",
+            "actionAbout",
+        )
+        self._rebuild_recent_menu()
+
+    # ----------------------------------------------------------------- tabs
+    @staticmethod
+    def _call(obj: object, name: str, *args):
+        fn = getattr(obj, name, None)
+        return fn(*args) if callable(fn) else None
+
+    def current_tab(self) -> QWidget:
+        """The widget of the tab on show."""
+        return self.tabs.currentWidget()
+
+    def _on_tab_changed(self, index: int) -> None:
+        tab = self.tabs.widget(index)
+        stack = self._call(tab, "undo_stack")
+        self.undo_group.setActiveStack(stack)
+
+    def show_message(self, text: str, timeout_ms: int = 8000) -> None:
+        """A plain sentence in the status bar."""
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def _on_job_failed(self, channel: str, job_id: int, message: str, details: str) -> None:
+        self.show_message(message, 15000)
+        if details:  # unexpected: a dialog, with the traceback on demand
+            box = QMessageBox(
+                QMessageBox.Icon.Critical, APPLICATION, message, QMessageBox.StandardButton.Ok, self
+            )
+            box.setObjectName("errorDialog")
+            box.setInformativeText("This looks like a bug in SVD Studio. Details are below.")
+            box.setDetailedText(details)
+            box.open()
+
+    # ----------------------------------------------------------------- files
+    def file_filter(self) -> str:
+        """Open-dialog filter: the current tab's types first, then every type."""
+        filters = []
+        own = self._call(self.current_tab(), "file_filter")
+        if own:
+            filters.append(own)
+        for tab in self.tab_by_kind.values():
+            f = self._call(tab, "file_filter")
+            if f and f not in filters:
+                filters.append(f)
+        filters.append("All files (*)")
+        return ";;".join(filters)
+
+    def open_dialog(self) -> None:
+        """File › Open…: starts in the last folder used."""
+        start = str(self.settings.value("lastFolder", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open", start, self.file_filter())
+        if path:
+            self.open_path(path)
+
+    def kind_for_path(self, path: str) -> str:
+        """Which tab opens ``path`` (raises ValueError for types SVD Studio does not know)."""
+        from .io.filetypes import classify_path
+
+        kind = classify_path(path)
+        if kind == "factors":
+            kind = "image"
+        return kind
+
+    def open_path(self, path: str) -> bool:
+        """Open a file in the tab for its type; a clear message for unknown types."""
+        path = str(Path(path).expanduser().resolve())
+        try:
+            kind = self.kind_for_path(path)
+        except (ValueError, OSError) as exc:
+            QMessageBox.warning(self, APPLICATION, str(exc))
+            return False
+        tab = self.tab_by_kind.get(kind)
+        if tab is None:
+            QMessageBox.warning(self, APPLICATION, f"{Path(path).name}: no tab opens {kind} files.")
+            return False
+        self.tabs.setCurrentWidget(tab)
+        self.settings.setValue("lastFolder", str(Path(path).parent))
+        return bool(self._call(tab, "open_file", path))
+
+    def recent_files(self) -> list[str]:
+        """Recent files, newest first."""
+        value = self.settings.value("recentFiles", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def add_recent_file(self, path: str) -> None:
+        """Put ``path`` first in Open Recent."""
+        files = [p for p in self.recent_files() if p != path]
+        files.insert(0, path)
+        self.settings.setValue("recentFiles", files[:MAX_RECENT])
+        self.settings.setValue("lastFolder", str(Path(path).parent))
+        self._rebuild_recent_menu()
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for i, path in enumerate(files):
+            label = f"&{i + 1} {Path(path).name}" if i < 9 else Path(path).name
+            act = self.recent_menu.addAction(label)
+            act.setToolTip(path)
+            act.setStatusTip(path)
+            act.triggered.connect(lambda _c=False, p=path: self._open_recent(p))
+        if files:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", self._clear_recent)
+        else:
+            none = self.recent_menu.addAction("(no recent files)")
+            none.setEnabled(False)
+
+    def _open_recent(self, path: str) -> None:
+        if not Path(path).exists():
+            QMessageBox.warning(
+                self, APPLICATION, f"{path} no longer exists; it is removed from the recent files."
+            )
+            self.settings.setValue("recentFiles", [p for p in self.recent_files() if p != path])
+            self._rebuild_recent_menu()
+            return
+        self.open_path(path)
+
+    def _clear_recent(self) -> None:
+        self.settings.setValue("recentFiles", [])
+        self._rebuild_recent_menu()
+
+    def _save_matrix(self) -> None:
+        tab = self.tab_by_kind.get("matrix")
+        if tab is not None:
+            self.tabs.setCurrentWidget(tab)
+            self._call(tab, "save_as")
+
+    def _export(self) -> None:
+        self._call(self.current_tab(), "export")
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_path(url.toLocalFile())
+                event.acceptProposedAction()
+                return
+
+    # ----------------------------------------------------------------- settings
+    def _restore(self) -> None:
+        s = self.settings
+        first_start = not s.value("initialized", False, type=bool)
+        geometry = s.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self._default_size()
+        state = s.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        for tab in self.tab_by_kind.values():
+            if first_start:
+                self._call(tab, "load_defaults")
+            else:
+                self._call(tab, "restore_state", s)
+        self.tabs.setCurrentIndex(0 if first_start else s.value("window/tab", 0, type=int))
+
+    def _default_size(self) -> None:
+        screen = self.screen() or QApplication.primaryScreen()
+        avail = screen.availableGeometry() if screen else None
+        w, h = 1280, 800
+        if avail is not None:
+            w, h = min(w, int(avail.width() * 0.92)), min(h, int(avail.height() * 0.9))
+            self.resize(w, h)
+            self.move(avail.center() - self.rect().center())
+        else:
+            self.resize(w, h)
+
+    def save_settings(self) -> None:
+        """Window layout, current tab and every tab's own state."""
+        s = self.settings
+        s.setValue("initialized", True)
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("window/tab", self.tabs.currentIndex())
+        for tab in self.tab_by_kind.values():
+            self._call(tab, "save_state", s)
+        s.sync()
+
+    def reset_settings(self) -> None:
+        """Forget everything remembered; the defaults apply on the next start."""
+        answer = QMessageBox.question(
+            self,
+            APPLICATION,
+            "Forget the window layout, recent files and remembered values?\n"
+            "SVD Studio starts with its defaults next time; unsaved work is kept for now.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.settings.clear()
+        self.settings.sync()
+        self._reset_pending = True
+        self._rebuild_recent_menu()
+        self.show_message("Settings reset; defaults apply on the next start.")
+
+    def show_about(self) -> None:
+        """Help › About: version, licences and data attributions."""
+        from .ui.about import about_text
+
+        box = QMessageBox(self)
+        box.setObjectName("aboutDialog")
+        box.setWindowTitle(f"About {APPLICATION}")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(about_text())
+        box.setStandardButtons(QMessageBox.StandardButton.Close)
+        box.open()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        for tab in self.tab_by_kind.values():
+            if self._call(tab, "maybe_save") is False:
+                self.tabs.setCurrentWidget(tab)
+                event.ignore()
+                return
+        if not getattr(self, "_reset_pending", False):
+            self.save_settings()
+        self.runner.shutdown()
+        event.accept()
+
+
+def _tab_factories() -> list[tuple[str, str, Callable[[JobRunner], QWidget]]]:
+    from .ui.dataset_tab import DatasetTab
+    from .ui.image_tab import ImageTab
+    from .ui.matrix_tab import MatrixTab
+
+    return [
+        ("matrix", "Matrix", MatrixTab),
+        ("image", "Image", ImageTab),
+        ("dataset", "Dataset", DatasetTab),
+    ]
+
+
+def create_main_window(settings: QSettings | None = None) -> MainWindow:
+    """The main window, ready to show, without running the event loop (needs a QApplication)."""
+    return MainWindow(_tab_factories(), settings if settings is not None else open_settings())
+
+
+def _parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="svdstudio", description="SVD Studio, the desktop app.")
+    parser.add_argument("files", nargs="*", help="matrices, images or datasets to open")
+    parser.add_argument("--version", action="version", version=f"SVD Studio {__version__}")
+    parser.add_argument(
+        "--smoke-test",
+        action="store_true",
+        help="open the main window, report, and quit (for packaging checks)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run SVD Studio; returns the exit status."""
+    args = _parse_args(sys.argv[1:] if argv is None else argv)
+    QApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
+    app = QApplication.instance() or QApplication([sys.argv[0], *sys.argv[1:]])
+    app.setApplicationName(APPLICATION)
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationVersion(__version__)
+    try:
+        from .desktop import configure_application
+    except ImportError:
+        pass
+    else:
+        configure_application(app)
+    window = create_main_window()
+    window.show()
+    for path in args.files:
+        window.open_path(path)
+    if args.smoke_test:
+
+        def report() -> None:
+            shown = window.isVisible() and window.tabs.count() == 3
+            print(
+                f"SVD Studio smoke test: main window {'shown' if shown else 'NOT shown'}",
+                flush=True,
+            )
+            window._reset_pending = True  # a smoke run leaves the user's settings alone
+            window.close()
+            app.exit(0 if shown else 1)
+
+        QTimer.singleShot(500, report)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

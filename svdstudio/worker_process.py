@@ -1,0 +1,76 @@
+"""Qt-free half of the job runner: what runs inside a worker thread or a spawned process.
+
+Kept apart from :mod:`svdstudio.workers` so that a worker process imports numpy and the job's own
+module, not Qt.
+"""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["JobContext", "describe_error", "is_cancel", "process_main", "wants_job"]
+
+
+class JobContext:
+    """Handed to a job function that has a parameter named ``job``."""
+
+    def __init__(self, cancel_event: Any, report: Callable[[float, str], None]) -> None:
+        self._cancel_event = cancel_event
+        self._report = report
+
+    def cancelled(self) -> bool:
+        """True once the job was cancelled or superseded: stop at the next step."""
+        return self._cancel_event.is_set()
+
+    def report(self, fraction: float, message: str = "") -> None:
+        """Report progress: ``fraction`` in 0..1, or -1 when unknown."""
+        self._report(float(fraction), str(message))
+
+
+def wants_job(fn: Callable[..., Any]) -> bool:
+    try:
+        return "job" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def describe_error(exc: BaseException) -> tuple[str, str]:
+    """One plain sentence for the user, and details (a traceback) for unexpected errors."""
+    if isinstance(exc, ValueError):
+        return str(exc) or type(exc).__name__, ""
+    if isinstance(exc, MemoryError):
+        return "Not enough memory for this computation; try a smaller input.", ""
+    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return f"Unexpected error: {type(exc).__name__}: {exc}", details
+
+
+def is_cancel(exc: BaseException) -> bool:
+    # engine.Cancelled, without importing the engine here.
+    return type(exc).__name__ == "Cancelled"
+
+
+def process_main(conn: Any, cancel: Any) -> None:
+    """Entry point of a worker process: receive the job, run it, send one final message.
+
+    The job (function and arguments) comes through ``conn`` rather than as process arguments,
+    so that starting the process never blocks the GUI thread on a large pickle.
+    """
+    try:
+        fn, args, kwargs = conn.recv()
+        if wants_job(fn):
+            kwargs = dict(
+                kwargs, job=JobContext(cancel, lambda f, m: conn.send(("progress", f, m)))
+            )
+        value = fn(*args, **kwargs)
+        conn.send(("result", value))
+    except BaseException as exc:  # everything must reach the GUI
+        if is_cancel(exc):
+            conn.send(("cancelled",))
+        else:
+            message, details = describe_error(exc)
+            conn.send(("error", message, details))
+    finally:
+        conn.close()

@@ -1,0 +1,305 @@
+"""Background jobs: the one place that owns threads and processes.
+
+Every tab submits work through a :class:`JobRunner`.  The rules (after napari's layer slicer and
+Orange's concurrent helpers):
+
+* **Latest request wins.**  Jobs run on named channels ("matrix.svd", "image.svd", ...).  Each job
+  gets an increasing id; submitting on a channel cancels the channel's previous job, and a result
+  whose id is no longer current is dropped, never shown.
+* **Cancellation that really stops.**  A LAPACK call cannot be interrupted inside a thread, so a
+  big job runs in a spawned worker process that is killed on cancel.  Small jobs run on a thread;
+  a thread job may poll ``job.cancelled()`` between steps.
+* **Errors are never silent.**  A worker catches everything and the runner emits ``failed`` with
+  one plain sentence and, for unexpected errors, the traceback as details.
+
+Workers receive copies of their inputs and emit plain data; they never touch widgets.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from .worker_process import JobContext, describe_error, is_cancel, process_main, wants_job
+
+__all__ = ["AUTO_PROCESS_ELEMENTS", "JobContext", "JobRunner"]
+
+# Above this many array elements in a job's arguments, a picklable job runs in a worker process
+# (a 2000×2000 SVD in a thread can hold the GIL for about a second with scipy).
+AUTO_PROCESS_ELEMENTS = 250_000
+
+
+def _count_elements(values: Any) -> int:
+    total = 0
+    for v in values:
+        if isinstance(v, np.ndarray):
+            total += v.size
+        elif isinstance(v, list | tuple):
+            total += _count_elements(v)
+    return total
+
+
+def _picklable_function(fn: Callable[..., Any]) -> bool:
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", "")
+    return module not in (None, "__main__") and "<" not in qualname
+
+
+@dataclass
+class _Job:
+    channel: str
+    job_id: int
+    description: str
+    on_result: Callable[[Any], None] | None
+    on_error: Callable[[str, str], None] | None
+    cancel_event: Any
+    thread: threading.Thread | None = None
+    process: Any = None
+    conn: Any = None
+    done: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+class _Bridge(QObject):
+    """Carries messages from worker threads to the GUI thread (queued connection)."""
+
+    message = Signal(object)
+
+
+class JobRunner(QObject):
+    """Runs jobs off the GUI thread; latest request per channel wins."""
+
+    started = Signal(str, int, str)
+    progress = Signal(str, int, float, str)
+    result_ready = Signal(str, int, object)
+    failed = Signal(str, int, str, str)
+    cancelled = Signal(str, int)
+    finished = Signal(str, int)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._ids = itertools.count(1)
+        self._current: dict[str, _Job] = {}
+        self._all: dict[int, _Job] = {}
+        self._bridge = _Bridge()
+        self._bridge.message.connect(self._on_message)
+        self._mp = multiprocessing.get_context("spawn")
+        self._closed = False
+
+    # ----------------------------------------------------------------- public API
+    def submit(
+        self,
+        channel: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        description: str = "",
+        in_process: bool | None = None,
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[str, str], None] | None = None,
+        **kwargs: Any,
+    ) -> int:
+        """Start ``fn(*args, **kwargs)`` on ``channel``, cancelling that channel's previous job.
+
+        ``in_process`` None chooses a worker process for a module-level function whose array
+        arguments exceed :data:`AUTO_PROCESS_ELEMENTS` elements.  Returns the job id.
+        """
+        if self._closed:
+            raise RuntimeError("JobRunner has been shut down")
+        self.cancel(channel)
+        self._all = {i: j for i, j in self._all.items() if not j.done or self._alive(j)}
+        job_id = next(self._ids)
+        if in_process is None:
+            big = _count_elements(list(args) + list(kwargs.values())) >= AUTO_PROCESS_ELEMENTS
+            in_process = big and _picklable_function(fn)
+        cancel_event = self._mp.Event() if in_process else threading.Event()
+        job = _Job(channel, job_id, description, on_result, on_error, cancel_event)
+        self._current[channel] = job
+        self._all[job_id] = job
+        self.started.emit(channel, job_id, description)
+        if in_process:
+            self._start_process(job, fn, args, kwargs)
+        else:
+            self._start_thread(job, fn, args, kwargs)
+        return job_id
+
+    def cancel(self, channel: str) -> None:
+        """Cancel the channel's current job (if any): its result will never be applied."""
+        job = self._current.pop(channel, None)
+        if job is None or job.done:
+            return
+        job.cancel_event.set()
+        if job.process is not None:
+            self._kill(job)
+        self._finish(job, "cancelled")
+
+    def cancel_all(self) -> None:
+        """Cancel every running job."""
+        for channel in list(self._current):
+            self.cancel(channel)
+
+    def current_id(self, channel: str) -> int | None:
+        """Id of the channel's current job, or None."""
+        job = self._current.get(channel)
+        return job.job_id if job is not None else None
+
+    def is_running(self, channel: str | None = None) -> bool:
+        """Whether a job (on ``channel``, or on any channel) is still running."""
+        jobs = [self._current.get(channel)] if channel else list(self._current.values())
+        return any(j is not None and not j.done for j in jobs)
+
+    def live_workers(self) -> int:
+        """Threads and processes of this runner still alive (for tests and shutdown)."""
+        alive = 0
+        for job in self._all.values():
+            if job.thread is not None and job.thread.is_alive():
+                alive += 1
+            if job.process is not None and job.process.is_alive():
+                alive += 1
+        return alive
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Cancel everything, kill worker processes and wait for threads (up to ``timeout`` s)."""
+        self._closed = True
+        self.cancel_all()
+        for job in list(self._all.values()):
+            if job.process is not None:
+                self._kill(job)
+            if job.thread is not None:
+                job.thread.join(timeout)
+        self._all = {j.job_id: j for j in self._all.values() if self._alive(j)}
+
+    # ----------------------------------------------------------------- threads
+    def _start_thread(self, job: _Job, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+        post = self._bridge.message.emit
+        if wants_job(fn):
+            kwargs = dict(
+                kwargs,
+                job=JobContext(job.cancel_event, lambda f, m: post(("progress", job.job_id, f, m))),
+            )
+
+        def run() -> None:
+            try:
+                value = fn(*args, **kwargs)
+            except BaseException as exc:  # everything must reach the GUI
+                if is_cancel(exc):
+                    post(("cancelled", job.job_id))
+                else:
+                    post(("error", job.job_id, *describe_error(exc)))
+            else:
+                post(("result", job.job_id, value))
+
+        job.thread = threading.Thread(target=run, name=f"svdstudio-{job.channel}", daemon=True)
+        job.thread.start()
+
+    # ----------------------------------------------------------------- processes
+    def _start_process(self, job: _Job, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+        parent_conn, child_conn = self._mp.Pipe(duplex=True)
+        proc = self._mp.Process(
+            target=process_main,
+            args=(child_conn, job.cancel_event),
+            name=f"svdstudio-{job.channel}",
+            daemon=True,
+        )
+        job.process, job.conn = proc, parent_conn
+        proc.start()
+        child_conn.close()
+        post = self._bridge.message.emit
+
+        def watch() -> None:
+            # Send the job, then forward everything the process sends; EOF means it ended.
+            final = False
+            try:
+                parent_conn.send((fn, args, kwargs))
+                while True:
+                    msg = parent_conn.recv()
+                    post((msg[0], job.job_id, *msg[1:]))
+                    if msg[0] != "progress":
+                        final = True
+                        break
+            except (EOFError, OSError):
+                pass
+            except Exception as exc:  # e.g. an argument that cannot be pickled
+                post(("error", job.job_id, *describe_error(exc)))
+                final = True
+                proc.kill()
+            proc.join()
+            parent_conn.close()
+            if not final and not job.cancel_event.is_set():
+                post(
+                    (
+                        "error",
+                        job.job_id,
+                        f"The worker process stopped unexpectedly (exit code {proc.exitcode}).",
+                        "The computation may have run out of memory.",
+                    )
+                )
+
+        job.thread = threading.Thread(
+            target=watch, name=f"svdstudio-watch-{job.channel}", daemon=True
+        )
+        job.thread.start()
+
+    def _kill(self, job: _Job) -> None:
+        proc = job.process
+        if proc is not None and proc.is_alive():
+            proc.kill()
+            proc.join(2.0)
+
+    @staticmethod
+    def _alive(job: _Job) -> bool:
+        return (job.thread is not None and job.thread.is_alive()) or (
+            job.process is not None and job.process.is_alive()
+        )
+
+    # ----------------------------------------------------------------- GUI-thread side
+    @Slot(object)
+    def _on_message(self, msg: tuple) -> None:
+        kind, job_id = msg[0], msg[1]
+        job = self._all.get(job_id)
+        if job is None or job.done:
+            return  # superseded or cancelled: drop it
+        current = self._current.get(job.channel)
+        if current is not job:
+            return
+        if kind == "progress":
+            self.progress.emit(job.channel, job_id, float(msg[2]), str(msg[3]))
+            return
+        self._current.pop(job.channel, None)
+        if kind == "result":
+            self._finish(job, "result", msg[2])
+        elif kind == "error":
+            self._finish(job, "error", (msg[2], msg[3]))
+        else:
+            self._finish(job, "cancelled")
+
+    def _finish(self, job: _Job, outcome: str, payload: Any = None) -> None:
+        job.done = True
+        channel, job_id = job.channel, job.job_id
+        if outcome == "result":
+            self.result_ready.emit(channel, job_id, payload)
+            if job.on_result is not None:
+                self._call_back(job, job.on_result, payload)
+        elif outcome == "error":
+            message, details = payload
+            self.failed.emit(channel, job_id, message, details)
+            if job.on_error is not None:
+                self._call_back(job, job.on_error, message, details)
+        else:
+            self.cancelled.emit(channel, job_id)
+        self.finished.emit(channel, job_id)
+        if not self._alive(job):
+            self._all.pop(job_id, None)
+
+    def _call_back(self, job: _Job, fn: Callable[..., None], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:  # a broken view must not kill the runner
+            message, details = describe_error(exc)
+            self.failed.emit(job.channel, job.job_id, message, details)

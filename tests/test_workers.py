@@ -1,0 +1,173 @@
+"""JobRunner: latest request wins, errors reported, cancel really stops, nothing left running."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QElapsedTimer, QTimer
+
+from svdstudio import engine
+from svdstudio.workers import JobRunner
+from tests import _jobs
+
+
+@pytest.fixture
+def runner(qtbot):
+    r = JobRunner()
+    yield r
+    r.shutdown()
+    assert r.live_workers() == 0
+
+
+def test_thread_job_delivers_result(qtbot, runner):
+    got = []
+    with qtbot.waitSignal(runner.result_ready, timeout=5000) as blocker:
+        job_id = runner.submit("t", _jobs.add, 2, 3, on_result=got.append)
+    assert blocker.args == ["t", job_id, 5]
+    assert got == [5]
+    assert not runner.is_running("t")
+
+
+def test_superseded_result_is_never_applied(qtbot, runner):
+    gate = threading.Event()
+
+    def slow():
+        gate.wait(5)
+        return "old"
+
+    applied, signalled = [], []
+    runner.result_ready.connect(lambda ch, jid, value: signalled.append((jid, value)))
+    first = runner.submit("t", slow, on_result=applied.append)
+    with qtbot.waitSignal(runner.cancelled, timeout=2000) as cancelled:
+        second = runner.submit("t", _jobs.add, 1, 1, on_result=applied.append)
+    assert cancelled.args == ["t", first]
+    qtbot.waitUntil(lambda: applied == [2], timeout=5000)
+    gate.set()  # the old job now finishes; its result must be dropped
+    qtbot.waitUntil(lambda: runner.live_workers() == 0, timeout=5000)
+    qtbot.wait(50)  # let any queued message arrive
+    assert applied == [2]
+    assert signalled == [(second, 2)]
+
+
+def test_channels_are_independent(qtbot, runner):
+    got = {}
+    runner.submit("a", _jobs.add, 1, 2, on_result=lambda v: got.__setitem__("a", v))
+    runner.submit("b", _jobs.add, 10, 20, on_result=lambda v: got.__setitem__("b", v))
+    qtbot.waitUntil(lambda: got == {"a": 3, "b": 30}, timeout=5000)
+
+
+def test_value_error_becomes_plain_message(qtbot, runner):
+    errors = []
+    with qtbot.waitSignal(runner.failed, timeout=5000) as blocker:
+        runner.submit(
+            "t",
+            _jobs.fail_value,
+            "row 2, column 3 is NaN",
+            on_error=lambda m, d: errors.append((m, d)),
+        )
+    assert blocker.args[2] == "row 2, column 3 is NaN"
+    assert blocker.args[3] == ""
+    assert errors == [("row 2, column 3 is NaN", "")]
+
+
+def test_unexpected_error_has_details(qtbot, runner):
+    with qtbot.waitSignal(runner.failed, timeout=5000) as blocker:
+        runner.submit("t", _jobs.fail_unexpected)
+    message, details = blocker.args[2], blocker.args[3]
+    assert message == "Unexpected error: RuntimeError: boom"
+    assert "Traceback" in details and "fail_unexpected" in details
+
+
+def test_engine_validation_error_reaches_the_user(qtbot, runner):
+    bad = np.array([[1.0, np.nan], [0.0, 1.0]])
+    with qtbot.waitSignal(runner.failed, timeout=5000) as blocker:
+        runner.submit("t", engine.decompose, bad)
+    assert blocker.args[2] == "matrix contains NaN at row 1, column 2"
+
+
+def test_thread_job_progress_and_cooperative_cancel(qtbot, runner):
+    progress = []
+    runner.progress.connect(lambda ch, jid, f, m: progress.append((f, m)))
+    applied = []
+    runner.submit("t", _jobs.busy_until_cancelled, 10.0, on_result=applied.append)
+    qtbot.waitUntil(lambda: len(progress) >= 2, timeout=5000)
+    assert all(0 <= f <= 1 and m == "spinning" for f, m in progress)
+    with qtbot.waitSignal(runner.cancelled, timeout=1000):
+        runner.cancel("t")
+    qtbot.waitUntil(lambda: runner.live_workers() == 0, timeout=2000)
+    assert applied == []
+
+
+def test_process_job_result(qtbot, runner):
+    A = np.random.default_rng(1).standard_normal((60, 40))
+    with qtbot.waitSignal(runner.result_ready, timeout=30000) as blocker:
+        runner.submit("p", engine.decompose, A, in_process=True)
+    res = blocker.args[2]
+    assert isinstance(res, engine.SVDResult)
+    np.testing.assert_allclose(res.s, np.linalg.svd(A, compute_uv=False), rtol=1e-12)
+
+
+def test_process_error_and_crash_are_reported(qtbot, runner):
+    with qtbot.waitSignal(runner.failed, timeout=30000) as blocker:
+        runner.submit("p", _jobs.fail_value, "bad cell", in_process=True)
+    assert blocker.args[2] == "bad cell"
+    with qtbot.waitSignal(runner.failed, timeout=30000) as blocker:
+        runner.submit("p", _jobs.die_hard, in_process=True)
+    assert "stopped unexpectedly (exit code 3)" in blocker.args[2]
+
+
+def test_cancel_kills_a_process_that_never_checks(qtbot, runner):
+    applied = []
+    runner.submit("p", _jobs.pid_then_spin, 60.0, in_process=True, on_result=applied.append)
+    job = runner._current["p"]
+    qtbot.waitUntil(lambda: job.process.is_alive(), timeout=10000)
+    t0 = time.monotonic()
+    runner.cancel("p")
+    qtbot.waitUntil(lambda: not job.process.is_alive(), timeout=3000)
+    assert time.monotonic() - t0 < 3.0
+    assert job.process.exitcode is not None and job.process.exitcode < 0  # killed by a signal
+    qtbot.waitUntil(lambda: runner.live_workers() == 0, timeout=3000)
+    assert applied == []
+
+
+def test_big_decomposition_keeps_the_event_loop_serving(qtbot, runner):
+    """A 2000×2000 SVD runs (automatically) in a process; a 10 ms timer never stalls > 250 ms."""
+    A = np.random.default_rng(2).standard_normal((2000, 2000))
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.elapsed()]
+
+    def tick():
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    timer.start()
+    with qtbot.waitSignal(runner.result_ready, timeout=120000) as blocker:
+        runner.submit("big", engine.decompose, A)
+    timer.stop()
+    assert runner._all == {} or all(j.process is not None for j in runner._all.values())
+    res = blocker.args[2]
+    assert res.s.shape == (2000,)
+    worst = max(gaps)
+    print(f"worst GUI timer gap during a 2000x2000 SVD: {worst} ms over {len(gaps)} ticks")
+    assert worst < 250
+
+
+def test_shutdown_leaves_nothing_running(qtbot):
+    runner = JobRunner()
+    runner.submit("p", _jobs.pid_then_spin, 60.0, in_process=True)
+    runner.submit("t", _jobs.busy_until_cancelled, 60.0)
+    job = runner._current["p"]
+    qtbot.waitUntil(lambda: job.process.is_alive(), timeout=10000)
+    runner.shutdown()
+    assert runner.live_workers() == 0
+    with pytest.raises(RuntimeError):
+        runner.submit("t", _jobs.add, 1, 2)

@@ -1,0 +1,174 @@
+"""The main window's own mechanics, with stand-in tabs: menus, undo routing, settings, jobs."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QWidget
+
+from svdstudio.app import MainWindow
+
+
+class FakeTab(QWidget):
+    status_message = Signal(str)
+    file_opened = Signal(str)
+
+    def __init__(self, runner, kind):
+        super().__init__()
+        self.kind = kind
+        self.runner = runner
+        self.stack = QUndoStack(self)
+        self.calls: list[str] = []
+        self.allow_close = True
+        self.value = 0
+
+    def undo_stack(self):
+        return self.stack
+
+    def load_defaults(self):
+        self.calls.append("load_defaults")
+        self.value = 42
+
+    def save_state(self, settings):
+        settings.setValue(f"{self.kind}/value", self.value)
+
+    def restore_state(self, settings):
+        self.calls.append("restore_state")
+        self.value = settings.value(f"{self.kind}/value", 0, type=int)
+
+    def open_file(self, path):
+        self.calls.append(f"open:{path}")
+        self.file_opened.emit(path)
+        return True
+
+    def copy(self):
+        self.calls.append("copy")
+
+    def maybe_save(self):
+        return self.allow_close
+
+    def file_filter(self):
+        return f"{self.kind} files (*.{self.kind})"
+
+
+def factories():
+    return [
+        (k, k.title(), lambda runner, k=k: FakeTab(runner, k))
+        for k in ("matrix", "image", "dataset")
+    ]
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    w = MainWindow(factories(), settings)
+    qtbot.addWidget(w)
+    yield w
+    w.runner.shutdown()
+
+
+def test_first_start_loads_defaults_and_names(window):
+    assert window.tabs.objectName() == "mainTabs"
+    assert [window.tabs.tabText(i) for i in range(3)] == ["Matrix", "Image", "Dataset"]
+    assert window.tabs.currentIndex() == 0
+    assert all(t.calls == ["load_defaults"] for t in window.tab_by_kind.values())
+    menus = [a.text() for a in window.menuBar().actions()]
+    assert menus == ["&File", "&Edit", "&View", "&Help"]
+    assert window.width() <= 1280 and window.height() <= 800
+
+
+def test_settings_round_trip(qtbot, settings):
+    w = MainWindow(factories(), settings)
+    qtbot.addWidget(w)
+    w.tab_by_kind["image"].value = 7
+    w.tabs.setCurrentIndex(2)
+    w.resize(700, 500)
+    w.add_recent_file("/tmp/a.csv")
+    w.close()
+    w2 = MainWindow(factories(), settings)
+    qtbot.addWidget(w2)
+    assert w2.tab_by_kind["image"].calls == ["restore_state"]
+    assert w2.tab_by_kind["image"].value == 7
+    assert w2.tabs.currentIndex() == 2
+    assert (w2.width(), w2.height()) == (700, 500)
+    assert w2.recent_files() == ["/tmp/a.csv"]
+    w2.runner.shutdown()
+
+
+def test_recent_files_newest_first_and_capped(window):
+    for i in range(12):
+        window.add_recent_file(f"/tmp/f{i}.csv")
+    window.add_recent_file("/tmp/f3.csv")
+    files = window.recent_files()
+    assert files[0] == "/tmp/f3.csv" and len(files) == 10 and files.count("/tmp/f3.csv") == 1
+    labels = [a.text() for a in window.recent_menu.actions() if a.text()]
+    assert labels[0] == "&1 f3.csv" and labels[-1] == "Clear list"
+
+
+def test_undo_follows_the_current_tab(window):
+    a = window.tab_by_kind["matrix"]
+    b = window.tab_by_kind["image"]
+    a.stack.push(QUndoCommand("edit cell"))
+    assert window.undo_group.activeStack() is a.stack
+    assert window.undo_group.canUndo()
+    window.tabs.setCurrentWidget(b)
+    assert window.undo_group.activeStack() is b.stack
+    assert not window.undo_group.canUndo()
+
+
+def test_close_is_refused_while_a_tab_keeps_unsaved_work(window):
+    window.tab_by_kind["image"].allow_close = False
+    window.show()
+    assert not window.close()
+    assert window.tabs.currentWidget() is window.tab_by_kind["image"]
+    window.tab_by_kind["image"].allow_close = True
+    assert window.close()
+
+
+def test_failed_job_message_reaches_the_status_bar(qtbot, window):
+    def bad():
+        raise ValueError("row 3 has 2 values, expected 3")
+
+    with qtbot.waitSignal(window.runner.failed, timeout=5000):
+        window.runner.submit("matrix.svd", bad)
+    assert window.statusBar().currentMessage() == "row 3 has 2 values, expected 3"
+
+
+def test_long_job_shows_progress_and_cancel(qtbot, window):
+    window.show()
+    gate = threading.Event()
+
+    def slow(job=None):
+        while not job.cancelled():
+            gate.wait(0.01)
+        from svdstudio.engine import Cancelled
+
+        raise Cancelled()
+
+    window.runner.submit("image.svd", slow, description="Decomposing camera.png…")
+    status = window.job_status
+    qtbot.waitUntil(lambda: status.cancel_button.isVisible(), timeout=3000)
+    assert status.label.text().startswith("Decomposing camera.png…")
+    assert status.bar.isVisible()
+    with qtbot.waitSignal(window.runner.cancelled, timeout=2000):
+        status.cancel_button.click()
+    qtbot.waitUntil(lambda: not status.cancel_button.isVisible(), timeout=2000)
+    assert status.label.text() == ""
+    qtbot.waitUntil(lambda: window.runner.live_workers() == 0, timeout=3000)
+
+
+def test_about_names_version_and_licences(window):
+    from svdstudio import __version__
+    from svdstudio.ui.about import about_text
+
+    text = about_text()
+    assert f"SVD Studio {__version__}" in text
+    for lib in ("Qt for Python", "LGPL-3.0", "pyqtgraph", "NumPy", "SciPy", "Pillow"):
+        assert lib in text
