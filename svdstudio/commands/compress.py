@@ -117,13 +117,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     ycc = factors.mode == "ycbcr"
     head = (
-        f"{'k/chroma' if ycc else 'rank':>8} {'PSNR dB':>8} {'SSIM':>6} {'rel.err':>8} {'energy':>8} "
+        f"{'k/chroma' if ycc else 'rank':>8} {'PSNR dB':>8} {'SSIM':>6} {'rel.err':>8} "
+        f"{'energy':>8} "
         f"{'values':>10} {'bytes f32':>11} {'ratio':>7}  file"
     )
     print(head)
+
+    def label(m: object) -> str:
+        return f"{m.rank}/{m.chroma_rank}" if ycc else str(m.rank)
+
     for m, out in rows:
         print(
-            f"{f'{m.rank}/{m.chroma_rank}' if ycc else m.rank:>8} {_fmt(m.psnr_db, '8.2f')} {m.ssim:6.4f} {m.relative_error:8.5f} "
+            f"{label(m):>8} {_fmt(m.psnr_db, '8.2f')} {m.ssim:6.4f} "
+            f"{m.relative_error:8.5f} "
             f"{m.energy_retained:8.5f} {m.stored_values:>10,} {m.bytes_float32:>11,} "
             f"{_fmt(m.compression_ratio, '6.2f')}×  {out}"
         )

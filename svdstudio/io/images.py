@@ -112,18 +112,17 @@ def _open_unchecked(path: str) -> Image.Image:
     """
     Image.preinit()
     Image.init()
-    fp = open(path, "rb")  # noqa: SIM115 - the image object owns the handle
-    prefix = fp.read(16)
+    with open(path, "rb") as fp:
+        prefix = fp.read(16)
     for fmt in Image.ID:
         factory, accept = Image.OPEN[fmt]
         try:
             ok = not accept or accept(prefix)
             if ok and not isinstance(ok, str):
-                fp.seek(0)
-                return factory(fp, path)
+                # Given a path, the plugin opens (and later closes) its own file handle.
+                return factory(path, path)
         except (SyntaxError, IndexError, TypeError, struct.error):
             continue
-    fp.close()
     raise ImageFileError(f"{path}: not an image file Pillow can read")
 
 
@@ -247,7 +246,8 @@ def load_image(
     if not p.is_file():
         raise ImageFileError(f"{spath}: not a file")
     notes: list[str] = []
-    im = _open(spath, max_pixels)
+    src = _open(spath, max_pixels)
+    im = src
     try:
         original_size = (int(im.width), int(im.height))
         fmt = im.format
@@ -289,7 +289,9 @@ def load_image(
                 f"{spath}: the image data is truncated or corrupt ({exc})"
             ) from None
     finally:
-        im.close()
+        if im is not src:
+            im.close()
+        src.close()
     pixels = np.ascontiguousarray(pixels, dtype=np.float32)
     pixels.setflags(write=False)
     return LoadedImage(
