@@ -28,6 +28,8 @@ from .decomposition import Cancelled, SVDResult, decompose, decompose_topk
 
 __all__ = [
     "COLOR_MODES",
+    "PREVIEW_ABOVE_PIXELS",
+    "PREVIEW_SIDE",
     "DisplayReconstructor",
     "ImageFactors",
     "ImageMetrics",
@@ -58,6 +60,11 @@ __all__ = [
 COLOR_MODES = ("gray", "rgb", "ycbcr")
 CHANNEL_NAMES = {"gray": ("Y",), "rgb": ("R", "G", "B"), "ycbcr": ("Y", "Cb", "Cr")}
 PEAK = 255.0
+# Longer side of the quick screen preview of a big image (a full SVD of ~800×600 per channel
+# takes ~0.1 s here, so the first picture appears well within 1.5 s).
+PREVIEW_SIDE = 800
+# Above this many pixels the tab shows a preview first and decomposes full size in a process.
+PREVIEW_ABOVE_PIXELS = 1_500_000
 
 _RGB_TO_YCC = np.array(
     [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]],
@@ -312,7 +319,8 @@ class DisplayReconstructor:
     The selected rows of UΣ and columns of Vᵀ are copied once; each :meth:`render` adds or
     subtracts only the rank-1 terms between the previous and the new rank when that is
     cheaper than a rebuild (a full rebuild every ``exact_every`` incremental steps, or when
-    ``exact=True``, bounds float32 drift).  Output is a reused uint8 H×W(×3) buffer.
+    ``exact=True``, bounds float32 drift).  Channels are kept planar and written straight
+    into a reused interleaved uint8 H×W(×3) buffer (no float H×W×3 staging copy).
     """
 
     def __init__(
@@ -326,16 +334,23 @@ class DisplayReconstructor:
         self.factors = factors
         r = _index(rows, factors.height)
         c = _index(cols, factors.width)
-        kmax = factors.max_rank
-        self._us = [np.ascontiguousarray(ch.U[r, :kmax] * ch.s[:kmax]) for ch in factors.channels]
-        self._vt = [np.ascontiguousarray(ch.Vt[:kmax, c]) for ch in factors.channels]
+        self._us = [
+            np.ascontiguousarray(ch.U[r, : ch.n_components] * ch.s) for ch in factors.channels
+        ]
+        self._vt = [np.ascontiguousarray(ch.Vt[:, c]) for ch in factors.channels]
         h, w = self._us[0].shape[0], self._vt[0].shape[1]
         self.shape = (h, w)
         nc = len(factors.channels)
-        self._acc = np.zeros((nc, h, w), np.float32)
+        # Rounding offset +0.5 lives in the luma/colour accumulators (chroma adds to it with
+        # weight 0 in the inverse transform), so rendering only clips and truncates.
+        chroma = factors.mode == "ycbcr"
+        self._offset = [0.0 if chroma and i > 0 else 0.5 for i in range(nc)]
+        self._acc = np.empty((nc, h, w), np.float32)
+        for i in range(nc):
+            self._acc[i] = self._offset[i]
         self._tmp = np.empty((h, w), np.float32)
-        self._pix = np.empty((h, w, 3) if nc == 3 else (h, w), np.float32)
-        self._u8 = np.empty(self._pix.shape, np.uint8)
+        self._plane = np.empty((h, w), np.float32)
+        self._u8 = np.empty((h, w, 3) if nc == 3 else (h, w), np.uint8)
         self._ranks = [0] * nc
         self._steps = 0
         self.exact_every = int(exact_every)
@@ -355,6 +370,8 @@ class DisplayReconstructor:
                 acc[...] = 0
             else:
                 np.matmul(U[:, :new], Vt[:new], out=acc)
+            if self._offset[c]:
+                acc += self._offset[c]
         else:
             np.matmul(U[:, lo:hi], Vt[lo:hi], out=self._tmp)
             if new > cur:
@@ -362,6 +379,10 @@ class DisplayReconstructor:
             else:
                 acc -= self._tmp
         self._ranks[c] = new
+
+    def _emit(self, plane: np.ndarray, target: np.ndarray) -> None:
+        np.clip(plane, 0.0, 255.99, out=self._plane)
+        np.copyto(target, self._plane, casting="unsafe")
 
     def render(self, k: int, chroma_k: int | None = None, *, exact: bool = False) -> np.ndarray:
         """uint8 pixels of the view at rank k (the returned buffer is reused by the next call)."""
@@ -372,19 +393,28 @@ class DisplayReconstructor:
         for c, kc in enumerate(ranks):
             self._set_channel(c, kc, exact)
         if len(ranks) == 1:
-            np.add(self._acc[0], 0.5, out=self._pix)
+            self._emit(self._acc[0], self._u8)
         elif self.factors.mode == "ycbcr":
-            np.matmul(self._acc.transpose(1, 2, 0), _YCC_TO_RGB.T, out=self._pix)
-            self._pix += 0.5
+            y, cb, cr = self._acc
+            t = self._tmp
+            for c, (wb, wr) in enumerate(_YCC_TO_RGB[:, 1:]):
+                np.add(y, 0.0, out=t)
+                if wr:
+                    np.multiply(cr, wr, out=self._plane)
+                    t += self._plane
+                if wb:
+                    np.multiply(cb, wb, out=self._plane)
+                    t += self._plane
+                self._emit(t, self._u8[..., c])
         else:
-            np.add(self._acc.transpose(1, 2, 0), 0.5, out=self._pix)
-        np.clip(self._pix, 0.0, 255.0, out=self._pix)
-        np.copyto(self._u8, self._pix, casting="unsafe")
+            for c in range(3):
+                self._emit(self._acc[c], self._u8[..., c])
         return self._u8
 
     def float_pixels(self) -> np.ndarray:
-        """A copy of the current view as float32 [0, 255] pixels (unrounded, clipped)."""
-        return np.clip(self._pix - 0.5, 0.0, PEAK)
+        """The current view as float32 [0, 255] pixels (unrounded, clipped; a new array)."""
+        planes = [a - o for a, o in zip(self._acc, self._offset, strict=True)]
+        return from_channels(planes, self.factors.mode)
 
 
 # ----------------------------------------------------------------------------- metrics
