@@ -39,6 +39,7 @@ __all__ = [
     "decompose_image",
     "default_chroma_rank",
     "dequantize_factors",
+    "display_grid",
     "downsample",
     "from_channels",
     "image_metrics",
@@ -50,6 +51,7 @@ __all__ = [
     "rank_for_energy_target",
     "rank_for_psnr_target",
     "rank_one_layer",
+    "rank_sweep",
     "reconstruct_image",
     "relative_error",
     "ssim",
@@ -302,12 +304,30 @@ def reconstruct_image(
     return from_channels(planes, factors.mode, clip=clip)
 
 
-def rank_one_layer(factors: ImageFactors, i: int) -> np.ndarray:
+def display_grid(height: int, width: int, max_side: int) -> tuple[slice, slice]:
+    """Strided row/column slices that bring an image within ``max_side`` for the screen."""
+    step = max(1, math.ceil(max(height, width) / max(1, int(max_side))))
+    return slice(0, height, step), slice(0, width, step)
+
+
+def rank_one_layer(
+    factors: ImageFactors,
+    i: int,
+    *,
+    rows: slice | np.ndarray | None = None,
+    cols: slice | np.ndarray | None = None,
+) -> np.ndarray:
     """σ_i u_i v_iᵀ of every channel (1-based i), in channel space: H×W or H×W×C, signed."""
     if not 1 <= int(i) <= factors.max_rank:
         raise ValueError(f"layer index must be between 1 and {factors.max_rank}; got {i}")
     j = int(i) - 1
-    planes = [res.s[j] * np.outer(res.U[:, j], res.Vt[j]) for res in factors.channels]
+    r = _index(rows, factors.height)
+    c = _index(cols, factors.width)
+    planes = [
+        res.s[j] * np.outer(res.U[r, j], res.Vt[j, c]) if j < res.n_components else None
+        for res in factors.channels
+    ]
+    planes = [np.zeros_like(planes[0]) if p is None else p for p in planes]
     if len(planes) == 1:
         return planes[0].astype(np.float32)
     return np.stack(planes, axis=-1).astype(np.float32)
@@ -592,6 +612,54 @@ def image_metrics(
         jpeg_quality=jpeg_quality,
         compression_ratio=raw / cost.bytes_float32 if cost.bytes_float32 else math.inf,
     )
+
+
+def rank_sweep(
+    original: np.ndarray,
+    factors: ImageFactors,
+    ranks: Sequence[int],
+    chroma_k: int | None = None,
+    *,
+    step: int = 1,
+    job: object = None,
+) -> list[ImageMetrics]:
+    """Metrics for several ranks (for the gallery and the quality-vs-bytes plot).
+
+    ``step`` > 1 measures PSNR/SSIM/error on every step-th row and column (approximate, for
+    big images); storage figures are exact.  PNG/JPEG fields are left empty.
+    """
+    ref = mode_reference(original, factors.mode)[::step, ::step]
+    rows, cols = slice(0, factors.height, step), slice(0, factors.width, step)
+    out = []
+    for n, k in enumerate(ranks):
+        if job is not None and job.cancelled():
+            raise Cancelled()
+        rk = channel_ranks(factors, int(k), chroma_k)
+        rec = reconstruct_image(factors, int(k), chroma_k, rows=rows, cols=cols)
+        cost = storage_cost(factors.height, factors.width, rk)
+        raw = factors.height * factors.width * (1 if factors.mode == "gray" else 3)
+        out.append(
+            ImageMetrics(
+                rank=int(k),
+                chroma_rank=rk[1] if factors.mode == "ycbcr" else None,
+                psnr_db=psnr(ref, rec),
+                ssim=ssim(ref, rec),
+                relative_error=relative_error(ref, rec),
+                energy_retained=energy_retained(factors, rk),
+                stored_values=cost.stored_values,
+                bytes_float32=cost.bytes_float32,
+                bytes_float16=cost.bytes_float16,
+                bytes_uint8=cost.bytes_uint8,
+                raw_bytes=raw,
+                png_bytes=None,
+                jpeg_bytes=None,
+                jpeg_quality=None,
+                compression_ratio=raw / cost.bytes_float32 if cost.bytes_float32 else math.inf,
+            )
+        )
+        if job is not None:
+            job.report((n + 1) / len(ranks), f"rank {k}")
+    return out
 
 
 # ----------------------------------------------------------------------------- rank by target
