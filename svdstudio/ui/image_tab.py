@@ -26,6 +26,7 @@ from ..engine.imaging import (
     decompose_image,
     display_grid,
     downsample,
+    effective_mode,
     from_channels,
     image_metrics,
     mode_reference,
@@ -552,7 +553,9 @@ class ImageTab(QtWidgets.QWidget):
         self._k = ranks[0]
         if factors.mode == "ycbcr":
             self._chroma_k = ranks[1]
-        self._set_image(img, header_name=str(header.get("source") or Path(path).name))
+        self._set_image(
+            img, header_name=str(header.get("source") or Path(path).name), factors=factors
+        )
         self.file_opened.emit(str(Path(path).resolve()))
         return True
 
@@ -567,7 +570,9 @@ class ImageTab(QtWidgets.QWidget):
         )
         return answer == QtWidgets.QMessageBox.StandardButton.Yes
 
-    def _set_image(self, img: LoadedImage, header_name: str = "") -> None:
+    def _set_image(
+        self, img: LoadedImage, header_name: str = "", factors: ImageFactors | None = None
+    ) -> None:
         self._image = img
         self._pixels = img.pixels
         self._name = header_name or Path(img.path).name
@@ -583,14 +588,15 @@ class ImageTab(QtWidgets.QWidget):
         self.info_label.setText(f"{self._name} — {w}×{h} {kind} ({img.source_mode})")
         self.info_label.setToolTip(img.path)
         self._codecs = None
-        self._start_decomposition()
+        self._start_decomposition(factors)
         self._status(f"Opened {self._name} ({w}×{h}).")
 
     # ================================================================== decomposition
     def _mode_key(self) -> str:
         return str(self.mode_combo.currentData())
 
-    def _start_decomposition(self) -> None:
+    def _start_decomposition(self, preset: ImageFactors | None = None) -> None:
+        """Decompose the current image in the current mode (``preset``: factors already known)."""
         if self._pixels is None:
             return
         self._generation += 1
@@ -606,6 +612,21 @@ class ImageTab(QtWidgets.QWidget):
         pixels = self._pixels
         self._show_original()
         self._update_notes()
+        ref = mode_reference(pixels, mode)
+        self.runner.submit(
+            "image.codecs",
+            codec_report,
+            ref,
+            description="Image: PNG and JPEG sizes",
+            in_process=False,
+            on_result=lambda r: self._on_codecs(r, gen),
+            on_error=self._on_job_error,
+        )
+        if preset is not None and preset.mode == effective_mode(pixels, mode):
+            self.runner.cancel("image.preview")
+            self.runner.cancel("image.svd")
+            self._on_factors(preset, gen, full=True)
+            return
         big = pixels.shape[0] * pixels.shape[1] > PREVIEW_ABOVE_PIXELS
         if big:
             self.runner.submit(
