@@ -725,6 +725,19 @@ class ImageTab(QtWidgets.QWidget):
         c = max(0, self.channel_combo.currentIndex())
         ch = f.channels[c]
         self.spectrum.set_values(ch.s, total_energy=ch.total_energy)
+        name = f.channel_names[c]
+        s2 = np.cumsum(ch.s.astype(np.float64) ** 2)
+        total = ch.total_energy or 1.0
+
+        def label(k: int, s2=s2, total=total, name=name) -> str:
+            kept = s2[min(k, len(s2)) - 1] / total if k >= 1 else 0.0
+            what = "chroma rank" if self._chroma_driven() else "k"
+            return (
+                f"{what} = {k} · channel {name} keeps {kept:.2%} of its energy "
+                f"· error² {max(total - s2[min(k, len(s2)) - 1], 0.0):.3g}"
+            )
+
+        self.spectrum.set_label_formatter(label)
         self.spectrum.set_rank(max(self._chroma_k, 1) if self._chroma_driven() else self._k)
 
     def rank(self) -> int:
@@ -835,7 +848,7 @@ class ImageTab(QtWidgets.QWidget):
         self.cumulative_pane.set_pixels(to_uint8(cum), size)
         s = f.channels[0].s[i - 1]
         self.layer_pane.title.setText(
-            f"Layer {i}: σ{'' if len(f.channels) == 1 else ' (first channel)'} = {s:,.1f}"
+            f"Layer {i}: σ{'' if len(f.channels) == 1 else ' of ' + f.channel_names[0]} = {s:,.1f}"
         )
         self.cumulative_pane.title.setText(f"Sum of layers 1…{i}")
 
@@ -942,12 +955,14 @@ class ImageTab(QtWidgets.QWidget):
             card.set_content(0, None, "")
         for card, k in zip(self.cards, ranks, strict=False):
             m = by_rank.get(k)
-            pic = to_uint8(reconstruct_image(f, k, self._chroma_arg(), rows=rows, cols=cols))
+            pic = to_uint8(reconstruct_image(f, k, None, rows=rows, cols=cols))
             name = "full" if k == f.full_rank else str(k)
+            if m is not None and m.chroma_rank is not None:
+                name += f" (chroma {m.chroma_rank})"
             if m is None:
                 caption = f"k = {name}"
             else:
-                psnr = "∞" if not np.isfinite(m.psnr_db) else f"{m.psnr_db:.1f} dB"
+                psnr = "lossless" if m.psnr_db > 100 else f"{m.psnr_db:.1f} dB"
                 caption = (
                     f"k = {name}: {psnr}, SSIM {m.ssim:.3f}\n"
                     f"{m.bytes_float32 / 1024:,.0f} KiB float32 "

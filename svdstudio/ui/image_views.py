@@ -227,7 +227,9 @@ class MetricsTable(QtWidgets.QTableWidget):
             return " · ".join(_fmt_ratio(m.ratio(ref, d)) for d in ("float32", "float16", "uint8"))
 
         suffix = f" ({note})" if note else ""
-        psnr = "∞ (exact)" if not np.isfinite(m.psnr_db) else f"{m.psnr_db:.2f} dB"
+        psnr = f"{m.psnr_db:.2f} dB"
+        if m.psnr_db > 100:
+            psnr = "> 100 dB (exact up to float rounding)"
         values = [
             f"{m.rank}" + (f" / chroma {m.chroma_rank}" if m.chroma_rank is not None else ""),
             psnr + suffix,
@@ -263,8 +265,16 @@ class QualityPlot(pg.PlotWidget):
             "better. The dashed line is the PNG size (lossless)."
         )
         p = self.getPlotItem()
-        p.setLogMode(x=True, y=False)
         p.showGrid(x=True, y=True, alpha=0.25)
+        # x is log10(KiB), drawn with our own 1-2-5 tick labels (pyqtgraph's log axis
+        # labels every minor tick and crowds them).
+        ticks = []
+        for e in range(-2, 8):
+            for m in (1, 2, 5):
+                v = m * 10.0**e
+                text = f"{v:g}" if v < 1e4 else f"{v / 1024:g} Mi"
+                ticks.append((np.log10(v), text))
+        p.getAxis("bottom").setTicks([ticks, []])
         p.setLabel("bottom", "size (KiB, log scale)")
         p.setLabel("left", "PSNR (dB)")
         p.setMenuEnabled(False)
@@ -311,13 +321,19 @@ class QualityPlot(pg.PlotWidget):
         )
         self.png.setVisible(False)
         p.addItem(self.png)
+        self.png_label = p.plot(
+            [],
+            [],
+            pen=pen("#2e8b57", width=1.5, style=Qt.PenStyle.DashLine),
+            name="PNG file (lossless)",
+        )
 
     @staticmethod
     def _finite(xs: list[float], ys: list[float]) -> tuple[np.ndarray, np.ndarray]:
         x = np.asarray(xs, dtype=float)
         y = np.asarray(ys, dtype=float)
-        keep = np.isfinite(y) & (x > 0)
-        return x[keep], y[keep]
+        keep = np.isfinite(y) & (x > 0) & (y < 100)
+        return np.log10(x[keep]), y[keep]
 
     def show_data(self, sweep: list, codecs: object | None, current: object | None) -> None:
         """Redraw from a rank sweep (ImageMetrics list), a CodecReport and the current metrics."""
@@ -341,8 +357,10 @@ class QualityPlot(pg.PlotWidget):
             self.png.setVisible(False)
         if current is not None and np.isfinite(current.psnr_db):
             self.current.setData(
-                [current.bytes_float32 / kib, current.bytes_uint8 / kib],
-                [current.psnr_db, current.psnr_db],
+                *self._finite(
+                    [current.bytes_float32 / kib, current.bytes_uint8 / kib],
+                    [current.psnr_db, current.psnr_db],
+                )
             )
         else:
             self.current.setData([], [])
