@@ -242,3 +242,18 @@ def test_state_round_trip(qtbot, tab, tmp_path, small_gray):
         other.restore_state(settings)
     assert other.rank() == 20 and other._image.path == small_gray
     runner.shutdown()
+
+
+def test_layers_view(qtbot, tab, small_gray):
+    open_and_wait(qtbot, tab, small_gray)
+    tab.view_tabs.setCurrentIndex(2)
+    tab.layer_spin.setValue(3)
+    f = tab._factors
+    ch = f.channels[0]
+    layer = ch.s[2] * np.outer(ch.U[:, 2], ch.Vt[2])
+    want = np.clip(np.rint(128 + layer * 127 / np.abs(layer).max()), 0, 255)
+    assert np.max(np.abs(tab.layer_pane.item.image.astype(float) - want)) <= 1
+    cum = (ch.U[:, :3] * ch.s[:3]) @ ch.Vt[:3]
+    got = tab.cumulative_pane.item.image.astype(float)
+    assert np.max(np.abs(got - np.clip(np.rint(cum), 0, 255))) <= 1
+    assert tab.layer_pane.title.text().startswith("Layer 3: σ = ")
