@@ -867,7 +867,8 @@ class ImageTab(QtWidgets.QWidget):
         elif f is not None:
             h, w = f.height, f.width
             lines.append(
-                f"{len(f.channels)} channel(s) of {w}×{h} decomposed once "
+                f"{len(f.channels)} channel{'s' if len(f.channels) > 1 else ''} of {w}×{h} "
+                "decomposed once "
                 f"({f.channels[0].driver}, float32); every rank reuses these factors."
             )
         lines.append("Scroll to zoom and drag to pan; the three views move together.")
