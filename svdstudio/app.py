@@ -484,6 +484,8 @@ def main(argv: list[str] | None = None) -> int:
         configure_application(app)
     window = create_main_window()
     window.show()
+    # A warm worker process makes the first big decomposition start at once.
+    QTimer.singleShot(1500, window.runner.warm_up)
     for path in args.files:
         window.open_path(path)
     if args.smoke_test:

@@ -59,6 +59,10 @@ def process_main(conn: Any, cancel: Any) -> None:
     so that starting the process never blocks the GUI thread on a large pickle.
     """
     try:
+        # A spare process warms up while it waits for a job: the engine's imports are the slow
+        # part of a spawn (about 0.7 s), and they are done before the user asks for anything.
+        import svdstudio.engine  # noqa: F401
+
         fn, args, kwargs = conn.recv()
         if wants_job(fn):
             kwargs = dict(

@@ -91,6 +91,7 @@ class JobRunner(QObject):
         self._bridge = _Bridge()
         self._bridge.message.connect(self._on_message)
         self._mp = multiprocessing.get_context("spawn")
+        self._spare: tuple[Any, Any, Any] | None = None  # (process, connection, cancel event)
         self._closed = False
 
     # ----------------------------------------------------------------- public API
@@ -118,7 +119,7 @@ class JobRunner(QObject):
         if in_process is None:
             big = _count_elements(list(args) + list(kwargs.values())) >= AUTO_PROCESS_ELEMENTS
             in_process = big and _picklable_function(fn)
-        cancel_event = self._mp.Event() if in_process else threading.Event()
+        cancel_event = None if in_process else threading.Event()
         job = _Job(channel, job_id, description, on_result, on_error, cancel_event)
         self._current[channel] = job
         self._all[job_id] = job
@@ -168,6 +169,12 @@ class JobRunner(QObject):
         """Cancel everything, kill worker processes and wait for threads (up to ``timeout`` s)."""
         self._closed = True
         self.cancel_all()
+        if self._spare is not None:
+            spare = self._spare[0]
+            self._spare = None
+            if spare.is_alive():
+                spare.kill()
+            spare.join(2.0)
         for job in list(self._all.values()):
             if job.process is not None:
                 self._kill(job)
@@ -199,17 +206,33 @@ class JobRunner(QObject):
         job.thread.start()
 
     # ----------------------------------------------------------------- processes
-    def _start_process(self, job: _Job, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+    def warm_up(self) -> None:
+        """Start a spare worker process now, so that the next process job starts at once."""
+        if self._closed or (self._spare is not None and self._spare[0].is_alive()):
+            return
         parent_conn, child_conn = self._mp.Pipe(duplex=True)
+        cancel_event = self._mp.Event()
         proc = self._mp.Process(
             target=process_main,
-            args=(child_conn, job.cancel_event),
-            name=f"svdstudio-{job.channel}",
+            args=(child_conn, cancel_event),
+            name="svdstudio-worker",
             daemon=True,
         )
-        job.process, job.conn = proc, parent_conn
         proc.start()
         child_conn.close()
+        self._spare = (proc, parent_conn, cancel_event)
+
+    def spare_alive(self) -> bool:
+        """Whether an idle spare worker process is waiting."""
+        return self._spare is not None and self._spare[0].is_alive()
+
+    def _start_process(self, job: _Job, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+        if not self.spare_alive():
+            self.warm_up()
+        proc, parent_conn, job.cancel_event = self._spare
+        self._spare = None
+        job.process, job.conn = proc, parent_conn
+        self.warm_up()  # the next job finds a warm process too
         post = self._bridge.message.emit
 
         def watch() -> None:

@@ -171,3 +171,16 @@ def test_shutdown_leaves_nothing_running(qtbot):
     assert runner.live_workers() == 0
     with pytest.raises(RuntimeError):
         runner.submit("t", _jobs.add, 1, 2)
+
+
+def test_spare_process_is_warm_and_reused(qtbot, runner):
+    runner.warm_up()
+    spare = runner._spare[0]
+    assert runner.spare_alive()
+    with qtbot.waitSignal(runner.result_ready, timeout=30000) as blocker:
+        runner.submit("p", _jobs.add, 1, 2, in_process=True)
+    assert blocker.args[2] == 3
+    assert not spare.is_alive() or runner._spare[0] is not spare  # the spare did the job
+    assert runner.spare_alive()  # and a fresh one waits for the next
+    runner.shutdown()
+    assert not runner.spare_alive() and runner.live_workers() == 0

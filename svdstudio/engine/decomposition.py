@@ -108,6 +108,15 @@ def decompose(A: object, *, tol: float | None = None, allow_float32: bool = Fals
     return _summarise(M, U, s, Vt, tol=tol, driver=driver, partial=False, total_energy=total)
 
 
+def frobenius_squared(M: np.ndarray, block_rows: int = 256) -> float:
+    """‖M‖_F² accumulated in float64, a block of rows at a time (no full float64 copy)."""
+    total = 0.0
+    for start in range(0, M.shape[0], block_rows):
+        block = M[start : start + block_rows].astype(np.float64)
+        total += float(np.einsum("ij,ij->", block, block))
+    return total
+
+
 def _check(should_cancel: Callable[[], bool] | None) -> None:
     if should_cancel is not None and should_cancel():
         raise Cancelled()
@@ -132,13 +141,14 @@ def decompose_topk(
     ``method="propack"``: scipy's PROPACK Lanczos solver, exact to working precision.
     If k covers the whole spectrum, this is the full SVD.
     """
+    _check(should_cancel)  # honoured even when the matrix is small enough for a full SVD
     M = as_matrix(A, allow_float32=allow_float32)
     m, n = M.shape
     p = min(m, n)
     if not 1 <= int(k) <= p:
         raise ValueError(f"rank k must be between 1 and {p} for a {m}×{n} matrix; got {k}")
     k = int(k)
-    total = float(np.sum(np.square(M, dtype=np.float64)))
+    total = frobenius_squared(M)
     if k >= p - 1 or p <= 64:
         full = decompose(M, allow_float32=allow_float32)
         return _summarise(

@@ -18,18 +18,31 @@ def as_matrix(A: object, *, name: str = "matrix", allow_float32: bool = False) -
     Positions in messages are 1-based (row r, column c), as a user counts them.
     float32 input stays float32 when ``allow_float32`` (images); everything else is float64.
     """
-    arr = np.asarray(A)
+    try:
+        arr = np.asarray(A)
+    except ValueError:
+        # numpy refuses nested lists of unequal lengths.
+        raise ValueError(
+            f"{name} has rows of different lengths; every row needs as many values as the first"
+        ) from None
     if arr.dtype == object or arr.dtype.kind in "USV":
-        # Try to find the first entry that is not a number, to name it.
-        flat = arr.reshape(arr.shape[0], -1) if arr.ndim >= 2 else np.atleast_2d(arr)
-        for (r, c), v in np.ndenumerate(flat):
+        if arr.ndim != 2:
+            raise ValueError(
+                f"{name} must be 2-D (rows × columns); got {arr.ndim}-D shape {arr.shape}"
+            )
+        # Find the first entry that is not a number, to name it.
+        for (r, c), v in np.ndenumerate(arr):
             try:
                 float(v)
             except (TypeError, ValueError):
+                shown = repr(str(v)) if isinstance(v, str | bytes) else repr(v)
                 raise ValueError(
-                    f"{name} is not numeric: row {r + 1}, column {c + 1} holds {v!r}"
+                    f"{name} is not numeric: row {r + 1}, column {c + 1} holds {shown}"
                 ) from None
-        arr = arr.astype(np.float64)
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name} is not numeric ({exc})") from None
     if arr.dtype.kind == "c":
         raise ValueError(f"{name} is complex; SVD Studio works with real matrices only")
     if arr.dtype.kind not in "biuf":

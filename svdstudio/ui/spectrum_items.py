@@ -155,7 +155,7 @@ class SpectrumSeries:
         self, plot_item: pg.PlotItem, *, kept: str, dropped: str, edge: str, selected: str
     ) -> None:
         w = self.BAR_WIDTH
-        dark = pg.mkPen("#7a4a00", width=2)
+        ring = pg.mkPen(selected, width=3)  # an outline, so kept/dropped colour still shows
         self.kept_bars = pg.BarGraphItem(x=[], height=[], width=w, brush=kept, pen=None)
         self.dropped_bars = pg.BarGraphItem(
             x=[], height=[], width=w, brush=dropped, pen=pg.mkPen(edge)
@@ -164,8 +164,8 @@ class SpectrumSeries:
         self.dropped_stems = pg.PlotDataItem([], [], connect="pairs", pen=pg.mkPen(edge, width=2))
         self.kept_heads = pg.ScatterPlotItem(size=7, brush=kept, pen=None)
         self.dropped_heads = pg.ScatterPlotItem(size=7, brush=dropped, pen=pg.mkPen(edge))
-        self.selected_bar = pg.BarGraphItem(x=[], height=[], width=w, brush=selected, pen=dark)
-        self.selected_head = pg.ScatterPlotItem(size=12, brush=selected, pen=dark)
+        self.selected_bar = pg.BarGraphItem(x=[], height=[], width=w, brush=None, pen=ring)
+        self.selected_head = pg.ScatterPlotItem(size=14, brush=None, pen=ring)
         for item in (
             self.kept_bars,
             self.dropped_bars,
@@ -232,7 +232,8 @@ class EnergyOverlay:
         axis.setPen(pg.mkColor(colour))
         axis.setTextPen(pg.mkColor(colour))
         axis.setLabel("cumulative energy (%)", color=colour)
-        axis.setTicks([[(v, str(v)) for v in (0, 25, 50, 75, 90, 99)], []])
+        self._axis = axis
+        self._ticks: tuple[int, ...] = ()
         self.view.setXLink(main_vb)
         self.view.setYRange(0, 102, padding=0)
         self.view.disableAutoRange()
@@ -242,8 +243,9 @@ class EnergyOverlay:
         )
         self.view.addItem(self.curve)
         dash = pg.mkPen(colour, width=1, style=QtCore.Qt.PenStyle.DashLine)
-        for level in (90, 99):
-            self.view.addItem(pg.InfiniteLine(pos=level, angle=0, pen=dash), ignoreBounds=True)
+        self.marks = [pg.InfiniteLine(pos=level, angle=0, pen=dash) for level in (90, 99)]
+        for mark in self.marks:
+            self.view.addItem(mark, ignoreBounds=True)
         main_vb.sigResized.connect(self.sync)
         self.sync()
 
@@ -254,5 +256,11 @@ class EnergyOverlay:
 
     def sync(self) -> None:
         """Keep the overlay exactly over the main view box."""
-        self.view.setGeometry(self._main_vb.sceneBoundingRect())
+        rect = self._main_vb.sceneBoundingRect()
+        self.view.setGeometry(rect)
         self.view.linkedViewChanged(self._main_vb, self.view.XAxis)
+        # Label the 90 % mark only when it does not collide with the 99 % label.
+        ticks = (0, 25, 50, 75, 90, 99) if rect.height() * 9 / 102 >= 13 else (0, 25, 50, 75, 99)
+        if ticks != self._ticks:
+            self._ticks = ticks
+            self._axis.setTicks([[(v, str(v)) for v in ticks], []])

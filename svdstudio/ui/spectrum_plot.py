@@ -6,6 +6,9 @@ the plot) moves the line to the nearest gap.  While dragging, ``rank_previewed``
 whole-rank step (for cheap views); ``rank_changed`` fires once per user action, only when k
 really changes: on click, drag end, key press, or spin box step.  Programmatic calls
 (``set_rank``, ``set_values``, ``clear``) never emit ``rank_changed``: callers already know.
+Double-clicking a bar emits ``component_selected(i)``; its first click, like any click, has
+already set k = i.  Label and spin box follow a drag live; the plot itself redraws once per
+event-loop turn, so bursts of rank changes stay cheap.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ __all__ = ["SpectrumPlot"]
 KEPT = "#3a6fb0"
 DROPPED = "#c9ccd1"
 DROPPED_EDGE = "#a8acb2"
-SELECTED = "#f0a030"
+SELECTED = "#e67e00"
 ENERGY = "#2e8b57"
 CUTOFF = "#c0392b"
 BAR_WIDTH = SpectrumSeries.BAR_WIDTH
@@ -132,6 +135,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         row.setHorizontalSpacing(8)
         row.setVerticalSpacing(2)
         k_label = QtWidgets.QLabel("&k:")
+        k_label.setToolTip("Rank k: how many singular values to keep")
         self.rank_spin = QtWidgets.QSpinBox()
         self.rank_spin.setObjectName("spectrumRankSpin")
         self.rank_spin.setAccessibleName("Rank k")
@@ -445,15 +449,15 @@ class SpectrumPlot(QtWidgets.QWidget):
             k, r = self._shown_k, self._data.r
             page = max(1, r // 10)
             target = {
-                Qt.Key.Key_Left: k - 1,
-                Qt.Key.Key_Down: k - 1,
-                Qt.Key.Key_Right: k + 1,
-                Qt.Key.Key_Up: k + 1,
-                Qt.Key.Key_PageDown: k - page,
-                Qt.Key.Key_PageUp: k + page,
-                Qt.Key.Key_Home: 1,
-                Qt.Key.Key_End: r,
-            }.get(Qt.Key(ev.key()))
+                Qt.Key.Key_Left.value: k - 1,
+                Qt.Key.Key_Down.value: k - 1,
+                Qt.Key.Key_Right.value: k + 1,
+                Qt.Key.Key_Up.value: k + 1,
+                Qt.Key.Key_PageDown.value: k - page,
+                Qt.Key.Key_PageUp.value: k + page,
+                Qt.Key.Key_Home.value: 1,
+                Qt.Key.Key_End.value: r,
+            }.get(int(ev.key()))
             if target is not None:
                 self._commit(target)
                 return True

@@ -68,6 +68,18 @@ def test_set_values_defaults_to_full_rank(plot, article_s, qtbot):
     assert plot.objectName() == "spectrumPlot"
 
 
+def test_energy_curve_on_the_right_axis(plot, article_s):
+    plot.set_values(article_s)
+    x, pct = plot._energy.curve.getData()
+    np.testing.assert_allclose(x, [1, 2, 3])
+    np.testing.assert_allclose(pct, [77.3, 95.2, 100.0], atol=0.05)
+    right = plot.plot_widget().getPlotItem().getAxis("right")
+    assert right.linkedView() is plot._energy.view
+    assert plot._energy.view.viewRange()[1] == pytest.approx([0, 102])
+    assert [mark.value() for mark in plot._energy.marks] == [90, 99]
+    assert all(mark.getViewBox() is plot._energy.view for mark in plot._energy.marks)
+
+
 def test_label_for_the_article_matrix(plot, article_s, qtbot):
     plot.set_values(article_s)
     with qtbot.assertNotEmitted(plot.rank_changed):
@@ -179,8 +191,11 @@ def test_keyboard_moves_the_cutoff(plot, qtbot):
     qtbot.keyClick(pw, Qt.Key.Key_Left)  # already at 1: nothing happens
     qtbot.keyClick(pw, Qt.Key.Key_End)
     assert plot.rank() == 30
-    assert changes == [9, 10, 11, 14, 1, 30]
-    assert plot.rank_spin.value() == 30
+    qtbot.keyClick(pw, Qt.Key.Key_PageDown)
+    qtbot.keyClick(pw, Qt.Key.Key_A)  # not ours: ignored
+    assert plot.rank() == 27
+    assert changes == [9, 10, 11, 14, 1, 30, 27]
+    assert plot.rank_spin.value() == 27
 
 
 def test_spin_box_and_plot_stay_in_sync(plot, article_s, qtbot):
