@@ -18,12 +18,12 @@ REFERENCE_JPEG_QUALITY = 75
 
 @dataclass(frozen=True)
 class CodecPoint:
-    """One JPEG encoding: quality setting, file bytes, PSNR (dB) and SSIM of the decoded image."""
+    """One JPEG encoding: quality setting, file bytes, PSNR (dB) and SSIM (None if skipped)."""
 
     quality: int
     nbytes: int
     psnr_db: float
-    ssim: float
+    ssim: float | None
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,18 @@ class CodecReport:
 
 
 def codec_report(
-    pixels: np.ndarray, qualities: Sequence[int] = DEFAULT_JPEG_QUALITIES, job: object = None
+    pixels: np.ndarray,
+    qualities: Sequence[int] = DEFAULT_JPEG_QUALITIES,
+    job: object = None,
+    *,
+    ssim_max_pixels: int = 2_000_000,
 ) -> CodecReport:
-    """Encode ``pixels`` ([0, 255] float, H×W or H×W×3) as PNG and as JPEG at each quality."""
+    """Encode ``pixels`` ([0, 255] float, H×W or H×W×3) as PNG and as JPEG at each quality.
+
+    Byte counts are always for the full image; SSIM is skipped (None) above
+    ``ssim_max_pixels`` pixels, where it would cost seconds per quality.
+    """
+    with_ssim = pixels.shape[0] * pixels.shape[1] <= ssim_max_pixels
     png = len(encode_png(pixels))
     points = []
     for n, q in enumerate(qualities):
@@ -53,7 +62,8 @@ def codec_report(
 
             raise Cancelled()
         nbytes, decoded = jpeg_round_trip(pixels, q)
-        points.append(CodecPoint(int(q), nbytes, psnr(pixels, decoded), ssim(pixels, decoded)))
+        quality_ssim = ssim(pixels, decoded) if with_ssim else None
+        points.append(CodecPoint(int(q), nbytes, psnr(pixels, decoded), quality_ssim))
         if job is not None:
             job.report((n + 1) / len(qualities), f"JPEG quality {q}")
     return CodecReport(png, tuple(points))

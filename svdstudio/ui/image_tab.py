@@ -113,6 +113,7 @@ class ImageTab(QtWidgets.QWidget):
         self._sweep: list[ImageMetrics] = []
         self._codecs: CodecReport | None = None
         self._generation = 0
+        self._codecs_gen = -1
         self._from_factor_file = False
         self._metric_original: np.ndarray | None = None
         self._build()
@@ -612,16 +613,6 @@ class ImageTab(QtWidgets.QWidget):
         pixels = self._pixels
         self._show_original()
         self._update_notes()
-        ref = mode_reference(pixels, mode)
-        self.runner.submit(
-            "image.codecs",
-            codec_report,
-            ref,
-            description="Image: PNG and JPEG sizes",
-            in_process=False,
-            on_result=lambda r: self._on_codecs(r, gen),
-            on_error=self._on_job_error,
-        )
         if preset is not None and preset.mode == effective_mode(pixels, mode):
             self.runner.cancel("image.preview")
             self.runner.cancel("image.svd")
@@ -648,16 +639,6 @@ class ImageTab(QtWidgets.QWidget):
             description=f"Image: SVD of {self._name}",
             in_process=big,
             on_result=lambda f: self._on_factors(f, gen, full=True),
-            on_error=self._on_job_error,
-        )
-        ref = mode_reference(pixels, mode)
-        self.runner.submit(
-            "image.codecs",
-            codec_report,
-            ref,
-            description="Image: PNG and JPEG sizes",
-            in_process=False,
-            on_result=lambda r: self._on_codecs(r, gen),
             on_error=self._on_job_error,
         )
 
@@ -699,7 +680,24 @@ class ImageTab(QtWidgets.QWidget):
         self._update_notes()
         self._request_metrics()
         self._request_sweep()
+        self._request_codecs(gen)
         self.factors_ready.emit()
+
+    def _request_codecs(self, gen: int) -> None:
+        """PNG/JPEG sizes of the image, once per image and mode (after the first picture)."""
+        if self._codecs_gen == gen or self._pixels is None:
+            return
+        self._codecs_gen = gen
+        ref = mode_reference(self._pixels, self._mode_key())
+        self.runner.submit(
+            "image.codecs",
+            codec_report,
+            ref,
+            description="Image: PNG and JPEG sizes",
+            in_process=False,
+            on_result=lambda r: self._on_codecs(r, gen),
+            on_error=self._on_job_error,
+        )
 
     def _on_codecs(self, report: CodecReport, gen: int) -> None:
         if gen != self._generation:
