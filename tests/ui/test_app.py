@@ -85,7 +85,7 @@ def test_every_control_has_a_tooltip_and_an_accessible_name(window):
         if not isinstance(widget, kinds):
             continue
         # Qt's own sub-widgets (tab scrollers, spin-box line edits, dialog internals) are not ours.
-        if not widget.objectName() or widget.objectName().startswith("qt_"):
+        if widget.objectName().startswith("qt_"):
             continue
         if isinstance(widget, QLineEdit) and isinstance(
             widget.parent(), QAbstractSpinBox | QComboBox
@@ -94,7 +94,7 @@ def test_every_control_has_a_tooltip_and_an_accessible_name(window):
         if isinstance(widget.parent(), QTabBar):  # the tab bar's own scroll arrows
             continue
         if not widget.toolTip() or not widget.accessibleName():
-            lacking.append(widget.objectName())
+            lacking.append(widget.objectName() or f"{type(widget).__name__} {widget.toolTip()!r}")
     assert lacking == [], lacking
 
 
