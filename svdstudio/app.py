@@ -196,7 +196,7 @@ class MainWindow(QMainWindow):
                 f"Show the {self.tabs.tabText(i)} tab",
             )
         view.addSeparator()
-        self._action(
+        self.cancel_action = self._action(
             view,
             "Cancel running job",
             self.job_status.cancel,
@@ -204,6 +204,10 @@ class MainWindow(QMainWindow):
             "Stop the computation that is running",
             "actionCancelJob",
         )
+        # Enabled only while something runs, so Esc keeps its usual meaning (leave a cell editor).
+        self.cancel_action.setEnabled(False)
+        self.runner.started.connect(self._update_cancel_action)
+        self.runner.finished.connect(self._update_cancel_action)
 
         help_menu = bar.addMenu("&Help")
         self._action(
@@ -231,6 +235,9 @@ class MainWindow(QMainWindow):
         stack = self._call(tab, "undo_stack")
         self.undo_group.setActiveStack(stack)
         self.statusBar().showMessage(self._tab_messages.get(id(tab), ""))
+
+    def _update_cancel_action(self, *_args) -> None:
+        self.cancel_action.setEnabled(self.runner.is_running())
 
     def _on_tab_message(self, tab: QWidget, text: str) -> None:
         # A tab working in the background must not overwrite what the visible tab says.

@@ -152,7 +152,9 @@ def test_long_job_shows_progress_and_cancel(qtbot, window):
 
         raise Cancelled()
 
+    assert not window.cancel_action.isEnabled()  # Esc is free for editors while idle
     window.runner.submit("image.svd", slow, description="Decomposing camera.png…")
+    assert window.cancel_action.isEnabled()
     status = window.job_status
     qtbot.waitUntil(lambda: status.cancel_button.isVisible(), timeout=3000)
     assert status.label.text().startswith("Decomposing camera.png…")
@@ -161,6 +163,7 @@ def test_long_job_shows_progress_and_cancel(qtbot, window):
         status.cancel_button.click()
     qtbot.waitUntil(lambda: not status.cancel_button.isVisible(), timeout=2000)
     assert status.label.text() == ""
+    assert not window.cancel_action.isEnabled()
     qtbot.waitUntil(lambda: window.runner.live_workers() == 0, timeout=3000)
 
 
