@@ -3,7 +3,7 @@
 Rules (no Qt here, so the CLI and tests can use it too):
 
 * By extension, case-insensitive: images (``.png .jpg .jpeg .tif .tiff .bmp .gif .webp .ppm .pgm
-  .pbm .pnm``), ``.npy`` → matrix, ``.npz``/``.svdz`` → saved factors.
+  .pbm .pnm .tga``, the Image tab's list), ``.npy`` → matrix, ``.npz``/``.svdz`` → saved factors.
 * Text tables (``.csv .tsv .tab .txt .dat``) are sniffed from their first 64 KiB: the delimiter is
   the one of tab, comma, semicolon or whitespace that splits the lines most consistently; if the
   first row has a non-numeric cell it is a header. A table **with a header and at least one
@@ -48,7 +48,7 @@ KINDS = (IMAGE, MATRIX, DATASET, FACTORS)
 
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"}
-    | {".ppm", ".pgm", ".pbm", ".pnm"}
+    | {".ppm", ".pgm", ".pbm", ".pnm", ".tga"}
 )
 MATRIX_EXTENSIONS = frozenset({".npy"})
 FACTORS_EXTENSIONS = frozenset({".npz", ".svdz"})
@@ -70,6 +70,7 @@ MIME_TYPES = (
     "image/x-portable-graymap",
     "image/x-portable-bitmap",
     "image/x-portable-anymap",
+    "image/x-tga",
     "text/csv",
     "text/tab-separated-values",
     "application/x-npy",

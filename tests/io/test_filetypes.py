@@ -19,7 +19,8 @@ from svdstudio.resources import resource_path
 
 
 @pytest.mark.parametrize(
-    "name", ["a.png", "b.JPG", "c.jpeg", "d.tif", "e.TIFF", "f.bmp", "g.gif", "h.webp", "i.pgm"]
+    "name",
+    ["a.png", "b.JPG", "c.jpeg", "d.tif", "e.TIFF", "f.bmp", "g.gif", "h.webp", "i.pgm", "j.TGA"],
 )
 def test_images_by_extension(tmp_path, name):
     path = tmp_path / name
