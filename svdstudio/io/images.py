@@ -1,0 +1,367 @@
+"""Read any image Pillow understands into a float32 array; write PNGs atomically.
+
+Pixel convention (used by the whole Image lab): ``pixels`` is float32, shape H×W (grayscale)
+or H×W×3 (RGB), values in **[0, 255]** (8-bit scale, so PSNR uses peak 255).  Other inputs
+are mapped onto that scale and a note says how (16-bit ÷ 257, floats from [0, 1], …).
+
+Safety: Pillow's decompression-bomb limit (``Image.MAX_IMAGE_PIXELS``) is respected and never
+changed.  A file above it raises :class:`ImageTooLargeError` with the pixel count; the caller
+may then re-open it explicitly with ``max_pixels=<that count>`` and ``downscale_to=<pixels>``
+(JPEG decodes straight at 1/2, 1/4 or 1/8 scale via ``Image.draft``; other formats decode and
+are reduced by an integer factor).  Truncated files are never loaded partially.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+import struct
+import tempfile
+import warnings
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = [
+    "IMAGE_FILE_FILTER",
+    "ImageFileError",
+    "ImageTooLargeError",
+    "LoadedImage",
+    "atomic_write",
+    "atomic_write_bytes",
+    "encode_jpeg",
+    "encode_png",
+    "jpeg_round_trip",
+    "load_image",
+    "save_png",
+    "to_uint8",
+]
+
+IMAGE_FILE_FILTER = (
+    "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.ppm *.pgm *.pbm *.tga)"
+)
+
+# Errors a Pillow decoder raises on a damaged file (zlib/struct for PNG, EOF for GIF/TIFF).
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError)
+
+
+class ImageFileError(ValueError):
+    """The file cannot be read as an image; the message names the file and the problem."""
+
+
+class ImageTooLargeError(ImageFileError):
+    """The image has more pixels than the safety limit (a possible decompression bomb).
+
+    ``pixel_count`` and ``limit`` are plain ints; ``size`` is (width, height).  Re-open with
+    ``load_image(path, max_pixels=err.pixel_count, downscale_to=...)`` once the user agrees.
+    """
+
+    def __init__(self, path: str, size: tuple[int, int], limit: int) -> None:
+        self.path = path
+        self.size = size
+        self.pixel_count = int(size[0]) * int(size[1])
+        self.limit = int(limit)
+        super().__init__(
+            f"{path}: the image is {size[0]}×{size[1]} = {self.pixel_count:,} pixels, above the "
+            f"safety limit of {self.limit:,} pixels (it could be a decompression bomb); "
+            "open a downscaled copy instead if you trust the file"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedImage:
+    """An image ready for the SVD: float32 pixels in [0, 255] plus what happened on the way.
+
+    ``pixels``: read-only float32 array, H×W (grayscale) or H×W×3 (RGB), range [0, 255].
+    ``source_mode``: the Pillow mode stored in the file (e.g. "P", "I;16", "CMYK").
+    ``original_size``: (width, height) stored in the file, before EXIF rotation or downscaling.
+    ``notes``: plain sentences about conversions (alpha composited, first frame only, …).
+    """
+
+    pixels: np.ndarray
+    path: str
+    source_mode: str
+    format: str | None
+    original_size: tuple[int, int]
+    notes: tuple[str, ...] = ()
+    frame_count: int = 1
+
+    @property
+    def is_color(self) -> bool:
+        return self.pixels.ndim == 3
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+
+def _open_unchecked(path: str) -> Image.Image:
+    """Open a file's header without Pillow's bomb check (only after the caller accepted it).
+
+    Mirrors ``Image.open``'s plugin loop; no pixel data is decoded here.
+    """
+    Image.preinit()
+    Image.init()
+    with open(path, "rb") as fp:
+        prefix = fp.read(16)
+    for fmt in Image.ID:
+        factory, accept = Image.OPEN[fmt]
+        try:
+            ok = not accept or accept(prefix)
+            if ok and not isinstance(ok, str):
+                # Given a path, the plugin opens (and later closes) its own file handle.
+                return factory(path, path)
+        except (SyntaxError, IndexError, TypeError, struct.error):
+            continue
+    raise ImageFileError(f"{path}: not an image file Pillow can read")
+
+
+def _open(path: str, max_pixels: int | None) -> Image.Image:
+    limit = Image.MAX_IMAGE_PIXELS
+    try:
+        with warnings.catch_warnings():
+            # Pillow only *warns* between 1× and 2× its limit; treat that as too large too.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        im = _open_unchecked(path)
+        if max_pixels is None or im.width * im.height > max_pixels:
+            size = im.size
+            im.close()
+            raise ImageTooLargeError(path, size, limit or 0) from None
+        return im
+    except UnidentifiedImageError:
+        raise ImageFileError(
+            f"{path}: not an image file Pillow can read (unknown or damaged format)"
+        ) from None
+    except _DECODE_ERRORS as exc:
+        raise ImageFileError(f"{path}: cannot read the image header ({exc})") from None
+    if max_pixels is not None and im.width * im.height > max_pixels:
+        size = im.size
+        im.close()
+        raise ImageTooLargeError(path, size, max_pixels)
+    return im
+
+
+def _background_gray(bg: tuple[int, int, int]) -> float:
+    return 0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2]
+
+
+def _composite(rgba: np.ndarray, bg: tuple[int, int, int]) -> np.ndarray:
+    """Alpha-composite straight (non-premultiplied) RGBA/LA over a solid background."""
+    alpha = rgba[..., -1:] / 255.0
+    colour = rgba[..., :-1]
+    back = np.asarray(bg if colour.shape[-1] == 3 else (_background_gray(bg),), np.float32)
+    return (colour * alpha + back * (1.0 - alpha)).astype(np.float32)
+
+
+def _scale_wide(arr: np.ndarray, mode: str, notes: list[str]) -> np.ndarray:
+    """Map 16/32-bit integer or float samples onto [0, 255] without clipping."""
+    a = arr.astype(np.float64)
+    lo, hi = float(a.min()), float(a.max())
+    if mode.startswith("I;16"):
+        notes.append("16-bit samples scaled to 0–255 (÷ 257), not clipped.")
+        return (a / 257.0).astype(np.float32)
+    if mode == "F" and lo >= 0.0 and hi <= 1.0:
+        notes.append("Floating-point samples in [0, 1] scaled to 0–255.")
+        return (a * 255.0).astype(np.float32)
+    if lo >= 0.0 and hi <= 255.0:
+        return a.astype(np.float32)
+    if mode == "I" and lo >= 0.0 and hi <= 65535.0:
+        notes.append("16-bit samples scaled to 0–255 (÷ 257), not clipped.")
+        return (a / 257.0).astype(np.float32)
+    span = hi - lo
+    notes.append(f"Samples in [{lo:g}, {hi:g}] stretched linearly to 0–255.")
+    if span == 0:
+        return np.zeros_like(a, dtype=np.float32)
+    return ((a - lo) * (255.0 / span)).astype(np.float32)
+
+
+def _to_pixels(im: Image.Image, bg: tuple[int, int, int], notes: list[str]) -> np.ndarray:
+    mode = im.mode
+    if mode == "1":
+        return np.asarray(im.convert("L"), dtype=np.float32)
+    if mode == "L":
+        return np.asarray(im, dtype=np.float32)
+    if mode in ("I", "F") or mode.startswith("I;16"):
+        return _scale_wide(np.asarray(im), mode, notes)
+    if mode == "P":
+        has_alpha = "transparency" in im.info or im.palette.mode == "RGBA"
+        conv = im.convert("RGBA" if has_alpha else "RGB")
+        arr = np.asarray(conv, dtype=np.float32)
+        if has_alpha:
+            arr = _composite(arr, bg)
+            notes.append(f"Transparent palette entries composited on RGB{tuple(bg)}.")
+        if np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 1], arr[..., 2]):
+            return np.ascontiguousarray(arr[..., 0])
+        return arr
+    if mode in ("LA", "La"):
+        arr = np.asarray(im.convert("LA"), dtype=np.float32)
+        notes.append(f"Alpha channel composited on RGB{tuple(bg)}.")
+        if bg[0] == bg[1] == bg[2]:
+            return _composite(arr, bg)[..., 0]
+        rgba = np.asarray(im.convert("RGBA"), dtype=np.float32)
+        return _composite(rgba, bg)
+    if mode in ("RGBA", "RGBa", "PA"):
+        rgba = np.asarray(im.convert("RGBA"), dtype=np.float32)
+        notes.append(f"Alpha channel composited on RGB{tuple(bg)}.")
+        return _composite(rgba, bg)
+    if mode == "CMYK":
+        notes.append("CMYK converted to RGB without a colour profile.")
+    elif mode != "RGB":
+        notes.append(f"{mode} converted to RGB.")
+    return np.asarray(im.convert("RGB"), dtype=np.float32)
+
+
+def load_image(
+    path: str | os.PathLike[str],
+    *,
+    background: tuple[int, int, int] = (255, 255, 255),
+    max_pixels: int | None = None,
+    downscale_to: int | None = None,
+) -> LoadedImage:
+    """Load ``path`` as float32 pixels in [0, 255] (see the module docstring).
+
+    ``background``: colour that transparent pixels are composited on.
+    ``max_pixels``: the largest image to accept; None means Pillow's ``MAX_IMAGE_PIXELS``.
+    Passing a larger value is how a caller accepts a file the user confirmed.
+    ``downscale_to``: if given, the result has at most about this many pixels (integer
+    reduction; JPEG decodes directly at reduced scale).
+    Raises :class:`ImageFileError` (a ValueError) naming the file on any failure.
+    """
+    spath = str(path)
+    p = Path(spath)
+    if not p.exists():
+        raise ImageFileError(f"{spath}: no such file")
+    if not p.is_file():
+        raise ImageFileError(f"{spath}: not a file")
+    notes: list[str] = []
+    src = _open(spath, max_pixels)
+    im = src
+    try:
+        original_size = (int(im.width), int(im.height))
+        fmt = im.format
+        source_mode = im.mode
+        frames = int(getattr(im, "n_frames", 1) or 1)
+        if frames > 1:
+            notes.append(f"Animated or multi-page file: showing frame 1 of {frames}.")
+        factor = 1
+        if downscale_to is not None and im.width * im.height > downscale_to:
+            factor = math.ceil(math.sqrt(im.width * im.height / max(int(downscale_to), 1)))
+            if fmt == "JPEG":
+                im.draft(im.mode, (max(1, im.width // factor), max(1, im.height // factor)))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                im.load()
+                if factor > 1:
+                    # draft() may already have reduced a JPEG; reduce the rest exactly.
+                    rest = math.ceil(math.sqrt(im.width * im.height / max(int(downscale_to), 1)))
+                    if rest > 1:
+                        im = im.reduce(rest)
+                    notes.append(
+                        f"Downscaled from {original_size[0]}×{original_size[1]} to "
+                        f"{im.width}×{im.height} pixels."
+                    )
+                try:
+                    im = ImageOps.exif_transpose(im)
+                except _DECODE_ERRORS:
+                    notes.append("EXIF orientation could not be read and was ignored.")
+                pixels = _to_pixels(im, tuple(int(c) for c in background), notes)
+        except ImageFileError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageTooLargeError(spath, original_size, Image.MAX_IMAGE_PIXELS or 0) from None
+        except MemoryError:
+            raise ImageFileError(f"{spath}: not enough memory to decode this image") from None
+        except _DECODE_ERRORS as exc:
+            raise ImageFileError(
+                f"{spath}: the image data is truncated or corrupt ({exc})"
+            ) from None
+    finally:
+        if im is not src:
+            im.close()
+        src.close()
+    pixels = np.ascontiguousarray(pixels, dtype=np.float32)
+    pixels.setflags(write=False)
+    return LoadedImage(
+        pixels=pixels,
+        path=spath,
+        source_mode=source_mode,
+        format=fmt,
+        original_size=original_size,
+        notes=tuple(notes),
+        frame_count=frames,
+    )
+
+
+def to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """Round and clip [0, 255] float pixels to uint8."""
+    return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+
+
+def _pil(pixels: np.ndarray) -> Image.Image:
+    arr = to_uint8(pixels)
+    return Image.fromarray(arr, "L" if arr.ndim == 2 else "RGB")
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[io.IOBase]:
+    """Write to a temporary file beside ``path``; replace ``path`` only if all went well."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(
+            fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})
+        ) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_write(path) as f:
+        f.write(data)
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    """PNG bytes of [0, 255] pixels (8-bit, default zlib level)."""
+    buf = io.BytesIO()
+    _pil(pixels).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def encode_jpeg(pixels: np.ndarray, quality: int = 75) -> bytes:
+    """Baseline JPEG bytes at ``quality`` (Pillow defaults: 4:2:0 chroma subsampling)."""
+    buf = io.BytesIO()
+    _pil(pixels).save(buf, format="JPEG", quality=int(quality))
+    return buf.getvalue()
+
+
+def jpeg_round_trip(pixels: np.ndarray, quality: int) -> tuple[int, np.ndarray]:
+    """(bytes, decoded float32 pixels) of the image saved as JPEG at ``quality``."""
+    data = encode_jpeg(pixels, quality)
+    with Image.open(io.BytesIO(data)) as im:
+        decoded = np.asarray(im, dtype=np.float32)
+    return len(data), decoded
+
+
+def save_png(path: str | os.PathLike[str], pixels: np.ndarray) -> None:
+    """Save [0, 255] pixels as an 8-bit PNG, atomically (an existing file survives failure)."""
+    atomic_write_bytes(path, encode_png(pixels))
