@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
         self.tab_by_kind: dict[str, QWidget] = {}
+        self._tab_messages: dict[int, str] = {}  # id(tab) -> its latest status sentence
         self.undo_group = QUndoGroup(self)
         for kind, title, factory in tab_factories:
             tab = factory(self.runner)
@@ -76,7 +77,7 @@ class MainWindow(QMainWindow):
             if stack is not None:
                 self.undo_group.addStack(stack)
             if hasattr(tab, "status_message"):
-                tab.status_message.connect(self.show_message)
+                tab.status_message.connect(lambda text, tab=tab: self._on_tab_message(tab, text))
             if hasattr(tab, "file_opened"):
                 tab.file_opened.connect(self.add_recent_file)
         self._build_status_bar()
@@ -229,6 +230,13 @@ class MainWindow(QMainWindow):
         tab = self.tabs.widget(index)
         stack = self._call(tab, "undo_stack")
         self.undo_group.setActiveStack(stack)
+        self.statusBar().showMessage(self._tab_messages.get(id(tab), ""))
+
+    def _on_tab_message(self, tab: QWidget, text: str) -> None:
+        # A tab working in the background must not overwrite what the visible tab says.
+        self._tab_messages[id(tab)] = text
+        if tab is self.current_tab():
+            self.show_message(text)
 
     def show_message(self, text: str, timeout_ms: int = 8000) -> None:
         """A plain sentence in the status bar."""

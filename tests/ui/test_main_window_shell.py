@@ -172,3 +172,15 @@ def test_about_names_version_and_licences(window):
     assert f"SVD Studio {__version__}" in text
     for lib in ("Qt for Python", "LGPL-3.0", "pyqtgraph", "NumPy", "SciPy", "Pillow"):
         assert lib in text
+
+
+def test_status_messages_belong_to_their_tab(window):
+    matrix, image = window.tab_by_kind["matrix"], window.tab_by_kind["image"]
+    matrix.status_message.emit("matrix ready")
+    assert window.statusBar().currentMessage() == "matrix ready"
+    image.status_message.emit("k = 32: PSNR 26.60 dB")  # a background tab
+    assert window.statusBar().currentMessage() == "matrix ready"
+    window.tabs.setCurrentWidget(image)
+    assert window.statusBar().currentMessage() == "k = 32: PSNR 26.60 dB"
+    window.tabs.setCurrentWidget(matrix)
+    assert window.statusBar().currentMessage() == "matrix ready"
