@@ -29,6 +29,9 @@ else
 fi
 
 echo "Installing PyInstaller and SVD Studio into the build venv"
+# pip builds the checkout in place; setuptools never cleans build/lib, so files deleted from the
+# sources would otherwise come back from an earlier build.
+rm -rf "$ROOT/build/lib" "$ROOT"/build/bdist.*
 "$VPY" -m pip install --quiet "$PYINSTALLER_SPEC" "$ROOT"
 
 echo "Running PyInstaller"

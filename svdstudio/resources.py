@@ -3,8 +3,8 @@
 Three layouts, tried in this order:
 
 1. A PyInstaller bundle: ``sys._MEIPASS/resources`` (packaging/svdstudio.spec puts it there).
-2. An installed wheel: ``svdstudio/_resources`` beside this module (setup.py copies the top-level
-   ``resources/`` folder there when it builds the wheel).
+2. An installed wheel: ``svdstudio/_resources`` beside this module (pyproject.toml maps the
+   top-level ``resources/`` folder to the data-only package ``svdstudio._resources``).
 3. A source checkout or an editable install: the top-level ``resources/`` next to ``svdstudio/``.
 """
 

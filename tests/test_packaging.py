@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -157,6 +159,36 @@ def test_resource_path_in_pyinstaller_bundle(tmp_path, monkeypatch):
     assert resource_path("icons", "x.png") == tmp_path / "resources" / "icons" / "x.png"
 
 
+def _pyproject() -> dict:
+    with (ROOT / "pyproject.toml").open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def test_top_level_layout():
+    # issue 2 §1: resources ship through pyproject.toml alone, no setup.py / MANIFEST.in
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if tracked.returncode != 0:
+        pytest.skip("not a git checkout")
+    top = {name.split("/")[0] for name in tracked.stdout.splitlines()}
+    allowed = {"pyproject.toml", "README.md", "svdstudio", "resources", "tests", "packaging"}
+    allowed |= {".ci", "Makefile"}
+    extra = sorted(n for n in top if not n.startswith(".") and n not in allowed)
+    assert extra == [], "issue 2 §1 allows only: " + ", ".join(sorted(allowed))
+
+
+def test_pyproject_lists_every_package():
+    setuptools_cfg = _pyproject()["tool"]["setuptools"]
+    on_disk = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "svdstudio").rglob("__init__.py")
+        if "_resources" not in p.parts
+    }
+    assert set(setuptools_cfg["packages"]) == on_disk | {"svdstudio._resources"}
+    assert setuptools_cfg["package-dir"] == {"svdstudio._resources": "resources"}
+
+
 def _can_build_wheel_offline() -> bool:
     try:
         import setuptools
@@ -166,42 +198,77 @@ def _can_build_wheel_offline() -> bool:
     return version >= (77, 0)
 
 
+def _shipped_resources() -> set[str]:
+    """Every file under resources/ that belongs in the wheel (README screenshots do not)."""
+    return {
+        p.relative_to(ROOT / "resources").as_posix()
+        for p in (ROOT / "resources").rglob("*")
+        if p.is_file()
+        and "__pycache__" not in p.parts
+        and p.relative_to(ROOT / "resources").parts[0] != "screenshots"
+    }
+
+
 @pytest.mark.skipif(
     not _can_build_wheel_offline(),
     reason="building the wheel offline needs setuptools>=77 (pip install -e .[test])",
 )
-def test_wheel_contains_resources_and_finds_them_when_installed(tmp_path):
+def test_sdist_and_wheel_contain_resources_and_find_them_when_installed(tmp_path):
     # Build from a copy, so the checkout gets no build/ or *.egg-info and no stale files leak in.
     src = tmp_path / "src"
     src.mkdir()
-    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE"):
-        if (ROOT / name).exists():
-            shutil.copy2(ROOT / name, src / name)
-    if not (src / "README.md").exists():  # pyproject names it as the long description
-        (src / "README.md").write_text("SVD Studio\n")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "_resources")
     shutil.copytree(ROOT / "svdstudio", src / "svdstudio", ignore=ignore)
     shutil.copytree(ROOT / "resources", src / "resources", ignore=ignore)
+
+    # The sdist (what pip builds from when there is no wheel) carries resources/ ...
+    dist = tmp_path / "dist"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    code = "import sys; from setuptools import build_meta as b; print(b.build_sdist(sys.argv[1]))"
+    sdist = subprocess.run(
+        [sys.executable, "-c", code, str(dist)],
+        cwd=src,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert sdist.returncode == 0, sdist.stdout + sdist.stderr
+    archive = dist / sdist.stdout.split()[-1]
+    with tarfile.open(archive) as tf:
+        top = tf.getnames()[0].split("/")[0]
+        members = {n.removeprefix(top + "/") for n in tf.getnames()}
+        tf.extractall(tmp_path / "unpacked", filter="data")
+    in_sdist = {n.removeprefix("resources/") for n in members if n.startswith("resources/")}
+    assert _shipped_resources() <= in_sdist
+    assert not any(n.startswith("screenshots") for n in in_sdist)
+
+    # ... and the wheel built from that sdist has them as svdstudio/_resources.
     wheels = tmp_path / "wheels"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    unpacked = tmp_path / "unpacked" / top
     build = subprocess.run(
-        [*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", wheels, src],
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", wheels, unpacked],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert build.returncode == 0, build.stdout + build.stderr
     (wheel,) = wheels.glob("svdstudio-*.whl")
-
-    expected = {
-        "svdstudio/_resources/" + p.relative_to(ROOT / "resources").as_posix()
-        for p in (ROOT / "resources").rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts
-    }
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
-    assert expected - names == set()
-    assert "svdstudio/_resources/icons/svdstudio-256.png" in names
+    in_wheel = {
+        n.removeprefix("svdstudio/_resources/")
+        for n in names
+        if n.startswith("svdstudio/_resources/")
+    }
+    assert in_wheel == _shipped_resources()
+    assert {"ATTRIBUTION.md", "icons/svdstudio-256.png", "datasets/iris.csv"} <= in_wheel
+    if (ROOT / "resources" / "images").is_dir():
+        assert any(n.startswith("images/") for n in in_wheel)
+    assert "svdstudio/__init__.py" in names and "svdstudio/ui/__init__.py" in names
 
     site = tmp_path / "site"
     install = subprocess.run(
@@ -215,7 +282,6 @@ def test_wheel_contains_resources_and_finds_them_when_installed(tmp_path):
         "import svdstudio, svdstudio.resources as r;"
         "print(svdstudio.__file__); print(r.resource_path('icons', 'svdstudio-48.png'))"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["PYTHONPATH"] = str(site)
     run = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True

@@ -3,13 +3,15 @@
 Rules (no Qt here, so the CLI and tests can use it too):
 
 * By extension, case-insensitive: images (``.png .jpg .jpeg .tif .tiff .bmp .gif .webp .ppm .pgm
-  .pbm .pnm``), ``.npy`` → matrix, ``.npz``/``.svdz`` → saved factors.
+  .pbm .pnm .tga``, the Image tab's list), ``.npy`` → matrix, ``.npz``/``.svdz`` → saved factors.
 * Text tables (``.csv .tsv .tab .txt .dat``) are sniffed from their first 64 KiB: the delimiter is
   the one of tab, comma, semicolon or whitespace that splits the lines most consistently; if the
   first row has a non-numeric cell it is a header. A table **with a header and at least one
   non-numeric column** (most of that column's cells are text, e.g. a class label) is a
-  ``"dataset"``; anything else (all numbers, with or without a header) is a ``"matrix"`` — the
-  matrix reader then names any stray non-numeric cell.
+  ``"dataset"``, and so is one whose header names a whole-number column as the class
+  (``label``, ``class``, ``target``, ``species``, ``digit``, ``category``: e.g. the bundled Digits
+  table, whose ``digit`` column holds 0–9); anything else (all numbers, with or without a header)
+  is a ``"matrix"`` — the matrix reader then names any stray non-numeric cell.
 * Anything else raises ``ValueError`` with a message that names the file and lists what is
   accepted.
   A text table that cannot be read raises ``OSError`` (e.g. ``FileNotFoundError``).
@@ -28,6 +30,7 @@ __all__ = [
     "IMAGE",
     "IMAGE_EXTENSIONS",
     "KINDS",
+    "LABEL_COLUMN_NAMES",
     "MATRIX",
     "MATRIX_EXTENSIONS",
     "MIME_TYPES",
@@ -45,7 +48,7 @@ KINDS = (IMAGE, MATRIX, DATASET, FACTORS)
 
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"}
-    | {".ppm", ".pgm", ".pbm", ".pnm"}
+    | {".ppm", ".pgm", ".pbm", ".pnm", ".tga"}
 )
 MATRIX_EXTENSIONS = frozenset({".npy"})
 FACTORS_EXTENSIONS = frozenset({".npz", ".svdz"})
@@ -67,15 +70,23 @@ MIME_TYPES = (
     "image/x-portable-graymap",
     "image/x-portable-bitmap",
     "image/x-portable-anymap",
+    "image/x-tga",
     "text/csv",
     "text/tab-separated-values",
     "application/x-npy",
     "application/x-svdstudio-factors",
 )
 
+# Header names that mark a numeric column as class labels. A subset of the dataset reader's
+# names (svdstudio.io.datasets): "y" is left out, since "x,y" over numbers is a plain matrix.
+LABEL_COLUMN_NAMES = frozenset(
+    {"label", "labels", "class", "target", "species", "digit", "category"}
+)
+
 _SNIFF_BYTES = 64 * 1024
 _SNIFF_LINES = 60
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
+_INTEGER = re.compile(r"^[+-]?\d+$")
 _SPECIAL = frozenset({"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "-infinity"})
 
 
@@ -146,6 +157,12 @@ def classify_table_text(text: str, *, truncated: bool = False) -> str:
         cells = [r[col] for r in data if col < len(r) and r[col]]
         text_cells = sum(not _is_number(c) for c in cells)
         if cells and text_cells * 2 > len(cells):
+            return DATASET
+    for col, name in enumerate(rows[0]):
+        if name.strip().lower() not in LABEL_COLUMN_NAMES:
+            continue
+        cells = [r[col] for r in data if col < len(r) and r[col]]
+        if cells and all(_INTEGER.match(c) for c in cells):
             return DATASET
     return MATRIX
 

@@ -9,6 +9,7 @@ from svdstudio.io.filetypes import (
     DATASET,
     FACTORS,
     IMAGE,
+    LABEL_COLUMN_NAMES,
     MATRIX,
     classify_path,
     classify_table_text,
@@ -18,7 +19,8 @@ from svdstudio.resources import resource_path
 
 
 @pytest.mark.parametrize(
-    "name", ["a.png", "b.JPG", "c.jpeg", "d.tif", "e.TIFF", "f.bmp", "g.gif", "h.webp", "i.pgm"]
+    "name",
+    ["a.png", "b.JPG", "c.jpeg", "d.tif", "e.TIFF", "f.bmp", "g.gif", "h.webp", "i.pgm", "j.TGA"],
 )
 def test_images_by_extension(tmp_path, name):
     path = tmp_path / name
@@ -52,6 +54,11 @@ def test_factors(tmp_path, name):
         ("label_first.tsv", "label\tx\ty\ncat\t1\t2\ndog\t3\t4\n", DATASET),
         ("semicolon.csv", "x;y;class\n1,5;2;a\n3;4;b\n", DATASET),
         ("missing.csv", "x,y,class\n1,,a\n3,4,b\n", DATASET),
+        # a numeric column named as the class (the bundled Digits table)
+        ("digits.csv", "p0,p1,digit\n0,3.5,7\n1,2,0\n", DATASET),
+        ("target.tsv", "Target\ta\n1\t0.5\n2\t0.25\n", DATASET),
+        ("fractional.csv", "a,b,class\n1,2,0.5\n3,4,1.5\n", MATRIX),
+        ("xy.csv", "x,y\n1,2\n3,4\n", MATRIX),
         # no header: the matrix reader names the stray cell, so it goes to the matrix tab
         ("typo.csv", "1,2,3\n4,x,6\n", MATRIX),
         ("comment.csv", "# exported\na,b\n1,2\n", MATRIX),
@@ -116,3 +123,9 @@ def test_supported_extensions_sorted_and_complete():
     exts = supported_extensions()
     assert list(exts) == sorted(exts)
     assert {".png", ".csv", ".npy", ".npz"} <= set(exts)
+
+
+def test_label_names_agree_with_the_dataset_reader():
+    from svdstudio.io import datasets
+
+    assert set(datasets._LABEL_NAMES) >= LABEL_COLUMN_NAMES
