@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean bundle desktop desktop-uninstall
+.PHONY: run test lint clean bundle desktop desktop-uninstall
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
