@@ -117,3 +117,17 @@ def test_unknown_file_type_gets_a_clear_message(qtbot, window, tmp_path, monkeyp
     odd.write_bytes(b"PK\x03\x04")
     assert not window.open_path(str(odd))
     assert len(shown) == 1 and "notes.docx" in shown[0]
+
+
+def test_closing_the_window_leaves_no_thread_or_process(qtbot, window):
+    from tests import _jobs
+
+    window.runner.warm_up()
+    window.runner.submit("test.spin", _jobs.pid_then_spin, 60.0, in_process=True)
+    job = window.runner._current["test.spin"]
+    qtbot.waitUntil(lambda: job.process.is_alive(), timeout=10000)
+    window._reset_pending = True  # keep this test's settings file untouched
+    assert window.close()
+    assert window.runner.live_workers() == 0
+    assert not window.runner.spare_alive()
+    assert not job.process.is_alive()
