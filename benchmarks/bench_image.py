@@ -68,7 +68,7 @@ def main() -> int:
 
     # 1. First reconstruction on screen: preview factors of a ≤1000-px copy, rank-32 view.
     t = time.perf_counter()
-    preview = decompose_image(pixels, "rgb", preview_side=PREVIEW_SIDE)
+    preview = decompose_image(pixels, "rgb", preview_side=PREVIEW_SIDE, release_gil=True)
     first = DisplayReconstructor(preview).render(min(32, preview.max_rank))
     t_first = time.perf_counter() - t
     line(

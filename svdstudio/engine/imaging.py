@@ -24,7 +24,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import scipy.ndimage
 
-from .decomposition import Cancelled, SVDResult, decompose, decompose_topk
+from .decomposition import (
+    Cancelled,
+    SVDResult,
+    decompose,
+    decompose_topk,
+    default_tolerance,
+)
+from .signs import apply_sign_convention
 
 __all__ = [
     "COLOR_MODES",
@@ -223,12 +230,40 @@ def channel_ranks(factors: ImageFactors, k: int, chroma_k: int | None = None) ->
     return (k, kc, kc)
 
 
+def _decompose_releasing_gil(ch: np.ndarray) -> SVDResult:
+    """Full thin SVD via numpy (LAPACK in double), which releases the GIL while it runs.
+
+    scipy's float32 gesdd is faster but holds the GIL, freezing a GUI whose worker *thread*
+    runs it; for a small preview in a thread, this is the better trade.
+    """
+    if not np.all(np.isfinite(ch)):
+        raise ValueError("image contains NaN or inf")
+    U, s, Vt = np.linalg.svd(ch, full_matrices=False)
+    U, Vt = apply_sign_convention(U.astype(np.float32), Vt.astype(np.float32))
+    s = s.astype(np.float32)
+    tol = default_tolerance(s, ch.shape, np.dtype(np.float32))
+    smin = float(s[-1])
+    return SVDResult(
+        U=U,
+        s=s,
+        Vt=Vt,
+        shape=(int(ch.shape[0]), int(ch.shape[1])),
+        dtype="float32",
+        rank=int(np.count_nonzero(s > tol)),
+        tolerance=tol,
+        condition_number=float(s[0]) / smin if smin > 0 else float("inf"),
+        total_energy=float(np.sum(np.square(s, dtype=np.float64))),
+        driver="numpy-gesdd",
+    )
+
+
 def decompose_image(
     pixels: np.ndarray,
     mode: str = "rgb",
     *,
     max_rank: int | None = None,
     preview_side: int | None = None,
+    release_gil: bool = False,
     job: object = None,
 ) -> ImageFactors:
     """Decompose every channel of ``pixels`` in ``mode`` once (float32).
@@ -237,6 +272,8 @@ def decompose_image(
     float32 precision); None = full thin SVD (scipy gesdd in float32, the fastest full SVD here).
     ``preview_side``: first block-average the image so its longer side is at most this (a fast
     screen preview; ``downsample_factor`` records the factor).
+    ``release_gil``: use numpy's SVD (slower, but lets a GUI thread run meanwhile) for full
+    decompositions; meant for small previews computed in a worker thread.
     ``job``: optional object with ``cancelled() -> bool`` and ``report(fraction, message)``
     (the JobRunner's JobContext); raises :class:`Cancelled` between channels.
     Module-level and picklable, so a worker process can run it.
@@ -257,7 +294,7 @@ def decompose_image(
                 raise Cancelled()
             job.report(c / len(chans), f"decomposing channel {CHANNEL_NAMES[mode][c]}")
         if max_rank is None or max_rank >= p - 1:
-            res = decompose(ch, allow_float32=True)
+            res = _decompose_releasing_gil(ch) if release_gil else decompose(ch, allow_float32=True)
         else:
             cancel = job.cancelled if job is not None else None
             res = decompose_topk(

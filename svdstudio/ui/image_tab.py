@@ -51,7 +51,7 @@ from ..io.images import (
 )
 from ..resources import resource_path
 from .image_views import (
-    ERROR_LEVELS,
+    ErrorImage,
     ImagePane,
     MetricsTable,
     QualityPlot,
@@ -626,6 +626,7 @@ class ImageTab(QtWidgets.QWidget):
                 pixels,
                 mode,
                 preview_side=PREVIEW_SIDE,
+                release_gil=True,
                 description="Image: quick preview SVD",
                 in_process=False,
                 on_result=lambda f: self._on_factors(f, gen, full=False),
@@ -659,6 +660,7 @@ class ImageTab(QtWidgets.QWidget):
         )
         ref = mode_reference(self._metric_original, factors.mode)
         self._ref_display = np.ascontiguousarray(ref[rows, cols], dtype=np.float32)
+        self._error_image = ErrorImage(self._ref_display)
         self._k = min(max(self._k, 1), factors.max_rank)
         if factors.mode == "ycbcr":
             self._chroma_k = min(self._chroma_k, factors.max_chroma_rank)
@@ -819,10 +821,8 @@ class ImageTab(QtWidgets.QWidget):
         u8 = self._display.render(self._k, chroma)
         size = self._source_size()
         self.recon_pane.set_pixels(u8, size)
-        err = np.abs(u8.astype(np.float32) - self._ref_display)
-        if err.ndim == 3:
-            err = err.max(axis=2)
-        self.error_pane.set_pixels(err, size, levels=ERROR_LEVELS, lut=_ERROR_LUT)
+        err = self._error_image.compute(u8)
+        self.error_pane.set_pixels(err, size, levels=(0, 255), lut=_ERROR_LUT)
         label = f"Rank k = {self._k}"
         if chroma is not None:
             label += f", chroma {chroma}"
