@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import scipy.ndimage
+from scipy.linalg.blas import sgemm
 
 from .decomposition import (
     Cancelled,
@@ -434,12 +435,20 @@ class DisplayReconstructor:
             if self._offset[c]:
                 acc += self._offset[c]
         else:
-            np.matmul(U[:, lo:hi], Vt[lo:hi], out=self._tmp)
-            if new > cur:
-                acc += self._tmp
-            else:
-                acc -= self._tmp
+            self._add_terms(acc, U[:, lo:hi], Vt[lo:hi], 1.0 if new > cur else -1.0)
         self._ranks[c] = new
+
+    def _add_terms(self, acc: np.ndarray, U: np.ndarray, Vt: np.ndarray, sign: float) -> None:
+        """acc += sign · U Vt, in place through BLAS sgemm (β = 1) when possible."""
+        if acc.dtype == np.float32 and U.dtype == np.float32 and Vt.dtype == np.float32:
+            # Row-major acc is column-major acc.T = Vtᵀ Uᵀ: one pass over acc, no temporary.
+            r = sgemm(sign, Vt.T, U.T, beta=1.0, c=acc.T, overwrite_c=1)
+            if np.shares_memory(r, acc):
+                return
+            acc[...] = r.T  # pragma: no cover - f2py made a copy after all
+            return
+        np.matmul(U, Vt, out=self._tmp)
+        acc += sign * self._tmp
 
     def _emit(self, plane: np.ndarray, target: np.ndarray) -> None:
         np.clip(plane, 0.0, 255.99, out=self._plane)

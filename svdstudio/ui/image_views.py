@@ -79,7 +79,11 @@ class ImagePane(QtWidgets.QWidget):
             self.item.clear()
             return
         self.item.setLookupTable(lut)
-        self.item.setImage(pixels, autoLevels=False, levels=levels)
+        if pixels.dtype == np.uint8 and tuple(levels) == (0.0, 255.0):
+            # No levels: pyqtgraph hands uint8 data to QImage without rescaling it.
+            self.item.setImage(pixels, autoLevels=False, levels=None)
+        else:
+            self.item.setImage(pixels, autoLevels=False, levels=levels)
         w, h = source_size or (pixels.shape[1], pixels.shape[0])
         self.item.setRect(QtCore.QRectF(0, 0, w, h))
         if self._source_size != (w, h):
