@@ -531,19 +531,39 @@ def ssim(
     x, y = _pair(luminance(original), luminance(approx))
     c1, c2 = (k1 * peak) ** 2, (k2 * peak) ** 2
     truncate = 3.5  # radius int(3.5·1.5 + 0.5) = 5
+    r = int(truncate * sigma + 0.5)
 
     def blur(a: np.ndarray) -> np.ndarray:
         return scipy.ndimage.gaussian_filter(a, sigma, mode="reflect", truncate=truncate)
 
-    mx, my = blur(x), blur(y)
-    sxx = blur(x * x) - mx * mx
-    syy = blur(y * y) - my * my
-    sxy = blur(x * y) - mx * my
-    smap = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
-    r = int(truncate * sigma + 0.5)
-    if smap.shape[0] > 2 * r and smap.shape[1] > 2 * r:
-        smap = smap[r:-r, r:-r]
-    return float(smap.mean())
+    h, w = x.shape
+    crop = h > 2 * r and w > 2 * r
+    total, count = 0.0, 0
+    # Bands of rows with an r-row margin give exactly the whole-image map, and keep each
+    # C call short (scipy.ndimage holds the GIL; a GUI thread gets a turn between bands).
+    for a in range(0, h, _SSIM_BAND):
+        b = min(h, a + _SSIM_BAND)
+        lo, hi = max(0, a - r), min(h, b + r)
+        xb, yb = x[lo:hi], y[lo:hi]
+        mx, my = blur(xb), blur(yb)
+        sxx = blur(xb * xb) - mx * mx
+        syy = blur(yb * yb) - my * my
+        sxy = blur(xb * yb) - mx * my
+        smap = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+        r0, r1 = a, b
+        if crop:
+            r0, r1 = max(a, r), min(b, h - r)
+        if r1 <= r0:
+            continue
+        part = smap[r0 - lo : r1 - lo]
+        if crop:
+            part = part[:, r:-r]
+        total += float(part.sum())
+        count += part.size
+    return total / count
+
+
+_SSIM_BAND = 256
 
 
 @dataclass(frozen=True)

@@ -613,32 +613,49 @@ class ImageTab(QtWidgets.QWidget):
         pixels = self._pixels
         self._show_original()
         self._update_notes()
+        # A decomposition of the previous image or mode is of no use any more: stop it.
+        self.runner.cancel("image.preview")
+        self.runner.cancel("image.svd")
         if preset is not None and preset.mode == effective_mode(pixels, mode):
-            self.runner.cancel("image.preview")
-            self.runner.cancel("image.svd")
             self._on_factors(preset, gen, full=True)
             return
         big = pixels.shape[0] * pixels.shape[1] > PREVIEW_ABOVE_PIXELS
-        if big:
-            self.runner.submit(
-                "image.preview",
-                decompose_image,
-                pixels,
-                mode,
-                preview_side=PREVIEW_SIDE,
-                release_gil=True,
-                description="Image: quick preview SVD",
-                in_process=False,
-                on_result=lambda f: self._on_factors(f, gen, full=False),
-                on_error=self._on_job_error,
-            )
+        if not big:
+            self._submit_full_svd(gen, in_process=False)
+            return
+
+        def preview_ready(f: ImageFactors) -> None:
+            self._on_factors(f, gen, full=False)
+            self._submit_full_svd(gen, in_process=True)
+
+        def preview_failed(message: str, details: str = "") -> None:
+            self._submit_full_svd(gen, in_process=True)
+
+        # The preview first, alone, so the first picture does not compete with the big SVD.
         self.runner.submit(
-            "image.svd",
+            "image.preview",
             decompose_image,
             pixels,
             mode,
+            preview_side=PREVIEW_SIDE,
+            release_gil=True,
+            description="Image: quick preview SVD",
+            in_process=False,
+            on_result=preview_ready,
+            on_error=preview_failed,
+        )
+
+    def _submit_full_svd(self, gen: int, *, in_process: bool) -> None:
+        """The full-resolution SVD (a killable worker process for big images)."""
+        if gen != self._generation or self._pixels is None:
+            return
+        self.runner.submit(
+            "image.svd",
+            decompose_image,
+            self._pixels,
+            self._mode_key(),
             description=f"Image: SVD of {self._name}",
-            in_process=big,
+            in_process=in_process,
             on_result=lambda f: self._on_factors(f, gen, full=True),
             on_error=self._on_job_error,
         )

@@ -274,3 +274,14 @@ def test_gil_releasing_preview_path_matches_scipy():
         np.testing.assert_allclose(y.s, x.s, rtol=1e-4, atol=1e-3)
         assert y.total_energy == pytest.approx(x.total_energy, rel=1e-5)
     np.testing.assert_allclose(reconstruct_image(a, 5), reconstruct_image(b, 5), atol=0.05)
+
+
+def test_ssim_bands_match_single_pass(monkeypatch):
+    from svdstudio.engine import imaging
+
+    a = smooth_image(70, 33, color=False, seed=14)
+    b = np.clip(a + np.random.default_rng(15).normal(0, 9, a.shape), 0, 255)
+    whole = ssim(a, b)
+    monkeypatch.setattr(imaging, "_SSIM_BAND", 16)
+    assert ssim(a, b) == pytest.approx(whole, abs=1e-12)
+    assert whole == pytest.approx(reference_ssim(a, b), abs=1e-7)
