@@ -675,8 +675,8 @@ class ImageTab(QtWidgets.QWidget):
             if factors.downsample_factor == 1
             else downsample(self._pixels, factors.downsample_factor)
         )
-        ref = mode_reference(self._metric_original, factors.mode)
-        self._ref_display = np.ascontiguousarray(ref[rows, cols], dtype=np.float32)
+        ref = mode_reference(self._metric_original[rows, cols], factors.mode)
+        self._ref_display = np.ascontiguousarray(ref, dtype=np.float32)
         self._error_image = ErrorImage(self._ref_display)
         self._k = min(max(self._k, 1), factors.max_rank)
         if factors.mode == "ycbcr":
