@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint clean bundle desktop desktop-uninstall
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,17 @@ test: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check svdstudio tests
 	$(BIN)/ruff format --check svdstudio tests
+
+# Packaging (packaging/README.md): the PyInstaller bundle in dist/, and the Linux launcher for
+# .venv's svdstudio (per user, under ~/.local/share).
+bundle:
+	packaging/build_bundle.sh
+
+desktop: $(VENV)/.installed-run
+	packaging/linux/install-desktop.sh --exec "$(abspath $(BIN))/svdstudio"
+
+desktop-uninstall:
+	packaging/linux/install-desktop.sh --uninstall
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

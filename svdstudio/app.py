@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
         self.tab_by_kind: dict[str, QWidget] = {}
+        self._tab_messages: dict[int, str] = {}  # id(tab) -> its latest status sentence
         self.undo_group = QUndoGroup(self)
         for kind, title, factory in tab_factories:
             tab = factory(self.runner)
@@ -76,7 +77,7 @@ class MainWindow(QMainWindow):
             if stack is not None:
                 self.undo_group.addStack(stack)
             if hasattr(tab, "status_message"):
-                tab.status_message.connect(self.show_message)
+                tab.status_message.connect(lambda text, tab=tab: self._on_tab_message(tab, text))
             if hasattr(tab, "file_opened"):
                 tab.file_opened.connect(self.add_recent_file)
         self._build_status_bar()
@@ -195,7 +196,7 @@ class MainWindow(QMainWindow):
                 f"Show the {self.tabs.tabText(i)} tab",
             )
         view.addSeparator()
-        self._action(
+        self.cancel_action = self._action(
             view,
             "Cancel running job",
             self.job_status.cancel,
@@ -203,6 +204,10 @@ class MainWindow(QMainWindow):
             "Stop the computation that is running",
             "actionCancelJob",
         )
+        # Enabled only while something runs, so Esc keeps its usual meaning (leave a cell editor).
+        self.cancel_action.setEnabled(False)
+        self.runner.started.connect(self._update_cancel_action)
+        self.runner.finished.connect(self._update_cancel_action)
 
         help_menu = bar.addMenu("&Help")
         self._action(
@@ -229,6 +234,16 @@ class MainWindow(QMainWindow):
         tab = self.tabs.widget(index)
         stack = self._call(tab, "undo_stack")
         self.undo_group.setActiveStack(stack)
+        self.statusBar().showMessage(self._tab_messages.get(id(tab), ""))
+
+    def _update_cancel_action(self, *_args) -> None:
+        self.cancel_action.setEnabled(self.runner.is_running())
+
+    def _on_tab_message(self, tab: QWidget, text: str) -> None:
+        # A tab working in the background must not overwrite what the visible tab says.
+        self._tab_messages[id(tab)] = text
+        if tab is self.current_tab():
+            self.show_message(text)
 
     def show_message(self, text: str, timeout_ms: int = 8000) -> None:
         """A plain sentence in the status bar."""
@@ -476,31 +491,20 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName(APPLICATION)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationVersion(__version__)
-    try:
-        from .desktop import configure_application
-    except ImportError:
-        pass
-    else:
-        configure_application(app)
+    from .desktop import configure_application
+
+    configure_application(app)
     window = create_main_window()
     window.show()
     # A warm worker process makes the first big decomposition start at once.
     QTimer.singleShot(1500, window.runner.warm_up)
     for path in args.files:
         window.open_path(path)
-    if args.smoke_test:
+    from .desktop import run_smoke_test, smoke_test_requested
 
-        def report() -> None:
-            shown = window.isVisible() and window.tabs.count() == 3
-            print(
-                f"SVD Studio smoke test: main window {'shown' if shown else 'NOT shown'}",
-                flush=True,
-            )
-            window._reset_pending = True  # a smoke run leaves the user's settings alone
-            window.close()
-            app.exit(0 if shown else 1)
-
-        QTimer.singleShot(500, report)
+    if args.smoke_test or smoke_test_requested([]):
+        window._reset_pending = True  # a smoke run leaves the user's settings alone
+        run_smoke_test(window, ready=lambda: window.tabs.count() == 3)
     return app.exec()
 
 

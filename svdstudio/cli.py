@@ -6,11 +6,11 @@ import argparse
 import sys
 
 from . import __version__
-from .commands import compress, svd
+from .commands import compress, project, svd
 from .commands.common import CliError
 
 # Each module adds one sub-command; keep the list in the order shown by --help.
-COMMANDS = [svd, compress]
+COMMANDS = [svd, compress, project]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ module, not Qt.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import traceback
 from collections.abc import Callable
@@ -64,17 +65,30 @@ def process_main(conn: Any, cancel: Any) -> None:
         import svdstudio.engine  # noqa: F401
 
         fn, args, kwargs = conn.recv()
+    except (EOFError, OSError, KeyboardInterrupt):
+        conn.close()  # the app went away before giving this spare a job: leave quietly
+        return
+    except BaseException as exc:  # e.g. the job's module cannot be imported here
+        _send_quietly(conn, ("error", *describe_error(exc)))
+        conn.close()
+        return
+    try:
         if wants_job(fn):
             kwargs = dict(
                 kwargs, job=JobContext(cancel, lambda f, m: conn.send(("progress", f, m)))
             )
         value = fn(*args, **kwargs)
-        conn.send(("result", value))
+        _send_quietly(conn, ("result", value))
     except BaseException as exc:  # everything must reach the GUI
         if is_cancel(exc):
-            conn.send(("cancelled",))
+            _send_quietly(conn, ("cancelled",))
         else:
-            message, details = describe_error(exc)
-            conn.send(("error", message, details))
+            _send_quietly(conn, ("error", *describe_error(exc)))
     finally:
         conn.close()
+
+
+def _send_quietly(conn: Any, message: tuple) -> None:
+    """Send the final message; if the app has gone away meanwhile there is no one to tell."""
+    with contextlib.suppress(BrokenPipeError, EOFError, ConnectionResetError):
+        conn.send(message)

@@ -152,7 +152,9 @@ def test_long_job_shows_progress_and_cancel(qtbot, window):
 
         raise Cancelled()
 
+    assert not window.cancel_action.isEnabled()  # Esc is free for editors while idle
     window.runner.submit("image.svd", slow, description="Decomposing camera.png…")
+    assert window.cancel_action.isEnabled()
     status = window.job_status
     qtbot.waitUntil(lambda: status.cancel_button.isVisible(), timeout=3000)
     assert status.label.text().startswith("Decomposing camera.png…")
@@ -161,6 +163,7 @@ def test_long_job_shows_progress_and_cancel(qtbot, window):
         status.cancel_button.click()
     qtbot.waitUntil(lambda: not status.cancel_button.isVisible(), timeout=2000)
     assert status.label.text() == ""
+    assert not window.cancel_action.isEnabled()
     qtbot.waitUntil(lambda: window.runner.live_workers() == 0, timeout=3000)
 
 
@@ -172,3 +175,15 @@ def test_about_names_version_and_licences(window):
     assert f"SVD Studio {__version__}" in text
     for lib in ("Qt for Python", "LGPL-3.0", "pyqtgraph", "NumPy", "SciPy", "Pillow"):
         assert lib in text
+
+
+def test_status_messages_belong_to_their_tab(window):
+    matrix, image = window.tab_by_kind["matrix"], window.tab_by_kind["image"]
+    matrix.status_message.emit("matrix ready")
+    assert window.statusBar().currentMessage() == "matrix ready"
+    image.status_message.emit("k = 32: PSNR 26.60 dB")  # a background tab
+    assert window.statusBar().currentMessage() == "matrix ready"
+    window.tabs.setCurrentWidget(image)
+    assert window.statusBar().currentMessage() == "k = 32: PSNR 26.60 dB"
+    window.tabs.setCurrentWidget(matrix)
+    assert window.statusBar().currentMessage() == "matrix ready"

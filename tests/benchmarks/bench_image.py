@@ -1,7 +1,7 @@
 """Image-lab speed and memory on a 12-megapixel RGB photo; each figure printed beside its goal.
 
-    python benchmarks/bench_image.py            # 4000×3000 (about a minute plus numpy's ~30 s)
-    python benchmarks/bench_image.py --quick    # 1600×1200, a few seconds
+    python tests/benchmarks/bench_image.py          # 4000×3000 (about a minute plus numpy's ~30 s)
+    python tests/benchmarks/bench_image.py --quick  # 1600×1200, a few seconds
 
 Not part of pytest (timings on a shared machine are not unit tests).  The photo is the
 astronaut sample upscaled to the target size with fine texture added (so it is not trivially
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from svdstudio.engine.imaging import (
     PREVIEW_SIDE,

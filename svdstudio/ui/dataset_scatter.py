@@ -1,0 +1,366 @@
+"""The Dataset lab's 2-D scatter: points coloured by class, a legend, hover, biplot arrows.
+
+Hovering finds the nearest point in screen pixels with one vectorised pass over the shown
+coordinates (about a millisecond for 50 000 points), rate-limited to the screen's pace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6.QtCore import Qt, Signal
+
+__all__ = ["PALETTE", "DatasetScatter", "FastPoints", "class_colours"]
+
+# Tableau 10, then lighter companions (tab20): distinct, print-safe, colour-blind friendlier.
+PALETTE = (
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+    "#a0cbe8",
+    "#ffbe7d",
+    "#ff9d9a",
+    "#86bcb6",
+    "#8cd17d",
+    "#f1ce63",
+    "#d4a6c8",
+    "#fabfd2",
+    "#d7b5a6",
+    "#79706e",
+)
+UNLABELLED = "#4e79a7"
+MAX_CLASSES = len(PALETTE)
+MAX_ARROWS = 12
+HOVER_RADIUS_PX = 10.0
+ARROW = "#444444"
+
+
+# Above this many points, dots are drawn by one QPainter.drawPoints call per class instead of
+# pyqtgraph's per-spot ScatterPlotItem (0.4 s to build for 50 000 points; this takes ~10 ms).
+FAST_POINTS_FROM = 5000
+
+
+class FastPoints(pg.GraphicsObject):
+    """Small dots of a fixed pixel size at data coordinates, drawn in one call."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, colour: str, size: float) -> None:
+        super().__init__()
+        self._x = np.ascontiguousarray(x, dtype=np.float64)
+        self._y = np.ascontiguousarray(y, dtype=np.float64)
+        self._poly = pg.functions.arrayToQPolygonF(self._x, self._y)
+        pen = QtGui.QPen(QtGui.QColor(colour))
+        pen.setWidthF(size)
+        pen.setCosmetic(True)  # size in screen pixels, whatever the zoom
+        # Square dots: antialiased round caps cost ten times as much to draw, and at 3–4 px the
+        # difference is hard to see.
+        pen.setCapStyle(Qt.PenCapStyle.SquareCap)
+        self._pen = pen
+        if self._x.size:
+            self._rect = QtCore.QRectF(
+                float(self._x.min()),
+                float(self._y.min()),
+                float(np.ptp(self._x)) or 1e-12,
+                float(np.ptp(self._y)) or 1e-12,
+            )
+        else:
+            self._rect = QtCore.QRectF()
+
+    def getData(self) -> tuple[np.ndarray, np.ndarray]:
+        """The x and y coordinates, like ScatterPlotItem.getData()."""
+        return self._x, self._y
+
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):  # noqa: N803
+        """Data range along ``ax`` for the view box's auto-range."""
+        d = self._x if ax == 0 else self._y
+        return (float(d.min()), float(d.max())) if d.size else (None, None)
+
+    def pixelPadding(self) -> float:
+        """Dots reach half their size past their centres."""
+        return self._pen.widthF() / 2
+
+    def boundingRect(self) -> QtCore.QRectF:
+        """Bounds of the data, padded by a dot's radius in data units."""
+        px = self.pixelVectors()
+        pad_x = pad_y = 0.0
+        if px[0] is not None:
+            r = self._pen.widthF()
+            pad_x = abs(px[0].x()) * r + abs(px[1].x()) * r
+            pad_y = abs(px[0].y()) * r + abs(px[1].y()) * r
+        return self._rect.adjusted(-pad_x, -pad_y, pad_x, pad_y)
+
+    def paint(self, painter: QtGui.QPainter, *args: object) -> None:
+        """All dots in one call."""
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(self._pen)
+        painter.drawPoints(self._poly)
+
+
+def class_colours(classes: list[str]) -> dict[str, str]:
+    """One palette colour per class, in order (classes beyond the palette share grey)."""
+    return {c: (PALETTE[i] if i < len(PALETTE) else "#999999") for i, c in enumerate(classes)}
+
+
+class DatasetScatter(pg.PlotWidget):
+    """Projected points (x = one component, y = another), coloured by class."""
+
+    point_hovered = Signal(int)  # index into the shown points, -1 when the cursor leaves them
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent, background="w")
+        self.setObjectName("datasetScatter")
+        self.setAccessibleName("Projected data scatter plot")
+        self.setToolTip("")
+        self.setMinimumSize(320, 260)
+        self._xy = np.zeros((0, 2))
+        self._tips = np.zeros((0, 2))
+        self._hovered = -1
+        self.point_tip: Callable[[int], str] | None = None  # rich text for a hovered point
+        pi = self.getPlotItem()
+        pi.setMenuEnabled(False)
+        pi.hideButtons()
+        pi.showGrid(x=True, y=True, alpha=0.15)
+        pi.layout.setContentsMargins(4, 8, 12, 4)
+        fg = pg.mkColor("#333333")
+        for name in ("left", "bottom"):
+            axis = pi.getAxis(name)
+            axis.setPen(fg)
+            axis.setTextPen(fg)
+        self._legend = pi.addLegend(
+            offset=(-10, 10),
+            brush=pg.mkBrush(255, 255, 255, 220),
+            pen=pg.mkPen("#c8c8c8"),
+            labelTextColor="#222222",
+            labelTextSize="9pt",
+            verSpacing=-4,
+        )
+        for angle in (0, 90):
+            zero = pg.InfiniteLine(
+                pos=0, angle=angle, pen=pg.mkPen("#b0b0b0", width=1, style=Qt.PenStyle.DashLine)
+            )
+            zero.setZValue(-10)
+            pi.addItem(zero, ignoreBounds=True)
+        self._class_items: list[pg.GraphicsObject] = []
+        self._arrow_lines = pg.PlotDataItem([], [], connect="pairs", pen=pg.mkPen(ARROW, width=1.5))
+        self._arrow_lines.setZValue(15)
+        pi.addItem(self._arrow_lines, ignoreBounds=True)
+        self._arrow_heads: list[pg.ArrowItem] = []
+        self._arrow_labels: list[pg.TextItem] = []
+        self._highlight = pg.ScatterPlotItem(
+            size=14, brush=pg.mkBrush(0, 0, 0, 0), pen=pg.mkPen("#111111", width=2)
+        )
+        self._highlight.setZValue(20)
+        pi.addItem(self._highlight, ignoreBounds=True)
+        self._proxy = pg.SignalProxy(
+            self.scene().sigMouseMoved, delay=0.0, rateLimit=60, slot=self._moved
+        )
+
+    # ---------------------------------------------------------------- data
+    def set_points(
+        self,
+        xy: np.ndarray,
+        labels: np.ndarray | None,
+        classes: list[str],
+        x_title: str,
+        y_title: str,
+    ) -> None:
+        """Show ``xy`` (n × 2); one coloured item (and legend entry) per class."""
+        pi = self.getPlotItem()
+        for item in self._class_items:
+            pi.removeItem(item)
+        self._class_items = []
+        self._legend.clear()
+        self._xy = np.asarray(xy, dtype=np.float64)
+        n = self._xy.shape[0]
+        size = 8 if n <= 1000 else 6 if n <= FAST_POINTS_FROM else 4 if n <= 20000 else 3
+        edge = pg.mkPen(255, 255, 255, 200, width=0.8) if n <= 5000 else None
+        if labels is None or not classes or len(classes) > MAX_CLASSES:
+            groups = [("all rows" if labels is None else f"{len(classes)} classes", None)]
+        else:
+            groups = [(c, labels == c) for c in classes]
+        colours = class_colours([g for g, _ in groups])
+        for name, mask in groups:
+            pts = self._xy if mask is None else self._xy[mask]
+            colour = UNLABELLED if mask is None else colours[name]
+            if n >= FAST_POINTS_FROM:
+                item = FastPoints(pts[:, 0], pts[:, 1], colour, size)
+                sample = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(colour), pen=None)
+                self._legend.addItem(sample, f"{name} ({pts.shape[0]})")
+            else:
+                item = pg.ScatterPlotItem(
+                    pts[:, 0],
+                    pts[:, 1],
+                    size=size,
+                    brush=pg.mkBrush(colour),
+                    pen=edge,
+                    symbol="o",
+                    name=f"{name} ({pts.shape[0]})",
+                )
+            item.setZValue(5)
+            pi.addItem(item)
+            self._class_items.append(item)
+        self._legend.setVisible(labels is not None and len(groups) > 0)
+        pi.setLabel("bottom", x_title, color="#333333")
+        pi.setLabel("left", y_title, color="#333333")
+        self._set_hovered(-1)
+        self.fit_view()
+
+    def clear_points(self, message: str = "") -> None:
+        """Remove points, arrows and legend; show ``message`` as the title."""
+        pi = self.getPlotItem()
+        for item in self._class_items:
+            pi.removeItem(item)
+        self._class_items = []
+        self._legend.clear()
+        self._legend.setVisible(False)
+        self._xy = np.zeros((0, 2))
+        self.set_arrows(None)
+        self._set_hovered(-1)
+        pi.setTitle(message, color="#555555", size="11pt")
+
+    def fit_view(self) -> None:
+        """Fit the view to the points (and the arrows, which are scaled to the points)."""
+        if self._xy.shape[0] == 0:
+            return
+        pts = self._xy
+        if self._tips.shape[0]:
+            # Leave room past each arrow tip for its label.
+            pts = np.vstack([pts, 1.3 * self._tips])
+        lo = pts.min(axis=0)
+        hi = pts.max(axis=0)
+        span = np.where(hi - lo > 0, hi - lo, 1.0)
+        pad = 0.06 * span
+        self.getPlotItem().vb.setRange(
+            xRange=(lo[0] - pad[0], hi[0] + pad[0]),
+            yRange=(lo[1] - pad[1], hi[1] + pad[1]),
+            padding=0,
+        )
+
+    def set_arrows(self, vectors: np.ndarray | None, names: list[str] | None = None) -> None:
+        """Biplot arrows from the origin (p × 2 in data units), the longest MAX_ARROWS labelled."""
+        pi = self.getPlotItem()
+        for item in self._arrow_heads + self._arrow_labels:
+            pi.removeItem(item)
+        self._arrow_heads, self._arrow_labels = [], []
+        if vectors is None or len(vectors) == 0:
+            self._arrow_lines.setData([], [])
+            if self._tips.shape[0]:
+                self._tips = np.zeros((0, 2))
+                self.fit_view()
+            return
+        v = np.asarray(vectors, dtype=np.float64)
+        length = np.hypot(v[:, 0], v[:, 1])
+        order = np.argsort(-length)[:MAX_ARROWS]
+        # Arrows much shorter than the longest are noise in this plane: leave them out.
+        order = order[length[order] >= 0.08 * length[order[0]]]
+        segs = np.zeros((2 * order.size, 2))
+        segs[1::2] = v[order]
+        self._arrow_lines.setData(segs[:, 0], segs[:, 1])
+        for j in order:
+            x, y = float(v[j, 0]), float(v[j, 1])
+            # ArrowItem's angle 0 points left; the head must point along (x, y) on screen.
+            head = pg.ArrowItem(
+                pos=(x, y),
+                angle=180.0 - float(np.degrees(np.arctan2(-y, x))),
+                headLen=9,
+                tipAngle=28,
+                brush=ARROW,
+                pen=None,
+            )
+            head.setZValue(16)
+            pi.addItem(head, ignoreBounds=True)
+            self._arrow_heads.append(head)
+            label = pg.TextItem(
+                names[j] if names else f"x{j + 1}",
+                color="#222222",
+                anchor=(0.0 if x >= 0 else 1.0, 1.0 if y >= 0 else 0.0),
+                fill=pg.mkBrush(255, 255, 255, 170),
+            )
+            label.setPos(x, y)
+            label.setZValue(17)
+            pi.addItem(label, ignoreBounds=True)
+            self._arrow_labels.append(label)
+        self._tips = v[order]
+        self.fit_view()
+
+    def arrow_count(self) -> int:
+        """How many feature arrows are drawn."""
+        return len(self._arrow_heads)
+
+    def point_count(self) -> int:
+        """Number of points shown."""
+        return int(self._xy.shape[0])
+
+    def class_items(self) -> list[pg.GraphicsObject]:
+        """The point items, one per class; each has ``getData() -> (x, y)``."""
+        return list(self._class_items)
+
+    # ---------------------------------------------------------------- hover
+    def scene_pos_of(self, i: int) -> QtCore.QPointF:
+        """Scene position of point ``i`` (to aim the mouse at it)."""
+        vb = self.getPlotItem().vb
+        return vb.mapViewToScene(QtCore.QPointF(float(self._xy[i, 0]), float(self._xy[i, 1])))
+
+    def nearest_point(self, scene_pos: QtCore.QPointF) -> int:
+        """Index of the point within HOVER_RADIUS_PX of ``scene_pos``, or -1."""
+        if self._xy.shape[0] == 0:
+            return -1
+        vb = self.getPlotItem().vb
+        if not vb.sceneBoundingRect().contains(scene_pos):
+            return -1
+        origin = vb.mapViewToScene(QtCore.QPointF(0.0, 0.0))
+        unit = vb.mapViewToScene(QtCore.QPointF(1.0, 1.0))
+        sx, sy = unit.x() - origin.x(), unit.y() - origin.y()
+        px = origin.x() + self._xy[:, 0] * sx - scene_pos.x()
+        py = origin.y() + self._xy[:, 1] * sy - scene_pos.y()
+        d2 = px * px + py * py
+        i = int(np.argmin(d2))
+        return i if d2[i] <= HOVER_RADIUS_PX**2 else -1
+
+    def _moved(self, args: tuple) -> None:
+        self.hover_scene_pos(args[0])
+
+    def hover_scene_pos(self, scene_pos: QtCore.QPointF) -> int:
+        """Treat ``scene_pos`` as the cursor position; returns the hovered index (or -1)."""
+        i = self.nearest_point(scene_pos)
+        self._set_hovered(i)
+        return i
+
+    def _set_hovered(self, i: int) -> None:
+        if i == self._hovered:
+            return
+        self._hovered = i
+        if i >= 0:
+            self._highlight.setData([self._xy[i, 0]], [self._xy[i, 1]])
+        else:
+            self._highlight.setData([], [])
+        self.point_hovered.emit(i)
+
+    def hovered(self) -> int:
+        """Index of the hovered point, or -1."""
+        return self._hovered
+
+    def event(self, ev: QtCore.QEvent) -> bool:
+        # A resting cursor asks for the tooltip: over a point it is the point's, not the help.
+        if ev.type() == QtCore.QEvent.Type.ToolTip and self._hovered >= 0 and self.point_tip:
+            QtWidgets.QToolTip.showText(ev.globalPos(), self.point_tip(self._hovered), self)
+            return True
+        return super().event(ev)
+
+    def mouseDoubleClickEvent(self, ev: QtGui.QMouseEvent) -> None:
+        # After panning and zooming, a double-click brings every point back into view.
+        self.fit_view()
+        ev.accept()
+
+    def leaveEvent(self, ev: QtCore.QEvent) -> None:
+        self._set_hovered(-1)
+        super().leaveEvent(ev)
