@@ -114,6 +114,7 @@ class ImageTab(QtWidgets.QWidget):
         self._codecs: CodecReport | None = None
         self._generation = 0
         self._codecs_gen = -1
+        self._color_mode = "rgb"  # the colour mode chosen for colour images
         self._from_factor_file = False
         self._metric_original: np.ndarray | None = None
         self._build()
@@ -252,7 +253,7 @@ class ImageTab(QtWidgets.QWidget):
             "The rank-k reconstruction, rebuilt from cached factors as you move k",
         )
         self.error_pane = ImagePane(
-            "Error |A − A_k|",
+            "Error |A − A_k|  (black 0 → yellow ≥ 64 levels)",
             "imageErrorView",
             "Absolute error per pixel (largest over channels), 0 (black) to 64 or more "
             "(yellow) grey levels",
@@ -441,7 +442,7 @@ class ImageTab(QtWidgets.QWidget):
     def save_state(self, settings: QtCore.QSettings) -> None:
         settings.setValue("image/splitter", self.splitter.saveState())
         settings.setValue("image/sideSplitter", self.side_splitter.saveState())
-        settings.setValue("image/mode", self._mode_key())
+        settings.setValue("image/mode", self._color_mode)
         settings.setValue("image/rank", self._k)
         settings.setValue("image/chromaRank", self._chroma_k)
         settings.setValue("image/viewTab", self.view_tabs.currentIndex())
@@ -459,6 +460,7 @@ class ImageTab(QtWidgets.QWidget):
             if isinstance(state, QtCore.QByteArray):
                 widget.restoreState(state)
         mode = settings.value("image/mode", "rgb")
+        self._color_mode = str(mode) if mode in ("gray", "rgb", "ycbcr") else "rgb"
         idx = self.mode_combo.findData(mode)
         if idx >= 0:
             self.mode_combo.blockSignals(True)
@@ -578,12 +580,14 @@ class ImageTab(QtWidgets.QWidget):
         self._pixels = img.pixels
         self._name = header_name or Path(img.path).name
         self.mode_combo.setEnabled(img.is_color)
-        if not img.is_color:
-            self.mode_combo.blockSignals(True)
-            self.mode_combo.setCurrentIndex(0)
-            self.mode_combo.blockSignals(False)
-        elif self._mode_key() == "gray" and not self._from_factor_file:
-            pass  # keep the user's choice of grayscale for colour images
+        # A grayscale image shows "Grayscale"; a colour one gets the user's last colour choice.
+        wanted = "gray" if not img.is_color else self._color_mode
+        if self._from_factor_file:
+            wanted = self._mode_key()
+        self.mode_combo.blockSignals(True)
+        self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(wanted)))
+        self.mode_combo.blockSignals(False)
+        self._update_chroma_enabled()
         h, w = img.pixels.shape[:2]
         kind = "colour" if img.is_color else "grayscale"
         self.info_label.setText(f"{self._name} — {w}×{h} {kind} ({img.source_mode})")
@@ -802,6 +806,8 @@ class ImageTab(QtWidgets.QWidget):
         self.view_tabs.setCurrentIndex(2)
 
     def _on_mode(self, _index: int) -> None:
+        if self._image is None or self._image.is_color:
+            self._color_mode = self._mode_key()
         self._update_chroma_enabled()
         if self._pixels is not None:
             self._start_decomposition()
