@@ -70,9 +70,9 @@ __all__ = [
 COLOR_MODES = ("gray", "rgb", "ycbcr")
 CHANNEL_NAMES = {"gray": ("Y",), "rgb": ("R", "G", "B"), "ycbcr": ("Y", "Cb", "Cr")}
 PEAK = 255.0
-# Longer side of the quick screen preview of a big image (a full SVD of ~800×600 per channel
-# takes ~0.1 s here, so the first picture appears well within 1.5 s).
-PREVIEW_SIDE = 800
+# Longer side of the quick screen preview of a big image (a full SVD of ~640×480 per channel
+# takes well under 0.1 s here, so the first picture appears well within 1.5 s).
+PREVIEW_SIDE = 640
 # Above this many pixels the tab shows a preview first and decomposes full size in a process.
 PREVIEW_ABOVE_PIXELS = 1_500_000
 
@@ -391,7 +391,7 @@ class DisplayReconstructor:
         rows: slice | np.ndarray | None = None,
         cols: slice | np.ndarray | None = None,
         *,
-        exact_every: int = 32,
+        exact_every: int = 64,
     ) -> None:
         self.factors = factors
         r = _index(rows, factors.height)
@@ -451,8 +451,8 @@ class DisplayReconstructor:
         acc += sign * self._tmp
 
     def _emit(self, plane: np.ndarray, target: np.ndarray) -> None:
-        np.clip(plane, 0.0, 255.99, out=self._plane)
-        np.copyto(target, self._plane, casting="unsafe")
+        # One pass: clip and truncate straight into the (strided) uint8 channel.
+        np.clip(plane, 0.0, 255.99, out=target, casting="unsafe")
 
     def render(self, k: int, chroma_k: int | None = None, *, exact: bool = False) -> np.ndarray:
         """uint8 pixels of the view at rank k (the returned buffer is reused by the next call)."""
