@@ -70,14 +70,18 @@ def main() -> int:
     print(f"(decode {decode:.2f} s, not counted)")
 
     # 1. First reconstruction on screen: preview factors of a small copy, rank-32 view.
-    t = time.perf_counter()
-    preview = decompose_image(pixels, "rgb", preview_side=PREVIEW_SIDE, release_gil=True)
-    first = DisplayReconstructor(preview).render(min(32, preview.max_rank))
-    t_first = time.perf_counter() - t
+    # Median of 3 (this machine is shared; one sample is at the mercy of other jobs).
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        preview = decompose_image(pixels, "rgb", preview_side=PREVIEW_SIDE, release_gil=True)
+        first = DisplayReconstructor(preview).render(min(32, preview.max_rank))
+        times.append(time.perf_counter() - t)
+    t_first = float(np.median(times))
     line(
         f"first reconstruction (preview {preview.width}×{preview.height}, k=32)",
         f"{t_first:.2f} s",
-        "≤ 1.5 s",
+        f"≤ 1.5 s (runs {', '.join(f'{x:.2f}' for x in times)})",
         t_first <= 1.5,
     )
     del first
