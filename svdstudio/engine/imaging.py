@@ -23,8 +23,16 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import scipy.ndimage
+from scipy.linalg.blas import sgemm
 
-from .decomposition import Cancelled, SVDResult, decompose, decompose_topk
+from .decomposition import (
+    Cancelled,
+    SVDResult,
+    decompose,
+    decompose_topk,
+    default_tolerance,
+)
+from .signs import apply_sign_convention
 
 __all__ = [
     "COLOR_MODES",
@@ -62,9 +70,9 @@ __all__ = [
 COLOR_MODES = ("gray", "rgb", "ycbcr")
 CHANNEL_NAMES = {"gray": ("Y",), "rgb": ("R", "G", "B"), "ycbcr": ("Y", "Cb", "Cr")}
 PEAK = 255.0
-# Longer side of the quick screen preview of a big image (a full SVD of ~800×600 per channel
-# takes ~0.1 s here, so the first picture appears well within 1.5 s).
-PREVIEW_SIDE = 800
+# Longer side of the quick screen preview of a big image (a full SVD of ~640×480 per channel
+# takes well under 0.1 s here, so the first picture appears well within 1.5 s).
+PREVIEW_SIDE = 640
 # Above this many pixels the tab shows a preview first and decomposes full size in a process.
 PREVIEW_ABOVE_PIXELS = 1_500_000
 
@@ -223,12 +231,40 @@ def channel_ranks(factors: ImageFactors, k: int, chroma_k: int | None = None) ->
     return (k, kc, kc)
 
 
+def _decompose_releasing_gil(ch: np.ndarray) -> SVDResult:
+    """Full thin SVD via numpy (LAPACK in double), which releases the GIL while it runs.
+
+    scipy's float32 gesdd is faster but holds the GIL, freezing a GUI whose worker *thread*
+    runs it; for a small preview in a thread, this is the better trade.
+    """
+    if not np.all(np.isfinite(ch)):
+        raise ValueError("image contains NaN or inf")
+    U, s, Vt = np.linalg.svd(ch, full_matrices=False)
+    U, Vt = apply_sign_convention(U.astype(np.float32), Vt.astype(np.float32))
+    s = s.astype(np.float32)
+    tol = default_tolerance(s, ch.shape, np.dtype(np.float32))
+    smin = float(s[-1])
+    return SVDResult(
+        U=U,
+        s=s,
+        Vt=Vt,
+        shape=(int(ch.shape[0]), int(ch.shape[1])),
+        dtype="float32",
+        rank=int(np.count_nonzero(s > tol)),
+        tolerance=tol,
+        condition_number=float(s[0]) / smin if smin > 0 else float("inf"),
+        total_energy=float(np.sum(np.square(s, dtype=np.float64))),
+        driver="numpy-gesdd",
+    )
+
+
 def decompose_image(
     pixels: np.ndarray,
     mode: str = "rgb",
     *,
     max_rank: int | None = None,
     preview_side: int | None = None,
+    release_gil: bool = False,
     job: object = None,
 ) -> ImageFactors:
     """Decompose every channel of ``pixels`` in ``mode`` once (float32).
@@ -237,6 +273,8 @@ def decompose_image(
     float32 precision); None = full thin SVD (scipy gesdd in float32, the fastest full SVD here).
     ``preview_side``: first block-average the image so its longer side is at most this (a fast
     screen preview; ``downsample_factor`` records the factor).
+    ``release_gil``: use numpy's SVD (slower, but lets a GUI thread run meanwhile) for full
+    decompositions; meant for small previews computed in a worker thread.
     ``job``: optional object with ``cancelled() -> bool`` and ``report(fraction, message)``
     (the JobRunner's JobContext); raises :class:`Cancelled` between channels.
     Module-level and picklable, so a worker process can run it.
@@ -257,7 +295,7 @@ def decompose_image(
                 raise Cancelled()
             job.report(c / len(chans), f"decomposing channel {CHANNEL_NAMES[mode][c]}")
         if max_rank is None or max_rank >= p - 1:
-            res = decompose(ch, allow_float32=True)
+            res = _decompose_releasing_gil(ch) if release_gil else decompose(ch, allow_float32=True)
         else:
             cancel = job.cancelled if job is not None else None
             res = decompose_topk(
@@ -353,7 +391,7 @@ class DisplayReconstructor:
         rows: slice | np.ndarray | None = None,
         cols: slice | np.ndarray | None = None,
         *,
-        exact_every: int = 32,
+        exact_every: int = 64,
     ) -> None:
         self.factors = factors
         r = _index(rows, factors.height)
@@ -397,16 +435,24 @@ class DisplayReconstructor:
             if self._offset[c]:
                 acc += self._offset[c]
         else:
-            np.matmul(U[:, lo:hi], Vt[lo:hi], out=self._tmp)
-            if new > cur:
-                acc += self._tmp
-            else:
-                acc -= self._tmp
+            self._add_terms(acc, U[:, lo:hi], Vt[lo:hi], 1.0 if new > cur else -1.0)
         self._ranks[c] = new
 
+    def _add_terms(self, acc: np.ndarray, U: np.ndarray, Vt: np.ndarray, sign: float) -> None:
+        """acc += sign · U Vt, in place through BLAS sgemm (β = 1) when possible."""
+        if acc.dtype == np.float32 and U.dtype == np.float32 and Vt.dtype == np.float32:
+            # Row-major acc is column-major acc.T = Vtᵀ Uᵀ: one pass over acc, no temporary.
+            r = sgemm(sign, Vt.T, U.T, beta=1.0, c=acc.T, overwrite_c=1)
+            if np.shares_memory(r, acc):
+                return
+            acc[...] = r.T  # pragma: no cover - f2py made a copy after all
+            return
+        np.matmul(U, Vt, out=self._tmp)
+        acc += sign * self._tmp
+
     def _emit(self, plane: np.ndarray, target: np.ndarray) -> None:
-        np.clip(plane, 0.0, 255.99, out=self._plane)
-        np.copyto(target, self._plane, casting="unsafe")
+        # One pass: clip and truncate straight into the (strided) uint8 channel.
+        np.clip(plane, 0.0, 255.99, out=target, casting="unsafe")
 
     def render(self, k: int, chroma_k: int | None = None, *, exact: bool = False) -> np.ndarray:
         """uint8 pixels of the view at rank k (the returned buffer is reused by the next call)."""
@@ -485,19 +531,39 @@ def ssim(
     x, y = _pair(luminance(original), luminance(approx))
     c1, c2 = (k1 * peak) ** 2, (k2 * peak) ** 2
     truncate = 3.5  # radius int(3.5·1.5 + 0.5) = 5
+    r = int(truncate * sigma + 0.5)
 
     def blur(a: np.ndarray) -> np.ndarray:
         return scipy.ndimage.gaussian_filter(a, sigma, mode="reflect", truncate=truncate)
 
-    mx, my = blur(x), blur(y)
-    sxx = blur(x * x) - mx * mx
-    syy = blur(y * y) - my * my
-    sxy = blur(x * y) - mx * my
-    smap = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
-    r = int(truncate * sigma + 0.5)
-    if smap.shape[0] > 2 * r and smap.shape[1] > 2 * r:
-        smap = smap[r:-r, r:-r]
-    return float(smap.mean())
+    h, w = x.shape
+    crop = h > 2 * r and w > 2 * r
+    total, count = 0.0, 0
+    # Bands of rows with an r-row margin give exactly the whole-image map, and keep each
+    # C call short (scipy.ndimage holds the GIL; a GUI thread gets a turn between bands).
+    for a in range(0, h, _SSIM_BAND):
+        b = min(h, a + _SSIM_BAND)
+        lo, hi = max(0, a - r), min(h, b + r)
+        xb, yb = x[lo:hi], y[lo:hi]
+        mx, my = blur(xb), blur(yb)
+        sxx = blur(xb * xb) - mx * mx
+        syy = blur(yb * yb) - my * my
+        sxy = blur(xb * yb) - mx * my
+        smap = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+        r0, r1 = a, b
+        if crop:
+            r0, r1 = max(a, r), min(b, h - r)
+        if r1 <= r0:
+            continue
+        part = smap[r0 - lo : r1 - lo]
+        if crop:
+            part = part[:, r:-r]
+        total += float(part.sum())
+        count += part.size
+    return total / count
+
+
+_SSIM_BAND = 256
 
 
 @dataclass(frozen=True)

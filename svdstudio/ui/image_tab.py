@@ -51,7 +51,7 @@ from ..io.images import (
 )
 from ..resources import resource_path
 from .image_views import (
-    ERROR_LEVELS,
+    ErrorImage,
     ImagePane,
     MetricsTable,
     QualityPlot,
@@ -114,6 +114,7 @@ class ImageTab(QtWidgets.QWidget):
         self._codecs: CodecReport | None = None
         self._generation = 0
         self._codecs_gen = -1
+        self._color_mode = "rgb"  # the colour mode chosen for colour images
         self._from_factor_file = False
         self._metric_original: np.ndarray | None = None
         self._build()
@@ -252,7 +253,7 @@ class ImageTab(QtWidgets.QWidget):
             "The rank-k reconstruction, rebuilt from cached factors as you move k",
         )
         self.error_pane = ImagePane(
-            "Error |A − A_k|",
+            "Error |A − A_k|  (black 0 → yellow ≥ 64 levels)",
             "imageErrorView",
             "Absolute error per pixel (largest over channels), 0 (black) to 64 or more "
             "(yellow) grey levels",
@@ -441,7 +442,7 @@ class ImageTab(QtWidgets.QWidget):
     def save_state(self, settings: QtCore.QSettings) -> None:
         settings.setValue("image/splitter", self.splitter.saveState())
         settings.setValue("image/sideSplitter", self.side_splitter.saveState())
-        settings.setValue("image/mode", self._mode_key())
+        settings.setValue("image/mode", self._color_mode)
         settings.setValue("image/rank", self._k)
         settings.setValue("image/chromaRank", self._chroma_k)
         settings.setValue("image/viewTab", self.view_tabs.currentIndex())
@@ -459,6 +460,7 @@ class ImageTab(QtWidgets.QWidget):
             if isinstance(state, QtCore.QByteArray):
                 widget.restoreState(state)
         mode = settings.value("image/mode", "rgb")
+        self._color_mode = str(mode) if mode in ("gray", "rgb", "ycbcr") else "rgb"
         idx = self.mode_combo.findData(mode)
         if idx >= 0:
             self.mode_combo.blockSignals(True)
@@ -578,12 +580,14 @@ class ImageTab(QtWidgets.QWidget):
         self._pixels = img.pixels
         self._name = header_name or Path(img.path).name
         self.mode_combo.setEnabled(img.is_color)
-        if not img.is_color:
-            self.mode_combo.blockSignals(True)
-            self.mode_combo.setCurrentIndex(0)
-            self.mode_combo.blockSignals(False)
-        elif self._mode_key() == "gray" and not self._from_factor_file:
-            pass  # keep the user's choice of grayscale for colour images
+        # A grayscale image shows "Grayscale"; a colour one gets the user's last colour choice.
+        wanted = "gray" if not img.is_color else self._color_mode
+        if self._from_factor_file:
+            wanted = self._mode_key()
+        self.mode_combo.blockSignals(True)
+        self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(wanted)))
+        self.mode_combo.blockSignals(False)
+        self._update_chroma_enabled()
         h, w = img.pixels.shape[:2]
         kind = "colour" if img.is_color else "grayscale"
         self.info_label.setText(f"{self._name} — {w}×{h} {kind} ({img.source_mode})")
@@ -613,31 +617,49 @@ class ImageTab(QtWidgets.QWidget):
         pixels = self._pixels
         self._show_original()
         self._update_notes()
+        # A decomposition of the previous image or mode is of no use any more: stop it.
+        self.runner.cancel("image.preview")
+        self.runner.cancel("image.svd")
         if preset is not None and preset.mode == effective_mode(pixels, mode):
-            self.runner.cancel("image.preview")
-            self.runner.cancel("image.svd")
             self._on_factors(preset, gen, full=True)
             return
         big = pixels.shape[0] * pixels.shape[1] > PREVIEW_ABOVE_PIXELS
-        if big:
-            self.runner.submit(
-                "image.preview",
-                decompose_image,
-                pixels,
-                mode,
-                preview_side=PREVIEW_SIDE,
-                description="Image: quick preview SVD",
-                in_process=False,
-                on_result=lambda f: self._on_factors(f, gen, full=False),
-                on_error=self._on_job_error,
-            )
+        if not big:
+            self._submit_full_svd(gen, in_process=False)
+            return
+
+        def preview_ready(f: ImageFactors) -> None:
+            self._on_factors(f, gen, full=False)
+            self._submit_full_svd(gen, in_process=True)
+
+        def preview_failed(message: str, details: str = "") -> None:
+            self._submit_full_svd(gen, in_process=True)
+
+        # The preview first, alone, so the first picture does not compete with the big SVD.
         self.runner.submit(
-            "image.svd",
+            "image.preview",
             decompose_image,
             pixels,
             mode,
+            preview_side=PREVIEW_SIDE,
+            release_gil=True,
+            description="Image: quick preview SVD",
+            in_process=False,
+            on_result=preview_ready,
+            on_error=preview_failed,
+        )
+
+    def _submit_full_svd(self, gen: int, *, in_process: bool) -> None:
+        """The full-resolution SVD (a killable worker process for big images)."""
+        if gen != self._generation or self._pixels is None:
+            return
+        self.runner.submit(
+            "image.svd",
+            decompose_image,
+            self._pixels,
+            self._mode_key(),
             description=f"Image: SVD of {self._name}",
-            in_process=big,
+            in_process=in_process,
             on_result=lambda f: self._on_factors(f, gen, full=True),
             on_error=self._on_job_error,
         )
@@ -657,8 +679,9 @@ class ImageTab(QtWidgets.QWidget):
             if factors.downsample_factor == 1
             else downsample(self._pixels, factors.downsample_factor)
         )
-        ref = mode_reference(self._metric_original, factors.mode)
-        self._ref_display = np.ascontiguousarray(ref[rows, cols], dtype=np.float32)
+        ref = mode_reference(self._metric_original[rows, cols], factors.mode)
+        self._ref_display = np.ascontiguousarray(ref, dtype=np.float32)
+        self._error_image = ErrorImage(self._ref_display)
         self._k = min(max(self._k, 1), factors.max_rank)
         if factors.mode == "ycbcr":
             self._chroma_k = min(self._chroma_k, factors.max_chroma_rank)
@@ -783,6 +806,8 @@ class ImageTab(QtWidgets.QWidget):
         self.view_tabs.setCurrentIndex(2)
 
     def _on_mode(self, _index: int) -> None:
+        if self._image is None or self._image.is_color:
+            self._color_mode = self._mode_key()
         self._update_chroma_enabled()
         if self._pixels is not None:
             self._start_decomposition()
@@ -819,10 +844,8 @@ class ImageTab(QtWidgets.QWidget):
         u8 = self._display.render(self._k, chroma)
         size = self._source_size()
         self.recon_pane.set_pixels(u8, size)
-        err = np.abs(u8.astype(np.float32) - self._ref_display)
-        if err.ndim == 3:
-            err = err.max(axis=2)
-        self.error_pane.set_pixels(err, size, levels=ERROR_LEVELS, lut=_ERROR_LUT)
+        err = self._error_image.compute(u8)
+        self.error_pane.set_pixels(err, size, levels=(0, 255), lut=_ERROR_LUT)
         label = f"Rank k = {self._k}"
         if chroma is not None:
             label += f", chroma {chroma}"

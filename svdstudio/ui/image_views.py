@@ -79,7 +79,11 @@ class ImagePane(QtWidgets.QWidget):
             self.item.clear()
             return
         self.item.setLookupTable(lut)
-        self.item.setImage(pixels, autoLevels=False, levels=levels)
+        if pixels.dtype == np.uint8 and tuple(levels) == (0.0, 255.0):
+            # No levels: pyqtgraph hands uint8 data to QImage without rescaling it.
+            self.item.setImage(pixels, autoLevels=False, levels=None)
+        else:
+            self.item.setImage(pixels, autoLevels=False, levels=levels)
         w, h = source_size or (pixels.shape[1], pixels.shape[0])
         self.item.setRect(QtCore.QRectF(0, 0, w, h))
         if self._source_size != (w, h):
@@ -371,3 +375,34 @@ def signed_to_uint8(x: np.ndarray) -> np.ndarray:
     m = float(np.max(np.abs(x))) if x.size else 0.0
     scale = 127.0 / m if m > 0 else 0.0
     return np.clip(np.rint(128.0 + x * scale), 0, 255).astype(np.uint8)
+
+
+class ErrorImage:
+    """|A − A_k| of the on-screen pixels as uint8 colour-map indices, with reused buffers.
+
+    Index = 4·|difference| (largest over channels), capped at 255: 0 → 64 grey levels span
+    the colour map.  Integer arithmetic on planar data keeps this a few milliseconds per frame.
+    """
+
+    def __init__(self, reference: np.ndarray) -> None:
+        ref = np.clip(np.rint(reference), 0, 255).astype(np.int16)
+        self._ref = (
+            [ref] if ref.ndim == 2 else [np.ascontiguousarray(ref[..., c]) for c in range(3)]
+        )
+        shape = ref.shape[:2]
+        self._tmp = np.empty(shape, np.int16)
+        self._acc = np.empty(shape, np.int16)
+        self.out = np.empty(shape, np.uint8)
+
+    def compute(self, shown: np.ndarray) -> np.ndarray:
+        """Error indices for ``shown`` (uint8, same shape as the reference); buffer is reused."""
+        planes = [shown] if shown.ndim == 2 else [shown[..., c] for c in range(shown.shape[2])]
+        self._acc.fill(0)
+        for plane, ref in zip(planes, self._ref, strict=True):
+            np.subtract(plane, ref, out=self._tmp, dtype=np.int16)
+            np.abs(self._tmp, out=self._tmp)
+            np.maximum(self._acc, self._tmp, out=self._acc)
+        np.minimum(self._acc, 63, out=self._acc)
+        np.left_shift(self._acc, 2, out=self._acc)
+        np.copyto(self.out, self._acc, casting="unsafe")
+        return self.out

@@ -23,11 +23,14 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from svdstudio.engine import decompose
 from svdstudio.engine.imaging import (
     PREVIEW_SIDE,
     DisplayReconstructor,
+    ImageFactors,
     decompose_image,
     reconstruct_image,
+    to_channels,
 )
 from svdstudio.io.images import load_image
 from svdstudio.resources import resource_path
@@ -66,23 +69,41 @@ def main() -> int:
     pixels = img.pixels
     print(f"(decode {decode:.2f} s, not counted)")
 
-    # 1. First reconstruction on screen: preview factors of a ≤1000-px copy, rank-32 view.
-    t = time.perf_counter()
-    preview = decompose_image(pixels, "rgb", preview_side=PREVIEW_SIDE)
-    first = DisplayReconstructor(preview).render(min(32, preview.max_rank))
-    t_first = time.perf_counter() - t
+    # 1. First reconstruction on screen: preview factors of a small copy, rank-32 view.
+    # Median of 3 (this machine is shared; one sample is at the mercy of other jobs).
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        preview = decompose_image(pixels, "rgb", preview_side=PREVIEW_SIDE, release_gil=True)
+        first = DisplayReconstructor(preview).render(min(32, preview.max_rank))
+        times.append(time.perf_counter() - t)
+    t_first = float(np.median(times))
     line(
         f"first reconstruction (preview {preview.width}×{preview.height}, k=32)",
         f"{t_first:.2f} s",
-        "≤ 1.5 s",
+        f"≤ 1.5 s (runs {', '.join(f'{x:.2f}' for x in times)})",
         t_first <= 1.5,
     )
     del first
 
-    # 2. Full spectrum of the three channels, full resolution (float32 gesdd per channel).
-    t = time.perf_counter()
-    full = decompose_image(pixels, "rgb")
-    t_full = time.perf_counter() - t
+    # 2. Full spectrum of the three channels, full resolution (float32 gesdd per channel, as
+    # decompose_image does).  numpy's linalg.svd of the same channel runs right after each one,
+    # so a load change on this shared machine hits both sides alike; its memory is excluded.
+    chans = to_channels(pixels, "rgb")
+    results, t_full, t_np, peak = [], 0.0, 0.0, 0
+    for ch in chans:
+        t = time.perf_counter()
+        results.append(decompose(ch, allow_float32=True))
+        t_full += time.perf_counter() - t
+        peak = max(peak, tracemalloc.get_traced_memory()[1])
+        if not args.skip_numpy:
+            t = time.perf_counter()
+            out = np.linalg.svd(ch, full_matrices=False)
+            t_np += time.perf_counter() - t
+            del out
+            tracemalloc.reset_peak()
+    full = ImageFactors("rgb", height, width, ("R", "G", "B"), tuple(results))
+    del chans
     factor_bytes = sum(ch.U.nbytes + ch.s.nbytes + ch.Vt.nbytes for ch in full.channels)
 
     # 3. Dragging the cutoff over a view-sized crop at full resolution.
@@ -109,7 +130,7 @@ def main() -> int:
     line("full-resolution rank-128 image (export)", f"{t_export:.2f} s", "info", None)
     del rec
 
-    _, peak = tracemalloc.get_traced_memory()
+    peak = max(peak, tracemalloc.get_traced_memory()[1])
     tracemalloc.stop()
     budget = 4 * (pixels.nbytes + factor_bytes)
     line(
@@ -124,12 +145,6 @@ def main() -> int:
     if args.skip_numpy:
         line("full spectrum, 3 channels", f"{t_full:.2f} s", "< numpy linalg.svd", None)
         return 0
-    chans = [np.ascontiguousarray(pixels[..., c]) for c in range(3)]
-    del view, full, preview
-    t = time.perf_counter()
-    for ch in chans:
-        np.linalg.svd(ch, full_matrices=False)
-    t_np = time.perf_counter() - t
     line("full spectrum, 3 channels (SVD Studio)", f"{t_full:.2f} s", "", None)
     line("full spectrum, 3 channels (numpy linalg.svd)", f"{t_np:.2f} s", "", None)
     line("  ratio SVD Studio / numpy", f"{t_full / t_np:.2f}", "< 1", t_full < t_np)

@@ -263,3 +263,25 @@ def test_bad_input_rejected():
     with pytest.raises(ValueError, match="between 0 and 10"):
         reconstruct_image(f, 11)
     assert relative_error(np.zeros((2, 2)), np.zeros((2, 2))) == 0.0
+
+
+def test_gil_releasing_preview_path_matches_scipy():
+    img = smooth_image(40, 30, color=True, seed=13)
+    a = decompose_image(img, "ycbcr")
+    b = decompose_image(img, "ycbcr", release_gil=True)
+    assert b.channels[0].driver == "numpy-gesdd"
+    for x, y in zip(a.channels, b.channels, strict=True):
+        np.testing.assert_allclose(y.s, x.s, rtol=1e-4, atol=1e-3)
+        assert y.total_energy == pytest.approx(x.total_energy, rel=1e-5)
+    np.testing.assert_allclose(reconstruct_image(a, 5), reconstruct_image(b, 5), atol=0.05)
+
+
+def test_ssim_bands_match_single_pass(monkeypatch):
+    from svdstudio.engine import imaging
+
+    a = smooth_image(70, 33, color=False, seed=14)
+    b = np.clip(a + np.random.default_rng(15).normal(0, 9, a.shape), 0, 255)
+    whole = ssim(a, b)
+    monkeypatch.setattr(imaging, "_SSIM_BAND", 16)
+    assert ssim(a, b) == pytest.approx(whole, abs=1e-12)
+    assert whole == pytest.approx(reference_ssim(a, b), abs=1e-7)

@@ -257,3 +257,13 @@ def test_layers_view(qtbot, tab, small_gray):
     got = tab.cumulative_pane.item.image.astype(float)
     assert np.max(np.abs(got - np.clip(np.rint(cum), 0, 255))) <= 1
     assert tab.layer_pane.title.text().startswith("Layer 3: σ = ")
+
+
+def test_colour_mode_choice_survives_a_grayscale_image(qtbot, tab, small_gray, small_rgb):
+    open_and_wait(qtbot, tab, small_rgb)
+    with qtbot.waitSignals([tab.factors_ready, tab.metrics_ready], timeout=TIMEOUT):
+        tab.mode_combo.setCurrentIndex(tab.mode_combo.findData("ycbcr"))
+    open_and_wait(qtbot, tab, small_gray)
+    assert tab.mode_combo.currentData() == "gray" and not tab.mode_combo.isEnabled()
+    open_and_wait(qtbot, tab, small_rgb)
+    assert tab.mode_combo.currentData() == "ycbcr" and tab._factors.mode == "ycbcr"
