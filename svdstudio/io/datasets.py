@@ -214,14 +214,20 @@ def _parse_slow(col: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def read_header(path: str | os.PathLike[str]) -> list[str]:
-    """Column names of a table (generated ``column_N`` names when it has no header)."""
-    p = Path(path)
-    text, _ = _read_text(p)
-    rows, _, _ = _records(text, p.suffix.lower())
-    if not rows:
-        raise DatasetError(f"{p}: the file is empty")
+    """Column names of a table as :func:`read_dataset` names them (``column_N`` where the
+    file has no header or a blank name, ``name_2`` for a repeated one)."""
+    rows, _, _, _ = _read_records(Path(path))
     header, _ = _split_header(rows)
-    return header or [f"column_{j + 1}" for j in range(len(rows[0]))]
+    return _column_names(header, len(rows[0]))
+
+
+def _read_records(p: Path) -> tuple[list[list[str]], list[int], str, list[str]]:
+    """A table file's non-blank records, the line each starts on, the delimiter and notices."""
+    text, notices = _read_text(p)
+    rows, line_of, delim = _records(text, p.suffix.lower())
+    if not rows:
+        raise DatasetError(f"{_display_name(p)}: the file is empty; expected a table of numbers")
+    return rows, line_of, delim, notices
 
 
 def _records(text: str, suffix: str) -> tuple[list[list[str]], list[int], str]:
@@ -290,6 +296,13 @@ def _unique_names(names: list[str]) -> list[str]:
     return out
 
 
+def _column_names(header: list[str] | None, width: int) -> list[str]:
+    """Unique names for ``width`` columns: the header's, else ``column_1`` … ``column_N``."""
+    return _unique_names(
+        header if header is not None else [f"column_{j + 1}" for j in range(width)]
+    )
+
+
 def _column_ref(j: int, name: str) -> str:
     return f"column {j + 1} '{name}'"
 
@@ -309,10 +322,7 @@ def read_dataset(
     """
     p = Path(path)
     src = _display_name(p)
-    text, notices = _read_text(p)
-    rows, line_of, delim = _records(text, p.suffix.lower())
-    if not rows:
-        raise DatasetError(f"{src}: the file is empty; expected a table of numbers")
+    rows, line_of, delim, notices = _read_records(p)
     header, body = _split_header(rows)
     width = len(rows[0])
     # Messages give both the data row (header not counted) and the file line it is on.
@@ -327,9 +337,7 @@ def read_dataset(
                 f"{src}: row {r + 1} (line {data_lines[r]}) has {len(row)} fields; "
                 f"the {'header' if header else 'first row'} has {width}"
             )
-    names = _unique_names(
-        header if header is not None else [f"column_{j + 1}" for j in range(width)]
-    )
+    names = _column_names(header, width)
     if len(body) == 0:
         raise DatasetError(f"{src}: the table has a header but no data rows; need at least 3 rows")
 

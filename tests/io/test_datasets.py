@@ -233,3 +233,11 @@ def test_twenty_thousand_rows(tmp_path):
     ds = read_dataset(p)
     assert ds.X.shape == (20000, 20)
     np.testing.assert_allclose(ds.X, X, atol=1e-6)
+
+
+def test_read_header_names_columns_as_read_dataset_does(tmp_path):
+    p = write(tmp_path, "h.csv", "a,a,,kind\n1,2,3,x\n2,1,5,y\n4,4,1,x\n")
+    ds = read_dataset(p)
+    assert read_header(p) == list(ds.all_columns) == ["a", "a_2", "column_3", "kind"]
+    with pytest.raises(DatasetError, match=r"e\.csv: the file is empty"):
+        read_header(write(tmp_path, "e.csv", "\n"))

@@ -273,3 +273,38 @@ def test_state_round_trip(tab, qtbot, tmp_path):
         assert other.arrows_check.isChecked() and other.scatter.arrow_count() > 0
     finally:
         runner.shutdown()
+
+
+def test_export_menu_has_room_and_offers_each_type(tab, tmp_path, monkeypatch):
+    button = tab.export_button
+    # The menu arrow gets its own room beside the text (it used to cover the "t").
+    style = button.style()
+    indicator = style.pixelMetric(style.PixelMetric.PM_MenuButtonIndicator, None, button)
+    text = button.fontMetrics().horizontalAdvance(button.text())
+    assert button.width() >= text + indicator + 8
+    offered = []
+
+    def fake_dialog(_parent, _title, suggested, filters):
+        offered.append((suggested, filters))
+        return str(tmp_path / f"out{len(offered)}"), filters.split(";;")[0]
+
+    monkeypatch.setattr(
+        dataset_tab_module.dataset_export.QtWidgets.QFileDialog, "getSaveFileName", fake_dialog
+    )
+    actions = button.menu().actions()
+    assert [a.text() for a in actions] == [
+        "Projected coordinates (CSV)…",
+        "Plot as PNG…",
+        "Plot as SVG…",
+    ]
+    for action in actions:
+        action.trigger()
+    assert [f for _, f in offered] == [
+        "Projected coordinates (*.csv)",
+        "PNG image (*.png)",
+        "SVG drawing (*.svg)",
+    ]
+    assert offered[0][0].endswith("iris_tsvd.csv")
+    assert (tmp_path / "out1.csv").read_text().startswith("row,species,SVD1,SVD2")
+    assert not QImage(str(tmp_path / "out2.png")).isNull()
+    assert (tmp_path / "out3.svg").read_text(encoding="utf-8").lstrip().startswith("<")
