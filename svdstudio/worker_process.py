@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import os
+import pickle
+import struct
 import traceback
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["JobContext", "describe_error", "is_cancel", "process_main", "wants_job"]
+__all__ = [
+    "JobContext",
+    "describe_error",
+    "is_cancel",
+    "process_main",
+    "receive_message",
+    "wants_job",
+]
 
 
 class JobContext:
@@ -78,7 +88,7 @@ def process_main(conn: Any, cancel: Any) -> None:
                 kwargs, job=JobContext(cancel, lambda f, m: conn.send(("progress", f, m)))
             )
         value = fn(*args, **kwargs)
-        _send_quietly(conn, ("result", value))
+        _send_quietly(conn, ("result", value), out_of_band=True)
     except BaseException as exc:  # everything must reach the GUI
         if is_cancel(exc):
             _send_quietly(conn, ("cancelled",))
@@ -88,7 +98,65 @@ def process_main(conn: Any, cancel: Any) -> None:
         conn.close()
 
 
-def _send_quietly(conn: Any, message: tuple) -> None:
+def _send_quietly(conn: Any, message: tuple, *, out_of_band: bool = False) -> None:
     """Send the final message; if the app has gone away meanwhile there is no one to tell."""
     with contextlib.suppress(BrokenPipeError, EOFError, ConnectionResetError):
-        conn.send(message)
+        if out_of_band:
+            _send_out_of_band(conn, message)
+        else:
+            conn.send(message)
+
+
+def _send_out_of_band(conn: Any, message: tuple) -> None:
+    # Pickle protocol 5 keeps big array buffers out of the pickle: they travel as raw messages
+    # the GUI side can read straight into place, instead of one big copy that holds the GIL.
+    buffers: list[pickle.PickleBuffer] = []
+    payload = pickle.dumps(message, protocol=5, buffer_callback=buffers.append)
+    raws = [b.raw() for b in buffers]
+    conn.send(("oob", payload, [r.nbytes for r in raws]))
+    for raw in raws:
+        conn.send_bytes(raw)
+
+
+def receive_message(conn: Any) -> tuple:
+    """Receive one message sent by a worker process, reassembling out-of-band buffers."""
+    msg = conn.recv()
+    if msg[0] != "oob":
+        return msg
+    _, payload, sizes = msg
+    return pickle.loads(payload, buffers=[_receive_buffer(conn, n) for n in sizes])
+
+
+def _read_exact(fd: int, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = os.read(fd, n - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+
+def _receive_buffer(conn: Any, size: int) -> memoryview:
+    # numpy.empty leaves the pages untouched; bytearray(size) would zero them holding the GIL.
+    import numpy as np
+
+    buf = memoryview(np.empty(size, dtype=np.uint8))
+    if os.name != "posix":
+        conn.recv_bytes_into(buf)
+        return buf
+    # Read the connection's framing (a 4-byte length, or -1 and an 8-byte length) and then the
+    # bytes straight into ``buf``; os.readv releases the GIL for the whole transfer.
+    fd = conn.fileno()
+    (n,) = struct.unpack("!i", _read_exact(fd, 4))
+    if n == -1:
+        (n,) = struct.unpack("!Q", _read_exact(fd, 8))
+    if n != size:
+        raise OSError(f"worker message of {n} bytes where {size} were announced")
+    got = 0
+    while got < size:
+        step = os.readv(fd, [buf[got:]])
+        if step == 0:
+            raise EOFError
+        got += step
+    return buf

@@ -27,7 +27,14 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from .worker_process import JobContext, describe_error, is_cancel, process_main, wants_job
+from .worker_process import (
+    JobContext,
+    describe_error,
+    is_cancel,
+    process_main,
+    receive_message,
+    wants_job,
+)
 
 __all__ = ["AUTO_PROCESS_ELEMENTS", "JobContext", "JobRunner"]
 
@@ -241,7 +248,7 @@ class JobRunner(QObject):
             try:
                 parent_conn.send((fn, args, kwargs))
                 while True:
-                    msg = parent_conn.recv()
+                    msg = receive_message(parent_conn)
                     post((msg[0], job.job_id, *msg[1:]))
                     if msg[0] != "progress":
                         final = True

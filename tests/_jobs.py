@@ -46,3 +46,8 @@ def fail_unexpected() -> None:
 
 def die_hard() -> None:
     os._exit(3)
+
+
+def big_array(n: int) -> np.ndarray:
+    """A float32 array of n elements (for transfer timings)."""
+    return np.ones(n, dtype=np.float32)

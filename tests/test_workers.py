@@ -184,3 +184,15 @@ def test_spare_process_is_warm_and_reused(qtbot, runner):
     assert runner.spare_alive()  # and a fresh one waits for the next
     runner.shutdown()
     assert not runner.spare_alive() and runner.live_workers() == 0
+
+
+def test_big_process_result_arrives_intact_and_writable(qtbot, runner):
+    """Large arrays travel out of band (pickle 5) and land in writable memory."""
+    with qtbot.waitSignal(runner.result_ready, timeout=60000) as blocker:
+        runner.submit("p", _jobs.big_array, 8_000_000, in_process=True)
+    value = blocker.args[2]
+    assert value.dtype == np.float32 and value.shape == (8_000_000,)
+    assert value.flags.writeable
+    assert float(value.sum(dtype=np.float64)) == 8_000_000.0
+    value[0] = 2.0  # the GUI side may work in place
+    assert value[0] == 2.0
