@@ -258,7 +258,7 @@ class ImageTab(QtWidgets.QWidget):
             "Absolute error per pixel (largest over channels), 0 (black) to 64 or more "
             "(yellow) grey levels",
         )
-        link_panes(self.original_pane, self.recon_pane, self.error_pane)
+        self.compare_group = link_panes(self.original_pane, self.recon_pane, self.error_pane)
         grid.addWidget(self.original_pane, 0, 0)
         grid.addWidget(self.recon_pane, 0, 1)
         grid.addWidget(self.error_pane, 1, 0)
@@ -319,7 +319,7 @@ class ImageTab(QtWidgets.QWidget):
         self.cumulative_pane = ImagePane(
             "Sum of layers 1…i", "imageCumulativeView", "The image built from the first i layers"
         )
-        link_panes(self.layer_pane, self.cumulative_pane)
+        self.layer_group = link_panes(self.layer_pane, self.cumulative_pane)
         panes.addWidget(self.layer_pane)
         panes.addWidget(self.cumulative_pane)
         lv.addLayout(panes, 1)
@@ -328,7 +328,23 @@ class ImageTab(QtWidgets.QWidget):
         self.quality_plot = QualityPlot()
         self.view_tabs.addTab(self.quality_plot, "Quality vs size")
         self.view_tabs.currentChanged.connect(lambda _: self._render_layers())
+        self.fit_button = QtWidgets.QToolButton()
+        self.fit_button.setText("Fit")
+        self._control(
+            self.fit_button,
+            "imageFitButton",
+            "Fit the whole image in every view again after zooming or panning "
+            "(or double-click a view)",
+            "Fit image",
+        )
+        self.fit_button.clicked.connect(self.fit_views)
+        self.view_tabs.setCornerWidget(self.fit_button, Qt.Corner.TopRightCorner)
         return self.view_tabs
+
+    def fit_views(self) -> None:
+        """Show the whole image in every pane again (undo zoom and pan)."""
+        self.compare_group.fit()
+        self.layer_group.fit()
 
     def _build_side(self) -> QtWidgets.QWidget:
         side = QtWidgets.QWidget()
@@ -892,7 +908,10 @@ class ImageTab(QtWidgets.QWidget):
                 "decomposed once "
                 f"({f.channels[0].driver}, float32); every rank reuses these factors."
             )
-        lines.append("Scroll to zoom and drag to pan; the three views move together.")
+        lines.append(
+            "Scroll to zoom and drag to pan; the three views move together. "
+            "Double-click or press Fit to see the whole image again."
+        )
         self.notes_label.setText("\n\n".join(lines))
 
     # ================================================================== metrics

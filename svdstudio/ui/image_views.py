@@ -1,7 +1,6 @@
-"""Image panes for the Image lab: pyqtgraph image views with locked zoom/pan, thumbnails.
+"""Views of the Image lab besides the image panes: thumbnails, metrics table, quality plot.
 
-Every pane shows its picture stretched over the *source* image's pixel rectangle, so a
-preview (downsampled) picture and a full-resolution one line up and can share zoom and pan.
+The image panes themselves live in :mod:`svdstudio.ui.image_panes` (re-exported here).
 """
 
 from __future__ import annotations
@@ -11,9 +10,12 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
+from .image_panes import ImagePane, PaneGroup, link_panes, to_qimage
+
 __all__ = [
     "ImagePane",
     "MetricsTable",
+    "PaneGroup",
     "QualityPlot",
     "ThumbnailCard",
     "link_panes",
@@ -22,83 +24,6 @@ __all__ = [
 ]
 
 ERROR_LEVELS = (0.0, 64.0)
-
-
-def to_qimage(pixels: np.ndarray) -> QtGui.QImage:
-    """A detached QImage of uint8 H×W (gray) or H×W×3 (RGB) pixels."""
-    arr = np.ascontiguousarray(pixels, dtype=np.uint8)
-    h, w = arr.shape[:2]
-    if arr.ndim == 2:
-        img = QtGui.QImage(arr.data, w, h, w, QtGui.QImage.Format.Format_Grayscale8)
-    else:
-        img = QtGui.QImage(arr.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888)
-    return img.copy()
-
-
-class ImagePane(QtWidgets.QWidget):
-    """A titled image view (pyqtgraph ViewBox + ImageItem), aspect locked, y down."""
-
-    def __init__(
-        self, title: str, object_name: str, tooltip: str, parent: QtWidgets.QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.setObjectName(object_name)
-        self.setToolTip(tooltip)
-        self.setAccessibleName(title)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(2)
-        self.title = QtWidgets.QLabel(title)
-        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.title.setStyleSheet("font-weight: 600;")
-        self.title.setAccessibleName(f"{title} caption")
-        lay.addWidget(self.title)
-        self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground("#f4f5f7")
-        self.graphics.ci.setContentsMargins(0, 0, 0, 0)
-        self.graphics.setMinimumSize(160, 140)
-        self.view = self.graphics.addViewBox()
-        self.view.setAspectLocked(True)
-        self.view.invertY(True)
-        self.view.setMenuEnabled(False)
-        self.item = pg.ImageItem(axisOrder="row-major")
-        self.view.addItem(self.item)
-        lay.addWidget(self.graphics, 1)
-        self._source_size: tuple[int, int] | None = None
-
-    def set_pixels(
-        self,
-        pixels: np.ndarray | None,
-        source_size: tuple[int, int] | None = None,
-        *,
-        levels: tuple[float, float] = (0.0, 255.0),
-        lut: np.ndarray | None = None,
-    ) -> None:
-        """Show pixels (H×W or H×W×3) stretched over ``source_size`` = (width, height)."""
-        if pixels is None:
-            self.item.clear()
-            return
-        self.item.setLookupTable(lut)
-        if pixels.dtype == np.uint8 and tuple(levels) == (0.0, 255.0):
-            # No levels: pyqtgraph hands uint8 data to QImage without rescaling it.
-            self.item.setImage(pixels, autoLevels=False, levels=None)
-        else:
-            self.item.setImage(pixels, autoLevels=False, levels=levels)
-        w, h = source_size or (pixels.shape[1], pixels.shape[0])
-        self.item.setRect(QtCore.QRectF(0, 0, w, h))
-        if self._source_size != (w, h):
-            self._source_size = (w, h)
-            self.view.autoRange(padding=0.01)
-
-    def reset_zoom(self) -> None:
-        self.view.autoRange(padding=0.01)
-
-
-def link_panes(master: ImagePane, *others: ImagePane) -> None:
-    """Lock zoom and pan of ``others`` to ``master``."""
-    for pane in others:
-        pane.view.setXLink(master.view)
-        pane.view.setYLink(master.view)
 
 
 class ThumbnailCard(QtWidgets.QFrame):
