@@ -209,33 +209,9 @@ class QualityPlot(pg.PlotWidget):
         p.setMenuEnabled(False)
         self.legend = p.addLegend(offset=(-10, 10))
         pen = pg.mkPen
-        self.svd32 = p.plot(
-            [],
-            [],
-            pen=pen("#3a6fb0", width=2),
-            symbol="o",
-            symbolSize=6,
-            symbolBrush="#3a6fb0",
-            name="SVD, float32 factors",
-        )
-        self.svd8 = p.plot(
-            [],
-            [],
-            pen=pen("#7fa7d9", width=2, style=Qt.PenStyle.DashLine),
-            symbol="s",
-            symbolSize=5,
-            symbolBrush="#7fa7d9",
-            name="SVD, 8-bit factors",
-        )
-        self.jpeg = p.plot(
-            [],
-            [],
-            pen=pen("#c0392b", width=2),
-            symbol="t",
-            symbolSize=7,
-            symbolBrush="#c0392b",
-            name="JPEG, quality 10–95",
-        )
+        self.svd32 = self._series("#3a6fb0", "o", 6, "SVD, float32 factors")
+        self.svd8 = self._series("#7fa7d9", "s", 5, "SVD, 8-bit factors", dashed=True)
+        self.jpeg = self._series("#c0392b", "t", 7, "JPEG, quality 10–95")
         self.current = p.plot(
             [],
             [],
@@ -255,6 +231,21 @@ class QualityPlot(pg.PlotWidget):
             [],
             pen=pen("#2e8b57", width=1.5, style=Qt.PenStyle.DashLine),
             name="PNG file (lossless)",
+        )
+
+    def _series(
+        self, color: str, symbol: str, size: int, name: str, dashed: bool = False
+    ) -> pg.PlotDataItem:
+        """An empty line-and-marker series in one colour, listed in the legend."""
+        style = Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
+        return self.getPlotItem().plot(
+            [],
+            [],
+            pen=pg.mkPen(color, width=2, style=style),
+            symbol=symbol,
+            symbolSize=size,
+            symbolBrush=color,
+            name=name,
         )
 
     @staticmethod

@@ -140,3 +140,10 @@ def test_layers_and_gallery_show_the_whole_image(qtbot, window):
         return True
 
     qtbot.waitUntil(thumbnails_fill_cards, timeout=5000)
+
+
+def test_image_tab_fits_a_small_screen(qtbot, window):
+    tab = _image_tab(qtbot, window)
+    hint = tab.minimumSizeHint()
+    # A 1024×600 screen, minus window frame, menu, tab bar and status bar.
+    assert hint.width() <= 1000 and hint.height() <= 520, hint
