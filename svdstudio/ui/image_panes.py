@@ -96,8 +96,6 @@ class ImagePane(QtWidgets.QWidget):
         if self._source_size != (w, h):
             self._source_size = (w, h)
             self.group.fit()  # a new image: show all of it, whatever the user did before
-        elif self.group.auto_fit:
-            self.fit()
 
     def fit(self) -> None:
         """Show the whole image, centred (the aspect lock widens the other axis)."""
