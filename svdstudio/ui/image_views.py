@@ -1,7 +1,6 @@
-"""Image panes for the Image lab: pyqtgraph image views with locked zoom/pan, thumbnails.
+"""Views of the Image lab besides the image panes: thumbnails, metrics table, quality plot.
 
-Every pane shows its picture stretched over the *source* image's pixel rectangle, so a
-preview (downsampled) picture and a full-resolution one line up and can share zoom and pan.
+The image panes themselves live in :mod:`svdstudio.ui.image_panes` (re-exported here).
 """
 
 from __future__ import annotations
@@ -11,9 +10,12 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
+from .image_panes import ImagePane, PaneGroup, link_panes, to_qimage
+
 __all__ = [
     "ImagePane",
     "MetricsTable",
+    "PaneGroup",
     "QualityPlot",
     "ThumbnailCard",
     "link_panes",
@@ -22,83 +24,6 @@ __all__ = [
 ]
 
 ERROR_LEVELS = (0.0, 64.0)
-
-
-def to_qimage(pixels: np.ndarray) -> QtGui.QImage:
-    """A detached QImage of uint8 H×W (gray) or H×W×3 (RGB) pixels."""
-    arr = np.ascontiguousarray(pixels, dtype=np.uint8)
-    h, w = arr.shape[:2]
-    if arr.ndim == 2:
-        img = QtGui.QImage(arr.data, w, h, w, QtGui.QImage.Format.Format_Grayscale8)
-    else:
-        img = QtGui.QImage(arr.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888)
-    return img.copy()
-
-
-class ImagePane(QtWidgets.QWidget):
-    """A titled image view (pyqtgraph ViewBox + ImageItem), aspect locked, y down."""
-
-    def __init__(
-        self, title: str, object_name: str, tooltip: str, parent: QtWidgets.QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.setObjectName(object_name)
-        self.setToolTip(tooltip)
-        self.setAccessibleName(title)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(2)
-        self.title = QtWidgets.QLabel(title)
-        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.title.setStyleSheet("font-weight: 600;")
-        self.title.setAccessibleName(f"{title} caption")
-        lay.addWidget(self.title)
-        self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground("#f4f5f7")
-        self.graphics.ci.setContentsMargins(0, 0, 0, 0)
-        self.graphics.setMinimumSize(160, 140)
-        self.view = self.graphics.addViewBox()
-        self.view.setAspectLocked(True)
-        self.view.invertY(True)
-        self.view.setMenuEnabled(False)
-        self.item = pg.ImageItem(axisOrder="row-major")
-        self.view.addItem(self.item)
-        lay.addWidget(self.graphics, 1)
-        self._source_size: tuple[int, int] | None = None
-
-    def set_pixels(
-        self,
-        pixels: np.ndarray | None,
-        source_size: tuple[int, int] | None = None,
-        *,
-        levels: tuple[float, float] = (0.0, 255.0),
-        lut: np.ndarray | None = None,
-    ) -> None:
-        """Show pixels (H×W or H×W×3) stretched over ``source_size`` = (width, height)."""
-        if pixels is None:
-            self.item.clear()
-            return
-        self.item.setLookupTable(lut)
-        if pixels.dtype == np.uint8 and tuple(levels) == (0.0, 255.0):
-            # No levels: pyqtgraph hands uint8 data to QImage without rescaling it.
-            self.item.setImage(pixels, autoLevels=False, levels=None)
-        else:
-            self.item.setImage(pixels, autoLevels=False, levels=levels)
-        w, h = source_size or (pixels.shape[1], pixels.shape[0])
-        self.item.setRect(QtCore.QRectF(0, 0, w, h))
-        if self._source_size != (w, h):
-            self._source_size = (w, h)
-            self.view.autoRange(padding=0.01)
-
-    def reset_zoom(self) -> None:
-        self.view.autoRange(padding=0.01)
-
-
-def link_panes(master: ImagePane, *others: ImagePane) -> None:
-    """Lock zoom and pan of ``others`` to ``master``."""
-    for pane in others:
-        pane.view.setXLink(master.view)
-        pane.view.setYLink(master.view)
 
 
 class ThumbnailCard(QtWidgets.QFrame):
@@ -284,33 +209,9 @@ class QualityPlot(pg.PlotWidget):
         p.setMenuEnabled(False)
         self.legend = p.addLegend(offset=(-10, 10))
         pen = pg.mkPen
-        self.svd32 = p.plot(
-            [],
-            [],
-            pen=pen("#3a6fb0", width=2),
-            symbol="o",
-            symbolSize=6,
-            symbolBrush="#3a6fb0",
-            name="SVD, float32 factors",
-        )
-        self.svd8 = p.plot(
-            [],
-            [],
-            pen=pen("#7fa7d9", width=2, style=Qt.PenStyle.DashLine),
-            symbol="s",
-            symbolSize=5,
-            symbolBrush="#7fa7d9",
-            name="SVD, 8-bit factors",
-        )
-        self.jpeg = p.plot(
-            [],
-            [],
-            pen=pen("#c0392b", width=2),
-            symbol="t",
-            symbolSize=7,
-            symbolBrush="#c0392b",
-            name="JPEG, quality 10–95",
-        )
+        self.svd32 = self._series("#3a6fb0", "o", 6, "SVD, float32 factors")
+        self.svd8 = self._series("#7fa7d9", "s", 5, "SVD, 8-bit factors", dashed=True)
+        self.jpeg = self._series("#c0392b", "t", 7, "JPEG, quality 10–95")
         self.current = p.plot(
             [],
             [],
@@ -330,6 +231,21 @@ class QualityPlot(pg.PlotWidget):
             [],
             pen=pen("#2e8b57", width=1.5, style=Qt.PenStyle.DashLine),
             name="PNG file (lossless)",
+        )
+
+    def _series(
+        self, color: str, symbol: str, size: int, name: str, dashed: bool = False
+    ) -> pg.PlotDataItem:
+        """An empty line-and-marker series in one colour, listed in the legend."""
+        style = Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
+        return self.getPlotItem().plot(
+            [],
+            [],
+            pen=pg.mkPen(color, width=2, style=style),
+            symbol=symbol,
+            symbolSize=size,
+            symbolBrush=color,
+            name=name,
         )
 
     @staticmethod

@@ -277,11 +277,11 @@ def test_gil_releasing_preview_path_matches_scipy():
 
 
 def test_ssim_bands_match_single_pass(monkeypatch):
-    from svdstudio.engine import imaging
+    from svdstudio.engine import image_metrics  # where SSIM lives
 
     a = smooth_image(70, 33, color=False, seed=14)
     b = np.clip(a + np.random.default_rng(15).normal(0, 9, a.shape), 0, 255)
     whole = ssim(a, b)
-    monkeypatch.setattr(imaging, "_SSIM_BAND", 16)
+    monkeypatch.setattr(image_metrics, "_SSIM_BAND", 16)
     assert ssim(a, b) == pytest.approx(whole, abs=1e-12)
     assert whole == pytest.approx(reference_ssim(a, b), abs=1e-7)
