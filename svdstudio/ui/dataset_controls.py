@@ -47,8 +47,11 @@ class DatasetControls(QtWidgets.QWidget):
             self.dataset_combo.addItem(title, key)
         self.dataset_combo.insertSeparator(self.dataset_combo.count())
         self.dataset_combo.addItem(OPEN_ITEM, "open")
+        # Combos size to a minimum length, not to their longest entry, so the row fits
+        # a 1024-pixel-wide screen; longer entries show in full in the drop-down.
+        self.dataset_combo.setMinimumContentsLength(8)
         self.dataset_combo.setSizeAdjustPolicy(
-            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
 
         self.label_combo = QtWidgets.QComboBox()
@@ -58,7 +61,7 @@ class DatasetControls(QtWidgets.QWidget):
             "Label column",
             "The column that holds each row's class; it colours the points and is not projected",
         )
-        self.label_combo.setMinimumContentsLength(10)
+        self.label_combo.setMinimumContentsLength(8)
         self.label_combo.setSizeAdjustPolicy(
             QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
@@ -66,6 +69,10 @@ class DatasetControls(QtWidgets.QWidget):
         self.method_combo = QtWidgets.QComboBox()
         self.method_combo.setObjectName("datasetMethodCombo")
         _describe(self.method_combo, "Method", "How the table is prepared before its SVD")
+        self.method_combo.setMinimumContentsLength(13)
+        self.method_combo.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         for i, m in enumerate(METHODS):
             self.method_combo.addItem(METHOD_TITLES[m], m)
             self.method_combo.setItemData(i, METHOD_EXPLANATIONS[m], Qt.ItemDataRole.ToolTipRole)
@@ -99,21 +106,25 @@ class DatasetControls(QtWidgets.QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(6)
 
-        def labelled(text: str, w: QtWidgets.QWidget) -> None:
+        def labelled(text: str, w: QtWidgets.QWidget, stretch: int = 0) -> None:
             lab = QtWidgets.QLabel(text)
             lab.setBuddy(w)
             row.addWidget(lab)
-            row.addWidget(w)
+            row.addWidget(w, stretch)
 
         labelled("&Dataset:", self.dataset_combo)
         labelled("&Label:", self.label_combo)
-        row.addSpacing(12)
-        labelled("&Method:", self.method_combo)
-        row.addSpacing(12)
+        row.addSpacing(6)
+        # The method combo takes spare width up to its longest title; narrower, it elides.
+        titles = [self.method_combo.itemText(i) for i in range(self.method_combo.count())]
+        longest = max(titles, key=len)
+        self.method_combo.setMaximumWidth(self.fontMetrics().horizontalAdvance(longest) + 48)
+        labelled("&Method:", self.method_combo, 1)
+        row.addSpacing(6)
         labelled("&X:", self.x_spin)
         labelled("&Y:", self.y_spin)
         row.addWidget(self.swap_button)
-        row.addSpacing(12)
+        row.addSpacing(6)
         row.addWidget(self.arrows_check)
         row.addStretch(1)
         row.addWidget(self.export_button)

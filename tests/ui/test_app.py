@@ -131,3 +131,9 @@ def test_closing_the_window_leaves_no_thread_or_process(qtbot, window):
     assert window.runner.live_workers() == 0
     assert not window.runner.spare_alive()
     assert not job.process.is_alive()
+
+
+def test_the_window_fits_a_small_screen(window):
+    """Every tab lays out in 1024×600 (a netbook, or 1366×768 at 125 % scaling)."""
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1024 and hint.height() <= 600, hint
