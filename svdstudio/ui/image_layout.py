@@ -96,8 +96,8 @@ class ImageTabLayout:
         self.chroma_spin.valueChanged.connect(self._on_chroma)
         self.chroma_label = QtWidgets.QLabel("Chroma &rank:")
         self.chroma_label.setBuddy(self.chroma_spin)
-        self.export_button = QtWidgets.QToolButton()
-        self.export_button.setText("Export")
+        # A push button with a menu leaves room for its arrow (a tool button draws it on the text).
+        self.export_button = QtWidgets.QPushButton("Export")
         self._control(
             self.export_button,
             "imageExportButton",
@@ -105,7 +105,6 @@ class ImageTabLayout:
             "quantized factors (a file SVD Studio reopens)",
             "Export",
         )
-        self.export_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QtWidgets.QMenu(self.export_button)
         menu.addAction("Reconstruction as PNG…", lambda: self.export("png"))
         menu.addAction("Metrics as CSV…", lambda: self.export("csv"))
