@@ -64,6 +64,11 @@ class ImagePane(QtWidgets.QWidget):
         self.view.setMenuEnabled(False)
         self.item = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.item)
+        # Full-resolution pixels of the zoomed-in region, drawn over the display grid.
+        self.detail = pg.ImageItem(axisOrder="row-major")
+        self.detail.setZValue(1)
+        self.detail.setVisible(False)
+        self.view.addItem(self.detail, ignoreBounds=True)
         lay.addWidget(self.graphics, 1)
         self._source_size: tuple[int, int] | None = None
         # A pane on its own fits itself; link_panes() puts panes into a shared group.
@@ -84,6 +89,7 @@ class ImagePane(QtWidgets.QWidget):
         """Show pixels (H×W or H×W×3) stretched over ``source_size`` = (width, height)."""
         if pixels is None:
             self.item.clear()
+            self.clear_detail()
             return
         self.item.setLookupTable(lut)
         if pixels.dtype == np.uint8 and tuple(levels) == (0.0, 255.0):
@@ -95,7 +101,34 @@ class ImagePane(QtWidgets.QWidget):
         self.item.setRect(QtCore.QRectF(0, 0, w, h))
         if self._source_size != (w, h):
             self._source_size = (w, h)
+            self.clear_detail()
             self.group.fit()  # a new image: show all of it, whatever the user did before
+
+    def set_detail(
+        self,
+        pixels: np.ndarray,
+        rect: QtCore.QRectF,
+        *,
+        levels: tuple[float, float] = (0.0, 255.0),
+        lut: np.ndarray | None = None,
+    ) -> None:
+        """Draw full-resolution ``pixels`` over ``rect`` (image coordinates) above the grid."""
+        self.detail.setLookupTable(lut)
+        if pixels.dtype == np.uint8 and tuple(levels) == (0.0, 255.0):
+            self.detail.setImage(pixels, autoLevels=False, levels=None)
+        else:
+            self.detail.setImage(pixels, autoLevels=False, levels=levels)
+        self.detail.setRect(rect)
+        self.detail.setVisible(True)
+
+    def clear_detail(self) -> None:
+        """Back to the display grid alone."""
+        if self.detail.isVisible() or self.detail.image is not None:
+            self.detail.setVisible(False)
+            self.detail.clear()
+
+    def detail_shown(self) -> bool:
+        return self.detail.isVisible() and self.detail.image is not None
 
     def fit(self) -> None:
         """Show the whole image, centred (the aspect lock widens the other axis)."""

@@ -19,11 +19,11 @@ from ..engine.imaging import (
 from ..io.images import to_uint8
 from .image_views import signed_to_uint8
 
-__all__ = ["LAYER_SIDE", "MAX_DISPLAY_SIDE", "ImageRendering"]
+__all__ = ["ERROR_LUT", "LAYER_SIDE", "MAX_DISPLAY_SIDE", "ImageRendering"]
 
 MAX_DISPLAY_SIDE = 1600
 LAYER_SIDE = 800
-_ERROR_LUT = pg.colormap.get("inferno").getLookupTable(nPts=256)
+ERROR_LUT = pg.colormap.get("inferno").getLookupTable(nPts=256)
 
 
 class ImageRendering:
@@ -78,7 +78,7 @@ class ImageRendering:
             self._chroma_k = k
         else:
             self._k = k
-        self._render()
+        self._render(preview=True)
 
     def _on_rank_committed(self, k: int) -> None:
         if self._chroma_driven():
@@ -134,7 +134,8 @@ class ImageRendering:
         self.recon_pane.set_pixels(None)
         self.error_pane.set_pixels(None)
 
-    def _render(self) -> None:
+    def _render(self, preview: bool = False) -> None:
+        """Redraw the rank-k and error panes (``preview``: mid-drag, keep it cheap)."""
         if self._display is None or self._factors is None:
             return
         chroma = self._chroma_arg()
@@ -142,13 +143,14 @@ class ImageRendering:
         size = self._source_size()
         self.recon_pane.set_pixels(u8, size)
         err = self._error_image.compute(u8)
-        self.error_pane.set_pixels(err, size, levels=(0, 255), lut=_ERROR_LUT)
+        self.error_pane.set_pixels(err, size, levels=(0, 255), lut=ERROR_LUT)
         label = f"Rank k = {self._k}"
         if chroma is not None:
             label += f", chroma {chroma}"
         if not self._full:
             label += " (preview)"
         self.recon_pane.title.setText(label)
+        self.zoom_detail.rank_changed(preview)
 
     def _render_layers(self) -> None:
         if self._factors is None or self.view_tabs.currentIndex() != 2:
@@ -190,7 +192,8 @@ class ImageRendering:
                 f"({f.channels[0].driver}, float32); every rank reuses these factors."
             )
         lines.append(
-            "Scroll to zoom and drag to pan; the three views move together. "
+            "Scroll to zoom and drag to pan; the three views move together and, zoomed in, "
+            "show the full-resolution pixels of a big image. "
             "Double-click or press Fit to see the whole image again."
         )
         self.notes_label.setText("\n\n".join(lines))

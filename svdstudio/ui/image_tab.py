@@ -41,8 +41,9 @@ from ..resources import resource_path
 from .image_export import ImageExporting
 from .image_layout import GALLERY_RANKS, MODES, SAMPLES, ImageTabLayout
 from .image_measure import THUMB_SIDE, ImageMeasuring
-from .image_render import MAX_DISPLAY_SIDE, ImageRendering
+from .image_render import ERROR_LUT, MAX_DISPLAY_SIDE, ImageRendering
 from .image_views import ErrorImage, to_qimage
+from .image_zoom import ZoomDetail
 
 __all__ = ["GALLERY_RANKS", "MAX_DISPLAY_SIDE", "MODES", "SAMPLES", "THUMB_SIDE", "ImageTab"]
 
@@ -82,6 +83,9 @@ class ImageTab(ImageTabLayout, ImageRendering, ImageMeasuring, ImageExporting, Q
         self._from_factor_file = False
         self._metric_original: np.ndarray | None = None
         self._build()
+        panes = (self.original_pane, self.recon_pane, self.error_pane)
+        self.zoom_detail = ZoomDetail(self, panes, ERROR_LUT)
+        self.view_tabs.currentChanged.connect(lambda _: self.zoom_detail.schedule())
 
     # ================================================================== Tab API
     def file_filter(self) -> str:
@@ -287,6 +291,7 @@ class ImageTab(ImageTabLayout, ImageRendering, ImageMeasuring, ImageExporting, Q
         self._sweep = []
         self.metrics_table.show_metrics(None)
         self.spectrum.clear()
+        self.zoom_detail.clear()
         mode = self._mode_key()
         pixels = self._pixels
         self._show_original()
