@@ -430,15 +430,9 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         """Help › About: version, licences and data attributions."""
-        from .ui.about import about_text
+        from .ui.about import AboutDialog
 
-        box = QMessageBox(self)
-        box.setObjectName("aboutDialog")
-        box.setWindowTitle(f"About {APPLICATION}")
-        box.setTextFormat(Qt.TextFormat.RichText)
-        box.setText(about_text())
-        box.setStandardButtons(QMessageBox.StandardButton.Close)
-        box.open()
+        AboutDialog(self).open()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         for tab in self.tab_by_kind.values():

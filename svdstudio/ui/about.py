@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import html
 import platform
 from importlib import metadata
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .. import __version__
 from ..resources import resource_path
 
-__all__ = ["about_text", "library_versions"]
+__all__ = ["AboutDialog", "about_text", "library_versions"]
 
 LIBRARIES = (
     ("PySide6-Essentials", "Qt for Python", "LGPL-3.0 (Qt 6 is LGPL-3.0 as well)"),
@@ -46,25 +53,41 @@ def _attributions() -> str:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:
-        return "<p>(ATTRIBUTION.md not found)</p>"
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("# ")]
-    return "<br>".join(html.escape(ln.lstrip("#- ").strip()) for ln in lines)
+        return "(ATTRIBUTION.md not found)"
+    # Its title becomes a section of the About text.
+    return text.replace("# Attributions for bundled data", "## Data attributions", 1)
 
 
 def about_text() -> str:
-    """Rich text for the About box."""
-    libs = "".join(
-        f"<tr><td>{html.escape(n)}</td><td>{html.escape(v)}</td><td>{html.escape(lic)}</td></tr>"
-        for n, v, lic in library_versions()
-    )
+    """Markdown for the About dialog: version, libraries and licences, data attributions."""
+    rows = "\n".join(f"| {n} | {v} | {lic} |" for n, v, lic in library_versions())
     return (
-        f"<h3>SVD Studio {html.escape(__version__)}</h3>"
-        "<p>An offline desktop lab for the singular value decomposition: matrices, images and "
-        "datasets. MIT licence.</p>"
-        f"<p>Python {html.escape(platform.python_version())}</p>"
-        "<p><b>Libraries</b></p>"
-        f"<table cellspacing='6'><tr><th align='left'>Library</th><th align='left'>Version</th>"
-        f"<th align='left'>Licence</th></tr>{libs}</table>"
-        "<p><b>Data attributions</b></p>"
-        f"<p>{_attributions()}</p>"
+        f"# SVD Studio {__version__}\n\n"
+        "An offline desktop lab for the singular value decomposition: matrices, images and "
+        "datasets. MIT licence.\n\n"
+        f"Python {platform.python_version()}\n\n"
+        "## Libraries\n\n"
+        "| Library | Version | Licence |\n|---|---|---|\n"
+        f"{rows}\n\n"
+        f"{_attributions()}\n"
     )
+
+
+class AboutDialog(QDialog):
+    """Help › About: a scrollable, selectable text that fits small screens."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("aboutDialog")
+        self.setWindowTitle("About SVD Studio")
+        self.browser = QTextBrowser(self)
+        self.browser.setObjectName("aboutText")
+        self.browser.setAccessibleName("About SVD Studio")
+        self.browser.setOpenExternalLinks(False)
+        self.browser.setMarkdown(about_text())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.browser)
+        lay.addWidget(buttons)
+        self.resize(640, 520)

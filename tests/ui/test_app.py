@@ -137,3 +137,16 @@ def test_the_window_fits_a_small_screen(window):
     """Every tab lays out in 1024×600 (a netbook, or 1366×768 at 125 % scaling)."""
     hint = window.minimumSizeHint()
     assert hint.width() <= 1024 and hint.height() <= 600, hint
+
+
+def test_about_dialog_fits_the_screen_and_credits_the_data(qtbot, window):
+    from PySide6.QtWidgets import QDialog
+
+    window.show_about()
+    dialog = window.findChild(QDialog, "aboutDialog")
+    qtbot.waitUntil(dialog.isVisible, timeout=3000)
+    assert dialog.height() <= 600
+    text = dialog.browser.toPlainText()
+    for credit in ("Qt for Python", "LGPL-3.0", "Iris", "CC BY 4.0", "astronaut.png"):
+        assert credit in text
+    dialog.close()
