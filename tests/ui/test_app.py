@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
@@ -15,8 +15,6 @@ from PySide6.QtWidgets import (
     QTabBar,
     QWidget,
 )
-
-from svdstudio.app import create_main_window
 
 REQUIRED_NAMES = [
     "mainTabs",
@@ -42,14 +40,8 @@ REQUIRED_NAMES = [
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = create_main_window(settings)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.runner.shutdown()
-    assert w.runner.live_workers() == 0
+def window(main_window):
+    return main_window
 
 
 def _error_panel_text(window) -> str:

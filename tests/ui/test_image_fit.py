@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
-from PySide6.QtCore import QSettings
 
-from svdstudio.app import create_main_window
 from svdstudio.resources import resource_path
 
 TIMEOUT = 30_000
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = create_main_window(settings)
-    qtbot.addWidget(w)
-    w.show()
-    w.resize(900, 640)
-    qtbot.waitExposed(w)
-    yield w
-    w.runner.shutdown()
+def window(qtbot, main_window):
+    main_window.resize(900, 640)
+    qtbot.waitExposed(main_window)
+    return main_window
 
 
 def _image_tab(qtbot, window):
