@@ -2,7 +2,7 @@
 
 import sys
 
-from .app import main
+from svdstudio.app import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import __version__
-from .workers import JobRunner
+from svdstudio import __version__
+from svdstudio.workers import JobRunner
 
 __all__ = ["MainWindow", "create_main_window", "main"]
 
@@ -90,7 +90,7 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------- building
     def _build_status_bar(self) -> None:
-        from .ui.job_status import JobStatus
+        from svdstudio.ui.widgets.job_status import JobStatus
 
         self.job_status = JobStatus(self.runner, self)
         self.statusBar().addPermanentWidget(self.job_status)
@@ -283,7 +283,7 @@ class MainWindow(QMainWindow):
 
     def kind_for_path(self, path: str) -> str:
         """Which tab opens ``path`` (raises ValueError for types SVD Studio does not know)."""
-        from .io.filetypes import classify_path
+        from svdstudio.io.filetypes import classify_path
 
         kind = classify_path(path)
         if kind == "factors":
@@ -430,7 +430,7 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         """Help › About: version, licences and data attributions."""
-        from .ui.about import AboutDialog
+        from svdstudio.ui.about import AboutDialog
 
         AboutDialog(self).open()
 
@@ -447,9 +447,9 @@ class MainWindow(QMainWindow):
 
 
 def _tab_factories() -> list[tuple[str, str, Callable[[JobRunner], QWidget]]]:
-    from .ui.dataset_tab import DatasetTab
-    from .ui.image_tab import ImageTab
-    from .ui.matrix_tab import MatrixTab
+    from svdstudio.ui.dataset.tab import DatasetTab
+    from svdstudio.ui.image.tab import ImageTab
+    from svdstudio.ui.matrix.tab import MatrixTab
 
     return [
         ("matrix", "Matrix", MatrixTab),
@@ -485,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName(APPLICATION)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationVersion(__version__)
-    from .desktop import configure_application
+    from svdstudio.desktop import configure_application
 
     configure_application(app)
     window = create_main_window()
@@ -494,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     QTimer.singleShot(1500, window.runner.warm_up)
     for path in args.files:
         window.open_path(path)
-    from .desktop import run_smoke_test, smoke_test_requested
+    from svdstudio.desktop import run_smoke_test, smoke_test_requested
 
     if args.smoke_test or smoke_test_requested([]):
         window._reset_pending = True  # a smoke run leaves the user's settings alone

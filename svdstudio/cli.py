@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import __version__
-from .commands import compress, project, svd
-from .commands.common import CliError
+from svdstudio import __version__
+from svdstudio.commands import compress, project, svd
+from svdstudio.commands.common import CliError
 
 # Each module adds one sub-command; keep the list in the order shown by --help.
 COMMANDS = [svd, compress, project]

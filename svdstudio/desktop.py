@@ -25,9 +25,9 @@ from PySide6.QtCore import QSize, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QWidget
 
-from . import __version__
-from .io.filetypes import classify_path
-from .resources import resource_path
+from svdstudio import __version__
+from svdstudio.io.filetypes import classify_path
+from svdstudio.resources import resource_path
 
 __all__ = [
     "APP_ID",
@@ -126,7 +126,7 @@ def run_smoke_test(
         QApplication.exit(code)
 
     def on_result(values: object) -> None:
-        from .smoke import SMOKE_SINGULAR_VALUES
+        from svdstudio.smoke import SMOKE_SINGULAR_VALUES
 
         expected = SMOKE_SINGULAR_VALUES
         ok = isinstance(values, list) and len(values) == len(expected)
@@ -156,7 +156,7 @@ def run_smoke_test(
     def start() -> None:
         if state["worker"] == "pending":
             try:
-                from .smoke import worker_check
+                from svdstudio.smoke import worker_check
 
                 window.runner.submit(  # type: ignore[attr-defined]
                     "smoke",

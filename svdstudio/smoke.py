@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine import decompose
+from svdstudio.engine import decompose
 
 SMOKE_MATRIX = ((3.0, 2.0, 2.0), (2.0, 3.0, -2.0))
 SMOKE_SINGULAR_VALUES = (5.0, 3.0)

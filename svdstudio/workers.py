@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from .worker_process import (
+from svdstudio.worker_process import (
     JobContext,
     describe_error,
     is_cancel,

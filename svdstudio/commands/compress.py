@@ -6,9 +6,9 @@ import argparse
 import math
 from pathlib import Path
 
-from ..engine.imaging import COLOR_MODES, decompose_image, image_metrics, reconstruct_image
-from ..io.images import ImageFileError, load_image, save_png
-from .common import CliError, print_json
+from svdstudio.commands.common import CliError, print_json
+from svdstudio.engine.image import COLOR_MODES, decompose_image, image_metrics, reconstruct_image
+from svdstudio.io.images import ImageFileError, load_image, save_png
 
 EPILOG = """\
 example:

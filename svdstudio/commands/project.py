@@ -6,9 +6,15 @@ import argparse
 import sys
 import textwrap
 
-from ..engine.projection import METHOD_EXPLANATIONS, METHODS, component_names, project
-from ..io.datasets import BUNDLED, DatasetError, read_dataset, resolve_dataset, write_projection_csv
-from .common import CliError, print_json
+from svdstudio.commands.common import CliError, print_json
+from svdstudio.engine.projection import METHOD_EXPLANATIONS, METHODS, component_names, project
+from svdstudio.io.datasets import (
+    BUNDLED,
+    DatasetError,
+    read_dataset,
+    resolve_dataset,
+    write_projection_csv,
+)
 
 EPILOG = """\
 examples:

@@ -7,8 +7,8 @@ import sys
 
 import numpy as np
 
-from ..io.matrix import MatrixFileError, parse_matrix_bytes, read_matrix
-from .common import CliError, print_json
+from svdstudio.commands.common import CliError, print_json
+from svdstudio.io.matrix import MatrixFileError, parse_matrix_bytes, read_matrix
 
 STDIN_NAME = "- (standard input)"
 
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     matrix, name = _load(args)
     k = _rank_arg(args.rank, name, matrix.shape)
     # Imported only now, so that --help, --version and bad input answer without scipy.
-    from ..engine import SIGN_CONVENTION, decompose, rank_errors, reconstruct, reduced
+    from svdstudio.engine import SIGN_CONVENTION, decompose, rank_errors, reconstruct, reduced
 
     try:
         res = decompose(matrix)

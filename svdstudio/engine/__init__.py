@@ -1,7 +1,13 @@
 """Pure numpy/scipy SVD engine: arrays in, frozen dataclasses out.  No Qt, no Pillow, no I/O."""
 
-from .decomposition import Cancelled, SVDResult, decompose, decompose_topk, default_tolerance
-from .lowrank import (
+from svdstudio.engine.decomposition import (
+    Cancelled,
+    SVDResult,
+    decompose,
+    decompose_topk,
+    default_tolerance,
+)
+from svdstudio.engine.lowrank import (
     RankErrors,
     check_rank,
     cumulative_energy,
@@ -11,8 +17,8 @@ from .lowrank import (
     reconstruct,
     reduced,
 )
-from .signs import SIGN_CONVENTION, apply_sign_convention
-from .validate import as_matrix
+from svdstudio.engine.signs import SIGN_CONVENTION, apply_sign_convention
+from svdstudio.engine.validate import as_matrix
 
 __all__ = [
     "SIGN_CONVENTION",

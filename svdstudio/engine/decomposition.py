@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from .signs import apply_sign_convention
-from .validate import as_matrix
+from svdstudio.engine.signs import apply_sign_convention
+from svdstudio.engine.validate import as_matrix
 
 __all__ = ["Cancelled", "SVDResult", "decompose", "decompose_topk", "default_tolerance"]
 

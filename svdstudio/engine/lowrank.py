@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .decomposition import SVDResult
+from svdstudio.engine.decomposition import SVDResult
 
 __all__ = [
     "RankErrors",

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .decomposition import decompose
-from .validate import as_matrix
+from svdstudio.engine.decomposition import decompose
+from svdstudio.engine.validate import as_matrix
 
 __all__ = [
     "METHODS",

@@ -1,6 +1,6 @@
 """File formats (no Qt): matrices as CSV/TSV/text/.npy and pasted text."""
 
-from .matrix import (
+from svdstudio.io.matrix import (
     MATRIX_FILE_FILTER,
     MatrixFileError,
     ParsedText,

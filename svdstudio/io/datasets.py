@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..resources import resource_path
+from svdstudio.resources import resource_path
 
 __all__ = [
     "BUNDLED",

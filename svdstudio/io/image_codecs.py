@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.imaging import psnr, ssim
-from .images import encode_png, jpeg_round_trip
+from svdstudio.engine.image import psnr, ssim
+from svdstudio.io.images import encode_png, jpeg_round_trip
 
 __all__ = ["DEFAULT_JPEG_QUALITIES", "CodecPoint", "CodecReport", "codec_report"]
 
@@ -58,7 +58,7 @@ def codec_report(
     points = []
     for n, q in enumerate(qualities):
         if job is not None and job.cancelled():
-            from ..engine import Cancelled
+            from svdstudio.engine import Cancelled
 
             raise Cancelled()
         nbytes, decoded = jpeg_round_trip(pixels, q)

@@ -36,15 +36,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
-from ..engine.imaging import (
+from svdstudio import __version__
+from svdstudio.engine.image import (
     CHANNEL_NAMES,
     ImageFactors,
     QuantizedChannel,
     dequantize_factors,
     quantize_factors,
 )
-from .images import atomic_write
+from svdstudio.io.images import atomic_write
 
 __all__ = ["FACTOR_FILE_FILTER", "FORMAT_NAME", "FORMAT_VERSION", "load_factors", "save_factors"]
 

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .. import __version__
-from ..resources import resource_path
+from svdstudio import __version__
+from svdstudio.resources import resource_path
 
 __all__ = ["AboutDialog", "about_text", "library_versions"]
 

@@ -24,7 +24,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from svdstudio.engine import decompose
-from svdstudio.engine.imaging import (
+from svdstudio.engine.image import (
     PREVIEW_SIDE,
     DisplayReconstructor,
     ImageFactors,

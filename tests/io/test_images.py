@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from svdstudio.engine.imaging import decompose_image, reconstruct_image
+from svdstudio.engine.image import decompose_image, reconstruct_image
 from svdstudio.io.image_factors import load_factors, save_factors
 from svdstudio.io.images import (
     ImageFileError,

@@ -1,0 +1,1 @@
+"""The Image tab: low-rank image compression."""

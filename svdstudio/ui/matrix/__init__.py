@@ -1,0 +1,1 @@
+"""The Matrix tab: an editable grid and its SVD."""

@@ -1,0 +1,364 @@
+"""Right half of the Matrix workbench: spectrum, summary, error panel and result grids.
+
+Everything here slices one cached :class:`~svdstudio.engine.SVDResult`; changing k never
+recomputes the decomposition.  Dragging the cutoff updates only the error panel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from svdstudio.engine import SIGN_CONVENTION, SVDResult, rank_errors, rank_one_term
+from svdstudio.engine import reconstruct as engine_reconstruct
+from svdstudio.engine import reduced as engine_reduced
+from svdstudio.ui.widgets.result_views import ArrayView
+from svdstudio.ui.widgets.spectrum_plot import SpectrumPlot
+
+__all__ = ["ResultsPanel", "format_figure"]
+
+BANNER_WAIT = "background:#fff4c2; color:#5a4500; border:1px solid #e0c860; padding:4px;"
+BANNER_ERROR = "background:#ffd6d6; color:#7a0000; border:1px solid #e08080; padding:4px;"
+
+
+def format_figure(v: float, decimals: int) -> str:
+    """Fixed decimals for ordinary magnitudes, scientific for tiny or huge ones."""
+    if not np.isfinite(v):
+        return "∞" if v > 0 else "n/a"
+    if v == 0 or 1e-3 <= abs(v) < 1e7:
+        return f"{v:.{decimals}f}"
+    return f"{v:.{decimals}e}"
+
+
+def _sub(i: object) -> str:
+    return f"<sub>{i}</sub>"
+
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def subscript(i: int) -> str:
+    """Unicode subscript digits (tab titles cannot hold rich text)."""
+    return str(i).translate(_SUBSCRIPTS)
+
+
+class ResultsPanel(QWidget):
+    """Shows an SVD result at rank k; emits ``status_message`` for the status bar."""
+
+    status_message = Signal(str)
+    results_updated = Signal()  # views now show the current result at the current rank
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._res: SVDResult | None = None
+        self._A: np.ndarray | None = None
+        self._k = 2
+        self._component = 1
+
+        self.spectrum = SpectrumPlot(self)
+        self.spectrum.setObjectName("spectrumPlot")
+        self.spectrum.rank_spin.setObjectName("rankSpin")
+        self.spectrum.rank_spin.setToolTip("Rank k of the approximation A_k")
+        self.spectrum.rank_spin.setAccessibleName("Rank k")
+        self.spectrum.rank_changed.connect(self._on_rank_changed)
+        self.spectrum.rank_previewed.connect(self._on_rank_previewed)
+        self.spectrum.component_selected.connect(self.show_component)
+
+        self.info = QLabel("No result yet.", self)
+        self.info.setObjectName("matrixInfo")
+        self.info.setWordWrap(True)
+        self.info.setToolTip(
+            "Shape, numerical rank (singular values above the tolerance) and condition number"
+        )
+        self.info.setAccessibleName("Matrix summary")
+
+        self.banner = QLabel(self)
+        self.banner.setObjectName("resultsStatus")
+        self.banner.setWordWrap(True)
+        self.banner.setToolTip("Why the results are not up to date")
+        self.banner.setAccessibleName("Results status")
+        self.banner.hide()
+
+        self.decimals = QSpinBox(self)
+        self.decimals.setObjectName("decimalsSpin")
+        self.decimals.setRange(0, 12)
+        self.decimals.setValue(4)
+        self.decimals.setPrefix("Decimals: ")
+        self.decimals.setToolTip("Digits after the decimal point in the result grids and errors")
+        self.decimals.setAccessibleName("Decimals")
+        self.decimals.valueChanged.connect(self._on_decimals)
+
+        views = {
+            "U": ("uView", "U: left singular vectors u_i as columns", "U"),
+            "S": ("singularValuesView", "Σ: singular values σ_i, σ_i², energy", "Σ"),
+            "Vt": ("vtView", "Vᵀ: right singular vectors v_i as rows", "Vᵀ"),
+            "Ak": ("reconstructionView", "A_k: the rank-k reconstruction U_k Σ_k V_kᵀ", "A_k"),
+            "R": ("residualView", "A − A_k: the residual, cells shaded by magnitude", "A − A_k"),
+            "Red": (
+                "reducedView",
+                "U_k Σ_k: the reduced m×k matrix (truncated SVD); column signs follow the "
+                "sign convention, so they may differ from other software",
+                "U_k Σ_k",
+            ),
+            "T": ("rankOneView", "σ_i u_i v_iᵀ: one rank-1 term (click a row of Σ)", "σ₁u₁v₁ᵀ"),
+        }
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("resultTabs")
+        self.tabs.setToolTip("Result grids; the selected rank is k")
+        self.tabs.setAccessibleName("Result grids")
+        self.tabs.setDocumentMode(True)
+        self.views: dict[str, ArrayView] = {}
+        for key, (name, tip, title) in views.items():
+            view = ArrayView(name, tip, self)
+            self.views[key] = view
+            self.tabs.addTab(view, title)
+            self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
+        self.views["R"].array_model().set_magnitude_colours(True)
+        self.views["S"].clicked.connect(lambda ix: self.show_component(ix.row() + 1, False))
+        self.views["S"].activated.connect(lambda ix: self.show_component(ix.row() + 1))
+
+        self.error_panel = QLabel(self)
+        self.error_panel.setObjectName("errorPanel")
+        self.error_panel.setTextFormat(Qt.TextFormat.RichText)
+        self.error_panel.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_panel.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.error_panel.setToolTip(
+            "What dropping σ_(k+1) … costs (Eckart–Young): the error norms are computed "
+            "from the singular values alone"
+        )
+        self.error_panel.setAccessibleName("Error of the rank-k approximation")
+        box = self.error_box = QGroupBox("Error of A_k", self)
+        box.setToolTip(self.error_panel.toolTip())
+        box_layout = QVBoxLayout(box)
+        box_layout.addWidget(self.error_panel)
+
+        lower = QWidget(self)
+        # ``error_box`` is not laid out here: the tab shows it under the matrix, where a small
+        # matrix leaves room and the result grids keep their width.
+        col = QVBoxLayout(lower)
+        col.setContentsMargins(0, 0, 0, 0)
+        info_row = QHBoxLayout()
+        info_row.addWidget(self.info, 1)
+        info_row.addWidget(self.decimals, 0, Qt.AlignmentFlag.AlignTop)
+        col.addLayout(info_row)
+        col.addWidget(self.banner)
+        col.addWidget(self.tabs, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.splitter.setObjectName("matrixResultsSplitter")
+        self.splitter.addWidget(self.spectrum)
+        self.splitter.addWidget(lower)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([300, 440])
+        self.splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+
+    # ---- public ---------------------------------------------------------------------------
+    def result(self) -> SVDResult | None:
+        return self._res
+
+    def rank(self) -> int:
+        return self._k
+
+    def set_rank(self, k: int) -> None:
+        """Choose k (clamped to the result); updates the spectrum and every view."""
+        self._k = int(k)
+        if self._res is not None:
+            self._k = max(1, min(self._k, self._res.n_components))
+            self.spectrum.set_rank(self._k)  # may emit rank_changed → views update
+            if self._views_k != self._k:
+                self._update_rank_views()
+
+    def set_result(self, res: SVDResult, matrix: np.ndarray) -> None:
+        """Show a fresh decomposition of ``A`` at the current k."""
+        self._res, self._A = res, matrix
+        self._k = max(1, min(self._k, res.n_components))
+        self._component = max(1, min(self._component, res.n_components))
+        self.set_banner("")
+        self._set_enabled(True)
+        self._views_k = -1  # new factors: every rank view is stale
+        k = self._k
+        self._loading = True  # set_values may move the plot's cutoff: keep our k
+        try:
+            self.spectrum.set_values(res.s, total_energy=res.total_energy)
+        finally:
+            self._loading = False
+        self._k = k
+        self.spectrum.set_rank(k)
+        self._update_info()
+        p = res.n_components
+        u_labels = [f"u{i}" for i in range(1, p + 1)]
+        self.views["U"].set_array(res.U, col_labels=u_labels)
+        s2 = res.s.astype(np.float64) ** 2
+        total = res.total_energy if res.total_energy > 0 else 1.0
+        table = np.column_stack([res.s, s2, 100 * s2 / total, 100 * np.cumsum(s2) / total])
+        self.views["S"].set_array(
+            table,
+            row_labels=[f"σ{i}" for i in range(1, p + 1)],
+            col_labels=["σᵢ", "σᵢ²", "energy %", "cumulative %"],
+        )
+        self.views["Vt"].set_array(res.Vt, row_labels=[f"v{i}ᵀ" for i in range(1, p + 1)])
+        if self._views_k != self._k:
+            self._update_rank_views()
+        self.show_component(self._component, False)
+
+    def set_banner(self, text: str, error: bool = False) -> None:
+        """Show (or with "" hide) the line saying why the results are not current."""
+        self.banner.setText(text)
+        self.banner.setStyleSheet(BANNER_ERROR if error else BANNER_WAIT)
+        self.banner.setVisible(bool(text))
+
+    def set_waiting(self, text: str) -> None:
+        """Results are stale (invalid cell, failed job): say so and grey them out."""
+        self.set_banner(text, error=text.startswith("Could not"))
+        self._set_enabled(False)
+
+    def show_component(self, i: int, switch_tab: bool = True) -> None:
+        """Show the rank-1 term σ_i u_i v_iᵀ (1-based i)."""
+        if self._res is None or not 1 <= i <= self._res.n_components:
+            return
+        self._component = i
+        self.spectrum.set_selected_component(i)
+        term = rank_one_term(self._res, i)
+        view = self.views["T"]
+        view.set_array(term)
+        index = self.tabs.indexOf(view)
+        j = subscript(i)
+        self.tabs.setTabText(index, f"σ{j}u{j}v{j}ᵀ")
+        if switch_tab:
+            self.tabs.setCurrentWidget(view)
+            self.status_message.emit(
+                f"Showing the rank-1 term σ{i} u{i} v{i}ᵀ (σ{i} = {self._res.s[i - 1]:.4g})."
+            )
+
+    def current_array(self) -> tuple[str, np.ndarray] | None:
+        """(title, array) of the grid on show, for export."""
+        view = self.tabs.currentWidget()
+        if not isinstance(view, ArrayView) or view.array_model().array().size == 0:
+            return None
+        return self.tabs.tabText(self.tabs.currentIndex()), view.array_model().array()
+
+    # ---- updates --------------------------------------------------------------------------
+    def _set_enabled(self, on: bool) -> None:
+        self.tabs.setEnabled(on)
+        self.error_panel.setEnabled(on)
+
+    def _on_rank_changed(self, k: int) -> None:
+        if self._loading:
+            return
+        if self._res is None:
+            self._k = int(k)
+            return
+        self._k = max(1, min(int(k), self._res.n_components))
+        if self._views_k != self._k:
+            self._update_rank_views()
+
+    def _on_rank_previewed(self, k: int) -> None:
+        if self._res is not None and 1 <= k <= self._res.n_components:
+            self._update_error_panel(int(k))
+
+    def _on_decimals(self, d: int) -> None:
+        for view in self.views.values():
+            view.set_decimals(d)
+        if self._res is not None:
+            self._update_error_panel(self._k)
+
+    _views_k = -1
+    _loading = False
+
+    def _update_rank_views(self) -> None:
+        res, a, k = self._res, self._A, self._k
+        if res is None or a is None:
+            return
+        approx = engine_reconstruct(res, k)
+        self.views["Ak"].set_array(approx)
+        self.views["R"].set_array(a - approx)
+        self.views["Red"].set_array(
+            engine_reduced(res, k), col_labels=[f"σ{i}u{i}" for i in range(1, k + 1)]
+        )
+        self.views["U"].array_model().set_kept(cols=k)
+        self.views["S"].array_model().set_kept(rows=k)
+        self.views["Vt"].array_model().set_kept(rows=k)
+        j = subscript(k)
+        for key, title in (("Ak", f"A{j}"), ("R", f"A − A{j}"), ("Red", f"U{j}Σ{j}")):
+            self.tabs.setTabText(self.tabs.indexOf(self.views[key]), title)
+        self.error_box.setTitle(f"Error of the rank-{k} approximation A{j}")
+        self._views_k = k
+        self._update_error_panel(k)
+        self.results_updated.emit()
+
+    def _update_info(self) -> None:
+        res = self._res
+        if res is None:
+            return
+        m, n = res.shape
+        p = min(m, n)
+        cond = res.condition_number
+        cond_text = "∞ (singular)" if not np.isfinite(cond) else f"{cond:.4g}"
+        self.info.setText(
+            f"<b>{m} × {n}</b> matrix &nbsp;·&nbsp; full rank would be {p} &nbsp;·&nbsp; "
+            f"<b>numerical rank {res.rank}</b> (σ<sub>i</sub> &gt; tolerance {res.tolerance:.3g})"
+            f" &nbsp;·&nbsp; condition number σ<sub>1</sub>/σ<sub>{p}</sub> = {cond_text}"
+        )
+        self.info.setToolTip(
+            "Numerical rank: how many singular values exceed σ₁·max(m, n)·machine epsilon.\n"
+            f"Sign convention: {SIGN_CONVENTION}."
+        )
+
+    def _update_error_panel(self, k: int) -> None:
+        res = self._res
+        if res is None:
+            return
+        e = rank_errors(res, k)
+        d = self.decimals.value()
+        f = lambda v: format_figure(v, d)  # noqa: E731
+        p = res.n_components
+        nxt = f"σ{_sub(k + 1)}" if k < p else "σ<sub>k+1</sub> (none left)"
+        ak = f"A{_sub(k)}"
+        dropped = "nothing" if k >= p else f"σ{_sub(k + 1)}"
+        if k + 1 < p:
+            dropped += f" … σ{_sub(p)}"
+        kept = f"σ{_sub(1)}" + (f" … σ{_sub(k)}" if k > 1 else "")
+        rows = [
+            (f"‖A − {ak}‖{_sub('F')}", "Frobenius norm of the error", f(e.frobenius)),
+            (
+                f"‖A − {ak}‖{_sub('F')}²",
+                "its square (the article's “approximation error”)",
+                f(e.frobenius_squared),
+            ),
+            (
+                f"Σ{_sub(f'i&gt;{k}')} σ{_sub('i')}²",
+                f"sum of the dropped σ² — equal to ‖A − {ak}‖{_sub('F')}²",
+                f(e.dropped_energy),
+            ),
+            (f"‖A − {ak}‖₂ = {nxt}", "spectral norm of the error", f(e.spectral)),
+            ("relative error", f"‖A − {ak}‖{_sub('F')} / ‖A‖{_sub('F')}", f(e.relative)),
+            (
+                "energy retained",
+                f"Σ{_sub(f'i≤{k}')} σ{_sub('i')}² / Σ σ{_sub('i')}²",
+                f"{100 * e.energy_retained:.{max(d - 2, 1)}f} %",
+            ),
+        ]
+        body = "".join(
+            f"<tr><td style='padding-right:10px'><b>{name}</b><br>"
+            f"<span style='color:#666'>{what}</span></td>"
+            f"<td align='right' style='font-family:monospace'>{value}</td></tr>"
+            for name, what, value in rows
+        )
+        self.error_panel.setText(
+            f"<p>Rank k = {k}: keeping {kept}, dropping {dropped}.</p>"
+            f"<table width='100%' cellspacing='0' cellpadding='2'>{body}</table>"
+        )

@@ -1,0 +1,390 @@
+"""The Matrix workbench tab: edit a matrix on the left, see its SVD on the right.
+
+Every valid edit submits one decomposition on the "matrix.svd" channel; rank changes only
+slice the cached result (see :mod:`svdstudio.ui.matrix.results`).  Files, drops, undo and
+the session state live here; the grid is :mod:`svdstudio.ui.matrix.editor`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QMessageBox,
+    QSplitter,
+    QToolButton,
+    QWidget,
+)
+
+from svdstudio.engine import decompose
+from svdstudio.io.matrix import MATRIX_FILE_FILTER, read_matrix, write_matrix
+from svdstudio.ui.matrix.editor import MatrixEditor, tag
+from svdstudio.ui.matrix.model import MatrixModel
+from svdstudio.ui.matrix.presets import ARTICLE_MATRIX
+from svdstudio.ui.matrix.results import ResultsPanel
+from svdstudio.ui.matrix.state import restore_matrix, save_matrix, to_int
+
+__all__ = ["MatrixTab"]
+
+# scipy's SVD holds the GIL in a thread: measured here, a 500×500 froze the GUI for its whole
+# run (≈ 1.2 s under load), a worker process for ≈ 66 ms.  From about 300×300 up, pay the
+# process start (≈ 0.8 s) instead, and wait for a pause in typing before starting it.
+PROCESS_ELEMENTS = 90_000
+BIG_EDIT_DELAY_MS = 300
+MATRIX_SUFFIXES = (".csv", ".tsv", ".txt", ".npy")
+
+
+class MatrixTab(QWidget):
+    """Matrix workbench (Tab API: see CONTRACTS.md)."""
+
+    status_message = Signal(str)
+    file_opened = Signal(str)
+
+    def __init__(self, runner=None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("matrixTab")
+        self.setAcceptDrops(True)
+        self._runner = runner  # None: decompose synchronously (previews, scripts)
+        self._path: str | None = None
+
+        self.editor = MatrixEditor(self)
+        self.editor.status_message.connect(self.status_message)
+        for name, text, tip, slot in (
+            ("openMatrixButton", "Open…", "Open a matrix from CSV, TSV or NPY", self.open_dialog),
+            ("saveMatrixButton", "Save as…", "Save the matrix as CSV, TSV or NPY", self.save_as),
+        ):
+            button = QToolButton(self)
+            button.setText(text)
+            tag(button, name, tip, text.rstrip("…"))
+            button.clicked.connect(slot)
+            self.editor.toolbar.insertWidget(self.editor.toolbar.count() - 3, button)
+        self.table = self.editor.table
+        self.setFocusProxy(self.table)  # focusing the tab puts the cursor in the grid
+        self._model = self.editor.model
+        self._stack = self.editor.stack
+        self._model.matrix_changed.connect(self._schedule)
+        # Coalesce a burst of edits (one paste, one undo) into one decomposition.
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._compute)
+
+        self.results = ResultsPanel(self)
+        self.results.status_message.connect(self.status_message)
+        self.results_updated = self.results.results_updated
+        self.editor.column.addWidget(self.results.error_box)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("matrixSplitter")
+        self.splitter.addWidget(self.editor)
+        self.splitter.addWidget(self.results)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([380, 880])
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.splitter)
+        self.results.set_rank(2)
+        self._stack.setClean()
+        self._schedule()
+
+    # ---- shortcuts into the parts (tests, main window) ------------------------------------
+    @property
+    def hint(self):
+        return self.editor.hint
+
+    @property
+    def preset_rank(self):
+        return self.editor.preset_rank
+
+    def model(self) -> MatrixModel:
+        return self._model
+
+    def result(self):
+        """The current SVDResult (None until the first decomposition arrives)."""
+        return self.results.result()
+
+    def rank(self) -> int:
+        return self.results.rank()
+
+    def load_preset(self, key: str) -> None:
+        self.editor.load_preset(key)
+
+    def paste_text(self, text: str) -> bool:
+        return self.editor.paste_text(text)
+
+    # ---- Tab API --------------------------------------------------------------------------
+    def undo_stack(self) -> QUndoStack:
+        return self._stack
+
+    def file_filter(self) -> str:
+        return MATRIX_FILE_FILTER
+
+    def copy(self) -> None:
+        """Copy the selection as TSV (from a result grid if one has focus)."""
+        focus = QApplication.focusWidget()
+        for view in self.results.views.values():
+            if focus is view and view.selectionModel().hasSelection():
+                QApplication.clipboard().setText(view.selection_text())
+                return
+        self.editor.copy()
+
+    def paste(self) -> bool:
+        return self.editor.paste()
+
+    def select_all(self) -> None:
+        self.table.selectAll()
+
+    def has_unsaved_changes(self) -> bool:
+        return not self._stack.isClean()
+
+    def maybe_save(self) -> bool:
+        """Ask Save / Discard / Cancel if there are unsaved edits; False means cancelled."""
+        if not self.has_unsaved_changes():
+            return True
+        answer = self._ask_save_changes()
+        if answer == "save":
+            return self.save_as()
+        return answer == "discard"
+
+    def _ask_save_changes(self) -> str:
+        buttons = (
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel
+        )
+        answer = QMessageBox.question(
+            self,
+            "Unsaved matrix",
+            "The matrix has edits that are not saved to a file. Save them first?",
+            buttons,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return "save"
+        return "discard" if answer == QMessageBox.StandardButton.Discard else "cancel"
+
+    def _show_error(self, title: str, message: str) -> None:
+        self.status_message.emit(message)
+        QMessageBox.warning(self, title, message)
+
+    def open_dialog(self) -> bool:
+        path, _ = QFileDialog.getOpenFileName(self, "Open matrix", self._dir(), MATRIX_FILE_FILTER)
+        return self.open_file(path) if path else False
+
+    def open_file(self, path: str) -> bool:
+        """Load a CSV/TSV/NPY matrix (one undo step); asks first if edits are unsaved."""
+        if not self.maybe_save():
+            return False
+        try:
+            loaded = read_matrix(path)
+        except (ValueError, OSError) as exc:
+            self._show_error("Could not open matrix", str(exc))
+            return False
+        full = os.path.abspath(path)
+        self._model.load_matrix(loaded, text=f"Open {Path(path).name}")
+        self._stack.setClean()
+        self._path = full
+        self.file_opened.emit(full)
+        m, n = loaded.shape
+        self.status_message.emit(f"Opened {Path(path).name}: {m}×{n} matrix.")
+        return True
+
+    def save_as(self) -> bool:
+        start = self._path or os.path.join(self._dir(), "matrix.csv")
+        path, _ = QFileDialog.getSaveFileName(self, "Save matrix as", start, MATRIX_FILE_FILTER)
+        if not path:
+            return False
+        if not Path(path).suffix:
+            path += ".csv"
+        return self.save_to(path)
+
+    def save_to(self, path: str) -> bool:
+        """Write the matrix to ``path`` (format by extension); refuses while cells are invalid."""
+        bad = self._model.first_invalid()
+        if bad is not None:
+            r, c, why = bad
+            self._show_error("Cannot save yet", f"Cell ({r + 1}, {c + 1}): {why}. Fix it first.")
+            return False
+        try:
+            write_matrix(path, np.array(self._model.values()))
+        except (ValueError, OSError) as exc:
+            self._show_error("Could not save matrix", str(exc))
+            return False
+        self._path = os.path.abspath(path)
+        self._stack.setClean()
+        self.status_message.emit(f"Saved the matrix to {Path(path).name}.")
+        return True
+
+    def export(self) -> bool:
+        """Save the result grid on show (U, Σ, A_k, …) as CSV/TSV/NPY."""
+        current = self.results.current_array()
+        if current is None:
+            self.status_message.emit("No result to export yet.")
+            return False
+        title, array = current
+        start = os.path.join(self._dir(), "result.csv")
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {title} as", start, MATRIX_FILE_FILTER)
+        if not path:
+            return False
+        try:
+            write_matrix(path, array)
+        except (ValueError, OSError) as exc:
+            self._show_error("Could not export", str(exc))
+            return False
+        self.status_message.emit(f"Exported {title} to {Path(path).name}.")
+        return True
+
+    def _dir(self) -> str:
+        return os.path.dirname(self._path) if self._path else os.path.expanduser("~")
+
+    # ---- computation ----------------------------------------------------------------------
+    def _schedule(self) -> None:
+        m, n = self._model.matrix_shape()
+        self._timer.start(BIG_EDIT_DELAY_MS if m * n >= PROCESS_ELEMENTS else 0)
+
+    def _compute(self) -> None:
+        bad = self._model.first_invalid()
+        if bad is not None:
+            if self._runner is not None:
+                self._runner.cancel("matrix.svd")
+            r, c, why = bad
+            n_bad = len(self._model.invalid_cells())
+            more = f" ({n_bad} invalid cells)" if n_bad > 1 else ""
+            msg = f"Results wait: cell ({r + 1}, {c + 1}) is not a number{more} — {why}."
+            self.results.set_waiting(msg)
+            self.status_message.emit(msg)
+            return
+        a = np.array(self._model.values(), dtype=np.float64)  # the job gets its own copy
+        m, n = a.shape
+        if self._runner is None:
+            try:
+                res = decompose(a)
+            except ValueError as exc:
+                self._on_error(str(exc))
+                return
+            self.results.set_result(res, a)
+            return
+        if a.size >= PROCESS_ELEMENTS:
+            self.results.set_banner(f"Computing the SVD of the {m}×{n} matrix…")
+        self._runner.submit(
+            "matrix.svd",
+            decompose,
+            a,
+            description=f"SVD of the {m}×{n} matrix",
+            in_process=a.size >= PROCESS_ELEMENTS,
+            on_result=lambda res, a=a: self.results.set_result(res, a),
+            on_error=self._on_error,
+        )
+
+    def _on_error(self, message: str, details: str = "") -> None:
+        self.results.set_waiting(f"Could not decompose the matrix: {message}")
+        self.status_message.emit(f"Could not decompose the matrix: {message}")
+
+    # ---- drag and drop --------------------------------------------------------------------
+    def _dropped_path(self, event) -> str | None:
+        md = event.mimeData()
+        if not md.hasUrls():
+            return None
+        for url in md.urls():
+            p = url.toLocalFile()
+            if p and p.lower().endswith(MATRIX_SUFFIXES):
+                return p
+        return None
+
+    def dragEnterEvent(self, event) -> None:
+        if self._dropped_path(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        path = self._dropped_path(event)
+        if path:
+            event.acceptProposedAction()
+            self.open_file(path)
+
+    # ---- session state --------------------------------------------------------------------
+    def load_defaults(self) -> None:
+        """The article's 4×3 example at k = 2."""
+        self._model.reset_matrix(ARTICLE_MATRIX)
+        self._path = None
+        self.results.set_rank(2)
+        self._stack.setClean()
+        self._schedule()
+
+    def save_state(self, settings: QSettings) -> None:
+        s = settings
+        s.setValue("matrix/splitter", self.splitter.saveState())
+        s.setValue("matrix/results_splitter", self.results.splitter.saveState())
+        s.setValue("matrix/rank", self.results.rank())
+        s.setValue("matrix/decimals", self.results.decimals.value())
+        s.setValue("matrix/result_tab", self.results.tabs.currentIndex())
+        s.setValue("matrix/preset_rank", self.editor.preset_rank.value())
+        s.setValue("matrix/preset_seed", self.editor.preset_seed.value())
+        s.setValue("matrix/path", self._path or "")
+        s.setValue("matrix/unsaved", int(self.has_unsaved_changes()))
+        try:
+            save_matrix(s, self._model)
+        except (ValueError, OSError) as exc:
+            self.status_message.emit(f"Could not keep the matrix for next time: {exc}")
+
+    def restore_state(self, settings: QSettings) -> None:
+        s = settings
+        for key, widget in (
+            ("matrix/splitter", self.splitter),
+            ("matrix/results_splitter", self.results.splitter),
+        ):
+            state = s.value(key)
+            if state is not None:
+                widget.restoreState(state)
+        self.results.decimals.setValue(to_int(s.value("matrix/decimals"), 4))
+        self.editor.preset_rank.setValue(to_int(s.value("matrix/preset_rank"), 2))
+        self.editor.preset_seed.setValue(to_int(s.value("matrix/preset_seed"), 0))
+        problem = restore_matrix(s, self._model)
+        if problem:
+            self.status_message.emit(problem)
+        if problem is None:
+            self._path = str(s.value("matrix/path") or "") or None
+            self._stack.setClean()
+            if to_int(s.value("matrix/unsaved"), 0):
+                self._stack.resetClean()  # last session's edits are still not in a file
+        self.results.set_rank(to_int(s.value("matrix/rank"), 2))
+        self.results.tabs.setCurrentIndex(to_int(s.value("matrix/result_tab"), 0))
+        self._schedule()
+
+
+def main() -> int:
+    """Preview: ``python -m svdstudio.ui.matrix.tab``."""
+    import sys
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    try:
+        from svdstudio.workers import JobRunner
+
+        runner = JobRunner()
+    except ImportError:
+        runner = None  # compute synchronously
+    tab = MatrixTab(runner)
+    tab.status_message.connect(lambda m: tab.setWindowTitle(f"Matrix workbench — {m}"))
+    tab.resize(1280, 760)
+    tab.load_defaults()
+    tab.show()
+    code = app.exec()
+    if runner is not None:
+        runner.shutdown()
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,266 @@
+"""pyqtgraph pieces of :class:`.spectrum_plot.SpectrumPlot`: axes that tick whole
+indices and readable decades, the snapping cutoff line, view boxes that route mouse drags, and the
+kept/dropped bar or stem series."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore
+
+__all__ = [
+    "CutoffLine",
+    "CutoffViewBox",
+    "EnergyOverlay",
+    "IntegerAxis",
+    "OverlayViewBox",
+    "SpectrumSeries",
+    "ValueAxis",
+]
+
+
+class IntegerAxis(pg.AxisItem):
+    """A bottom axis that only ticks whole indices (no "1.5" between σ_1 and σ_2)."""
+
+    def tickValues(self, lo: float, hi: float, size: float) -> list:
+        levels = []
+        seen: set[int] = set()
+        for spacing, values in super().tickValues(lo, hi, size):
+            whole = [v for v in values if abs(v - round(v)) < 1e-9 and round(v) >= 1]
+            whole = [v for v in whole if round(v) not in seen]
+            seen.update(round(v) for v in whole)
+            if whole:
+                levels.append((max(spacing, 1.0), whole))
+        return levels
+
+    def tickStrings(self, values: list, scale: float, spacing: float) -> list[str]:
+        return [str(round(v * scale)) for v in values]
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power_text(v: float) -> str:
+    """10**v as plain text: "0.01", "500", or "2×10⁻⁵" outside [0.001, 1e4)."""
+    e = math.floor(v + 1e-9)
+    m = round(10 ** (v - e))
+    if -3 <= e <= 3:
+        return f"{m * 10.0**e:g}"
+    power = "10" + str(e).translate(_SUPERSCRIPT)
+    return power if m == 1 else f"{m}×{power}"
+
+
+class ValueAxis(pg.AxisItem):
+    """The σ axis.  In log mode (data in log10 units) it labels whole decades, plus 2 and 5
+    multiples when the range is short, instead of pyqtgraph's crowded 2..9 labels."""
+
+    def tickValues(self, lo: float, hi: float, size: float) -> list:
+        if not self.logMode:
+            return super().tickValues(lo, hi, size)
+        decades = list(range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1))
+        room = max(1, int(size // 26))  # labelled ticks that fit, at ~26 px each
+        step = max(1, math.ceil(len(decades) / room))
+        major = [float(d) for d in decades if d % step == 0]
+        if step > 1:
+            return [(float(step), major)]
+        span = hi - lo
+        factors = (2, 5) if span <= 2.5 * room / 8 else (2, 3, 4, 5, 6, 7, 8, 9)
+        minor = [
+            d + math.log10(f)
+            for d in range(math.floor(lo) - 1, math.ceil(hi) + 1)
+            for f in factors
+            if lo <= d + math.log10(f) <= hi
+        ]
+        self._labelled_minor = factors == (2, 5)
+        return [(1.0, major), (0.1, minor)]
+
+    def tickStrings(self, values: list, scale: float, spacing: float) -> list[str]:
+        if not self.logMode:
+            return super().tickStrings(values, scale, spacing)
+        if spacing < 1 and not getattr(self, "_labelled_minor", False):
+            return ["" for _ in values]
+        return [_power_text(v) for v in values]
+
+
+class CutoffLine(pg.InfiniteLine):
+    """Vertical cutoff line that only ever rests between bars, at k + 0.5 for k in 1..r."""
+
+    def __init__(self, **kwargs) -> None:
+        self.max_rank = 1
+        super().__init__(angle=90, movable=True, **kwargs)
+
+    def rank_at(self, x: float) -> int:
+        """The rank whose gap (k + 0.5) is nearest to x, clamped to 1..max_rank."""
+        return int(min(max(math.floor(x), 1), self.max_rank))
+
+    def setPos(self, pos) -> None:
+        if isinstance(pos, QtCore.QPointF):
+            x = pos.x()
+        elif isinstance(pos, list | tuple | np.ndarray) and np.ndim(pos) > 0:
+            x = float(pos[0])
+        else:
+            x = float(pos)
+        super().setPos(self.rank_at(x) + 0.5)
+
+    def rank(self) -> int:
+        """The rank the line currently marks."""
+        return self.rank_at(self.value())
+
+
+class CutoffViewBox(pg.ViewBox):
+    """The main view box: a left-drag anywhere moves the cutoff line (no pan, zoom or menu)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(enableMenu=False, **kwargs)
+        self.setMouseEnabled(x=False, y=False)
+        # Called with (x in data coordinates, finished); set by the owner.
+        self.on_drag: Callable[[float, bool], None] | None = None
+
+    def mouseDragEvent(self, ev, axis=None) -> None:
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton or self.on_drag is None:
+            ev.ignore()
+            return
+        ev.accept()
+        self.on_drag(self.mapToView(ev.pos()).x(), ev.isFinish())
+
+    def wheelEvent(self, ev, axis=None) -> None:
+        ev.ignore()
+
+
+class OverlayViewBox(pg.ViewBox):
+    """The right-axis (energy %) view box drawn over the main one; it never takes the mouse."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(enableMenu=False, **kwargs)
+        self.setMouseEnabled(x=False, y=False)
+
+    def mouseDragEvent(self, ev, axis=None) -> None:
+        ev.ignore()
+
+    def mouseClickEvent(self, ev) -> None:
+        ev.ignore()
+
+    def wheelEvent(self, ev, axis=None) -> None:
+        ev.ignore()
+
+
+class SpectrumSeries:
+    """The σ_i drawn as bars or stems: kept ones (i ≤ k) in one colour, dropped ones greyed,
+    and an optional highlighted σ_i on top."""
+
+    def __init__(
+        self, plot_item: pg.PlotItem, *, kept: str, dropped: str, edge: str, selected: str
+    ) -> None:
+        w = self.BAR_WIDTH
+        ring = pg.mkPen(selected, width=3)  # an outline, so kept/dropped colour still shows
+        self.kept_bars = pg.BarGraphItem(x=[], height=[], width=w, brush=kept, pen=None)
+        self.dropped_bars = pg.BarGraphItem(
+            x=[], height=[], width=w, brush=dropped, pen=pg.mkPen(edge)
+        )
+        self.kept_stems = pg.PlotDataItem([], [], connect="pairs", pen=pg.mkPen(kept, width=2))
+        self.dropped_stems = pg.PlotDataItem([], [], connect="pairs", pen=pg.mkPen(edge, width=2))
+        self.kept_heads = pg.ScatterPlotItem(size=7, brush=kept, pen=None)
+        self.dropped_heads = pg.ScatterPlotItem(size=7, brush=dropped, pen=pg.mkPen(edge))
+        self.selected_bar = pg.BarGraphItem(x=[], height=[], width=w, brush=None, pen=ring)
+        self.selected_head = pg.ScatterPlotItem(size=14, brush=None, pen=ring)
+        for item in (
+            self.kept_bars,
+            self.dropped_bars,
+            self.kept_stems,
+            self.dropped_stems,
+            self.kept_heads,
+            self.dropped_heads,
+            self.selected_bar,
+            self.selected_head,
+        ):
+            plot_item.addItem(item)
+
+    BAR_WIDTH = 0.8
+
+    def draw(self, y: np.ndarray, base: float, k: int, stems: bool) -> None:
+        """Draw heights ``y`` (plot units, bars standing on ``base``) with the first k kept."""
+        x = np.arange(1, y.size + 1, dtype=float)
+        head = 7 if y.size <= 40 else 4 if y.size <= 120 else 2
+        parts = (
+            (self.kept_bars, self.kept_stems, self.kept_heads, slice(0, k)),
+            (self.dropped_bars, self.dropped_stems, self.dropped_heads, slice(k, None)),
+        )
+        for bars, stem_lines, heads, sl in parts:
+            xs, ys = x[sl], y[sl]
+            bars.setVisible(not stems)
+            stem_lines.setVisible(stems)
+            heads.setVisible(stems)
+            if stems:
+                sy = np.empty(2 * xs.size)
+                sy[0::2] = base
+                sy[1::2] = ys
+                stem_lines.setData(np.repeat(xs, 2), sy)
+                heads.setData(xs, ys, size=head)
+                bars.setOpts(x=[], height=[])
+            else:
+                bars.setOpts(x=xs, height=ys - base, y0=base)
+                stem_lines.setData([], [])
+                heads.setData([], [])
+
+    def highlight(self, i: int | None, y: float, base: float, stems: bool) -> None:
+        """Highlight σ_i (1-based) at height y; None removes the highlight."""
+        if i is None:
+            self.selected_bar.setOpts(x=[], height=[])
+            self.selected_head.setData([], [])
+            return
+        self.selected_bar.setVisible(not stems)
+        self.selected_head.setVisible(stems)
+        self.selected_bar.setOpts(x=[float(i)], height=[y - base], y0=base)
+        self.selected_head.setData([float(i)], [y])
+
+
+class EnergyOverlay:
+    """Cumulative energy (%) in its own view box over the main one, on the right-hand axis,
+    with dashed reference marks at 90 % and 99 % that the axis labels."""
+
+    def __init__(self, plot_item: pg.PlotItem, main_vb: pg.ViewBox, colour: str) -> None:
+        self._main_vb = main_vb
+        self.view = OverlayViewBox()
+        self.view.setZValue(plot_item.zValue() + 10)  # the curve is drawn over the bars
+        plot_item.scene().addItem(self.view)
+        plot_item.showAxis("right")
+        axis = plot_item.getAxis("right")
+        axis.linkToView(self.view)
+        axis.setPen(pg.mkColor(colour))
+        axis.setTextPen(pg.mkColor(colour))
+        axis.setLabel("cumulative energy (%)", color=colour)
+        self._axis = axis
+        self._ticks: tuple[int, ...] = ()
+        self.view.setXLink(main_vb)
+        self.view.setYRange(0, 102, padding=0)
+        self.view.disableAutoRange()
+        pen = pg.mkPen(colour, width=2)
+        self.curve = pg.PlotDataItem(
+            [], [], pen=pen, symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=None
+        )
+        self.view.addItem(self.curve)
+        dash = pg.mkPen(colour, width=1, style=QtCore.Qt.PenStyle.DashLine)
+        self.marks = [pg.InfiniteLine(pos=level, angle=0, pen=dash) for level in (90, 99)]
+        for mark in self.marks:
+            self.view.addItem(mark, ignoreBounds=True)
+        main_vb.sigResized.connect(self.sync)
+        self.sync()
+
+    def set_percent(self, pct: np.ndarray) -> None:
+        """Energy retained (%) at ranks 1..r; dots only while they do not crowd."""
+        self.curve.setData(np.arange(1, pct.size + 1, dtype=float), pct)
+        self.curve.setSymbolSize(5 if pct.size <= 60 else 0)
+
+    def sync(self) -> None:
+        """Keep the overlay exactly over the main view box."""
+        rect = self._main_vb.sceneBoundingRect()
+        self.view.setGeometry(rect)
+        self.view.linkedViewChanged(self._main_vb, self.view.XAxis)
+        # Label the 90 % mark only when it does not collide with the 99 % label.
+        ticks = (0, 25, 50, 75, 90, 99) if rect.height() * 9 / 102 >= 13 else (0, 25, 50, 75, 99)
+        if ticks != self._ticks:
+            self._ticks = ticks
+            self._axis.setTicks([[(v, str(v)) for v in ticks], []])

@@ -1,0 +1,484 @@
+"""SpectrumPlot: singular values as bars or stems with a rank cutoff you click, drag or key.
+
+The cutoff line sits between bar k and bar k + 1 (at x = k + 0.5) and snaps to whole ranks.
+Clicking picks the bar under the cursor as the last one kept; dragging (the line, or anywhere on
+the plot) moves the line to the nearest gap.  While dragging, ``rank_previewed`` fires on every
+whole-rank step (for cheap views); ``rank_changed`` fires once per user action, only when k
+really changes: on click, drag end, key press, or spin box step.  Programmatic calls
+(``set_rank``, ``set_values``, ``clear``) never emit ``rank_changed``: callers already know.
+Double-clicking a bar emits ``component_selected(i)``; its first click, like any click, has
+already set k = i.  Label and spin box follow a drag live; the plot itself redraws once per
+event-loop turn, so bursts of rank changes stay cheap.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6.QtCore import Qt, Signal
+
+from svdstudio.ui.widgets.spectrum_data import SpectrumData
+from svdstudio.ui.widgets.spectrum_items import (
+    CutoffLine,
+    CutoffViewBox,
+    EnergyOverlay,
+    IntegerAxis,
+    SpectrumSeries,
+    ValueAxis,
+)
+
+__all__ = ["SpectrumPlot"]
+
+KEPT = "#3a6fb0"
+DROPPED = "#c9ccd1"
+DROPPED_EDGE = "#a8acb2"
+SELECTED = "#e67e00"
+ENERGY = "#2e8b57"
+CUTOFF = "#c0392b"
+BAR_WIDTH = SpectrumSeries.BAR_WIDTH
+PLOT_HELP = (
+    "Singular values σᵢ: blue bars are kept, grey ones dropped; the green curve is the "
+    "cumulative energy (right axis).\nClick a bar to keep up to it, drag the red line, or use "
+    "the arrow keys (Home/End, Page Up/Down) to set the rank k. Double-click a bar to select σᵢ."
+)
+
+
+class SpectrumPlot(QtWidgets.QWidget):
+    """Singular value spectrum with cumulative energy and an interactive rank cutoff."""
+
+    rank_changed = Signal(int)
+    rank_previewed = Signal(int)
+    component_selected = Signal(int)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("spectrumPlot")
+        self._data: SpectrumData | None = None
+        self._k = 0  # committed rank; 0 only while there are no values
+        self._pending_k = 0  # a set_rank() that arrived before any values
+        self._shown_k = 0  # what the line, bars and label currently show (differs mid-drag)
+        self._selected: int | None = None
+        self._log = False
+        self._stems = False
+        self._formatter: Callable[[int], str] | None = None
+        self._syncing = False  # we are moving the line/spin ourselves: not a user action
+        self._drawn: tuple | None = None  # what the bars were last drawn for
+        self._redraw = QtCore.QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(0)
+        self._redraw.timeout.connect(self._flush)
+        self._build_plot()
+        self._build_controls()
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self._plot, 1)
+        layout.addLayout(self._controls)
+        self.setMinimumSize(360, 220)
+        self._refresh_all()
+
+    # ---------------------------------------------------------------- construction
+    def _build_plot(self) -> None:
+        self._vb = CutoffViewBox()
+        self._vb.on_drag = self._on_view_drag
+        self._plot = pg.PlotWidget(
+            background="w",
+            viewBox=self._vb,
+            axisItems={"bottom": IntegerAxis("bottom"), "left": ValueAxis("left")},
+        )
+        self._plot.setObjectName("spectrumView")
+        self._plot.setAccessibleName("Singular value spectrum")
+        self._plot.setToolTip(PLOT_HELP)
+        self._plot.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._plot.setMinimumSize(200, 120)
+        self._plot.setStyleSheet(
+            "QGraphicsView { border: 1px solid #d0d0d0; }"
+            "QGraphicsView:focus { border: 1px solid palette(highlight); }"
+        )
+        self._plot.installEventFilter(self)
+        self._plot.viewport().installEventFilter(self)
+        pi = self._plot.getPlotItem()
+        pi.hideButtons()
+        pi.setMenuEnabled(False)
+        pi.layout.setContentsMargins(4, 6, 4, 4)
+        fg = pg.mkColor("#333333")
+        for name, text in (("left", "singular value σᵢ"), ("bottom", "index i")):
+            axis = pi.getAxis(name)
+            axis.setPen(fg)
+            axis.setTextPen(fg)
+            axis.setLabel(text, color="#333333")
+        self._vb.setMouseEnabled(x=False, y=False)
+        self._vb.disableAutoRange()
+
+        self._series = SpectrumSeries(
+            pi, kept=KEPT, dropped=DROPPED, edge=DROPPED_EDGE, selected=SELECTED
+        )
+        self._cutoff = CutoffLine(
+            pen=pg.mkPen(CUTOFF, width=2),
+            hoverPen=pg.mkPen(CUTOFF, width=4),
+        )
+        self._cutoff.setZValue(20)
+        self._cutoff.sigPositionChanged.connect(self._on_line_moved)
+        self._cutoff.sigPositionChangeFinished.connect(self._on_line_released)
+        pi.addItem(self._cutoff, ignoreBounds=True)
+
+        self._energy = EnergyOverlay(pi, self._vb, ENERGY)
+        self._plot.scene().sigMouseClicked.connect(self._on_scene_click)
+
+    def _build_controls(self) -> None:
+        row = QtWidgets.QGridLayout()
+        row.setContentsMargins(4, 0, 4, 2)
+        row.setHorizontalSpacing(8)
+        row.setVerticalSpacing(2)
+        k_label = QtWidgets.QLabel("&k:")
+        k_label.setToolTip("Rank k: how many singular values to keep")
+        self.rank_spin = QtWidgets.QSpinBox()
+        self.rank_spin.setObjectName("spectrumRankSpin")
+        self.rank_spin.setAccessibleName("Rank k")
+        self.rank_spin.setToolTip("Rank k: how many singular values to keep")
+        self.rank_spin.setKeyboardTracking(False)  # typing "12" is one change, not "1" then "12"
+        self.rank_spin.setSpecialValueText("–")
+        self.rank_spin.valueChanged.connect(self._on_spin)
+        k_label.setBuddy(self.rank_spin)
+        self._log_check = QtWidgets.QCheckBox("Log scale")
+        self._log_check.setObjectName("spectrumLogScale")
+        self._log_check.setAccessibleName("Log scale")
+        self._log_check.setToolTip("Show singular values on a logarithmic axis")
+        self._log_check.toggled.connect(self.set_log_scale)
+        self._style_combo = QtWidgets.QComboBox()
+        self._style_combo.setObjectName("spectrumStyle")
+        self._style_combo.addItems(["Bars", "Stems"])
+        self._style_combo.setAccessibleName("Plot style")
+        self._style_combo.setToolTip("Draw the singular values as bars or as stems")
+        self._style_combo.currentIndexChanged.connect(lambda i: self.set_stems(i == 1))
+        self._label = QtWidgets.QLabel()
+        self._label.setObjectName("spectrumLabel")
+        self._label.setAccessibleName("Rank summary")
+        self._label.setToolTip(
+            "Energy retained by the first k singular values, and the squared error "
+            "‖A − A_k‖_F² = Σ_{i>k} σᵢ² of dropping the rest"
+        )
+        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._label.setWordWrap(True)
+        self._label.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
+        )
+        self._fixed_controls = (k_label, self.rank_spin, self._log_check, self._style_combo)
+        for col, widget in enumerate(self._fixed_controls):
+            row.addWidget(widget, 0, col)
+        row.setColumnStretch(4, 1)
+        self._controls = row
+        self._label_row = -1
+        self._label_len = 0
+        self._place_label()
+
+    def _place_label(self) -> None:
+        """Label beside the controls when it fits on one line, else on a line of its own."""
+        spacing = self._controls.horizontalSpacing()
+        needed = sum(w.sizeHint().width() + spacing for w in self._fixed_controls)
+        needed += self._label.fontMetrics().horizontalAdvance(self._label.text()) + 16
+        label_row = 0 if self.width() >= needed else 1
+        if label_row != self._label_row:
+            self._label_row = label_row
+            self._controls.removeWidget(self._label)
+            if label_row == 0:
+                self._controls.addWidget(self._label, 0, 4)
+            else:
+                self._controls.addWidget(self._label, 1, 0, 1, 5)
+
+    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(ev)
+        self._place_label()
+
+    # ---------------------------------------------------------------- public API
+    def set_values(
+        self, s: np.ndarray, total_energy: float | None = None, energy_label: str = "energy"
+    ) -> None:
+        """Show singular values ``s`` (descending, ≥ 0).  ``total_energy`` defaults to Σσ²; pass
+        ‖A‖_F² for a partial (top-k) result.  k is kept if still valid, else clamped to r (no
+        ``rank_changed`` is emitted: read :meth:`rank` afterwards).  Clears the selection."""
+        data = SpectrumData.from_values(s, total_energy, energy_label)
+        if data.r == 0:
+            self.clear()
+            return
+        self._data = data
+        self._selected = None
+        wanted = self._k or self._pending_k or data.r
+        self._k = min(max(wanted, 1), data.r)
+        self._pending_k = 0
+        self._refresh_all()
+
+    def set_rank(self, k: int) -> None:
+        """Move the cutoff to k (clamped to 1..r) and update line, spin box and label.
+
+        Programmatic: never emits ``rank_changed`` (nor ``rank_previewed``)."""
+        k = int(k)
+        if self._data is None:
+            self._pending_k = max(k, 1)
+            return
+        k = min(max(k, 1), self._data.r)
+        if k == self._k == self._shown_k:
+            return
+        self._k = k
+        self._show_rank(k)
+
+    def rank(self) -> int:
+        """The committed rank k (0 when there are no values)."""
+        return self._k
+
+    def set_log_scale(self, on: bool) -> None:
+        """Log or linear y axis.  σ = 0 is drawn at a floor half a decade under the smallest
+        positive value."""
+        on = bool(on)
+        if self._log_check.isChecked() != on:
+            self._log_check.setChecked(on)  # re-enters through toggled
+            return
+        if on == self._log:
+            return
+        self._log = on
+        self._plot.getPlotItem().getAxis("left").setLogMode(False, on)
+        self._refresh_all()
+
+    def log_scale(self) -> bool:
+        """Whether the y axis is logarithmic."""
+        return self._log
+
+    def set_stems(self, on: bool) -> None:
+        """Draw stems (True) or bars (False)."""
+        on = bool(on)
+        if self._style_combo.currentIndex() != int(on):
+            self._style_combo.setCurrentIndex(int(on))  # re-enters through the signal
+            return
+        if on == self._stems:
+            return
+        self._stems = on
+        self._refresh_all()
+
+    def set_label_formatter(self, fn: Callable[[int], str] | None) -> None:
+        """Use ``fn(k) -> str`` for the live label; None restores the default."""
+        self._formatter = fn
+        self._update_label(self._shown_k)
+
+    def selected_component(self) -> int | None:
+        """The 1-based index of the double-clicked σ_i, or None."""
+        return self._selected
+
+    def set_selected_component(self, i: int | None) -> None:
+        """Highlight σ_i (1-based) without emitting ``component_selected``; None clears."""
+        if i is not None and (self._data is None or not 1 <= int(i) <= self._data.r):
+            i = None
+        self._selected = None if i is None else int(i)
+        self._redraw.start()
+
+    def values(self) -> np.ndarray:
+        """The singular values shown (read-only; empty when cleared)."""
+        return self._data.s if self._data is not None else np.empty(0)
+
+    def plot_widget(self) -> pg.PlotWidget:
+        """The pyqtgraph PlotWidget (for tests and screenshots; do not restyle it)."""
+        return self._plot
+
+    def viewport_point(self, x: float, y: float) -> QtCore.QPoint:
+        """Data coordinates (index, σ) → a point on ``plot_widget().viewport()``, for tests
+        that click and drag with real mouse events."""
+        scene = self._vb.mapViewToScene(QtCore.QPointF(x, y))
+        return self._plot.mapFromScene(scene)
+
+    def clear(self) -> None:
+        """Remove all values; rank() becomes 0.  Emits nothing."""
+        self._data = None
+        self._k = 0
+        self._pending_k = 0
+        self._selected = None
+        self._refresh_all()
+
+    # ---------------------------------------------------------------- drawing
+    def _refresh_all(self) -> None:
+        data = self._data
+        r = data.r if data is not None else 0
+        self._syncing = True
+        try:
+            self.rank_spin.setRange(min(1, r), max(r, 0))
+            self.rank_spin.setSpecialValueText("" if r else "–")
+            self.rank_spin.setEnabled(r > 0)
+            self._cutoff.max_rank = max(r, 1)
+        finally:
+            self._syncing = False
+        self._cutoff.setVisible(r > 0)
+        self._plot.setEnabled(True)
+        if data is None:
+            self._vb.setRange(xRange=(0.5, 3.5), yRange=(0, 1), padding=0)
+            self._energy.set_percent(np.empty(0))
+        else:
+            self._energy.set_percent(data.cumulative_percent())
+            y, base = data.plot_y(self._log)
+            top = float(y.max())
+            # Log: from the floor to a little over σ_max (at least a decade); linear: from 0.
+            log_range = (base, max(top, base + 1) + 0.15)
+            y_range = log_range if self._log else (0.0, (top or 1.0) * 1.08)
+            self._vb.setRange(xRange=(0.4, r + 0.6), yRange=y_range, padding=0)
+        self._drawn = None
+        self._show_rank(self._k)
+
+    def _show_rank(self, k: int) -> None:
+        """Show k in the label and spin box now; redraw the plot once control returns to the
+        event loop, so a burst of rank changes costs one redraw."""
+        self._shown_k = k
+        self._update_label(k)
+        self._sync_spin(k)
+        if not self._redraw.isActive():
+            self._redraw.start()
+
+    def _flush(self) -> None:
+        """Bring bars, stems, cutoff line and highlight up to date with the shown k."""
+        self._redraw.stop()
+        k, data = self._shown_k, self._data
+        key = (id(data), k, self._log, self._stems)
+        if key != self._drawn:
+            self._drawn = key
+            self._draw_bars(k)
+        self._syncing = True
+        try:
+            self._cutoff.setPos(k + 0.5)
+        finally:
+            self._syncing = False
+        self._update_selection()
+
+    def _draw_bars(self, k: int) -> None:
+        if self._data is None:
+            self._series.draw(np.empty(0), 0.0, 0, self._stems)
+        else:
+            y, base = self._data.plot_y(self._log)
+            self._series.draw(y, base, k, self._stems)
+
+    def _update_selection(self) -> None:
+        i, data = self._selected, self._data
+        if data is None or i is None:
+            self._series.highlight(None, 0.0, 0.0, self._stems)
+            return
+        y, base = data.plot_y(self._log)
+        self._series.highlight(i, float(y[i - 1]), base, self._stems)
+
+    def _update_label(self, k: int) -> None:
+        if self._data is None:
+            text = "No singular values"
+        elif self._formatter is not None:
+            text = self._formatter(k)
+        else:
+            text = self._data.label(k)
+        self._label.setText(text)
+        self._plot.setAccessibleDescription(text)
+        if len(text) != self._label_len:  # a longer text may no longer fit beside the controls
+            self._label_len = len(text)
+            self._place_label()
+
+    def _sync_spin(self, k: int) -> None:
+        self._syncing = True
+        try:
+            self.rank_spin.setValue(k)
+        finally:
+            self._syncing = False
+
+    # ---------------------------------------------------------------- user actions
+    def _commit(self, k: int) -> None:
+        """A user action ends at k: show it and emit rank_changed once, if k changed."""
+        if self._data is None:
+            return
+        k = min(max(int(k), 1), self._data.r)
+        changed = k != self._k
+        self._k = k
+        if k != self._shown_k:
+            self._show_rank(k)
+        if changed:
+            self.rank_changed.emit(k)
+
+    def _preview(self, k: int) -> None:
+        if k != self._shown_k:
+            self._show_rank(k)
+            self.rank_previewed.emit(k)
+
+    def _on_line_moved(self) -> None:
+        if not self._syncing and self._data is not None:
+            self._preview(self._cutoff.rank())
+
+    def _on_line_released(self) -> None:
+        if self._data is not None:
+            self._commit(self._cutoff.rank())
+
+    def _on_view_drag(self, x: float, finished: bool) -> None:
+        if self._data is None:
+            return
+        k = self._cutoff.rank_at(x)
+        if finished:
+            self._commit(k)
+        else:
+            self._preview(k)
+
+    def _on_scene_click(self, ev) -> None:
+        if self._data is None or ev.button() != Qt.MouseButton.LeftButton:
+            return
+        pos = ev.scenePos()
+        if not self._vb.sceneBoundingRect().contains(pos):
+            return
+        x = self._vb.mapSceneToView(pos).x()
+        i = math.floor(x + 0.5)
+        if ev.double():
+            if 1 <= i <= self._data.r and abs(x - i) <= BAR_WIDTH / 2:
+                self._selected = i
+                self._redraw.start()
+                self.component_selected.emit(i)
+            return
+        line_px = self._vb.mapViewToScene(QtCore.QPointF(self._shown_k + 0.5, 0)).x()
+        if abs(line_px - pos.x()) <= 5:
+            return  # a click on the line itself is not a request to move it
+        self._commit(i)
+
+    def _on_spin(self, k: int) -> None:
+        if not self._syncing and k >= 1:
+            self._commit(k)
+
+    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
+        if ev.type() == QtCore.QEvent.Type.MouseButtonPress and self._redraw.isActive():
+            self._flush()  # a press must meet the line where the label says it is
+        is_key = ev.type() == QtCore.QEvent.Type.KeyPress
+        if obj is self._plot and is_key and self._data is not None:
+            k, r = self._shown_k, self._data.r
+            page = max(1, r // 10)
+            target = {
+                Qt.Key.Key_Left.value: k - 1,
+                Qt.Key.Key_Down.value: k - 1,
+                Qt.Key.Key_Right.value: k + 1,
+                Qt.Key.Key_Up.value: k + 1,
+                Qt.Key.Key_PageDown.value: k - page,
+                Qt.Key.Key_PageUp.value: k + page,
+                Qt.Key.Key_Home.value: 1,
+                Qt.Key.Key_End.value: r,
+            }.get(int(ev.key()))
+            if target is not None:
+                self._commit(target)
+                return True
+        return super().eventFilter(obj, ev)
+
+
+def _preview() -> int:
+    """Show the widget alone with sample data: ``python -m svdstudio.ui.widgets.spectrum_plot``."""
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    w = SpectrumPlot()
+    w.setWindowTitle("SpectrumPlot preview")
+    rng = np.random.default_rng(0)
+    s = np.sort(10.0 * np.exp(-np.arange(40) / 6.0) * (1 + 0.1 * rng.random(40)))[::-1]
+    w.set_values(s)
+    w.set_rank(8)
+    w.rank_changed.connect(lambda k: print("rank_changed", k))
+    w.component_selected.connect(lambda i: print("component_selected", i))
+    w.resize(720, 400)
+    w.show()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    raise SystemExit(_preview())

@@ -1,0 +1,56 @@
+"""crop_pixels: full-resolution original, rank-k rebuild and error of one region."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from svdstudio.engine.decomposition import Cancelled
+from svdstudio.engine.image import decompose_image, mode_reference, reconstruct_image
+from svdstudio.engine.image.crop import crop_pixels, error_indices
+
+
+def pixels(h: int = 40, w: int = 56) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w]
+    base = 120 + 60 * np.sin(x / 5.0) * np.cos(y / 4.0) + 30 * ((x + y) % 2)
+    return np.clip(np.stack([base, 255 - base, 0.5 * base + x], -1), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("mode", ["gray", "rgb", "ycbcr"])
+def test_crop_matches_the_full_rebuild(mode):
+    img = pixels()
+    f = decompose_image(img, mode)
+    rows, cols = slice(5, 33, 2), slice(3, 50, 1)
+    chroma = 2 if mode == "ycbcr" else None
+    crop = crop_pixels(f, img, 6, chroma, rows, cols)
+    full = reconstruct_image(f, 6, chroma)
+    expected = np.clip(np.rint(full), 0, 255).astype(np.uint8)[rows, cols]
+    np.testing.assert_array_equal(crop.reconstruction, expected)
+    ref = np.clip(np.rint(mode_reference(img, mode)), 0, 255).astype(np.uint8)[rows, cols]
+    np.testing.assert_array_equal(crop.original, ref)
+    diff = np.abs(ref.astype(int) - expected.astype(int))
+    if diff.ndim == 3:
+        diff = diff.max(axis=2)
+    np.testing.assert_array_equal(crop.error, np.minimum(diff, 63) * 4)
+    assert (crop.k, crop.chroma_k) == (6, chroma)
+
+
+def test_error_indices_cap():
+    a = np.array([[0, 10, 200]], np.uint8)
+    b = np.array([[1, 0, 0]], np.uint8)
+    np.testing.assert_array_equal(error_indices(a, b), [[4, 40, 252]])
+
+
+def test_crop_needs_full_factors_and_honours_cancel():
+    img = pixels(80, 96)
+    preview = decompose_image(img, "gray", preview_side=40)
+    with pytest.raises(ValueError, match="full-resolution"):
+        crop_pixels(preview, img, 3, None, slice(0, 10), slice(0, 10))
+
+    class Job:
+        def cancelled(self) -> bool:
+            return True
+
+    f = decompose_image(img, "gray")
+    with pytest.raises(Cancelled):
+        crop_pixels(f, img, 3, None, slice(0, 10), slice(0, 10), job=Job())

@@ -1,0 +1,269 @@
+"""Image tab GUI flow: open a sample, move k, export; bad files; modes; targets; factor files."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from svdstudio.engine.image import rank_for_energy_target
+from svdstudio.io.images import load_image
+from svdstudio.resources import resource_path
+from svdstudio.ui.image import tab as image_tab_module
+from svdstudio.ui.image.tab import ImageTab
+from svdstudio.workers import JobRunner
+
+CAMERA = str(resource_path("images", "camera.png"))
+TIMEOUT = 30_000
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    seen: list[str] = []
+    monkeypatch.setattr(
+        QtWidgets.QMessageBox, "warning", lambda parent, title, text, *a, **k: seen.append(text)
+    )
+    return seen
+
+
+@pytest.fixture
+def tab(qtbot, messages):
+    runner = JobRunner()
+    w = ImageTab(runner)
+    qtbot.addWidget(w)
+    w.resize(1200, 760)
+    yield w
+    runner.shutdown()
+
+
+def smooth(h: int, w: int, color: bool) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w]
+    base = 128 + 60 * np.sin(x / 9.0) * np.cos(y / 7.0) + 20 * np.cos((x + 2 * y) / 5.0)
+    if not color:
+        return np.clip(base, 0, 255).astype(np.uint8)
+    return np.clip(np.stack([base, 255 - base, base * 0.5 + x], -1), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def small_gray(tmp_path):
+    path = tmp_path / "small_gray.png"
+    Image.fromarray(smooth(72, 96, False)).save(path)
+    return str(path)
+
+
+@pytest.fixture
+def small_rgb(tmp_path):
+    path = tmp_path / "small_rgb.png"
+    Image.fromarray(smooth(64, 80, True)).save(path)
+    return str(path)
+
+
+def open_and_wait(qtbot, tab, path) -> None:
+    with qtbot.waitSignals([tab.factors_ready, tab.metrics_ready], timeout=TIMEOUT):
+        assert tab.open_file(path)
+
+
+def numpy_rank_k(a: np.ndarray, k: int) -> np.ndarray:
+    U, s, Vt = np.linalg.svd(a.astype(np.float64), full_matrices=False)
+    return np.clip((U[:, :k] * s[:k]) @ Vt[:k], 0, 255)
+
+
+def test_object_names_and_accessibility(tab):
+    for name in (
+        "imageTab",
+        "imageOriginalView",
+        "imageReconstructionView",
+        "imageRankSpin",
+        "imageMetricsTable",
+        "imageGallery",
+    ):
+        w = tab if name == "imageTab" else tab.findChild(QtWidgets.QWidget, name)
+        assert w is not None and w.objectName() == name
+    for w in tab.findChildren(QtWidgets.QAbstractButton) + tab.findChildren(QtWidgets.QComboBox):
+        if w.objectName().startswith("image"):
+            assert w.toolTip() and w.accessibleName(), w.objectName()
+    assert "*.png" in tab.file_filter()
+
+
+def test_open_sample_move_k_and_export(qtbot, tab, tmp_path, monkeypatch):
+    opened = []
+    tab.file_opened.connect(opened.append)
+    open_and_wait(qtbot, tab, CAMERA)
+    assert opened and opened[0].endswith("camera.png")
+    cam = load_image(CAMERA).pixels.astype(np.float64)
+    spin = tab.findChild(QtWidgets.QSpinBox, "imageRankSpin")
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        spin.setValue(8)
+    assert tab.rank() == 8
+    want = numpy_rank_k(cam, 8)
+    psnr = 10 * np.log10(255**2 / np.mean((cam - want) ** 2))
+    table = tab.findChild(QtWidgets.QTableWidget, "imageMetricsTable")
+    assert table.value("PSNR") == f"{psnr:.2f} dB"
+    assert table.value("Stored values") == f"{8 * (512 + 512 + 1):,}"
+    shown = tab.recon_pane.item.image
+    assert shown.shape == (512, 512)
+    assert np.max(np.abs(shown.astype(float) - np.rint(want))) <= 1.0
+
+    # Export PNG through the dialog path, CSV and factors directly.
+    out_png = tmp_path / "rec.png"
+    monkeypatch.setattr(
+        QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(out_png), "")
+    )
+    tab.export("png")
+    saved = np.asarray(Image.open(out_png), dtype=np.float64)
+    assert saved.shape == (512, 512) and np.max(np.abs(saved - np.rint(want))) <= 1.0
+    qtbot.waitUntil(lambda: tab._codecs is not None and bool(tab._sweep), timeout=TIMEOUT)
+    out_csv = tmp_path / "m.csv"
+    assert tab.export_metrics_csv(str(out_csv))
+    with out_csv.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows[0]["row"] == "current" and int(rows[0]["rank"]) == 8
+    assert float(rows[0]["psnr_db"]) == pytest.approx(psnr, abs=1e-3)
+    assert int(rows[0]["bytes_float32"]) == 4 * 8 * 1025
+    assert int(rows[0]["png_bytes"]) > 0
+    assert any(r["row"] == "sweep" for r in rows)
+    out_f = tmp_path / "cam.svdz"
+    assert tab.save_factor_file(str(out_f))
+    assert out_f.stat().st_size > 0
+
+
+def test_factor_file_reopens(qtbot, tab, tmp_path, small_gray):
+    open_and_wait(qtbot, tab, small_gray)
+    tab.set_rank(12)
+    path = tmp_path / "cam.svdz"
+    assert tab.save_factor_file(str(path))
+    with qtbot.waitSignals([tab.factors_ready, tab.metrics_ready], timeout=TIMEOUT):
+        assert tab.open_file(str(path))
+    assert tab.rank() == 12 and tab._factors.max_rank == 12
+    assert "Factor file" in tab.notes_label.text()
+
+
+def test_gallery_labels(qtbot, tab, small_gray):
+    open_and_wait(qtbot, tab, small_gray)
+    qtbot.waitUntil(lambda: bool(tab._sweep), timeout=TIMEOUT)
+    captions = [c.caption.text() for c in tab.cards]
+    assert captions[0].startswith("k = 8:") and "dB" in captions[0]
+    assert captions[3].startswith("k = full:")
+    assert tab.findChild(QtWidgets.QWidget, "imageGallery") is tab.gallery
+
+
+def test_bad_files_keep_current_image(qtbot, tab, tmp_path, messages, small_gray):
+    open_and_wait(qtbot, tab, small_gray)
+    bad = tmp_path / "fake.png"
+    bad.write_text("no picture here")
+    assert not tab.open_file(str(bad))
+    assert messages and "fake.png" in messages[-1] and "not an image" in messages[-1]
+    trunc = tmp_path / "t.png"
+    trunc.write_bytes(resource_path("images", "camera.png").read_bytes()[:2000])
+    assert not tab.open_file(str(trunc))
+    assert "truncated or corrupt" in messages[-1]
+    assert tab._image.path == small_gray and tab._factors is not None
+
+
+def test_bomb_offers_downscaled_copy(qtbot, tab, tmp_path, monkeypatch):
+    img = np.random.default_rng(0).integers(0, 255, (120, 160), dtype=np.uint8)
+    Image.fromarray(img).save(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5000)
+    monkeypatch.setattr(image_tab_module, "DOWNSCALE_TO", 4800)
+    asked = []
+
+    def answer(parent, title, text, *a, **k):
+        asked.append(text)
+        return QtWidgets.QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", answer)
+    open_and_wait(qtbot, tab, str(tmp_path / "big.png"))
+    assert "19,200 pixels" in asked[0]
+    assert tab._pixels.shape[0] * tab._pixels.shape[1] <= 4800
+    assert "Downscaled" in tab.notes_label.text()
+
+
+def test_ycbcr_mode_and_chroma_rank(qtbot, tab, small_rgb):
+    open_and_wait(qtbot, tab, small_rgb)
+    with qtbot.waitSignals([tab.factors_ready, tab.metrics_ready], timeout=TIMEOUT):
+        tab.mode_combo.setCurrentIndex(tab.mode_combo.findData("ycbcr"))
+    assert tab._factors.mode == "ycbcr" and tab.chroma_spin.isEnabled()
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        tab.chroma_spin.setValue(3)
+    assert tab._metrics.chroma_rank == 3 and tab._metrics.rank == tab.rank()
+    assert tab.recon_pane.item.image.shape == (64, 80, 3)
+
+
+def test_energy_target(qtbot, tab, small_gray):
+    open_and_wait(qtbot, tab, small_gray)
+    tab.target_kind.setCurrentIndex(tab.target_kind.findData("energy"))
+    tab.target_value.setValue(95.0)
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        tab.apply_target()
+    assert tab.rank() == rank_for_energy_target(tab._factors, 0.95)
+    assert tab.findChild(QtWidgets.QSpinBox, "imageRankSpin").value() == tab.rank()
+
+
+def test_drop_opens_file(qtbot, tab, tmp_path):
+    rgb = np.random.default_rng(1).integers(0, 255, (40, 50, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "drop.png")
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(tmp_path / "drop.png"))])
+    ev = QtGui.QDropEvent(
+        QtCore.QPointF(10, 10),
+        QtCore.Qt.DropAction.CopyAction,
+        mime,
+        QtCore.Qt.MouseButton.LeftButton,
+        QtCore.Qt.KeyboardModifier.NoModifier,
+    )
+    with qtbot.waitSignals([tab.factors_ready, tab.metrics_ready], timeout=TIMEOUT):
+        tab.dropEvent(ev)
+    assert tab._pixels.shape == (40, 50, 3)
+
+
+def test_big_image_preview_then_full(qtbot, tab, tmp_path, monkeypatch):
+    monkeypatch.setattr(image_tab_module, "PREVIEW_ABOVE_PIXELS", 10_000)
+    monkeypatch.setattr(image_tab_module, "PREVIEW_SIDE", 60)
+    rgb = np.random.default_rng(2).integers(0, 255, (150, 200, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "big.png")
+    tab.open_file(str(tmp_path / "big.png"))
+    qtbot.waitUntil(lambda: tab._full, timeout=60_000)
+    assert tab._factors.downsample_factor == 1 and tab._factors.height == 150
+    assert "(preview)" not in tab.recon_pane.title.text()
+
+
+def test_state_round_trip(qtbot, tab, tmp_path, small_gray):
+    open_and_wait(qtbot, tab, small_gray)
+    tab.set_rank(20)
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
+    tab.save_state(settings)
+    runner = JobRunner()
+    other = ImageTab(runner)
+    qtbot.addWidget(other)
+    with qtbot.waitSignal(other.factors_ready, timeout=TIMEOUT):
+        other.restore_state(settings)
+    assert other.rank() == 20 and other._image.path == small_gray
+    runner.shutdown()
+
+
+def test_layers_view(qtbot, tab, small_gray):
+    open_and_wait(qtbot, tab, small_gray)
+    tab.view_tabs.setCurrentIndex(2)
+    tab.layer_spin.setValue(3)
+    f = tab._factors
+    ch = f.channels[0]
+    layer = ch.s[2] * np.outer(ch.U[:, 2], ch.Vt[2])
+    want = np.clip(np.rint(128 + layer * 127 / np.abs(layer).max()), 0, 255)
+    assert np.max(np.abs(tab.layer_pane.item.image.astype(float) - want)) <= 1
+    cum = (ch.U[:, :3] * ch.s[:3]) @ ch.Vt[:3]
+    got = tab.cumulative_pane.item.image.astype(float)
+    assert np.max(np.abs(got - np.clip(np.rint(cum), 0, 255))) <= 1
+    assert tab.layer_pane.title.text().startswith("Layer 3: σ = ")
+
+
+def test_colour_mode_choice_survives_a_grayscale_image(qtbot, tab, small_gray, small_rgb):
+    open_and_wait(qtbot, tab, small_rgb)
+    with qtbot.waitSignals([tab.factors_ready, tab.metrics_ready], timeout=TIMEOUT):
+        tab.mode_combo.setCurrentIndex(tab.mode_combo.findData("ycbcr"))
+    open_and_wait(qtbot, tab, small_gray)
+    assert tab.mode_combo.currentData() == "gray" and not tab.mode_combo.isEnabled()
+    open_and_wait(qtbot, tab, small_rgb)
+    assert tab.mode_combo.currentData() == "ycbcr" and tab._factors.mode == "ycbcr"
