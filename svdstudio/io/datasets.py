@@ -8,18 +8,17 @@ missing values dropped, constant or text columns left out, the label column chos
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from svdstudio.io.atomic import atomic_write_text
 from svdstudio.resources import resource_path
 
 __all__ = [
@@ -30,7 +29,6 @@ __all__ = [
     "bundled_path",
     "load_bundled",
     "pixel_grid",
-    "publish",
     "read_dataset",
     "read_header",
     "resolve_dataset",
@@ -569,31 +567,4 @@ def write_projection_csv(
         if labels is not None:
             lead.append(str(labels[i]))
         w.writerow(lead + formatted[i].tolist())
-    _atomic_write_text(Path(path), buf.getvalue())
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        publish(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def publish(tmp: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
-    """Move a finished temporary file over ``target`` atomically, with ordinary permissions.
-
-    mkstemp creates files readable by their owner only; an exported file should be like any
-    other (the old file's mode, or rw-r--r--).
-    """
-    try:
-        mode = os.stat(target).st_mode & 0o777
-    except OSError:
-        mode = 0o644
-    os.chmod(tmp, mode)
-    os.replace(tmp, target)
+    atomic_write_text(path, buf.getvalue())

@@ -44,7 +44,7 @@ from svdstudio.engine.image import (
     dequantize_factors,
     quantize_factors,
 )
-from svdstudio.io.images import atomic_write
+from svdstudio.io.atomic import atomic_write
 
 __all__ = ["FACTOR_FILE_FILTER", "FORMAT_NAME", "FORMAT_VERSION", "load_factors", "save_factors"]
 

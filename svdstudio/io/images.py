@@ -13,28 +13,25 @@ are reduced by an integer factor).  Truncated files are never loaded partially.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import os
 import struct
-import tempfile
 import warnings
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from svdstudio.io.atomic import atomic_write_bytes
+
 __all__ = [
     "IMAGE_FILE_FILTER",
     "ImageFileError",
     "ImageTooLargeError",
     "LoadedImage",
-    "atomic_write",
-    "atomic_write_bytes",
     "encode_jpeg",
     "encode_png",
     "jpeg_round_trip",
@@ -313,31 +310,6 @@ def to_uint8(pixels: np.ndarray) -> np.ndarray:
 def _pil(pixels: np.ndarray) -> Image.Image:
     arr = to_uint8(pixels)
     return Image.fromarray(arr, "L" if arr.ndim == 2 else "RGB")
-
-
-@contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[io.IOBase]:
-    """Write to a temporary file beside ``path``; replace ``path`` only if all went well."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(
-            fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})
-        ) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
-    with atomic_write(path) as f:
-        f.write(data)
 
 
 def encode_png(pixels: np.ndarray) -> bytes:

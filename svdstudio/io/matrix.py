@@ -26,17 +26,17 @@ file name.  No Qt here.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import math
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+
+from svdstudio.io.atomic import write_with
 
 __all__ = [
     "MATRIX_FILE_FILTER",
@@ -433,24 +433,6 @@ def format_matrix_text(
     )
 
 
-def _atomic_write(target: Path, write) -> None:
-    folder = target.parent
-    tmp = folder / f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    # os.open with 0o666 lets the umask decide, like a normal file creation would.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with contextlib.suppress(OSError):  # keep an existing file's permissions
-            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_matrix(path: str | os.PathLike[str], A: object) -> None:
     """Write A by extension (.csv, .tsv, .txt/.dat whitespace, .npy), atomically, exactly.
 
@@ -481,7 +463,7 @@ def write_matrix(path: str | os.PathLike[str], A: object) -> None:
             fh.write(text.encode("utf-8"))
 
     try:
-        _atomic_write(p, write)
+        write_with(p, write)
     except FileNotFoundError:
         raise _error(source, f"cannot be saved: folder {str(p.parent)!r} does not exist") from None
     except PermissionError:

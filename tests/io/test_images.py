@@ -11,11 +11,11 @@ import pytest
 from PIL import Image
 
 from svdstudio.engine.image import decompose_image, reconstruct_image
+from svdstudio.io.atomic import atomic_write
 from svdstudio.io.image_factors import load_factors, save_factors
 from svdstudio.io.images import (
     ImageFileError,
     ImageTooLargeError,
-    atomic_write,
     encode_png,
     jpeg_round_trip,
     load_image,

@@ -14,8 +14,9 @@ import numpy as np
 from PySide6 import QtWidgets
 
 from svdstudio.engine.image import ImageMetrics, reconstruct_image
+from svdstudio.io.atomic import atomic_write
 from svdstudio.io.image_factors import FACTOR_FILE_FILTER, save_factors
-from svdstudio.io.images import atomic_write, save_png
+from svdstudio.io.images import save_png
 
 __all__ = ["ImageExporting"]
 

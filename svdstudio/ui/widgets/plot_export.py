@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-from svdstudio.io.datasets import publish
+from svdstudio.io.atomic import atomic_path
 
 __all__ = ["export_plot"]
 
@@ -20,21 +18,11 @@ def export_plot(plot: pg.PlotWidget, path: str | os.PathLike[str], *, scale: flo
 
     Raises OSError or RuntimeError; the target is only replaced once the file is complete.
     """
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=target.suffix or ".png", dir=target.parent
-    )
-    os.close(fd)
-    try:
-        if target.suffix.lower() == ".svg":
-            _export_svg(plot, tmp)
+    with atomic_path(path) as tmp:
+        if Path(path).suffix.lower() == ".svg":
+            _export_svg(plot, str(tmp))
         else:
-            _export_png(plot, tmp, scale)
-        publish(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+            _export_png(plot, str(tmp), scale)
 
 
 def _export_png(plot: pg.PlotWidget, path: str, scale: float) -> None:
