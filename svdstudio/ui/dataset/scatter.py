@@ -292,6 +292,10 @@ class DatasetScatter(pg.PlotWidget):
         self._tips = v[order]
         self.fit_view()
 
+    def arrow_labels(self) -> list[pg.TextItem]:
+        """The feature arrows' name labels."""
+        return list(self._arrow_labels)
+
     def arrow_count(self) -> int:
         """How many feature arrows are drawn."""
         return len(self._arrow_heads)

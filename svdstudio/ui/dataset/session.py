@@ -167,6 +167,8 @@ class DatasetSession(QtCore.QObject):
             self.columns_changed.emit()  # the column list puts its tick back
             return
         self._update(excluded=excluded)
+        if self._table is not None and self._table.index_column not in excluded:
+            self.index_notice = ""  # the user put the row-index column back: nothing to explain
         self.columns_changed.emit()
         self.compute()
 

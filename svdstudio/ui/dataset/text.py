@@ -141,9 +141,8 @@ def notice_html(
         plural = "s" if len(others) != 1 else ""
         notes.append(f"Column{plural} {shown}{more} left out by choice (see Columns).")
     if notes:
-        text += (
-            " <span style='color:#8a5a00'>⚠ " + " ".join(html.escape(n) for n in notes) + "</span>"
-        )
+        said = " ".join(html.escape(n, quote=False) for n in notes)
+        text += f" <span style='color:#8a5a00'>⚠ {said}</span>"
     return text
 
 
