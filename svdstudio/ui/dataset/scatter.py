@@ -2,6 +2,11 @@
 
 Hovering finds the nearest point in screen pixels with one vectorised pass over the shown
 coordinates (about a millisecond for 50 000 points), rate-limited to the screen's pace.
+
+The legend sits in the top-right corner in room kept free for it: fitting the view leaves a
+margin as wide as the legend (or as tall, whichever costs the data less), so it never covers a
+point or an arrow label; it can also be dragged, and is semi-transparent.  No axis rescales its
+ticks with an SI prefix: the components have no unit.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt, Signal
+
+from svdstudio.ui.dataset.biplot import BiplotArrows, leader_end, place_labels
 
 __all__ = ["PALETTE", "DatasetScatter", "FastPoints", "class_colours"]
 
@@ -42,7 +49,7 @@ UNLABELLED = "#4e79a7"
 MAX_CLASSES = len(PALETTE)
 MAX_ARROWS = 12
 HOVER_RADIUS_PX = 10.0
-ARROW = "#444444"
+LEGEND_MARGIN_PX = 10  # between the legend and the plot's edge, and past it before the data
 
 
 # Above this many points, dots are drawn by one QPainter.drawPoints call per class instead of
@@ -98,9 +105,28 @@ class FastPoints(pg.GraphicsObject):
             pad_y = abs(px[0].y()) * r + abs(px[1].y()) * r
         return self._rect.adjusted(-pad_x, -pad_y, pad_x, pad_y)
 
+    def setExportMode(self, export: bool, opts: dict | None = None) -> bool:
+        """pyqtgraph's export hook: while exporting, dots are drawn in device pixels."""
+        self._exporting = bool(export)
+        return False
+
     def paint(self, painter: QtGui.QPainter, *args: object) -> None:
         """All dots in one call."""
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        if getattr(self, "_exporting", False):
+            # Map to device pixels first: an SVG then holds plain coordinates and a PNG drawn
+            # at twice the size gets dots twice as big (a non-cosmetic pen of the same width).
+            xy = pg.functions.transformCoordinates(
+                painter.transform(), np.vstack([self._x, self._y])
+            )
+            painter.save()
+            painter.resetTransform()
+            pen = QtGui.QPen(self._pen)
+            pen.setCosmetic(False)
+            painter.setPen(pen)
+            painter.drawPoints(pg.functions.arrayToQPolygonF(xy[0], xy[1]))
+            painter.restore()
+            return
         painter.setPen(self._pen)
         painter.drawPoints(self._poly)
 
@@ -122,7 +148,6 @@ class DatasetScatter(pg.PlotWidget):
         self.setToolTip("")
         self.setMinimumSize(320, 260)
         self._xy = np.zeros((0, 2))
-        self._tips = np.zeros((0, 2))
         self._hovered = -1
         self.point_tip: Callable[[int], str] | None = None  # rich text for a hovered point
         pi = self.getPlotItem()
@@ -135,14 +160,16 @@ class DatasetScatter(pg.PlotWidget):
             axis = pi.getAxis(name)
             axis.setPen(fg)
             axis.setTextPen(fg)
+            axis.enableAutoSIPrefix(False)  # a score of 0.0008 is labelled 0.0008, not 0.8 (×1e-3)
         self._legend = pi.addLegend(
-            offset=(-10, 10),
-            brush=pg.mkBrush(255, 255, 255, 220),
+            offset=(-LEGEND_MARGIN_PX, LEGEND_MARGIN_PX),
+            brush=pg.mkBrush(255, 255, 255, 190),
             pen=pg.mkPen("#c8c8c8"),
             labelTextColor="#222222",
-            labelTextSize="9pt",
+            labelTextSize=_axis_title_size(pi),
             verSpacing=-4,
         )
+        self._legend.setToolTip("Drag the legend to move it")
         for angle in (0, 90):
             zero = pg.InfiniteLine(
                 pos=0, angle=angle, pen=pg.mkPen("#b0b0b0", width=1, style=Qt.PenStyle.DashLine)
@@ -150,11 +177,14 @@ class DatasetScatter(pg.PlotWidget):
             zero.setZValue(-10)
             pi.addItem(zero, ignoreBounds=True)
         self._class_items: list[pg.GraphicsObject] = []
-        self._arrow_lines = pg.PlotDataItem([], [], connect="pairs", pen=pg.mkPen(ARROW, width=1.5))
-        self._arrow_lines.setZValue(15)
-        pi.addItem(self._arrow_lines, ignoreBounds=True)
-        self._arrow_heads: list[pg.ArrowItem] = []
+        self._arrows = BiplotArrows()
+        self._arrows.setZValue(15)
+        pi.addItem(self._arrows, ignoreBounds=True)
         self._arrow_labels: list[pg.TextItem] = []
+        self._auto_fit = True  # refit on resize until the user pans or zooms
+        pi.vb.sigRangeChangedManually.connect(self._on_manual_range)
+        pi.vb.sigResized.connect(self._on_view_resized)
+        pi.vb.sigTransformChanged.connect(lambda _vb: self._place_arrow_labels())
         self._highlight = pg.ScatterPlotItem(
             size=14, brush=pg.mkBrush(0, 0, 0, 0), pen=pg.mkPen("#111111", width=2)
         )
@@ -228,33 +258,55 @@ class DatasetScatter(pg.PlotWidget):
         pi.setTitle(message, color="#555555", size="11pt")
 
     def fit_view(self) -> None:
-        """Fit the view to the points (and the arrows, which are scaled to the points)."""
+        """Fit the view to the points and arrows, leaving the legend's corner free."""
+        self._auto_fit = True
         if self._xy.shape[0] == 0:
             return
         pts = self._xy
-        if self._tips.shape[0]:
-            # Leave room past each arrow tip for its label.
-            pts = np.vstack([pts, 1.3 * self._tips])
+        tips = self._arrows.tips()
+        if tips.shape[0]:
+            pts = np.vstack([pts, tips, [[0.0, 0.0]]])
         lo = pts.min(axis=0)
         hi = pts.max(axis=0)
         span = np.where(hi - lo > 0, hi - lo, 1.0)
-        pad = 0.06 * span
-        self.getPlotItem().vb.setRange(
-            xRange=(lo[0] - pad[0], hi[0] + pad[0]),
-            yRange=(lo[1] - pad[1], hi[1] + pad[1]),
-            padding=0,
-        )
+        # Room for the arrow labels and the dots' radius on every side.
+        pad = (0.09 if tips.shape[0] else 0.06) * span
+        lo, hi = lo - pad, hi + pad
+        vb = self.getPlotItem().vb
+        width, height = vb.width(), vb.height()
+        if self._legend.isVisible() and width > 0 and height > 0:
+            # Lay the legend out now: its size is otherwise only right after the next event.
+            self._legend.layout.activate()
+            self._legend.updateSize()
+            lw = self._legend.boundingRect().width() + 2 * LEGEND_MARGIN_PX
+            lh = self._legend.boundingRect().height() + 2 * LEGEND_MARGIN_PX
+            # Keep a strip free on the right or at the top, whichever costs the data less.
+            if lw / width <= lh / height and lw < 0.6 * width:
+                hi[0] = lo[0] + (hi[0] - lo[0]) * width / (width - lw)
+            elif lh < 0.6 * height:
+                hi[1] = lo[1] + (hi[1] - lo[1]) * height / (height - lh)
+        vb.setRange(xRange=(lo[0], hi[0]), yRange=(lo[1], hi[1]), padding=0)
+        self._auto_fit = True
+        self._place_arrow_labels()
+
+    def _on_manual_range(self, *_args: object) -> None:
+        self._auto_fit = False
+
+    def _on_view_resized(self, *_args: object) -> None:
+        # The view box changes size with the widget and with its axes' labels.
+        if self._auto_fit:
+            self.fit_view()
 
     def set_arrows(self, vectors: np.ndarray | None, names: list[str] | None = None) -> None:
         """Biplot arrows from the origin (p × 2 in data units), the longest MAX_ARROWS labelled."""
         pi = self.getPlotItem()
-        for item in self._arrow_heads + self._arrow_labels:
+        for item in self._arrow_labels:
             pi.removeItem(item)
-        self._arrow_heads, self._arrow_labels = [], []
+        self._arrow_labels = []
         if vectors is None or len(vectors) == 0:
-            self._arrow_lines.setData([], [])
-            if self._tips.shape[0]:
-                self._tips = np.zeros((0, 2))
+            had = self._arrows.tips().shape[0] > 0
+            self._arrows.set_tips(np.zeros((0, 2)))
+            if had:
                 self.fit_view()
             return
         v = np.asarray(vectors, dtype=np.float64)
@@ -262,35 +314,43 @@ class DatasetScatter(pg.PlotWidget):
         order = np.argsort(-length)[:MAX_ARROWS]
         # Arrows much shorter than the longest are noise in this plane: leave them out.
         order = order[length[order] >= 0.08 * length[order[0]]]
-        segs = np.zeros((2 * order.size, 2))
-        segs[1::2] = v[order]
-        self._arrow_lines.setData(segs[:, 0], segs[:, 1])
+        self._arrows.set_tips(v[order])
         for j in order:
-            x, y = float(v[j, 0]), float(v[j, 1])
-            # ArrowItem's angle 0 points left; the head must point along (x, y) on screen.
-            head = pg.ArrowItem(
-                pos=(x, y),
-                angle=180.0 - float(np.degrees(np.arctan2(-y, x))),
-                headLen=9,
-                tipAngle=28,
-                brush=ARROW,
-                pen=None,
-            )
-            head.setZValue(16)
-            pi.addItem(head, ignoreBounds=True)
-            self._arrow_heads.append(head)
             label = pg.TextItem(
                 names[j] if names else f"x{j + 1}",
                 color="#222222",
-                anchor=(0.0 if x >= 0 else 1.0, 1.0 if y >= 0 else 0.0),
+                anchor=(0.0, 0.0),
                 fill=pg.mkBrush(255, 255, 255, 170),
             )
-            label.setPos(x, y)
             label.setZValue(17)
             pi.addItem(label, ignoreBounds=True)
             self._arrow_labels.append(label)
-        self._tips = v[order]
         self.fit_view()
+
+    def _place_arrow_labels(self) -> None:
+        """Put each arrow's label near its tip where it overlaps no other label nor the
+        legend (screen space: redone whenever the view moves)."""
+        if not self._arrow_labels:
+            return
+        vb = self.getPlotItem().vb
+        tips = [
+            vb.mapViewToScene(QtCore.QPointF(float(x), float(y))) for x, y in self._arrows.tips()
+        ]
+        origin = vb.mapViewToScene(QtCore.QPointF(0.0, 0.0))
+        sizes = [
+            (lab.boundingRect().width(), lab.boundingRect().height()) for lab in self._arrow_labels
+        ]
+        avoid = [self._legend.sceneBoundingRect()] if self._legend.isVisible() else []
+        rects = place_labels(tips, origin, sizes, avoid, vb.sceneBoundingRect())
+        leaders = []
+        for label, tip, rect in zip(self._arrow_labels, tips, rects, strict=True):
+            label.setPos(vb.mapSceneToView(rect.topLeft()))
+            # The text sits 4 px inside its item: aim the leader at the text, not the margin.
+            end = leader_end(tip, rect.adjusted(4, 4, -4, -4), far=10.0)
+            if end is not None:
+                a, b = vb.mapSceneToView(tip), vb.mapSceneToView(end)
+                leaders.append((a.x(), a.y(), b.x(), b.y()))
+        self._arrows.set_leaders(np.array(leaders).reshape(-1, 4))
 
     def arrow_labels(self) -> list[pg.TextItem]:
         """The feature arrows' name labels."""
@@ -298,7 +358,11 @@ class DatasetScatter(pg.PlotWidget):
 
     def arrow_count(self) -> int:
         """How many feature arrows are drawn."""
-        return len(self._arrow_heads)
+        return int(self._arrows.tips().shape[0])
+
+    def legend(self) -> pg.LegendItem:
+        """The class legend (for tests and screenshots)."""
+        return self._legend
 
     def point_count(self) -> int:
         """Number of points shown."""
@@ -368,3 +432,10 @@ class DatasetScatter(pg.PlotWidget):
     def leaveEvent(self, ev: QtCore.QEvent) -> None:
         self._set_hovered(-1)
         super().leaveEvent(ev)
+
+
+def _axis_title_size(pi: pg.PlotItem) -> str:
+    """The axis titles' font size as a CSS size, for the legend to match."""
+    font = pi.getAxis("bottom").label.font()
+    pt = font.pointSizeF()
+    return f"{pt:g}pt" if pt > 0 else f"{font.pixelSize()}px"
