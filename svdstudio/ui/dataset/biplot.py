@@ -113,16 +113,27 @@ class BiplotArrows(pg.GraphicsObject):
         painter.restore()
 
 
-def _inside(rect: QtCore.QRectF, bounds: QtCore.QRectF) -> QtCore.QRectF:
-    """``rect`` moved (not resized) to lie within ``bounds`` as far as it fits."""
-    dx = max(bounds.left() - rect.left(), 0.0) - max(rect.right() - bounds.right(), 0.0)
-    dy = max(bounds.top() - rect.top(), 0.0) - max(rect.bottom() - bounds.bottom(), 0.0)
-    return rect.translated(dx, dy)
+_Box = tuple[float, float, float, float]  # left, top, right, bottom
+_ALONG = (*range(0, 9), 10, 12, 14, 16, 19, 22, 26, -1, -2, -3, -4)
+_SIDE = (0, 1, -1, 2, -2, 3, -3, 4, -4, 6, -6, 8, -8, 10, -10)
 
 
-def _overlap(a: QtCore.QRectF, b: QtCore.QRectF) -> float:
-    r = a.intersected(b)
-    return max(r.width(), 0.0) * max(r.height(), 0.0)
+def _inside(box: _Box, bounds: _Box) -> _Box:
+    """``box`` moved (not resized) to lie within ``bounds`` as far as it fits."""
+    left, top, right, bottom = box
+    dx = max(bounds[0] - left, 0.0) - max(right - bounds[2], 0.0)
+    dy = max(bounds[1] - top, 0.0) - max(bottom - bounds[3], 0.0)
+    return left + dx, top + dy, right + dx, bottom + dy
+
+
+def _overlap(a: _Box, b: _Box) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def _box(r: QtCore.QRectF) -> _Box:
+    return r.left(), r.top(), r.right(), r.bottom()
 
 
 def place_labels(
@@ -141,37 +152,39 @@ def place_labels(
     height; the first free spot wins, else the one with the least overlap.  Labels are placed
     in the order given (longest arrow first).
     """
-    placed: list[QtCore.QRectF] = []
+    taken: list[_Box] = [_box(r) for r in avoid]
+    frame = _box(bounds)
+    out: list[QtCore.QRectF] = []
     for tip, (w, h) in zip(tips, sizes, strict=True):
         dx, dy = tip.x() - origin.x(), tip.y() - origin.y()
         norm = float(np.hypot(dx, dy)) or 1.0
         ux, uy = dx / norm, dy / norm
-        # The label's corner that touches the tip: the one facing back towards the origin.
-        cx = tip.x() + gap * np.sign(ux) + (w / 2) * np.sign(ux) if abs(ux) > 0.2 else tip.x()
-        cy = tip.y() + gap * np.sign(uy) + (h / 2) * np.sign(uy) if abs(uy) > 0.2 else tip.y()
+        # Start with the label's corner (or edge middle) that faces the origin at the tip.
+        cx = tip.x() + (gap + w / 2) * np.sign(ux) if abs(ux) > 0.2 else tip.x()
+        cy = tip.y() + (gap + h / 2) * np.sign(uy) if abs(uy) > 0.2 else tip.y()
         if abs(ux) <= 0.2 and abs(uy) <= 0.2:
             cx = tip.x() + gap + w / 2
         step = max(h / 2, 4.0)
-        best: tuple[float, QtCore.QRectF] | None = None
-        for along in (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, -1, -2, -3, -4):
-            for side in (0, 1, -1, 2, -2, 3, -3, 4, -4):
-                x = cx + ux * along * step - uy * side * step
-                y = cy + uy * along * step + ux * side * step
-                rect = _inside(QtCore.QRectF(x - w / 2, y - h / 2, w, h), bounds)
-                cost = sum(_overlap(rect, r) for r in placed) + sum(
-                    _overlap(rect, r) for r in avoid
-                )
+        best: tuple[float, _Box] | None = None
+        for along in _ALONG:
+            for side in _SIDE:
+                x = cx + (ux * along - uy * side) * step
+                y = cy + (uy * along + ux * side) * step
+                box = _inside((x - w / 2, y - h / 2, x + w / 2, y + h / 2), frame)
+                cost = sum(_overlap(box, t) for t in taken)
                 score = cost + 1e-3 * (abs(along) + abs(side))
                 if best is None or score < best[0]:
-                    best = (score, rect)
+                    best = (score, box)
                 if cost == 0:
                     break
             else:
                 continue
             break
         assert best is not None
-        placed.append(best[1])
-    return placed
+        taken.append(best[1])
+        left, top, right, bottom = best[1]
+        out.append(QtCore.QRectF(left, top, right - left, bottom - top))
+    return out
 
 
 def leader_end(tip: QtCore.QPointF, rect: QtCore.QRectF, far: float = 6.0) -> QtCore.QPointF | None:
