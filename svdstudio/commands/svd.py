@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 from svdstudio.commands.common import CliError, print_json
-from svdstudio.io.matrix import MatrixFileError, parse_matrix_bytes, read_matrix
+from svdstudio.io.matrix import MatrixFileError, read_matrix, read_matrix_stream
 
 STDIN_NAME = "- (standard input)"
 
@@ -91,8 +91,8 @@ def _precision(text: str) -> int:
 def _load(args: argparse.Namespace) -> tuple[np.ndarray, str]:
     try:
         if args.matrix == "-":
-            return parse_matrix_bytes(
-                sys.stdin.buffer.read(), STDIN_NAME, decimal_comma=args.decimal_comma
+            return read_matrix_stream(
+                sys.stdin.buffer, STDIN_NAME, decimal_comma=args.decimal_comma
             ), STDIN_NAME
         return read_matrix(args.matrix, decimal_comma=args.decimal_comma), args.matrix
     except MatrixFileError as exc:
