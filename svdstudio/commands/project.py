@@ -100,13 +100,7 @@ def run(args: argparse.Namespace) -> int:
     path, default_label = resolve_dataset(args.dataset)
     label = args.label_column if args.label_column is not None else default_label
     try:
-        try:
-            ds = read_dataset(path, label_column=label)
-        except DatasetError:
-            if label is not None and label.isdigit() and int(label) >= 1:
-                ds = read_dataset(path, label_column=int(label) - 1)
-            else:
-                raise
+        ds = read_dataset(path, label_column=label)  # a number typed is 1-based
     except DatasetError as exc:
         raise CliError(str(exc)) from None
     kmax = min(ds.X.shape)
