@@ -47,6 +47,7 @@ from svdstudio.io.safety import (
     describe_size,
     open_regular_file,
     read_limited,
+    read_npy_header,
 )
 
 __all__ = [
@@ -332,31 +333,13 @@ def _decode(data: bytes, source: str) -> str:
     return text
 
 
-def _npy_header(fh: BinaryIO, source: str) -> tuple[tuple[int, ...], np.dtype]:
-    """Shape and dtype from a .npy header, read without touching the data (or any pickle)."""
-    try:
-        version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
-        else:
-            raise _error(
-                source,
-                f"is a .npy file of version {version[0]}.{version[1]}, "
-                "which is not read; save it with numpy.save",
-            )
-    except MatrixFileError:
-        raise
-    except (ValueError, OSError, EOFError, SyntaxError) as exc:
-        raise _error(source, f"is not a valid .npy file (damaged header: {exc})") from None
-    return tuple(int(d) for d in shape), dtype
-
-
 def _from_npy(fh: BinaryIO, source: str, file_size: int) -> np.ndarray:
     """The array of a .npy file, once its header shows it is numeric, fits and is complete."""
     fh.seek(0)
-    shape, dtype = _npy_header(fh, source)
+    try:
+        shape, dtype = read_npy_header(fh, source)
+    except InputFileError as exc:
+        raise _error(source, exc.reason) from None
     if dtype.hasobject:
         raise _error(source, "holds Python objects; only numeric .npy arrays are read")
     _check_kind(dtype, source)

@@ -23,12 +23,15 @@ import os
 import stat
 from typing import BinaryIO
 
+import numpy as np
+
 __all__ = [
     "InputFileError",
     "decode_text",
     "describe_size",
     "open_regular_file",
     "read_limited",
+    "read_npy_header",
 ]
 
 _BOMS = (
@@ -191,3 +194,28 @@ def decode_text(
             source,
             f"is not UTF-8 text (byte 0x{data[exc.start]:02X} on line {line}); {hint}",
         ) from None
+
+
+def read_npy_header(fh: BinaryIO, source: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from the ``.npy`` header at ``fh``'s position, leaving ``fh`` at the data.
+
+    Nothing is allocated for the data and nothing is unpickled, so the caller can check the
+    declared size and dtype first.  Raises :class:`InputFileError` for a damaged header.
+    """
+    try:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            raise InputFileError(
+                source,
+                f"is a .npy file of version {version[0]}.{version[1]}, which is not read; "
+                "save it with numpy.save",
+            )
+    except InputFileError:
+        raise
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
+        raise InputFileError(source, f"is not a valid .npy file (damaged header: {exc})") from None
+    return tuple(int(d) for d in shape), dtype
