@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from svdstudio.commands.common import CliError, print_json
+from svdstudio.commands.common import ASCII_STAND_INS, CliError, print_json
 from svdstudio.io.matrix import MatrixFileError, read_matrix, read_matrix_stream
 
 STDIN_NAME = "- (standard input)"
@@ -24,24 +24,7 @@ sign convention used is printed with the results.  --json writes full precision;
 infinite condition number (a singular matrix) is null.
 """
 
-# Plain-ASCII stand-ins for terminals whose encoding cannot show the maths symbols.
-_ASCII = str.maketrans(
-    {
-        "σ": "s",
-        "Σ": "S",
-        "‖": "||",
-        "ᵀ": "^T",
-        "₂": "2",
-        "²": "^2",
-        "−": "-",
-        "–": "-",
-        "≤": "<=",
-        "×": "x",
-        "·": "*",
-        "⋮": ":",
-        "…": "...",
-    }
-)
+_ASCII = str.maketrans(ASCII_STAND_INS)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
