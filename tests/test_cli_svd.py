@@ -65,7 +65,7 @@ def test_text_report_with_rank(article):
     lines = {line.split("  ")[1].strip(): line.split()[-1] for line in out.splitlines()[-6:]}
     assert lines == {
         "Frobenius norm of the error ‖A − A_2‖_F": "2.63",
-        'Squared Frobenius norm ‖A − A_2‖_F² (the article\'s "Frobenius norm")': "6.90",
+        'Squared Frobenius norm ‖A − A_2‖_F² (the article\'s "approximation error")': "6.90",
         "Sum of dropped squared singular values Σ_{i>2} σ_i²": "6.90",
         "Spectral norm of the error ‖A − A_2‖₂ = σ3": "2.63",
         "Relative error ‖A − A_2‖_F / ‖A‖_F": "%)",

@@ -10,6 +10,9 @@ from svdstudio.engine.decomposition import SVDResult
 from svdstudio.engine.scaled import scaled_squares, times_scale_squared
 
 __all__ = [
+    "SQUARED_ERROR_ARTICLE",
+    "SQUARED_ERROR_NAME",
+    "SQUARED_ERROR_WORDS",
     "RankErrors",
     "check_rank",
     "cumulative_energy",
@@ -18,7 +21,21 @@ __all__ = [
     "rank_one_term",
     "reconstruct",
     "reduced",
+    "squared_error_label",
 ]
+
+#: The article's squared error, worded once for the GUI and the CLI.  The article sums the
+#: squared differences, calls the figure its "approximation error" and the measure the
+#: "Frobenius norm"; strictly it is the norm's square, so both names are given.
+SQUARED_ERROR_NAME = "squared Frobenius norm"
+SQUARED_ERROR_ARTICLE = 'the article\'s "approximation error"'
+SQUARED_ERROR_WORDS = f"{SQUARED_ERROR_NAME} ({SQUARED_ERROR_ARTICLE})"
+
+
+def squared_error_label(k: int | str = "k") -> str:
+    """The label of ‖A − A_k‖_F² for rank ``k``, the same in every view:
+    'Squared Frobenius norm ‖A − A_2‖_F² (the article's "approximation error")'."""
+    return f"Squared Frobenius norm ‖A − A_{k}‖_F² ({SQUARED_ERROR_ARTICLE})"
 
 
 @dataclass(frozen=True)
