@@ -292,7 +292,10 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path: str) -> bool:
         """Open a file in the tab for its type; a clear message for unknown types."""
-        path = str(Path(path).expanduser().resolve())
+        try:
+            path = str(Path(path).expanduser().resolve())
+        except (RuntimeError, OSError):  # a symlink loop: classify_path below names it
+            path = os.path.abspath(os.path.expanduser(path))
         try:
             kind = self.kind_for_path(path)
         except (ValueError, OSError) as exc:

@@ -27,6 +27,7 @@ import numpy as np
 
 __all__ = [
     "InputFileError",
+    "check_regular_file",
     "decode_text",
     "describe_size",
     "open_regular_file",
@@ -94,6 +95,21 @@ def _why_not_opened(path: str, exc: OSError) -> str:
     if exc.errno == errno.ENAMETOOLONG:
         return "the file name is too long"
     return f"cannot be read ({exc.strerror or exc})"
+
+
+def check_regular_file(path: str | os.PathLike[str], source: str | None = None) -> int:
+    """The size of ``path`` if it is a regular file, found without opening it; else raise
+    :class:`InputFileError` (missing, folder, link loop, pipe, device, …)."""
+    spath = os.fspath(path)
+    name = spath if source is None else source
+    try:
+        st = os.stat(spath)
+    except OSError as exc:
+        raise InputFileError(name, _why_not_opened(spath, exc)) from None
+    kind = _kind(st.st_mode)
+    if kind is not None:
+        raise InputFileError(name, kind)
+    return int(st.st_size)
 
 
 def open_regular_file(
