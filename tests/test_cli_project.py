@@ -104,7 +104,7 @@ def test_bad_components_and_missing_file(tmp_path):
     r = cli("iris", "--components", "9")
     assert r.returncode == 2 and "between 1 and 4" in r.stderr
     r = cli(str(tmp_path / "none.csv"))
-    assert r.returncode == 2 and "file not found" in r.stderr
+    assert r.returncode == 2 and "no such file" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 
 

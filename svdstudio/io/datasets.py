@@ -142,9 +142,7 @@ def _read_text(path: Path) -> tuple[str, list[str]]:
         text, encoding = decode_text(raw, src, latin1=True)
     except InputFileError as exc:
         reason = exc.reason
-        if reason == "no such file":
-            reason = "file not found"
-        elif reason.startswith("is a binary file"):
+        if reason.startswith("is a binary file"):
             reason = "this is a binary file, not a CSV or TSV table"
         elif reason.startswith("is a folder"):
             reason = "is a folder, not a table file"

@@ -232,6 +232,6 @@ def read_npy_header(fh: BinaryIO, source: str) -> tuple[tuple[int, ...], np.dtyp
             )
     except InputFileError:
         raise
-    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
+    except Exception as exc:  # numpy's header parser raises many kinds (TokenError, …)
         raise InputFileError(source, f"is not a valid .npy file (damaged header: {exc})") from None
     return tuple(int(d) for d in shape), dtype
