@@ -195,10 +195,17 @@ def decode_text(
                 ) from None
             return text.lstrip("\ufeff"), label
     if b"\x00" in data[:65536]:
-        raise InputFileError(
-            source,
-            "is a binary file, not text (UTF-16 or UTF-32 text needs its byte-order mark)",
-        )
+        sample = data[: min(len(data), 512) // 2 * 2]
+        even, odd = sample[0::2], sample[1::2]
+        text_half = odd if not any(even) else even if not any(odd) else b""
+        if len(text_half) >= 4 and all(b in b"\t\n\r" or 32 <= b < 127 for b in text_half):
+            # Every other byte zero: ASCII text in UTF-16 that lost (or never had) its BOM.
+            raise InputFileError(
+                source,
+                "looks like UTF-16 text without its byte-order mark; save it as UTF-8 "
+                "(or as Unicode text with a byte-order mark)",
+            )
+        raise InputFileError(source, "is a binary file, not text")
     try:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError as exc:
