@@ -292,15 +292,15 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path: str) -> bool:
         """Open a file in the tab for its type; a clear message for unknown types."""
-        try:
-            path = str(Path(path).expanduser().resolve())
-        except (RuntimeError, OSError):  # a symlink loop: classify_path below names it
-            path = os.path.abspath(os.path.expanduser(path))
+        # Classify the path as given (a link loop, a dangling link, a pipe are named as the user
+        # knows them); resolve only a path known to be a regular file.
+        path = os.path.abspath(os.path.expanduser(path))
         try:
             kind = self.kind_for_path(path)
         except (ValueError, OSError) as exc:
             QMessageBox.warning(self, APPLICATION, str(exc))
             return False
+        path = str(Path(path).resolve())
         tab = self.tab_by_kind.get(kind)
         if tab is None:
             QMessageBox.warning(self, APPLICATION, f"{Path(path).name}: no tab opens {kind} files.")
