@@ -256,3 +256,28 @@ def test_jpeg_at_its_limit_is_stored():
     pixels = np.full((1, 65500), 128.0, dtype=np.float32)
     report = codec_report(pixels, qualities=(75,))
     assert report.cannot_store == {} and report.jpeg[0].nbytes > 0
+
+
+# --- any bytes: a ValueError naming the file, never another exception -------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PREFIXES = [b"", b"PK\x03\x04", b"\x93NUMPY\x01\x00", b"\xff\xfe", b"\x00\x00\xfe\xff", b"\x89PNG"]
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(prefix=st.sampled_from(PREFIXES), body=st.binary(max_size=300))
+def test_any_bytes_in_every_reader(tmp_path, prefix, body):
+    for reader, (suffix, read, error) in READERS.items():
+        path = tmp_path / f"fuzz_{reader}{suffix}"
+        path.write_bytes(prefix + body)
+        try:
+            read(path)
+        except error as exc:
+            assert path.name in str(exc) and "allow_pickle" not in str(exc)
