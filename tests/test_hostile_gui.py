@@ -114,3 +114,23 @@ def test_damaged_factor_file(qtbot, window, tmp_path):
     assert len(window.shown_warnings) == 1
     message = window.shown_warnings[0]
     assert "not a valid SVD Studio factor file" in message and "allow_pickle" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "s1", "energy_1"),
+    [
+        ("1e308,2e307\n3e307,1e308\n", 1.2512492197250393e308, 73.50350281044693),
+        ("1e-305,2e-306\n3e-306,1e-305\n", 1.2512492197250393e-305, 73.50350281044693),
+    ],
+)
+def test_matrix_tab_at_extreme_magnitudes(qtbot, window, tmp_path, text, s1, energy_1):
+    path = tmp_path / "extreme.csv"
+    path.write_text(text)
+    tab = window.tab_by_kind["matrix"]
+    assert window.open_path(str(path))
+    qtbot.waitUntil(lambda: tab.result() is not None and tab.result().s[0] == pytest.approx(s1))
+    qtbot.waitUntil(lambda: tab.results.views["S"].array_model().array().shape == (2, 4))
+    table = tab.results.views["S"].array_model().array()
+    # Energy shares stay finite and right although σ² overflows (or underflows).
+    assert table[0, 2] == pytest.approx(energy_1) and table[1, 3] == pytest.approx(100.0)
+    assert window.shown_warnings == []
