@@ -224,3 +224,13 @@ def test_usage_errors_exit_2(article):
         assert proc.returncode == 2
         assert b"Traceback" not in proc.stderr
         assert b"usage:" in proc.stderr
+
+
+def test_squared_error_worded_as_in_the_app(article):
+    from svdstudio.engine.lowrank import SQUARED_ERROR_ARTICLE, squared_error_label
+
+    out = _text(cli("svd", article, "--rank", "1"))
+    assert squared_error_label(1) in out and SQUARED_ERROR_ARTICLE in out
+    # The Matrix tab's error panel uses the same words (no Qt here: read its source).
+    source = (ROOT / "svdstudio" / "ui" / "matrix" / "results.py").read_text(encoding="utf-8")
+    assert "SQUARED_ERROR_WORDS" in source and "the article's “" not in source

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from svdstudio.engine import SIGN_CONVENTION, SVDResult, rank_errors, rank_one_term
 from svdstudio.engine import reconstruct as engine_reconstruct
 from svdstudio.engine import reduced as engine_reduced
+from svdstudio.engine.lowrank import SQUARED_ERROR_WORDS
 from svdstudio.engine.scaled import scaled_squares
 from svdstudio.ui.widgets.result_views import ArrayView
 from svdstudio.ui.widgets.spectrum_plot import SpectrumPlot
@@ -340,7 +341,7 @@ class ResultsPanel(QWidget):
             (f"‖A − {ak}‖{_sub('F')}", "Frobenius norm of the error", f(e.frobenius)),
             (
                 f"‖A − {ak}‖{_sub('F')}²",
-                "its square (the article's “approximation error”)",
+                SQUARED_ERROR_WORDS,  # worded once, as in the CLI
                 f(e.frobenius_squared),
             ),
             (
