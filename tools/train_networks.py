@@ -271,7 +271,7 @@ def main() -> None:
         if args.only and name not in args.only:
             continue
         make(name, *job)
-    meta = {name: {"data": job[9], "title": job[8]} for name, job in jobs.items()}
+    meta = {name: {"data": job[8], "title": job[7]} for name, job in jobs.items()}
     print(json.dumps(meta, indent=1, ensure_ascii=False))
 
 
