@@ -99,7 +99,45 @@ def _natural(prefix: str) -> list[tuple[int, object]]:
     return [(0, int(t)) if t.isdigit() else (1, t) for t in re.split(r"(\d+)", prefix) if t]
 
 
+MAX_ARRAY_BYTES = 1024**3
+
+
+def check_npz_headers(p: Path) -> None:
+    """Check every member's declared shape against its real size and a cap, before loading:
+    numpy allocates what an .npy header declares before reading the data."""
+    try:
+        with zipfile.ZipFile(p) as zf:
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                key = info.filename[:-4]
+                with zf.open(info) as fh:
+                    try:
+                        version = np.lib.format.read_magic(fh)
+                        if version == (1, 0):
+                            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+                        else:
+                            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+                    except ValueError as exc:
+                        raise NetworkFileError(
+                            f"{p}: key {key!r} is not a valid array ({exc})"
+                        ) from None
+                if dtype.hasobject:
+                    raise NetworkFileError(
+                        f"{p}: key {key!r} holds Python objects, which are never unpickled"
+                    )
+                nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                if nbytes > MAX_ARRAY_BYTES or nbytes > info.file_size:
+                    raise NetworkFileError(
+                        f"{p}: key {key!r} declares {nbytes} bytes but its member holds "
+                        f"{info.file_size} (limit {MAX_ARRAY_BYTES}); the file is damaged"
+                    )
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise NetworkFileError(f"{p}: not a readable .npz archive ({exc})") from None
+
+
 def _read_npz(p: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    check_npz_headers(p)
     try:
         with np.load(p, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
@@ -594,6 +632,8 @@ def read_labelled_data(
     p = Path(path)
     if p.suffix.lower() != ".npz":
         raise NetworkFileError(f"{p}: data must be an .npz file with arrays x and y")
+    if p.is_file():
+        check_npz_headers(p)
     try:
         with np.load(p, allow_pickle=False) as npz:
             kx, ky = (f"x_{prefix}", f"y_{prefix}") if prefix else ("x", "y")
