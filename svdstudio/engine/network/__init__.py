@@ -38,7 +38,10 @@ level, fits)`` for ``RULES`` = energy, uniform, global, greedy (``RULE_TITLES`` 
 between steps, and raises ``Cancelled``.
 
 **Timing** (``timing``): ``measure_latency(fn, runs=30)`` → ``LatencyStats(median, p10, p90,
-...)`` with one BLAS thread where threadpoolctl allows; ``busy_warning()``; ``load_average()``.
+...)`` with one BLAS thread where threadpoolctl allows; ``compare_latency(net, small, x,
+batches=(1, 256), runs=30)`` → ``LatencyComparison(rows, warning)`` (original beside compressed;
+run it in a worker process started with ``timing.ONE_THREAD_ENV`` when threadpoolctl is
+missing); ``busy_warning()``; ``load_average()``.
 """
 
 from svdstudio.engine.network.allocate import (
@@ -96,9 +99,11 @@ from svdstudio.engine.network.sweeps import (
     rank_sweep,
 )
 from svdstudio.engine.network.timing import (
+    LatencyComparison,
     LatencyStats,
     blas_threads,
     busy_warning,
+    compare_latency,
     load_average,
     measure_latency,
 )
@@ -118,6 +123,7 @@ __all__ = [
     "Dense",
     "EckartYoung",
     "Flatten",
+    "LatencyComparison",
     "LatencyStats",
     "Layer",
     "LayerFactors",
@@ -136,6 +142,7 @@ __all__ = [
     "busy_warning",
     "check_labels",
     "check_network",
+    "compare_latency",
     "compress",
     "factor_layer",
     "factorisable_names",
