@@ -605,9 +605,10 @@ class LabelledData:
 def _check_xy(x: np.ndarray, y: np.ndarray, source: str, n_classes: int | None) -> LabelledData:
     if x.dtype.kind not in "fiub":
         raise NetworkFileError(f"{source}: x holds {x.dtype}, not numbers")
-    if x.ndim not in (2, 4):
+    if x.ndim not in (2, 3, 4):
         raise NetworkFileError(
-            f"{source}: x must be N × features or N × C × H × W, not {x.ndim}-D {x.shape}"
+            f"{source}: x must be N × features, N × H × W or N × C × H × W, not "
+            f"{x.ndim}-D {x.shape}"
         )
     if x.shape[0] == 0:
         raise NetworkFileError(f"{source}: x holds no samples")

@@ -382,8 +382,8 @@ def test_labelled_data_checks(tmp_path):
         ),
         "count.npz": ({"x": np.zeros((3, 6)), "y": np.array([0, 1])}, "one label per sample"),
         "dims.npz": (
-            {"x": np.zeros((3, 6, 2)), "y": np.array([0, 1, 1])},
-            "N × features or N × C × H × W",
+            {"x": np.zeros((3, 6, 2, 1, 1)), "y": np.array([0, 1, 1])},
+            "not 5-D",
         ),
     }
     for name, (arrays, message) in cases.items():

@@ -137,6 +137,16 @@ class LayerFactors:
         return tuple(self.matrix.shape)  # type: ignore[return-value]
 
     @property
+    def matrix_description(self) -> str:
+        """What was factorised, for labels: e.g. "W (out × in)" or "W·C^½ (whitened)"."""
+        what = {
+            "dense": "W (out × in)",
+            "channel": "W as out × (in·kh·kw)",
+            "spatial": "W as (out·kw) × (in·kh)",
+        }[self.scheme]
+        return what if self.unwhiten is None else f"{what} · C^½ (whitened by the inputs)"
+
+    @property
     def max_rank(self) -> int:
         return int(self.singular_values.size)
 
