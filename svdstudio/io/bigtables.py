@@ -172,7 +172,7 @@ class BigTable:
         """Read chunk ``i`` and count missing rows, extremes, moments and classes."""
         X, labels, missing = self._read_raw(i)
         keep = ~missing
-        Xk = X[keep]
+        Xk = X if not missing.any() else X[keep]  # the common case copies nothing
         kept = int(keep.sum())
         p = X.shape[1]
         if kept:
@@ -280,7 +280,11 @@ class BigTable:
         X, labels, missing = self._read_raw(i)
         keep = ~missing
         rows = np.nonzero(keep)[0].astype(np.int64) + scan.chunk_offsets[i] + 1
-        Xk = np.ascontiguousarray(X[np.ix_(keep, list(scan.keep_columns))])
+        cols = list(scan.keep_columns)
+        if not missing.any() and len(cols) == X.shape[1]:
+            Xk = X  # nothing to drop: no copy
+        else:
+            Xk = np.asfortranarray(X[np.ix_(keep, cols)])
         return CleanChunk(Xk, labels[keep] if labels is not None else None, rows)
 
     def load_features(self, i: int) -> np.ndarray:
@@ -322,7 +326,7 @@ class BigTable:
         except Exception as exc:  # pyarrow raises its own types for damaged files
             raise DatasetError(f"{self.path}: cannot read row groups {groups} ({exc})") from None
         n = table.num_rows
-        X = np.empty((n, len(self.feature_cols)))
+        X = np.empty((n, len(self.feature_cols)), order="F")  # LAPACK's order: QR copies nothing
         for c, name in enumerate(cols[: len(self.feature_cols)]):
             col = table.column(name).cast("float64")
             X[:, c] = col.to_numpy(zero_copy_only=False)  # nulls become NaN
@@ -381,7 +385,7 @@ class BigTable:
             ),
         )
         n = table.num_rows
-        X = np.empty((n, len(feats)))
+        X = np.empty((n, len(feats)), order="F")
         for c, name in enumerate(feats):
             X[:, c] = table.column(name).to_numpy(zero_copy_only=False)
         if np.isinf(X).any():
@@ -416,7 +420,7 @@ class BigTable:
                     f"fields; the {'header' if opt['header'] else 'first row'} has {width}"
                 )
         n = len(rows)
-        X = np.empty((n, len(self.feature_cols)))
+        X = np.empty((n, len(self.feature_cols)), order="F")  # LAPACK's order: QR copies nothing
         missing = np.zeros(n, dtype=bool)
         for c, j in enumerate(self.feature_cols):
             col = [row[j] for row in rows]
