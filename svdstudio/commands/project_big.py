@@ -42,8 +42,6 @@ __all__ = [
 
 #: Above this many rows, ``--json`` leaves the per-row lists out (write them with ``-o``).
 JSON_MAX_ROWS = 100_000
-#: In-memory CSV reading holds every cell as text: about this many bytes per byte of file.
-_CSV_MEMORY_FACTOR = 12
 _CHUNKED_SUFFIXES = (".parquet", ".pq", ".npy")
 
 
@@ -72,16 +70,6 @@ def add_big_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _memory_bytes(path: Path) -> int:
-    """What reading ``path`` whole would take in memory, roughly."""
-    from svdstudio.io.bigtables import table_bytes_estimate
-
-    est = table_bytes_estimate(path)
-    if path.suffix.lower() not in _CHUNKED_SUFFIXES:
-        est *= _CSV_MEMORY_FACTOR
-    return est
-
-
 def _gib(n: float) -> str:
     return f"{n / 2**30:.1f} GiB"
 
@@ -95,8 +83,10 @@ def choose_engine(args: argparse.Namespace, path: Path) -> str:
         engine = "dask" if engine == "auto" else engine
     if not path.is_file():
         return "memory" if engine == "auto" else engine  # the reader says what is wrong
-    need = _memory_bytes(path)
+    from svdstudio.io.bigtables import advise_out_of_core
+
     free = available_memory()
+    advised, need = advise_out_of_core(path, free)
     if engine == "memory":
         if need > free // 2:
             raise CliError(
@@ -105,7 +95,7 @@ def choose_engine(args: argparse.Namespace, path: Path) -> str:
             )
         return "memory"
     if engine == "auto":
-        engine = "dask" if need > min(1 << 30, free // 4) else "memory"
+        engine = "dask" if advised else "memory"
         if engine == "dask":
             if not dask_available():
                 raise CliError(

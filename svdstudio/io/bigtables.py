@@ -42,13 +42,16 @@ from svdstudio.io.datasets import MISSING_TOKENS, DatasetError
 from svdstudio.io.projection_writer import ProjectionWriter
 
 __all__ = [
+    "AUTO_LIMIT_BYTES",
     "BIG_SUFFIXES",
     "BigTable",
     "ChunkStats",
     "CleanChunk",
     "ProjectionWriter",
     "ScanResult",
+    "advise_out_of_core",
     "combine_moments",
+    "memory_needed",
     "open_big_table",
     "table_bytes_estimate",
 ]
@@ -111,6 +114,26 @@ class ScanResult:
     def n_features(self) -> int:
         """Number of features kept."""
         return len(self.feature_names)
+
+
+#: A table above this many bytes in memory (or a quarter of the free memory) goes to Dask.
+AUTO_LIMIT_BYTES = 1 << 30
+# Reading a CSV whole holds every cell as text first: about this many bytes per byte of file.
+_CSV_MEMORY_FACTOR = 12
+
+
+def memory_needed(path: str | os.PathLike[str]) -> int:
+    """Bytes that reading ``path`` whole would take in memory, roughly (0 if unreadable)."""
+    est = table_bytes_estimate(path)
+    if Path(path).suffix.lower() not in (".parquet", ".pq", ".npy"):
+        est *= _CSV_MEMORY_FACTOR
+    return est
+
+
+def advise_out_of_core(path: str | os.PathLike[str], free: int) -> tuple[bool, int]:
+    """(True if ``path`` should be read chunk by chunk, bytes it needs whole), given ``free``."""
+    need = memory_needed(path)
+    return need > min(AUTO_LIMIT_BYTES, free // 4), need
 
 
 def table_bytes_estimate(path: str | os.PathLike[str]) -> int:
