@@ -30,7 +30,13 @@ from svdstudio.engine.outofcore.fit import (
     chunked_array,
     fit_projection,
 )
-from svdstudio.engine.outofcore.stream import Density2D, StratifiedSample, project_chunks
+from svdstudio.engine.outofcore.stream import (
+    Density2D,
+    StratifiedSample,
+    collect_sample,
+    density_pass,
+    project_chunks,
+)
 
 __all__ = [
     "EXACT_MAX_COLUMNS",
@@ -42,7 +48,9 @@ __all__ = [
     "available_memory",
     "chunk_bytes_for",
     "chunked_array",
+    "collect_sample",
     "dask_available",
+    "density_pass",
     "fit_projection",
     "project_chunks",
 ]

@@ -18,7 +18,7 @@ import numpy as np
 from svdstudio.engine.outofcore.compute import DaskCompute
 from svdstudio.engine.outofcore.fit import OutOfCoreFit
 
-__all__ = ["Density2D", "StratifiedSample", "project_chunks"]
+__all__ = ["Density2D", "StratifiedSample", "collect_sample", "density_pass", "project_chunks"]
 
 
 def _project_task(
@@ -164,3 +164,73 @@ class Density2D:
         self.counts += h.astype(np.int64)
         self.total += int(x.size)
         self.outside += int(x.size) - inside
+
+
+def _sample_task(
+    load: Callable[[int], tuple[np.ndarray, np.ndarray | None, np.ndarray]],
+    i: int,
+    sample: StratifiedSample,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    X, labels, rows = load(i)
+    take = sample.take(i, labels, X.shape[0])
+    return X[take], (labels[take] if labels is not None else None), rows[take]
+
+
+def collect_sample(
+    load: Callable[[int], tuple[np.ndarray, np.ndarray | None, np.ndarray]],
+    indices: Sequence[int],
+    sample: StratifiedSample,
+    compute: DaskCompute,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """The sampled rows in table order: (features, labels or None, row numbers).
+
+    ``load(i)`` returns chunk ``i``'s features, labels (or None) and row numbers.
+    """
+    from dask import delayed
+
+    tasks = [delayed(_sample_task, pure=False)(load, i, sample) for i in indices]
+    parts = compute.compute(*tasks, stage="drawing a sample")
+    X = np.concatenate([p[0] for p in parts])
+    labels = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
+    return X, labels, np.concatenate([p[2] for p in parts])
+
+
+def _density_task(
+    load: Callable[[int], np.ndarray],
+    i: int,
+    mean: np.ndarray,
+    scale: np.ndarray,
+    V2: np.ndarray,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    bins: int,
+) -> tuple[np.ndarray, int]:
+    xy = ((load(i) - mean) / scale) @ V2.T
+    h, _, _ = np.histogram2d(xy[:, 0], xy[:, 1], bins=bins, range=[x_range, y_range])
+    return h.astype(np.int64), int(xy.shape[0])
+
+
+def density_pass(
+    load: Callable[[int], np.ndarray],
+    indices: Sequence[int],
+    fit: OutOfCoreFit,
+    axes: tuple[int, int],
+    density: Density2D,
+    compute: DaskCompute,
+) -> Density2D:
+    """Add every row's point on components ``axes`` (0-based) to ``density``, chunk by chunk."""
+    from dask import delayed
+
+    V2 = fit.components[list(axes)]
+    tasks = [
+        delayed(_density_task, pure=False)(
+            load, i, fit.mean, fit.scale, V2, density.x_range, density.y_range, density.bins
+        )
+        for i in indices
+    ]
+    for h, n in compute.compute(*tasks, stage="density of all rows"):
+        inside = int(h.sum())
+        density.counts += h
+        density.total += n
+        density.outside += n - inside
+    return density
