@@ -253,6 +253,11 @@ def run_chunked(args: argparse.Namespace, path: Path, label: str | None, engine:
                 kept = [(coords, labels, rows) for _, coords, (labels, rows) in stream]
     except DaskUnavailableError as exc:
         raise CliError(str(exc)) from None
+    except KeyboardInterrupt:
+        # Ctrl+C: Dask stops between tasks and the atomic writer removes its temporary file.
+        progress.done()
+        print("svdstudio-cli: cancelled; no output file was written", file=sys.stderr)
+        return 130
     finally:
         progress.done()
 
