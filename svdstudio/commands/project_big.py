@@ -32,9 +32,11 @@ __all__ = [
     "JSON_MAX_ROWS",
     "add_big_arguments",
     "choose_engine",
+    "fit_table",
     "omit_long_lists",
     "projection_writer",
     "run_chunked",
+    "scan_table",
     "uses_chunked_reader",
     "wants_parquet",
     "write_parquet_projection",
@@ -189,9 +191,38 @@ def _open_table(path: Path, label: str | None, chunk_rows: int | None, workers: 
         raise CliError(str(exc)) from None
 
 
+def scan_table(table: Any, compute: DaskCompute) -> Any:
+    """Pass 1 over a big table: the reader's rules and moments, and (up to EXACT_MAX_COLUMNS
+    features) the table's R factor for the exact SVD, reduced by a tree of Dask tasks."""
+    from svdstudio.engine.outofcore import EXACT_MAX_COLUMNS, combine_factors
+
+    indices = range(table.n_chunks)
+    if len(table.feature_cols) <= EXACT_MAX_COLUMNS:
+        stats, factor = compute.map_reduce(
+            table.scan_chunk_factored, indices, combine_factors, "reading the table"
+        )
+        return table.finish_scan(stats, factor)
+    return table.finish_scan(compute.map(table.scan_chunk, indices, "reading the table"))
+
+
+def fit_table(table: Any, method: str, k: int, compute: DaskCompute) -> Any:
+    """The fit of a scanned table: exact from its R factor (no pass), or randomized on Dask."""
+    from svdstudio.engine.outofcore import chunked_array, fit_from_factor, fit_projection
+
+    scan = table.scan
+    if scan.factor is not None:
+        return fit_from_factor(
+            scan.factor, method, k, columns=scan.keep_columns, where=compute.description
+        )
+    features = chunked_array(table.load_features, scan.chunk_rows, scan.n_features)
+    return fit_projection(
+        features, method, k, compute, mean=scan.mean, variance=scan.variance, exact=False
+    )
+
+
 def run_chunked(args: argparse.Namespace, path: Path, label: str | None, engine: str) -> int:
     """Run ``project`` reading the table chunk by chunk (Dask, or memory for Parquet/.npy)."""
-    from svdstudio.engine.outofcore import chunked_array, fit_projection, project_chunks
+    from svdstudio.engine.outofcore import project_chunks
     from svdstudio.io.bigtables import ProjectionWriter
 
     progress = _StderrProgress()
@@ -204,8 +235,7 @@ def run_chunked(args: argparse.Namespace, path: Path, label: str | None, engine:
         with compute:
             table = _open_table(path, label, getattr(args, "chunk_rows", None), compute.num_workers)
             try:
-                stats = compute.map(table.scan_chunk, range(table.n_chunks), "reading the table")
-                scan = table.finish_scan(stats)
+                scan = scan_table(table, compute)
             except DatasetError as exc:
                 raise CliError(str(exc)) from None
             kmax = min(scan.n_rows, scan.n_features)
@@ -214,16 +244,8 @@ def run_chunked(args: argparse.Namespace, path: Path, label: str | None, engine:
                     f"{path}: --components must be between 1 and {kmax} for this "
                     f"{scan.n_rows}×{scan.n_features} table; got {args.components}"
                 )
-            features = chunked_array(table.load_features, scan.chunk_rows, scan.n_features)
             try:
-                fit = fit_projection(
-                    features,
-                    args.method,
-                    args.components,
-                    compute,
-                    mean=scan.mean,
-                    variance=scan.variance,
-                )
+                fit = fit_table(table, args.method, args.components, compute)
             except ValueError as exc:
                 raise CliError(f"{path}: {exc}") from None
             for notice in scan.notices:

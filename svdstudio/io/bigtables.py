@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from svdstudio.engine.outofcore.factors import ChunkFactor, chunk_factor
 from svdstudio.io import datasets as _ds
 from svdstudio.io.bigtable_layout import DEFAULT_CHUNK_BYTES, TableLayout, layout_of
 from svdstudio.io.datasets import MISSING_TOKENS, DatasetError
@@ -109,6 +110,7 @@ class ScanResult:
     class_counts: dict[str, int]
     chunk_class_counts: tuple[dict[str, int], ...]
     keep_columns: tuple[int, ...]  # indices into the table's numeric feature columns
+    factor: ChunkFactor | None = None  # centred R of all kept rows, all feature columns
 
     @property
     def n_features(self) -> int:
@@ -193,14 +195,25 @@ class BigTable:
     # -- pass 1: the rules ------------------------------------------------------------------
     def scan_chunk(self, i: int) -> ChunkStats:
         """Read chunk ``i`` and count missing rows, extremes, moments and classes."""
+        return self._scan_chunk(i, factor=False)[0]
+
+    def scan_chunk_factored(self, i: int) -> tuple[ChunkStats, ChunkFactor]:
+        """:meth:`scan_chunk` plus the R factor of the chunk's kept rows (all feature columns),
+        for the exact SVD in the same pass (see :mod:`svdstudio.engine.outofcore.factors`)."""
+        stats, factor = self._scan_chunk(i, factor=True)
+        assert factor is not None
+        return stats, factor
+
+    def _scan_chunk(self, i: int, factor: bool) -> tuple[ChunkStats, ChunkFactor | None]:
         X, labels, missing = self._read_raw(i)
         keep = ~missing
         Xk = X if not missing.any() else X[keep]  # the common case copies nothing
         kept = int(keep.sum())
         p = X.shape[1]
+        f = chunk_factor(Xk) if factor else None
         if kept:
-            mean = Xk.mean(axis=0)
-            m2 = ((Xk - mean) ** 2).sum(axis=0)
+            mean = f.mean if f is not None else Xk.mean(axis=0)
+            m2 = f.sum_squares if f is not None else ((Xk - mean) ** 2).sum(axis=0)
             lo, hi = Xk.min(axis=0), Xk.max(axis=0)
         else:
             mean = m2 = np.zeros(p)
@@ -210,7 +223,7 @@ class BigTable:
             values, n = np.unique(labels[keep], return_counts=True)
             counts = {str(v): int(c) for v, c in zip(values, n, strict=True)}
         dropped = np.nonzero(missing)[0]
-        return ChunkStats(
+        stats = ChunkStats(
             records=int(X.shape[0]),
             dropped=int(dropped.size),
             first_dropped=int(dropped[0]) if dropped.size else -1,
@@ -221,9 +234,15 @@ class BigTable:
             m2=m2,
             class_counts=counts,
         )
+        return stats, f
 
-    def finish_scan(self, stats: Sequence[ChunkStats]) -> ScanResult:
-        """Combine the chunks' counts; raise DatasetError as ``read_dataset`` would."""
+    def finish_scan(
+        self, stats: Sequence[ChunkStats], factor: ChunkFactor | None = None
+    ) -> ScanResult:
+        """Combine the chunks' counts; raise DatasetError as ``read_dataset`` would.
+
+        ``factor`` is the combined R factor of all chunks (all feature columns), if computed.
+        """
         src = str(self.path)
         notices = list(self.head_notices)
         dropped_cols = list(self.head_dropped)
@@ -293,6 +312,7 @@ class BigTable:
             class_counts=total,
             chunk_class_counts=tuple(s.class_counts for s in stats),
             keep_columns=keep_cols,
+            factor=factor,
         )
         return self._scan
 

@@ -6,6 +6,7 @@ core app stays light and runs without the optional ``svdstudio[big]`` extra.
 
 - :mod:`.compute`: where the work runs (Dask's threaded scheduler sized from the free memory,
   or a ``dask.distributed`` scheduler address), progress from Dask's callbacks, and cancel.
+- :mod:`.factors`: the R factor of row chunks (TSQR's first level) and its exact combination.
 - :mod:`.fit`: truncated SVD, PCA and standardised PCA of a row-chunked Dask array: the exact
   tall-and-skinny SVD (``dask.array.linalg.svd``, TSQR) when the column count allows, else
   ``dask.array.linalg.svd_compressed`` with its power iterations stated.
@@ -24,10 +25,12 @@ from svdstudio.engine.outofcore.compute import (
     chunk_bytes_for,
     dask_available,
 )
+from svdstudio.engine.outofcore.factors import ChunkFactor, chunk_factor, combine_factors
 from svdstudio.engine.outofcore.fit import (
     EXACT_MAX_COLUMNS,
     OutOfCoreFit,
     chunked_array,
+    fit_from_factor,
     fit_projection,
 )
 from svdstudio.engine.outofcore.stream import (
@@ -40,6 +43,7 @@ from svdstudio.engine.outofcore.stream import (
 
 __all__ = [
     "EXACT_MAX_COLUMNS",
+    "ChunkFactor",
     "DaskCompute",
     "DaskUnavailableError",
     "Density2D",
@@ -47,10 +51,13 @@ __all__ = [
     "StratifiedSample",
     "available_memory",
     "chunk_bytes_for",
+    "chunk_factor",
     "chunked_array",
     "collect_sample",
+    "combine_factors",
     "dask_available",
     "density_pass",
+    "fit_from_factor",
     "fit_projection",
     "project_chunks",
 ]

@@ -211,6 +211,28 @@ class DaskCompute:
         tasks = [delayed(fn, pure=False)(i) for i in indices]
         return list(self.compute(*tasks, stage=stage)) if tasks else []
 
+    def map_reduce(
+        self,
+        fn: Callable[[int], tuple[Any, Any]],
+        indices: Sequence[int],
+        combine: Callable[..., Any],
+        stage: str,
+        fan_in: int = 8,
+    ) -> tuple[list, Any]:
+        """Run ``fn(i) -> (small, big)`` per index; the smalls as a list, and the bigs reduced by
+        ``combine(*bigs)`` in a tree of tasks (so at most a few bigs are held at a time)."""
+        from dask import delayed
+
+        parts = [delayed(fn, pure=False, nout=2)(i) for i in indices]
+        smalls = [part[0] for part in parts]
+        bigs = [part[1] for part in parts]
+        while len(bigs) > 1:
+            bigs = [delayed(combine)(*bigs[j : j + fan_in]) for j in range(0, len(bigs), fan_in)]
+        if not parts:
+            return [], None
+        out = self.compute(*smalls, bigs[0], stage=stage)
+        return list(out[:-1]), out[-1]
+
     def _compute_distributed(
         self, collections: list, stage: str, progress: Progress | None
     ) -> list:

@@ -115,6 +115,16 @@ class BigTables(QtCore.QObject):
         )
         self.status.emit(busy)
         self.fit = self.density = self.density_axes = None
+        if self.table.scan.factor is not None:
+            # Exact path: the scan kept the table's R factor; the fit is a p × p SVD, at once.
+            # Shown on the next turn of the event loop, after the tab has cleared the plot.
+            try:
+                fit = big_job.fit_big_table(self.table, method, self.scheduler)
+            except ValueError as exc:
+                QtCore.QTimer.singleShot(0, lambda m=str(exc): self.project_failed.emit(m))
+                return busy
+            QtCore.QTimer.singleShot(0, lambda f=fit, d=ds: self._on_fit(f, d))
+            return busy
         self._submit(
             "fit",
             big_job.fit_big_table,

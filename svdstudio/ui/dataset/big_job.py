@@ -5,7 +5,8 @@ Each function is one job on the :class:`~svdstudio.workers.JobRunner`, with the 
 
 - :func:`load_big_table`: the scan (rules, moments, class counts), then a uniform random sample
   of up to :data:`SAMPLE_SIZE` rows stratified by class: two passes over the file.
-- :func:`fit_big_table`: the SVD of the whole table for a method (one pass); the sample's
+- :func:`fit_big_table`: the SVD of the whole table for a method (exact: from the scan's R
+  factor, at once; randomized: a pass); the sample's
   coordinates are then computed from the sampled rows by :func:`sample_projection`, at once.
 - :func:`big_density`: a 2-D histogram of every row on two components (one pass).
 - :func:`export_big_table`: every row's coordinates to CSV or Parquet, streamed, atomic.
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from svdstudio.commands.project_big import fit_table, scan_table
 from svdstudio.engine.outofcore import (
     DaskCompute,
     Density2D,
@@ -26,10 +28,9 @@ from svdstudio.engine.outofcore import (
     StratifiedSample,
     available_memory,
     chunk_bytes_for,
-    chunked_array,
     collect_sample,
     density_pass,
-    fit_projection,
+    fit_from_factor,
     project_chunks,
 )
 from svdstudio.engine.projection import Projection, component_names
@@ -115,8 +116,7 @@ def load_big_table(
             chunk_rows=chunk_rows,
             chunk_bytes=chunk_bytes_for(compute.num_workers, available_memory()),
         )
-        stats = compute.map(table.scan_chunk, range(table.n_chunks), "reading the table")
-        scan = table.finish_scan(stats)
+        scan = scan_table(table, compute)
         counts = (
             scan.chunk_class_counts
             if scan.label_name is not None
@@ -148,21 +148,14 @@ def load_big_table(
 def fit_big_table(
     table: BigTable, method: str, scheduler: str | None, job: Any = None
 ) -> OutOfCoreFit:
-    """The SVD of the whole (scanned) table for ``method``: every component on the exact path."""
+    """The SVD of the whole (scanned) table for ``method``: every component on the exact path
+    (from the scan's R factor, no pass), the first 20 on the randomized one (one pass or more)."""
     scan = table.scan
     k = min(scan.n_rows, scan.n_features)
+    if scan.factor is not None:
+        return fit_from_factor(scan.factor, method, k, columns=scan.keep_columns)
     with DaskCompute(scheduler, progress=_report(job), cancelled=_cancelled(job)) as compute:
-        features = chunked_array(table.load_features, scan.chunk_rows, scan.n_features)
-        exact = scan.n_features <= 2000
-        return fit_projection(
-            features,
-            method,
-            k if exact else min(k, _RANDOMIZED_COMPONENTS),
-            compute,
-            mean=scan.mean,
-            variance=scan.variance,
-            exact=exact,
-        )
+        return fit_table(table, method, min(k, _RANDOMIZED_COMPONENTS), compute)
 
 
 def sample_projection(ds: SampledDataset, fit: OutOfCoreFit) -> Projection:
