@@ -2,9 +2,10 @@
 ``--chunk-rows``, the JSON rule for long tables and the streaming export.
 
 Kept apart from :mod:`svdstudio.commands.project` (which calls in here) so the in-memory command
-stays as it was.  The Dask path makes three passes over the file: the reader's scan (missing
-rows, constant columns, means and scales, class counts), the SVD (exact TSQR or randomized), and
-the projection of every row, streamed to ``-o`` (CSV, or Parquet by the suffix) atomically.
+stays as it was.  The Dask path makes two passes over the file: the reader's scan (missing
+rows, constant columns, means and scales, class counts, and the R factor of the exact TSQR),
+then the projection of every row, streamed to ``-o`` (CSV, or Parquet by the suffix)
+atomically.  Tables wider than ``EXACT_MAX_COLUMNS`` take a randomized SVD pass in between.
 """
 
 from __future__ import annotations
