@@ -30,6 +30,7 @@ from svdstudio.io.datasets import (
     read_dataset,
     read_header,
 )
+from svdstudio.ui.dataset.big import BigTables
 from svdstudio.ui.dataset.state import SavedView
 from svdstudio.ui.dataset.text import NO_LABEL, bundled_key, dataset_title, method_key, method_title
 from svdstudio.workers import JobRunner
@@ -82,6 +83,17 @@ class DatasetSession(QtCore.QObject):
         self.result: Projection | None = None
         self.path: str | None = None
         self.index_notice = ""  # says which row-index column was left out, if one was
+        # Tables larger than memory (and Parquet, .npy) go to Dask: see ui/dataset/big.py.
+        self.big = BigTables(runner, self)
+        self._big_starting = False  # inside big.load(): its failures are not jobs
+        self.big.table_ready.connect(
+            lambda ds, path, user: self._set_table(LoadedTable(ds, None, ds.classes), path, user)
+        )
+        self.big.result_ready.connect(lambda res: self._on_result(res, self._table))
+        self.big.failed.connect(self._on_big_failed)
+        self.big.project_failed.connect(self._on_big_failed)
+        self.big.refused.connect(self._on_big_refused)
+        self.big.status.connect(self.status)
 
     # ================================================================ the view state
     @property
@@ -157,6 +169,10 @@ class DatasetSession(QtCore.QObject):
         At least two columns stay in: a request that would leave fewer is refused with a
         ``status`` sentence.
         """
+        if self.is_big():
+            self.status.emit("Columns cannot be left out of a table read with Dask.")
+            self.columns_changed.emit()
+            return
         features = self.all_features()
         wanted = set(names)
         excluded = tuple(n for n in features if n in wanted)
@@ -249,6 +265,13 @@ class DatasetSession(QtCore.QObject):
         """
         no_label = label == NO_LABEL
         lab = None if no_label else label
+        if BigTables.wants(path):
+            self._runner.cancel("dataset.load")
+            self._big_starting = True
+            try:
+                return self.big.load(path, lab, no_label, user)
+            finally:
+                self._big_starting = False
         try:
             size = os.path.getsize(path)
         except OSError as exc:
@@ -278,6 +301,19 @@ class DatasetSession(QtCore.QObject):
         self._set_table(table, path, user)
         return True
 
+    def _on_big_failed(self, message: str) -> None:
+        # Raised while starting (Dask missing, say) the tab reports it; a failed job the main
+        # window has reported already.
+        (self.failed if self._big_starting else self.job_failed).emit(message)
+
+    def _on_big_refused(self, message: str) -> None:
+        self.job_failed.emit(message)  # the view clears its "computing…" state
+        self.failed.emit(message)  # not a job: the tab reports it
+
+    def is_big(self) -> bool:
+        """True while the table on show is a big one's sample (columns cannot be left out)."""
+        return self.big.owns(self.dataset)
+
     def _set_table(self, table: LoadedTable, path: str, user: bool) -> None:
         same_table = self.path == path and self.dataset is not None
         old_features = set(self.all_features())
@@ -301,7 +337,7 @@ class DatasetSession(QtCore.QObject):
                 )
         self._restore_excluded = None
         kept = [n for n in features if n not in excluded]
-        if len(kept) < 2:
+        if len(kept) < 2 or self.big.owns(table.dataset):  # Dask fits use every column
             excluded = set()
             self.index_notice = ""
         label = table.dataset.label_name or NO_LABEL
@@ -329,9 +365,12 @@ class DatasetSession(QtCore.QObject):
         ds = self.dataset
         if ds is None:
             return
+        self.result = None
+        if self.big.owns(ds):  # fitted on every row by Dask jobs; the dots are a sample
+            self.computing.emit(self.big.compute(self._state.method))
+            return
         title = method_title(self._state.method)
         busy = f"Computing {title} of {self.title()}…"
-        self.result = None
         cols = self.feature_indices()
         columns = None if len(cols) == ds.n_features else cols
         self.computing.emit(busy)

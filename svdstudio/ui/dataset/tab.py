@@ -23,6 +23,7 @@ from svdstudio.io.datasets import BUNDLED, Dataset, bundled_path
 from svdstudio.ui.dataset import export as dataset_export
 from svdstudio.ui.dataset import state as dataset_state
 from svdstudio.ui.dataset import text as dataset_text
+from svdstudio.ui.dataset.big import BigTableBar
 from svdstudio.ui.dataset.controls import DatasetControls
 from svdstudio.ui.dataset.session import DatasetSession
 from svdstudio.ui.dataset.view import DatasetView
@@ -31,7 +32,7 @@ from svdstudio.workers import JobRunner
 
 __all__ = ["DatasetTab"]
 
-FILE_FILTER = "Data tables (*.csv *.tsv *.tab *.txt)"
+FILE_FILTER = "Data tables (*.csv *.tsv *.tab *.txt *.parquet *.pq *.npy)"
 # Files up to this size are read at once (well under 0.2 s); bigger ones on the job runner.
 SYNC_READ_BYTES = 2 * 1024 * 1024
 
@@ -106,6 +107,10 @@ class DatasetTab(QtWidgets.QWidget):
         notices.addWidget(self.notice_label, 1)
         notices.addWidget(self.columns_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(notices)
+        self.big_bar = BigTableBar(s.big, self.scatter, lambda: tuple(a - 1 for a in s.axes))
+        s.axes_changed.connect(lambda _x, _y: self.big_bar.axes_changed())
+        s.big.exported.connect(self._on_big_exported)
+        layout.addWidget(self.big_bar)
         layout.addWidget(self.splitter, 1)
         self.controls.set_view_enabled(False)
 
@@ -233,6 +238,8 @@ class DatasetTab(QtWidgets.QWidget):
         ds, res = self.session.dataset, self.session.result
         if res is None or ds is None:
             return False
+        if self.session.is_big():  # every row of a big table, streamed by a Dask job
+            return self.session.big.export(path, max(self.exported_components()) + 1)
         error = dataset_export.save_coordinates(path, ds, res, self.exported_components())
         title = self.session.title()
         return self._report(error, f"Saved {self._exported_names()} of {title} to {path}.")
@@ -251,6 +258,7 @@ class DatasetTab(QtWidgets.QWidget):
 
     def _on_dataset_changed(self, path: str, user: bool) -> None:
         ds = self.session.dataset
+        self.big_bar.table_shown(self.session.is_big())
         self.controls.set_view_enabled(False)
         if user:
             self.controls.add_user_file(path)
@@ -262,6 +270,8 @@ class DatasetTab(QtWidgets.QWidget):
     def _show_columns(self) -> None:
         s = self.session
         self.columns_button.set_columns(s.all_features(), s.excluded, s.index_notice)
+        if s.is_big():
+            self.columns_button.setEnabled(False)  # Dask fits every column
         self.notice_label.setText(
             dataset_text.notice_html(
                 s.title(), s.dataset, s.features(), s.excluded, s.index_notice, s.classes()
@@ -302,6 +312,9 @@ class DatasetTab(QtWidgets.QWidget):
         self.controls.set_view_enabled(True)
         self.status_message.emit(dataset_text.ready_message(s.title(), res))
         self.projection_ready.emit()
+
+    def _on_big_exported(self, path: str, rows: int) -> None:
+        self.status_message.emit(f"Saved the coordinates of all {rows:,} rows to {path}.")
 
     # ================================================================ export, errors
     def _export_dialog(self, kind: str | None) -> None:

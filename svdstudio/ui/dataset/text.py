@@ -13,12 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from svdstudio.engine.projection import (
-    METHOD_EXPLANATIONS,
-    METHOD_TITLES,
-    Projection,
-    component_names,
-)
+from svdstudio.engine.projection import METHODS, Projection, component_names, method_by_name
 from svdstudio.io.datasets import BUNDLED, Dataset, bundled_path
 
 __all__ = [
@@ -47,26 +42,24 @@ NO_LABEL = "(no label)"  # the label-column choice that means "every column is a
 
 
 def method_keys() -> tuple[str, ...]:
-    """The projection methods' keys, in the order the method list shows them."""
-    return tuple(METHOD_TITLES)
+    """The projection methods' keys, in the registry's order (the method list's order)."""
+    return tuple(m.key for m in METHODS)
 
 
 def method_key(name: str) -> str:
-    """The key of the method named ``name`` (its key or its title); ValueError if unknown."""
-    for key, title in METHOD_TITLES.items():
-        if name in (key, title):
-            return key
-    raise ValueError(f"unknown projection method {name!r}; use one of {', '.join(METHOD_TITLES)}")
+    """The key of the method named ``name`` (any name the registry accepts); ValueError if
+    unknown, naming what was given."""
+    return method_by_name(name).key
 
 
 def method_title(key: str) -> str:
     """The title a user reads: "PCA (centred)"."""
-    return METHOD_TITLES[method_key(key)]
+    return method_by_name(key).title
 
 
 def method_description(key: str) -> str:
     """One sentence on what the method does to the table (the method list's tooltip)."""
-    return METHOD_EXPLANATIONS[method_key(key)]
+    return method_by_name(key).description
 
 
 def component_prefix(key: str) -> str:
