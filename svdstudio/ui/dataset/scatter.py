@@ -19,8 +19,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt, Signal
 
 from svdstudio.ui.dataset.biplot import BiplotArrows, leader_end, place_labels
+from svdstudio.ui.dataset.points import FastPoints, PointCloud
 
-__all__ = ["PALETTE", "DatasetScatter", "FastPoints", "class_colours"]
+__all__ = ["PALETTE", "DatasetScatter", "FastPoints", "PointCloud", "class_colours"]
 
 # Tableau 10, then lighter companions (tab20): distinct, print-safe, colour-blind friendlier.
 PALETTE = (
@@ -52,83 +53,9 @@ HOVER_RADIUS_PX = 10.0
 LEGEND_MARGIN_PX = 10  # between the legend and the plot's edge, and past it before the data
 
 
-# Above this many points, dots are drawn by one QPainter.drawPoints call per class instead of
-# pyqtgraph's per-spot ScatterPlotItem (0.4 s to build for 50 000 points; this takes ~10 ms).
+# From this many points on, dots are drawn by one PointCloud (numpy raster of the view) instead
+# of pyqtgraph's per-spot ScatterPlotItem (0.4 s to build for 50 000 points).
 FAST_POINTS_FROM = 5000
-
-
-class FastPoints(pg.GraphicsObject):
-    """Small dots of a fixed pixel size at data coordinates, drawn in one call."""
-
-    def __init__(self, x: np.ndarray, y: np.ndarray, colour: str, size: float) -> None:
-        super().__init__()
-        self._x = np.ascontiguousarray(x, dtype=np.float64)
-        self._y = np.ascontiguousarray(y, dtype=np.float64)
-        self._poly = pg.functions.arrayToQPolygonF(self._x, self._y)
-        pen = QtGui.QPen(QtGui.QColor(colour))
-        pen.setWidthF(size)
-        pen.setCosmetic(True)  # size in screen pixels, whatever the zoom
-        # Square dots: antialiased round caps cost ten times as much to draw, and at 3–4 px the
-        # difference is hard to see.
-        pen.setCapStyle(Qt.PenCapStyle.SquareCap)
-        self._pen = pen
-        if self._x.size:
-            self._rect = QtCore.QRectF(
-                float(self._x.min()),
-                float(self._y.min()),
-                float(np.ptp(self._x)) or 1e-12,
-                float(np.ptp(self._y)) or 1e-12,
-            )
-        else:
-            self._rect = QtCore.QRectF()
-
-    def getData(self) -> tuple[np.ndarray, np.ndarray]:
-        """The x and y coordinates, like ScatterPlotItem.getData()."""
-        return self._x, self._y
-
-    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):  # noqa: N803
-        """Data range along ``ax`` for the view box's auto-range."""
-        d = self._x if ax == 0 else self._y
-        return (float(d.min()), float(d.max())) if d.size else (None, None)
-
-    def pixelPadding(self) -> float:
-        """Dots reach half their size past their centres."""
-        return self._pen.widthF() / 2
-
-    def boundingRect(self) -> QtCore.QRectF:
-        """Bounds of the data, padded by a dot's radius in data units."""
-        px = self.pixelVectors()
-        pad_x = pad_y = 0.0
-        if px[0] is not None:
-            r = self._pen.widthF()
-            pad_x = abs(px[0].x()) * r + abs(px[1].x()) * r
-            pad_y = abs(px[0].y()) * r + abs(px[1].y()) * r
-        return self._rect.adjusted(-pad_x, -pad_y, pad_x, pad_y)
-
-    def setExportMode(self, export: bool, opts: dict | None = None) -> bool:
-        """pyqtgraph's export hook: while exporting, dots are drawn in device pixels."""
-        self._exporting = bool(export)
-        return False
-
-    def paint(self, painter: QtGui.QPainter, *args: object) -> None:
-        """All dots in one call."""
-        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
-        if getattr(self, "_exporting", False):
-            # Map to device pixels first: an SVG then holds plain coordinates and a PNG drawn
-            # at twice the size gets dots twice as big (a non-cosmetic pen of the same width).
-            xy = pg.functions.transformCoordinates(
-                painter.transform(), np.vstack([self._x, self._y])
-            )
-            painter.save()
-            painter.resetTransform()
-            pen = QtGui.QPen(self._pen)
-            pen.setCosmetic(False)
-            painter.setPen(pen)
-            painter.drawPoints(pg.functions.arrayToQPolygonF(xy[0], xy[1]))
-            painter.restore()
-            return
-        painter.setPen(self._pen)
-        painter.drawPoints(self._poly)
 
 
 def class_colours(classes: list[str]) -> dict[str, str]:
@@ -176,7 +103,9 @@ class DatasetScatter(pg.PlotWidget):
             )
             zero.setZValue(-10)
             pi.addItem(zero, ignoreBounds=True)
-        self._class_items: list[pg.GraphicsObject] = []
+        self._class_items: list[pg.GraphicsObject | FastPoints] = []
+        self._cloud: PointCloud | None = None  # draws the FastPoints of big tables
+        self._legend_entries: list[tuple[str, int]] = []
         self._arrows = BiplotArrows()
         self._arrows.setZValue(15)
         pi.addItem(self._arrows, ignoreBounds=True)
@@ -202,13 +131,12 @@ class DatasetScatter(pg.PlotWidget):
         classes: list[str],
         x_title: str,
         y_title: str,
+        codes: np.ndarray | None = None,
     ) -> None:
-        """Show ``xy`` (n × 2); one coloured item (and legend entry) per class."""
+        """Show ``xy`` (n × 2); one coloured item (and legend entry) per class.  ``codes``
+        (optional) gives each row's class as an index into ``classes``."""
         pi = self.getPlotItem()
-        for item in self._class_items:
-            pi.removeItem(item)
-        self._class_items = []
-        self._legend.clear()
+        self._remove_points()
         self._xy = np.asarray(xy, dtype=np.float64)
         n = self._xy.shape[0]
         size = 8 if n <= 1000 else 6 if n <= FAST_POINTS_FROM else 4 if n <= 20000 else 3
@@ -216,15 +144,29 @@ class DatasetScatter(pg.PlotWidget):
         if labels is None or not classes or len(classes) > MAX_CLASSES:
             groups = [("all rows" if labels is None else f"{len(classes)} classes", None)]
         else:
-            groups = [(c, labels == c) for c in classes]
+            if codes is None:
+                groups = [(c, labels == c) for c in classes]
+            else:  # integer class codes: far cheaper than comparing 100 000 strings 10 times
+                groups = [(c, codes == i) for i, c in enumerate(classes)]
         colours = class_colours([g for g, _ in groups])
+        # The legend is rebuilt only when its entries change (not when the axes do): each
+        # entry is a text item laid out from HTML, a slow step on a table of 100 000 rows.
+        entries = [
+            (name, n if mask is None else int(np.count_nonzero(mask))) for name, mask in groups
+        ]
+        keep_legend = entries == self._legend_entries and n >= FAST_POINTS_FROM
+        if not keep_legend:
+            self._legend.clear()
+            self._legend_entries = entries
         for name, mask in groups:
             pts = self._xy if mask is None else self._xy[mask]
             colour = UNLABELLED if mask is None else colours[name]
             if n >= FAST_POINTS_FROM:
-                item = FastPoints(pts[:, 0], pts[:, 1], colour, size)
-                sample = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(colour), pen=None)
-                self._legend.addItem(sample, f"{name} ({pts.shape[0]})")
+                self._class_items.append(FastPoints(pts[:, 0], pts[:, 1], colour, size))
+                if not keep_legend:
+                    sample = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(colour), pen=None)
+                    self._legend.addItem(sample, f"{name} ({pts.shape[0]})")
+                continue
             else:
                 item = pg.ScatterPlotItem(
                     pts[:, 0],
@@ -238,19 +180,30 @@ class DatasetScatter(pg.PlotWidget):
             item.setZValue(5)
             pi.addItem(item)
             self._class_items.append(item)
+        if n >= FAST_POINTS_FROM:
+            self._cloud = PointCloud(list(self._class_items))
+            self._cloud.setZValue(5)
+            pi.addItem(self._cloud)
         self._legend.setVisible(labels is not None and len(groups) > 0)
         pi.setLabel("bottom", x_title, color="#333333")
         pi.setLabel("left", y_title, color="#333333")
         self._set_hovered(-1)
         self.fit_view()
 
+    def _remove_points(self) -> None:
+        pi = self.getPlotItem()
+        for item in [*self._class_items, self._cloud]:
+            if isinstance(item, pg.GraphicsObject):
+                pi.removeItem(item)
+        self._class_items = []
+        self._cloud = None
+
     def clear_points(self, message: str = "") -> None:
         """Remove points, arrows and legend; show ``message`` as the title."""
         pi = self.getPlotItem()
-        for item in self._class_items:
-            pi.removeItem(item)
-        self._class_items = []
+        self._remove_points()
         self._legend.clear()
+        self._legend_entries = []
         self._legend.setVisible(False)
         self._xy = np.zeros((0, 2))
         self.set_arrows(None)
@@ -368,8 +321,9 @@ class DatasetScatter(pg.PlotWidget):
         """Number of points shown."""
         return int(self._xy.shape[0])
 
-    def class_items(self) -> list[pg.GraphicsObject]:
-        """The point items, one per class; each has ``getData() -> (x, y)``."""
+    def class_items(self) -> list[pg.GraphicsObject | FastPoints]:
+        """The points, one group per class (ScatterPlotItems, or FastPoints drawn by one
+        PointCloud for big tables); each has ``getData() -> (x, y)``."""
         return list(self._class_items)
 
     # ---------------------------------------------------------------- hover

@@ -45,12 +45,25 @@ class LoadedTable:
     dataset: Dataset
     index_column: str | None  # a feature that only numbers the rows (left out by default)
     classes: list[str]  # ``dataset.classes``, computed once (np.unique of every label)
+    codes: np.ndarray | None = None  # each row's class as an index into ``classes``
+
+
+def _classes(ds: Dataset) -> tuple[list[str], np.ndarray | None]:
+    """The classes in natural order and every row's class code (None without labels)."""
+    if ds.labels is None:
+        return [], None
+    uniq, inverse = np.unique(ds.labels, return_inverse=True)
+    classes = ds.classes
+    where = {c: i for i, c in enumerate(classes)}
+    remap = np.array([where[str(u)] for u in uniq], dtype=np.int32)
+    return classes, remap[inverse.reshape(-1)]
 
 
 def _read_job(path: str, label: str | None, no_label: bool) -> LoadedTable:
     ds = read_dataset(path, label_column=label, no_label=no_label)
     ds.X.flags.writeable = False  # shared with projection jobs without a copy
-    return LoadedTable(ds, find_row_index_column(ds), ds.classes)
+    classes, codes = _classes(ds)
+    return LoadedTable(ds, find_row_index_column(ds), classes, codes)
 
 
 def _project_job(table: np.ndarray, columns: Sequence[int] | None, method: str) -> Projection:
@@ -87,7 +100,7 @@ class DatasetSession(QtCore.QObject):
         self.big = BigTables(runner, self)
         self._big_starting = False  # inside big.load(): its failures are not jobs
         self.big.table_ready.connect(
-            lambda ds, path, user: self._set_table(LoadedTable(ds, None, ds.classes), path, user)
+            lambda ds, path, user: self._set_table(LoadedTable(ds, None, *_classes(ds)), path, user)
         )
         self.big.result_ready.connect(lambda res: self._on_result(res, self._table))
         self.big.failed.connect(self._on_big_failed)
@@ -235,6 +248,10 @@ class DatasetSession(QtCore.QObject):
         """The table's classes in natural order (worked out once per table)."""
         return self._table.classes if self._table is not None else []
 
+    def class_codes(self) -> np.ndarray | None:
+        """Each row's class as an index into :meth:`classes` (None without labels)."""
+        return self._table.codes if self._table is not None else None
+
     def title(self) -> str:
         """The table's title for messages ("dataset" when none is open)."""
         return dataset_title(self.path)
@@ -287,6 +304,9 @@ class DatasetSession(QtCore.QObject):
                 lab,
                 no_label,
                 description=f"Reading {Path(path).name}",
+                # A process, not a thread: parsing holds the GIL for long stretches (the
+                # window stalled for seconds at 100 000 rows); the arrays come back out of band.
+                in_process=True,
                 on_result=lambda t, p=path, u=user: self._set_table(t, p, u),
                 on_error=lambda msg, _details: self.job_failed.emit(msg),
             )

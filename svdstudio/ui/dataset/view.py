@@ -120,6 +120,7 @@ class DatasetView(QtWidgets.QSplitter):
             self._session.classes(),
             dataset_text.axis_title(res, cx),
             dataset_text.axis_title(res, cy),
+            codes=self._session.class_codes(),
         )
         self.scatter.getPlotItem().setTitle(
             f"{self._session.title()} · {dataset_text.method_title(res.method)}",
