@@ -271,3 +271,34 @@ def test_flatten_svg_strokes_maps_coordinates():
     assert groups[0].find(f"{ns}path").get("d") == "M 5,50 L 25,30 Z"
     assert groups[1].get("transform") == "matrix(10,0,0,-20,5,50)"
     assert groups[1].find(f"{ns}text").text == "kept"
+
+
+def near(a, b, tol=12):
+    return max(abs(a.red() - b.red()), abs(a.green() - b.green()), abs(a.blue() - b.blue())) <= tol
+
+
+def test_point_cloud_draws_every_class_where_its_points_are(tab, qtbot, monkeypatch):
+    # Big tables' dots are rasterised by one PointCloud: each dot's pixel has its class colour.
+    monkeypatch.setattr(dataset_scatter, "FAST_POINTS_FROM", 100)
+    with qtbot.waitSignal(tab.projection_ready, timeout=TIMEOUT):
+        tab.load_bundled("wine")
+    view = tab.scatter
+    assert all(isinstance(g, dataset_scatter.FastPoints) for g in view.class_items())
+    img = view.grab().toImage()
+    ratio = img.devicePixelRatio()
+    colours = dataset_scatter.class_colours(tab.session.classes())
+    ds = tab.dataset()
+    hits = 0
+    for i in range(0, ds.n_rows, 7):
+        p = view.mapFromScene(view.scene_pos_of(i))
+        got = img.pixelColor(round(p.x() * ratio), round(p.y() * ratio))
+        # The faint grid is drawn over the dots: allow its slight darkening.
+        hits += any(near(got, QColor(c)) for c in colours.values())
+    assert hits >= 0.9 * len(range(0, ds.n_rows, 7))
+    # The last class drawn is on top where dots overlap; every class shows somewhere.
+    seen = {
+        img.pixelColor(x, y).name()
+        for x in range(0, img.width(), 2)
+        for y in range(0, img.height(), 2)
+    }
+    assert set(colours.values()) <= seen
