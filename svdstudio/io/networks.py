@@ -32,6 +32,7 @@ from svdstudio.engine.network.layers import (
     ReLU,
 )
 from svdstudio.engine.network.scoring import check_labels
+from svdstudio.io.atomic import atomic_write
 from svdstudio.io.safetensors import SafetensorsError, read_safetensors, write_safetensors
 from svdstudio.resources import resource_path
 
@@ -46,6 +47,7 @@ __all__ = [
     "NetworkFileError",
     "architecture_of",
     "build_network",
+    "layer_table_rows",
     "load_bundled_network",
     "looks_like_state_dict",
     "parse_architecture",
@@ -53,6 +55,8 @@ __all__ = [
     "read_network",
     "resolve_network",
     "state_dict_of",
+    "write_csv_rows",
+    "write_curves_csv",
     "write_network",
 ]
 
@@ -696,3 +700,62 @@ def load_bundled_network(name: str) -> BundledNetwork:
             f"no bundled network {name!r}; choose one of {', '.join(BUNDLED_NETWORKS)}"
         )
     return load_network_with_data(resource_path("networks", f"{name}.safetensors"))
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV exports (the per-layer table, the curves)
+
+
+def layer_table_rows(factors: dict, ranks: dict) -> list[dict[str, object]]:
+    """One row per factorised layer: kind, shapes, rank, params and MACs before/after, and the
+    Eckart–Young figures at the chosen rank (the whole layer: 0 error, 100 % energy)."""
+    rows = []
+    for name, f in factors.items():
+        k = ranks.get(name)
+        e = f.errors(f.max_rank if k is None else k)
+        rows.append(
+            {
+                "layer": name,
+                "kind": f.kind,
+                "shape": "×".join(map(str, f.shape)),
+                "scheme": f.scheme,
+                "method": f.method,
+                "matrix_shape": "×".join(map(str, f.matrix_shape)),
+                "rank": "" if k is None else k,
+                "max_rank": f.max_rank,
+                "params": f.params,
+                "params_compressed": f.cost_at(k, "params"),
+                "macs": f.macs,
+                "macs_compressed": f.cost_at(k, "macs"),
+                "frobenius_error": e.frobenius_error,
+                "frobenius_error_squared": e.frobenius_error_squared,
+                "spectral_error": e.spectral_error,
+                "energy_retained": e.energy_retained,
+            }
+        )
+    return rows
+
+
+def write_csv_rows(path: str | os.PathLike[str], rows: list[dict[str, object]]) -> None:
+    """Write dict rows (same keys, in order) as CSV with a header, atomically."""
+    import csv
+
+    if not rows:
+        raise ValueError("nothing to export: the table is empty")
+    with atomic_write(path, "w") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(
+                {k: (f"{v:.9g}" if isinstance(v, float) else v) for k, v in row.items()}
+            )
+
+
+def write_curves_csv(path: str | os.PathLike[str], columns: dict[str, list]) -> None:
+    """Write equal-length columns (e.g. rank, plain, data-aware) as CSV, atomically."""
+    lengths = {len(v) for v in columns.values()}
+    if len(lengths) != 1:
+        raise ValueError("the curves to export have different lengths")
+    names = list(columns)
+    n = lengths.pop()
+    write_csv_rows(path, [{c: columns[c][i] for c in names} for i in range(n)])
