@@ -15,11 +15,14 @@ import json
 import os
 import re
 import zipfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from svdstudio.engine.network.factorize import LayerFactors
 from svdstudio.engine.network.inference import check_network
 from svdstudio.engine.network.layers import (
     BatchNorm,
@@ -234,7 +237,7 @@ def _pair(value: object, what: str, where: str) -> tuple[int, int]:
     )
 
 
-def parse_architecture(text: str, source: str) -> dict:
+def parse_architecture(text: str, source: str) -> dict[str, Any]:
     """Parse and validate architecture JSON; returns a plain dict with normalised layers.
 
     Format: ``{"input_shape": [C, H, W] or [features], "input_scale": 1, "input_offset": 0,
@@ -251,7 +254,7 @@ def parse_architecture(text: str, source: str) -> dict:
         raise NetworkFileError(f"{source}: the architecture must be an object with a 'layers' list")
     if len(spec["layers"]) > _MAX_LAYERS:
         raise NetworkFileError(f"{source}: more than {_MAX_LAYERS} layers")
-    out: dict = {"layers": []}
+    out: dict[str, Any] = {"layers": []}
     shape = spec.get("input_shape")
     if shape is not None:
         if (
@@ -293,7 +296,10 @@ def parse_architecture(text: str, source: str) -> dict:
         kind = _TYPES[t]
         if kind is None:
             continue
-        layer = {"kind": kind, "name": None if entry.get("name") is None else str(entry["name"])}
+        layer: dict[str, Any] = {
+            "kind": kind,
+            "name": None if entry.get("name") is None else str(entry["name"]),
+        }
         if kind == "conv2d":
             layer["stride"] = _pair(entry.get("stride", 1), "stride", where)
             layer["padding"] = _pair(entry.get("padding", 0), "padding", where)
@@ -345,7 +351,9 @@ def _group(state: dict[str, np.ndarray], source: str) -> dict[str, dict[str, np.
     return dict(sorted(groups.items(), key=lambda kv: _natural(kv[0])))
 
 
-def _param_layer(kind: str, prefix: str, params: dict, spec: dict, source: str) -> Layer:
+def _param_layer(
+    kind: str, prefix: str, params: dict[str, np.ndarray], spec: dict[str, Any], source: str
+) -> Layer:
     w = params["weight"]
     b = params.get("bias")
     where = f"{source}: layer {prefix}"
@@ -408,7 +416,9 @@ def _fold(layers: list[Layer]) -> list[Layer]:
     return out
 
 
-def build_network(state: dict[str, np.ndarray], architecture: dict | None, source: str) -> Network:
+def build_network(
+    state: dict[str, np.ndarray], architecture: dict[str, Any] | None, source: str
+) -> Network:
     """A :class:`Network` from a state dict and an optional parsed architecture."""
     groups = _group(state, source)
     if not groups:
@@ -506,9 +516,9 @@ def read_network(path: str | os.PathLike[str]) -> tuple[Network, dict[str, str]]
 # Writing
 
 
-def architecture_of(network: Network) -> dict:
+def architecture_of(network: Network) -> dict[str, Any]:
     """The architecture JSON (as a dict) that describes ``network`` exactly."""
-    layers = []
+    layers: list[dict[str, Any]] = []
     for layer in network.layers:
         if isinstance(layer, Dense):
             layers.append({"type": "Linear", "name": layer.name})
@@ -531,7 +541,7 @@ def architecture_of(network: Network) -> dict:
             )
         elif isinstance(layer, Flatten):
             layers.append({"type": "Flatten"})
-    spec: dict = {"input_shape": list(network.input_shape), "layers": layers}
+    spec: dict[str, Any] = {"input_shape": list(network.input_shape), "layers": layers}
     if network.input_scale != 1.0:
         spec["input_scale"] = network.input_scale
     if network.input_offset != 0.0:
@@ -706,10 +716,12 @@ def load_bundled_network(name: str) -> BundledNetwork:
 # CSV exports (the per-layer table, the curves)
 
 
-def layer_table_rows(factors: dict, ranks: dict) -> list[dict[str, object]]:
+def layer_table_rows(
+    factors: Mapping[str, LayerFactors], ranks: Mapping[str, int | None]
+) -> list[dict[str, object]]:
     """One row per factorised layer: kind, shapes, rank, params and MACs before/after, and the
     Eckart–Young figures at the chosen rank (the whole layer: 0 error, 100 % energy)."""
-    rows = []
+    rows: list[dict[str, object]] = []
     for name, f in factors.items():
         k = ranks.get(name)
         e = f.errors(f.max_rank if k is None else k)
@@ -751,7 +763,7 @@ def write_csv_rows(path: str | os.PathLike[str], rows: list[dict[str, object]]) 
             )
 
 
-def write_curves_csv(path: str | os.PathLike[str], columns: dict[str, list]) -> None:
+def write_curves_csv(path: str | os.PathLike[str], columns: Mapping[str, Sequence[object]]) -> None:
     """Write equal-length columns (e.g. rank, plain, data-aware) as CSV, atomically."""
     lengths = {len(v) for v in columns.values()}
     if len(lengths) != 1:

@@ -156,7 +156,8 @@ class LayerFactors:
 
     @property
     def matrix_shape(self) -> tuple[int, int]:
-        return tuple(self.matrix.shape)  # type: ignore[return-value]
+        rows, cols = self.matrix.shape
+        return (int(rows), int(cols))
 
     @property
     def matrix_description(self) -> str:
@@ -203,6 +204,7 @@ class LayerFactors:
         if self.scheme == "channel":
             return k * cols * ho * wo + o * k * ho * wo
         assert self.in_hw is not None
+        assert isinstance(self.layer, Conv2d)
         mid_w = self.in_hw[1] + 2 * self.layer.padding[1]  # the kh×1 layer keeps every column
         return k * c * kh * ho * mid_w + o * k * kw * ho * wo
 
@@ -339,7 +341,7 @@ def factor_layer(
     out_hw = None
     if isinstance(layer, Conv2d):
         if inputs is not None:
-            in_hw = tuple(inputs.shape[2:4])  # type: ignore[assignment]
+            in_hw = (int(inputs.shape[2]), int(inputs.shape[3]))
         if in_hw is None:
             raise ValueError(f"layer {layer.name}: a convolution needs its input size (in_hw)")
         out_hw = conv_output_hw(in_hw, layer.weight.shape[2:], layer.stride, layer.padding)
