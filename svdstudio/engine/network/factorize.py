@@ -12,8 +12,10 @@ Every factorisable layer is first written as a matrix M that acts on input vecto
 M ≈ U_k Σ_k V_kᵀ becomes two layers: first (Σ_k V_kᵀ), then U_k with the bias. **Data-aware**
 factorisation whitens M by the centred covariance C of the layer's inputs p on calibration data
 (M S with S = C^½, ridge-regularised), truncates that, and maps back: M′ = (M S)_k S⁻¹; the bias
-absorbs the mean: b′ = b + (M − M′)μ. The Eckart–Young figures are those of the matrix actually
-factorised (M, or M S when data-aware).
+absorbs the mean: b′ = b + (M − M′)μ. For the spatial scheme the kh×1 column patches at all kw
+offsets are pooled into one covariance (an approximation: neighbouring columns are correlated).
+The Eckart–Young figures are those of the matrix actually factorised (M, or M S when
+data-aware).
 """
 
 from __future__ import annotations
