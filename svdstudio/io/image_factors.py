@@ -46,11 +46,25 @@ from svdstudio.engine.image import (
 )
 from svdstudio.io.atomic import atomic_write
 
-__all__ = ["FACTOR_FILE_FILTER", "FORMAT_NAME", "FORMAT_VERSION", "load_factors", "save_factors"]
+__all__ = [
+    "FACTOR_FILE_FILTER",
+    "FACTOR_SAVE_FILTER",
+    "FACTOR_SUFFIX",
+    "FACTOR_SUFFIXES",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "load_factors",
+    "save_factors",
+]
 
 FORMAT_NAME = "svdstudio-image-factors"
 FORMAT_VERSION = 1
-FACTOR_FILE_FILTER = "SVD image factors (*.npz)"
+#: The suffix SVD Studio writes; ``.npz`` (the same archive) is read too.
+FACTOR_SUFFIX = ".svdz"
+FACTOR_SUFFIXES = (FACTOR_SUFFIX, ".npz")
+#: File-dialog filters: opening accepts both suffixes, saving offers the one written.
+FACTOR_FILE_FILTER = "SVD image factors (*.svdz *.npz)"
+FACTOR_SAVE_FILTER = "SVD image factors (*.svdz)"
 _FIELDS = ("s", "u", "u_scale", "u_offset", "vt", "vt_scale", "vt_offset", "energy")
 
 
