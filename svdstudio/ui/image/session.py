@@ -66,6 +66,8 @@ CHANNELS = (
 SECONDS_PER_FLOP = 1.5e-10
 # scipy's float32 gesdd (full SVD) against numpy's double SVD (the preview): about 2× faster.
 FULL_VS_PREVIEW_SPEED = 0.5
+# A big image's full SVD runs in a killable worker process (tests may use a thread).
+FULL_IN_PROCESS = True
 
 
 def sweep_ranks(max_rank: int, full_rank: int) -> list[int]:
@@ -105,15 +107,21 @@ class SvdProgress:
     fraction: float
     step: str
     elapsed: float
-    left: float | None  # None: no estimate yet
+    expected: float | None  # estimated seconds for the whole SVD (None: no estimate yet)
+
+    @property
+    def left(self) -> float | None:
+        """Estimated seconds left (0 once the estimate is overrun), or None."""
+        return None if self.expected is None else max(self.expected - self.elapsed, 0.0)
 
     def sentence(self) -> str:
         """ "Full-resolution SVD: decomposing channel G — 45 %, 12 s so far, about 15 s left"."""
-        left = (
-            "estimating the time left"
-            if self.left is None
-            else ("almost done" if self.left < 1 else f"about {_duration(self.left)} left")
-        )
+        if self.left is None:
+            left = "estimating the time left"
+        elif self.left < 1:
+            left = f"taking longer than the estimated {_duration(self.expected or 0.0)}"
+        else:
+            left = f"about {_duration(self.left)} left"
         step = f"{self.step} — " if self.step else ""
         return (
             f"Full-resolution SVD: {step}{self.fraction:.0%}, "
@@ -285,8 +293,7 @@ class ImageSession(QtCore.QObject):
         fraction = self._svd_fraction
         if expected:
             fraction = max(fraction, min(0.99, elapsed / expected))
-        left = None if not expected else max(expected - elapsed, 0.0)
-        return SvdProgress(fraction, self._svd_step, elapsed, left)
+        return SvdProgress(fraction, self._svd_step, elapsed, expected or None)
 
     def reconstruction(self) -> np.ndarray | None:
         """The full-resolution rank-k image (float32 [0, 255]) or None."""
@@ -434,7 +441,7 @@ class ImageSession(QtCore.QObject):
         def ready(f: ImageFactors) -> None:
             self._preview_seconds = time.monotonic() - t0
             self._set_factors(f, gen, full=False)
-            self._submit_full(gen, in_process=True)
+            self._submit_full(gen, in_process=FULL_IN_PROCESS)
 
         # The preview first, alone, so the first picture does not compete with the big SVD.
         self._submit(
@@ -447,7 +454,7 @@ class ImageSession(QtCore.QObject):
             description="Image: quick preview SVD",
             in_process=False,
             on_result=ready,
-            on_error=lambda _m, _d: self._submit_full(gen, in_process=True),
+            on_error=lambda _m, _d: self._submit_full(gen, in_process=FULL_IN_PROCESS),
         )
 
     def _submit_full(self, gen: int, *, in_process: bool) -> None:
@@ -724,7 +731,7 @@ class ImageSession(QtCore.QObject):
             if self._factors is None and big:
                 self._submit_preview(gen)
             else:
-                self._submit_full(gen, in_process=big)
+                self._submit_full(gen, in_process=big and FULL_IN_PROCESS)
         if self._factors is not None:
             if self._metrics is None or not self.metrics_current or "image.metrics" in wanted:
                 self._request_metrics()

@@ -60,3 +60,25 @@ def test_crop_needs_full_factors_and_honours_cancel():
     f = decompose_image(img, "gray")
     with pytest.raises(Cancelled):
         crop_pixels(f, img, 3, None, slice(0, 10), slice(0, 10), job=Job())
+
+
+def test_ycbcr_crop_against_plain_numpy():
+    """JPEG's full-range YCbCr, a float64 numpy SVD per channel, back to RGB: the same crop."""
+    img = pixels()
+    rgb = img.astype(np.float64)
+    to_ycc = np.array(
+        [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
+    )
+    ycc = rgb @ to_ycc.T  # chroma centred on 0
+
+    def rank(a: np.ndarray, k: int) -> np.ndarray:
+        U, s, Vt = np.linalg.svd(a, full_matrices=False)
+        return (U[:, :k] * s[:k]) @ Vt[:k]
+
+    approx = np.stack([rank(ycc[..., 0], 6), rank(ycc[..., 1], 2), rank(ycc[..., 2], 2)], -1)
+    back = approx @ np.array([[1.0, 0.0, 1.402], [1.0, -0.344136, -0.714136], [1.0, 1.772, 0.0]]).T
+    rows, cols = slice(5, 33, 2), slice(3, 50, 1)
+    want = np.clip(np.rint(back), 0, 255)[rows, cols]
+    crop = crop_pixels(decompose_image(img, "ycbcr"), img, 6, 2, rows, cols)
+    assert np.abs(crop.reconstruction.astype(float) - want).max() <= 1.0
+    np.testing.assert_array_equal(crop.original, img[rows, cols])

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import csv
+import io
 
 import numpy as np
 import pytest
 from PIL import Image
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from svdstudio.engine.image import reconstruct_image
+from svdstudio.io.image_factors import load_factors
 from svdstudio.io.images import load_image
 from svdstudio.resources import resource_path
-from svdstudio.ui.image import session as image_session_module
 from svdstudio.ui.image import tab as image_tab_module
 from svdstudio.ui.image.tab import ImageTab
 from svdstudio.workers import JobRunner
@@ -125,11 +127,22 @@ def test_open_sample_move_k_and_export(qtbot, tab, tmp_path, monkeypatch):
     assert rows[0]["row"] == "current" and int(rows[0]["rank"]) == 8
     assert float(rows[0]["psnr_db"]) == pytest.approx(psnr, abs=1e-3)
     assert int(rows[0]["bytes_float32"]) == 4 * 8 * 1025
-    assert int(rows[0]["png_bytes"]) > 0
-    assert any(r["row"] == "sweep" for r in rows)
+    png, jpeg = io.BytesIO(), io.BytesIO()
+    Image.fromarray(cam.astype(np.uint8)).save(png, "PNG")
+    Image.fromarray(cam.astype(np.uint8)).save(jpeg, "JPEG", quality=75)
+    assert int(rows[0]["png_bytes"]) == len(png.getvalue())
+    assert int(rows[0]["jpeg_bytes"]) == len(jpeg.getvalue())
+    sweep = [r for r in rows if r["row"] == "sweep"]
+    assert [int(r["rank"]) for r in sweep][:6] == [1, 2, 4, 8, 16, 32]
+    assert int(sweep[3]["bytes_float32"]) == 4 * 8 * 1025
     out_f = tmp_path / "cam.svdz"
     assert tab.save_factor_file(str(out_f))
-    assert out_f.stat().st_size > 0
+    factors, header = load_factors(out_f)
+    assert header["ranks"] == [8] and header["mode"] == "gray"
+    assert (factors.height, factors.width, factors.max_rank) == (512, 512, 8)
+    # The 8-bit factors rebuild the rank-8 image to within a few grey levels.
+    rebuilt = reconstruct_image(factors, 8)
+    assert np.sqrt(np.mean((rebuilt - want) ** 2)) < 2.0
 
 
 def test_factor_file_reopens(qtbot, tab, tmp_path, small_gray):
@@ -225,17 +238,6 @@ def test_drop_opens_file(qtbot, tab, tmp_path):
     with qtbot.waitSignals([tab.factors_ready, tab.metrics_ready], timeout=TIMEOUT):
         tab.dropEvent(ev)
     assert tab.session.pixels.shape == (40, 50, 3)
-
-
-def test_big_image_preview_then_full(qtbot, tab, tmp_path, monkeypatch):
-    monkeypatch.setattr(image_session_module, "PREVIEW_ABOVE_PIXELS", 10_000)
-    monkeypatch.setattr(image_session_module, "PREVIEW_SIDE", 60)
-    rgb = np.random.default_rng(2).integers(0, 255, (150, 200, 3), dtype=np.uint8)
-    Image.fromarray(rgb).save(tmp_path / "big.png")
-    tab.open_file(str(tmp_path / "big.png"))
-    qtbot.waitUntil(lambda: tab.session.full, timeout=60_000)
-    assert tab.session.factors.downsample_factor == 1 and tab.session.factors.height == 150
-    assert "(preview)" not in tab.ui.recon_pane.title.text()
 
 
 def test_state_round_trip_reopens_lazily(qtbot, tab, tmp_path, small_gray):
