@@ -238,13 +238,11 @@ class ImageLayout:
             "The image built from the first i layers, in the image's own grey levels "
             "(0 black, 255 white), not stretched",
         )
-        self.cumulative_legend = LegendBar(
-            None, ("0 black", "grey levels as in the image", "255 white"), "", ""
-        )
+        self.cumulative_legend = LegendBar(None, ("0 black", "not stretched", "255 white"), "", "")
         self.cumulative_pane.layout().addWidget(self.cumulative_legend)
         self.layer_group = link_panes(self.layer_pane, self.cumulative_pane)
-        panes.addWidget(self.layer_pane)
-        panes.addWidget(self.cumulative_pane)
+        panes.addWidget(self.layer_pane, 1)
+        panes.addWidget(self.cumulative_pane, 1)
         lv.addLayout(panes, 1)
         self.view_tabs.addTab(layers, "Layers")
 

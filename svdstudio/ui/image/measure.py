@@ -69,6 +69,7 @@ class ImageMeasurements(QtCore.QObject):
             factor_file=s.from_factor_file,
             codec_notes=s.codec_notes(),
             codecs_pending="image.codecs" in s.computing(),
+            codecs_cancelled="image.codecs" in s.cancelled(),
         )
         if s.metrics is not None and not s.metrics_current:
             self.ui.metrics_table.set_stale(True)

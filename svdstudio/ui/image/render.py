@@ -232,7 +232,6 @@ class ImageRenderer(QtCore.QObject):
         sigma = f.channels[0].s[i - 1]
         of = "" if len(f.channels) == 1 else " of " + f.channel_names[0]
         peak = float(np.max(np.abs(layer))) if layer.size else 0.0
-        ui.layer_pane.title.setText(
-            f"Layer {i}: σ{of} = {sigma:,.1f} (stretched: mid-grey = 0, ±{peak:,.1f} = white/black)"
-        )
+        ui.layer_pane.title.setText(f"Layer {i}: σ{of} = {sigma:,.1f} (mid-grey = 0)")
+        ui.layer_legend.set_labels((f"−{peak:,.1f}", "mid-grey = 0 (stretched)", f"+{peak:,.1f}"))
         ui.cumulative_pane.title.setText(f"Sum of layers 1…{i} (grey levels 0–255)")

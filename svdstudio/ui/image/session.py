@@ -38,8 +38,16 @@ from svdstudio.engine.image import (
     reconstruct_image,
 )
 from svdstudio.engine.image.crop import crop_pixels
-from svdstudio.io.image_codecs import CodecReport, codec_report
-from svdstudio.io.images import LoadedImage, encode_png
+from svdstudio.io.image_codecs import CodecReport
+from svdstudio.io.images import LoadedImage
+from svdstudio.ui.image.jobs import (
+    GALLERY_RANKS,
+    ProgressTracker,
+    SvdProgress,
+    codec_job,
+    estimate_svd_seconds,
+    sweep_ranks,
+)
 from svdstudio.workers import JobRunner
 
 __all__ = [
@@ -51,7 +59,6 @@ __all__ = [
     "sweep_ranks",
 ]
 
-GALLERY_RANKS = (8, 16, 32)  # plus "full"
 CHANNELS = (
     "image.preview",
     "image.svd",
@@ -61,77 +68,8 @@ CHANNELS = (
     "image.target",
     "image.crop",
 )
-# Seconds per m·n·min(m, n) of one float32 gesdd channel (4000×3000 ≈ 5.3 s on an idle
-# core here); used until the preview or the first reported step gives a measured rate.
-SECONDS_PER_FLOP = 1.5e-10
-# scipy's float32 gesdd (full SVD) against numpy's double SVD (the preview): about 2× faster.
-FULL_VS_PREVIEW_SPEED = 0.5
 # A big image's full SVD runs in a killable worker process (tests may use a thread).
 FULL_IN_PROCESS = True
-
-
-def sweep_ranks(max_rank: int, full_rank: int) -> list[int]:
-    """Ranks measured for the gallery and the quality-vs-size plot."""
-    ranks = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048}
-    ranks = {r for r in ranks if r <= max_rank} | {max_rank}
-    if max_rank == full_rank:
-        ranks.add(full_rank)
-    return sorted(ranks | {r for r in GALLERY_RANKS if r <= max_rank})
-
-
-def codec_job(reference: np.ndarray, job: object = None) -> CodecReport:
-    """PNG and JPEG figures of ``reference``; a codec that cannot store it is named, not raised.
-
-    Newer :func:`codec_report` versions report such a codec in ``cannot_store`` themselves;
-    for older ones an encoder error gives PNG alone and a sentence for JPEG.
-    """
-    try:
-        return codec_report(reference, job=job)
-    except (OSError, ValueError) as exc:
-        h, w = reference.shape[:2]
-        png: int | None
-        try:
-            png = len(encode_png(reference))
-        except (OSError, ValueError):
-            png = None
-        report = CodecReport(png, ())  # type: ignore[arg-type]
-        note = f"JPEG cannot store this size ({w}×{h} pixels: {exc})"
-        object.__setattr__(report, "cannot_store", {"JPEG": note})
-        return report
-
-
-@dataclasses.dataclass(frozen=True)
-class SvdProgress:
-    """Where the full-resolution SVD is: a fraction, the step, seconds gone and left."""
-
-    fraction: float
-    step: str
-    elapsed: float
-    expected: float | None  # estimated seconds for the whole SVD (None: no estimate yet)
-
-    @property
-    def left(self) -> float | None:
-        """Estimated seconds left (0 once the estimate is overrun), or None."""
-        return None if self.expected is None else max(self.expected - self.elapsed, 0.0)
-
-    def sentence(self) -> str:
-        """ "Full-resolution SVD: decomposing channel G — 45 %, 12 s so far, about 15 s left"."""
-        if self.left is None:
-            left = "estimating the time left"
-        elif self.left < 1:
-            left = f"taking longer than the estimated {_duration(self.expected or 0.0)}"
-        else:
-            left = f"about {_duration(self.left)} left"
-        step = f"{self.step} — " if self.step else ""
-        return (
-            f"Full-resolution SVD: {step}{self.fraction:.0%}, "
-            f"{_duration(self.elapsed)} so far, {left}"
-        )
-
-
-def _duration(seconds: float) -> str:
-    s = max(0, round(seconds))
-    return f"{s} s" if s < 90 else f"{s // 60} min {s % 60:02d} s"
 
 
 class ImageSession(QtCore.QObject):
@@ -169,10 +107,7 @@ class ImageSession(QtCore.QObject):
         self._jobs: dict[str, int] = {}  # channel -> id of the job this session waits for
         self._cancelled: set[str] = set()  # channels the user cancelled (see resume)
         self._failed: dict[str, str] = {}  # channel -> why it failed
-        self._svd_t0 = 0.0
-        self._svd_fraction = 0.0
-        self._svd_step = ""
-        self._svd_expected: float | None = None  # estimated seconds for the whole SVD
+        self._svd = ProgressTracker()
         self._preview_seconds: float | None = None
         self._ticker = QtCore.QTimer(self)
         self._ticker.setInterval(1000)
@@ -288,12 +223,7 @@ class ImageSession(QtCore.QObject):
         """The full-resolution SVD's progress, or None when it is not running."""
         if "image.svd" not in self._jobs:
             return None
-        elapsed = time.monotonic() - self._svd_t0
-        expected = self._svd_expected
-        fraction = self._svd_fraction
-        if expected:
-            fraction = max(fraction, min(0.99, elapsed / expected))
-        return SvdProgress(fraction, self._svd_step, elapsed, expected or None)
+        return self._svd.snapshot()
 
     def reconstruction(self) -> np.ndarray | None:
         """The full-resolution rank-k image (float32 [0, 255]) or None."""
@@ -462,10 +392,7 @@ class ImageSession(QtCore.QObject):
         pixels = self.pixels
         if gen != self._generation or pixels is None:
             return
-        self._svd_t0 = time.monotonic()
-        self._svd_fraction = 0.0
-        self._svd_step = "starting"
-        self._svd_expected = self._estimate_seconds(pixels.shape[0], pixels.shape[1])
+        self._svd.start(self._estimate_seconds(pixels.shape[0], pixels.shape[1]))
         self._submit(
             "image.svd",
             decompose_image,
@@ -480,23 +407,15 @@ class ImageSession(QtCore.QObject):
 
     def _estimate_seconds(self, h: int, w: int) -> float:
         """Expected seconds of the full SVD, scaled from the preview's time when there is one."""
-        n = 1 if self._mode == "gray" else 3
-        work = float(h) * w * min(h, w)
         f = self._factors
-        if self._preview_seconds and f is not None and f.downsample_factor > 1:
-            small = float(f.height) * f.width * min(f.height, f.width)
-            return self._preview_seconds * work / small * FULL_VS_PREVIEW_SPEED
-        return n * work * SECONDS_PER_FLOP
+        shape = (f.height, f.width) if f is not None and f.downsample_factor > 1 else None
+        n = 1 if self._mode == "gray" else 3
+        return estimate_svd_seconds(h, w, n, self._preview_seconds, shape)
 
     def _on_progress(self, channel: str, job_id: int, fraction: float, message: str) -> None:
         if channel != "image.svd" or self._jobs.get(channel) != job_id:
             return
-        if fraction > self._svd_fraction:
-            elapsed = time.monotonic() - self._svd_t0
-            self._svd_expected = elapsed / fraction  # the measured rate beats the estimate
-            self._svd_fraction = fraction
-        if message:
-            self._svd_step = message
+        self._svd.report(fraction, message)
         self._tick()
 
     def _tick(self) -> None:

@@ -122,9 +122,14 @@ class LegendBar(QtWidgets.QWidget):
             self.setObjectName(object_name)
             self.setAccessibleName(access)
         self.lut = LAYER_LUT if lut is None else np.asarray(lut, dtype=np.uint8)
-        self.labels = labels
-        self.setToolTip(" · ".join(labels))
+        self.set_labels(labels)
         self.setFixedHeight(self.fontMetrics().height() + 12)
+
+    def set_labels(self, labels: tuple[str, str, str]) -> None:
+        """The texts at the left end, the middle and the right end of the bar."""
+        self.labels = tuple(labels)
+        self.setToolTip(" · ".join(labels))
+        self.update()
 
     def paintEvent(self, ev: QtGui.QPaintEvent) -> None:
         p = QtGui.QPainter(self)
@@ -316,12 +321,14 @@ class MetricsTable(QtWidgets.QTableWidget):
         factor_file: bool = False,
         codec_notes: dict[str, str] | None = None,
         codecs_pending: bool = False,
+        codecs_cancelled: bool = False,
     ) -> None:
         """Fill the table from an ImageMetrics (None clears it), by field name.
 
         ``preview``: the figures of the factors belong to a downsampled copy (each is marked);
         ``codec_notes``: codec → why it cannot store the image; ``codecs_pending``: the
-        PNG/JPEG sizes are still being computed ("…"), else a missing size shows "–".
+        PNG/JPEG sizes are still being computed ("…"); ``codecs_cancelled``: the user
+        stopped them (said so); otherwise a missing size shows "–".
         """
         if m is None:
             for row in range(len(self.ROWS)):
@@ -332,7 +339,7 @@ class MetricsTable(QtWidgets.QTableWidget):
         d = m.as_dict()
         present = [d[k] for k in BYTE_FIELDS if d.get(k) is not None]
         unit = byte_unit(max(present) if present else 0)
-        missing = "…" if codecs_pending else "–"
+        missing = "…" if codecs_pending else "not computed (cancelled)" if codecs_cancelled else "–"
 
         def codec_ratio(ref: str) -> str:
             codec = ref.upper()
@@ -410,7 +417,8 @@ class QualityPlot(pg.PlotWidget):
         p.setLabel("bottom", "size (KiB, log scale)")
         p.setLabel("left", "PSNR (dB)")
         p.setMenuEnabled(False)
-        self.legend = p.addLegend(offset=(-10, 10))
+        # Bottom right: the curves rise to the right, so that corner stays clear of data.
+        self.legend = p.addLegend(offset=(-10, -10), brush=pg.mkBrush(255, 255, 255, 210))
         pen = pg.mkPen
         self.svd32 = self._series("#3a6fb0", "o", 6, "SVD, float32 factors")
         self.svd8 = self._series("#7fa7d9", "s", 5, "SVD, 8-bit factors", dashed=True)

@@ -18,6 +18,7 @@ from svdstudio.engine.image import decompose_image
 from svdstudio.io.image_factors import load_factors
 from svdstudio.io.images import load_image
 from svdstudio.ui.image import session as session_module
+from svdstudio.ui.image.jobs import codec_job
 from svdstudio.ui.image.session import SvdProgress
 from svdstudio.ui.image.tab import ImageTab
 from svdstudio.ui.image.views import fmt_energy, fmt_percent
@@ -187,9 +188,10 @@ def test_cancelled_codecs_do_not_wait_for_ever(qtbot, tab, monkeypatch, tmp_path
     table = tab.ui.metrics_table
     assert table.value("png_bytes") == "…"
     tab.runner.cancel("image.codecs")
-    assert table.value("png_bytes") == "–" and table.value("ratio_jpeg") == "–"
+    assert table.value("png_bytes") == "not computed (cancelled)"
+    assert table.value("ratio_jpeg") == "not computed (cancelled)"
     assert "Cancelled: the PNG and JPEG sizes" in tab.ui.notes_label.text()
-    monkeypatch.setattr(session_module, "codec_job", session_module.codec_report)
+    monkeypatch.setattr(session_module, "codec_job", codec_job)
     tab.ui.resume_button.click()
     qtbot.waitUntil(lambda: table.value("png_bytes") not in ("…", "–"), timeout=TIMEOUT)
 
@@ -306,9 +308,12 @@ def test_luma_ssim_legends_and_signed_error(qtbot, tab, tmp_path):
     assert table.item(2, 0).text() == "SSIM (luma)"
     assert all("SSIM (luma)" in c.caption.text() for c in tab.ui.cards if c.rank)
     assert tab.ui.error_legend.labels == ("darker −63", "0", "+63 brighter")
-    assert "mid-grey = 0" in tab.ui.layer_legend.labels
     tab.ui.view_tabs.setCurrentIndex(2)
     assert "mid-grey = 0" in tab.ui.layer_pane.title.text()
+    ch = s.factors.channels
+    peak = max(np.abs(c.s[0] * np.outer(c.U[:, 0], c.Vt[0])).max() for c in ch)
+    low, mid, high = tab.ui.layer_legend.labels
+    assert mid == "mid-grey = 0 (stretched)" and high == f"+{peak:,.1f}" and low == f"−{peak:,.1f}"
     # The error pane is signed: 128 + 2·(A_k − A) of the channel differing most.
     rec = tab.ui.recon_pane.item.image.astype(int)
     ref = np.asarray(Image.open(path)).astype(int)
