@@ -7,8 +7,8 @@ import time
 
 import numpy as np
 
+from svdstudio.engine.jobs import JobControl
 from svdstudio.io.image_codecs import CodecReport, codec_report
-from svdstudio.io.images import encode_png
 
 __all__ = [
     "GALLERY_RANKS",
@@ -54,25 +54,10 @@ def sweep_ranks(max_rank: int, full_rank: int) -> list[int]:
     return sorted(ranks | {r for r in GALLERY_RANKS if r <= max_rank})
 
 
-def codec_job(reference: np.ndarray, job: object = None) -> CodecReport:
-    """PNG and JPEG figures of ``reference``; a codec that cannot store it is named, not raised.
-
-    Newer :func:`codec_report` versions report such a codec in ``cannot_store`` themselves;
-    for older ones an encoder error gives PNG alone and a sentence for JPEG.
-    """
-    try:
-        return codec_report(reference, job=job)
-    except (OSError, ValueError) as exc:
-        h, w = reference.shape[:2]
-        png: int | None
-        try:
-            png = len(encode_png(reference))
-        except (OSError, ValueError):
-            png = None
-        report = CodecReport(png, ())  # type: ignore[arg-type]
-        note = f"JPEG cannot store this size ({w}×{h} pixels: {exc})"
-        object.__setattr__(report, "cannot_store", {"JPEG": note})
-        return report
+def codec_job(reference: np.ndarray, job: JobControl | None = None) -> CodecReport:
+    """PNG and JPEG figures of ``reference`` (a codec that cannot store it is in
+    ``cannot_store``, not raised)."""
+    return codec_report(reference, job=job)
 
 
 @dataclasses.dataclass(frozen=True)

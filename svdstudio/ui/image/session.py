@@ -22,6 +22,7 @@ from PySide6 import QtCore
 from PySide6.QtCore import Signal
 
 from svdstudio.engine.image import (
+    DEFAULT_CHROMA_RANK,
     PREVIEW_ABOVE_PIXELS,
     PREVIEW_SIDE,
     ImageFactors,
@@ -99,7 +100,7 @@ class ImageSession(QtCore.QObject):
         self._from_factor_file = False
         self._metric_original: np.ndarray | None = None
         self._k = 32
-        self._chroma_k = 8
+        self._chroma_k = DEFAULT_CHROMA_RANK  # the engine's default, as the CLI's
         self._generation = 0
         self._metrics: ImageMetrics | None = None
         self._sweep: list[ImageMetrics] = []
@@ -200,7 +201,7 @@ class ImageSession(QtCore.QObject):
 
     def codec_notes(self) -> dict[str, str]:
         """Codec ("PNG", "JPEG") → why it cannot store this image."""
-        return dict(getattr(self._codecs, "cannot_store", None) or {})
+        return dict(self._codecs.cannot_store) if self._codecs is not None else {}
 
     def chroma_arg(self) -> int | None:
         """The chroma rank to pass to the engine (None outside YCbCr mode)."""
