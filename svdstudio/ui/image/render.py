@@ -87,7 +87,7 @@ class ImageRenderer(QtCore.QObject):
         img = self.session.image
         if img is None:
             return
-        self.ui.mode_combo.setEnabled(img.is_color and not self.session.from_factor_file)
+        self.ui.mode_combo.setEnabled(img.is_color)
         h, w = img.pixels.shape[:2]
         kind = "colour" if img.is_color else "grayscale"
         self.ui.info_label.setText(f"{self.session.name} — {w}×{h} {kind} ({img.source_mode})")
