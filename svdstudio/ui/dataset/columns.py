@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 from PySide6.QtCore import Qt, Signal
+
+from svdstudio.ui.widgets.debounce import Debouncer
 
 __all__ = ["ColumnChooser"]
 
@@ -34,10 +36,7 @@ class ColumnChooser(QtWidgets.QPushButton):
         )
         self._names: tuple[str, ...] = ()
         self._syncing = False
-        self._settle = QtCore.QTimer(self)
-        self._settle.setSingleShot(True)
-        self._settle.setInterval(SETTLE_MS)
-        self._settle.timeout.connect(self._report)
+        self._settle = Debouncer(SETTLE_MS, self._report, self)
 
         self.list = QtWidgets.QListWidget()
         self.list.setObjectName("datasetColumnList")
@@ -76,7 +75,7 @@ class ColumnChooser(QtWidgets.QPushButton):
 
     def set_columns(self, names: Sequence[str], excluded: Sequence[str], note: str = "") -> None:
         """List ``names`` with every one ticked except ``excluded``; ``note`` above the list."""
-        self._settle.stop()
+        self._settle.cancel()
         self._syncing = True
         try:
             self._names = tuple(names)
@@ -110,7 +109,7 @@ class ColumnChooser(QtWidgets.QPushButton):
 
     def pending(self) -> bool:
         """Whether ticks are waiting to be reported."""
-        return self._settle.isActive()
+        return self._settle.pending()
 
     def _tick_all(self, on: bool) -> None:
         state = Qt.CheckState.Checked if on else Qt.CheckState.Unchecked
@@ -121,12 +120,10 @@ class ColumnChooser(QtWidgets.QPushButton):
         if self._syncing:
             return
         self._show_count()
-        self._settle.start()
+        self._settle.trigger()
 
     def _flush(self) -> None:
-        if self._settle.isActive():
-            self._settle.stop()
-            self._report()
+        self._settle.flush()
 
     def _report(self) -> None:
         self.excluded_changed.emit(self.excluded())
