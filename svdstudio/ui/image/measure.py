@@ -13,8 +13,8 @@ from PySide6 import QtCore
 from svdstudio.engine.image import display_grid, reconstruct_image
 from svdstudio.io.images import to_uint8
 from svdstudio.ui.image.layout import ImageLayout
+from svdstudio.ui.image.metrics_table import byte_unit, fmt_bytes
 from svdstudio.ui.image.session import GALLERY_RANKS, ImageSession
-from svdstudio.ui.image.views import byte_unit, fmt_bytes
 
 __all__ = ["THUMB_SIDE", "ImageMeasurements"]
 
