@@ -27,6 +27,7 @@ from svdstudio.ui.dataset.controls import DatasetControls
 from svdstudio.ui.dataset.session import DatasetSession
 from svdstudio.ui.dataset.text import NO_LABEL
 from svdstudio.ui.dataset.view import DatasetView
+from svdstudio.ui.widgets import file_dialogs
 from svdstudio.workers import JobRunner
 
 __all__ = ["DatasetTab"]
@@ -48,7 +49,6 @@ class DatasetTab(QtWidgets.QWidget):
         self.setObjectName("datasetTab")
         self.setAccessibleName("Dataset lab")
         self._session = DatasetSession(runner, self)
-        self._last_dir = str(Path.home())
         self._updating = False
         self._pending_axes: tuple[int, int] | None = None
         self._pending_k: int | None = None
@@ -154,14 +154,13 @@ class DatasetTab(QtWidgets.QWidget):
             k=self.spectrum.rank(),
             source=key or path or "iris",
             label=(ds.label_name or NO_LABEL) if ds is not None else None,
-            last_dir=self._last_dir,
         )
         dataset_state.write_view(settings, view)
         dataset_state.save_splitters(settings, self._splitters())
 
     def restore_state(self, settings: QSettings) -> None:
         """Reopen the last table with the last view (falls back to Iris)."""
-        view = dataset_state.read_view(settings, self._last_dir)
+        view = dataset_state.read_view(settings)
         if view.method in METHODS:
             self._updating = True
             self.method_combo.setCurrentIndex(METHODS.index(view.method))
@@ -170,7 +169,6 @@ class DatasetTab(QtWidgets.QWidget):
         self._pending_axes = (view.x, view.y)
         self._pending_k = view.k
         dataset_state.restore_splitters(settings, self._splitters())
-        self._last_dir = view.last_dir
         if view.source in BUNDLED:
             self.load_bundled(view.source)
             return
@@ -250,7 +248,6 @@ class DatasetTab(QtWidgets.QWidget):
         self.view.show_table()
         self.controls.set_view_enabled(False)
         if user:
-            self._last_dir = str(Path(path).parent)
             self.controls.add_user_file(path)
             self.file_opened.emit(str(Path(path).resolve()))
         self._select_dataset_item(path)
@@ -265,8 +262,8 @@ class DatasetTab(QtWidgets.QWidget):
         data = self.dataset_combo.itemData(index)
         if data == "open":
             self._select_dataset_item(self._session.path or "")
-            path, _ = QtWidgets.QFileDialog.getOpenFileName(
-                self, "Open a data table", self._last_dir, f"{FILE_FILTER};;All files (*)"
+            path = file_dialogs.ask_open_path(
+                self, "Open a data table", f"{FILE_FILTER};;All files (*)"
             )
             if path:
                 self.open_file(path)
@@ -335,10 +332,9 @@ class DatasetTab(QtWidgets.QWidget):
             self._error("Nothing to export yet: the projection is still being computed.")
             return
         stem = Path(self._session.title()).stem.split(" ")[0].lower()
-        path = dataset_export.ask_export_path(self, kind, self._last_dir, f"{stem}_{res.method}")
+        path = dataset_export.ask_export_path(self, kind, f"{stem}_{res.method}")
         if path is None:
             return
-        self._last_dir = str(Path(path).parent)
         if Path(path).suffix.lower() == ".csv":
             self.export_csv(path)
         else:

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6 import QtWidgets
 
 from svdstudio.engine.image import ImageMetrics, reconstruct_image
 from svdstudio.io.atomic import atomic_write
 from svdstudio.io.image_factors import FACTOR_FILE_FILTER, save_factors
 from svdstudio.io.images import save_png
+from svdstudio.ui.widgets import file_dialogs
 
 __all__ = ["ImageExporting"]
 
@@ -47,11 +47,12 @@ class ImageExporting:
             "factors": f"{stem}_k{self._k}.svdz",
         }
         order = [what] if what else ["png", "csv", "factors"]
-        path, chosen = QtWidgets.QFileDialog.getSaveFileName(
+        asked = file_dialogs.ask_save_path(
             self, "Export", names[order[0]], ";;".join(filters[o] for o in order)
         )
-        if not path:
+        if asked is None:
             return
+        path, chosen = asked
         kind = next((o for o in order if filters[o] == chosen), order[0])
         suffix = Path(path).suffix.lower()
         kind = {".png": "png", ".csv": "csv", ".svdz": "factors", ".npz": "factors"}.get(

@@ -45,6 +45,7 @@ from svdstudio.ui.image.measure import THUMB_SIDE, ImageMeasuring
 from svdstudio.ui.image.render import ERROR_LUT, MAX_DISPLAY_SIDE, ImageRendering
 from svdstudio.ui.image.views import ErrorImage, to_qimage
 from svdstudio.ui.image.zoom import ZoomDetail
+from svdstudio.ui.widgets import file_dialogs
 
 __all__ = ["GALLERY_RANKS", "MAX_DISPLAY_SIDE", "MODES", "SAMPLES", "THUMB_SIDE", "ImageTab"]
 
@@ -157,7 +158,7 @@ class ImageTab(ImageTabLayout, ImageRendering, ImageMeasuring, ImageExporting, Q
 
     # ================================================================== opening
     def open_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open image", "", self.file_filter())
+        path = file_dialogs.ask_open_path(self, "Open image", self.file_filter())
         if path:
             self.open_file(path)
 
