@@ -81,7 +81,7 @@ def codec_report(
             reason = f"PNG cannot store this image ({exc})"
     if reason is not None:
         cannot["PNG"] = reason
-    points = []
+    points: list[CodecPoint] = []
     reason = codec_cannot_store("JPEG", pixels.shape)
     for n, q in enumerate(qualities if reason is None else ()):
         if job is not None and job.cancelled():

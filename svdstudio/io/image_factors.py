@@ -33,6 +33,7 @@ import json
 import math
 import os
 import zipfile
+from typing import IO
 
 import numpy as np
 from PIL import Image
@@ -101,7 +102,7 @@ def _bad(path: str, why: str) -> ValueError:
     return ValueError(f"{path}: not a valid SVD Studio factor file ({why})")
 
 
-def _read_members(path: str, m_n_k: object = None) -> dict[str, np.ndarray]:
+def _read_members(path: str) -> dict[str, np.ndarray]:
     """Every array of the archive, each checked (size, dtype) from its header before reading.
 
     Nothing is unpickled and nothing is inflated beyond the sizes the members declare, which
@@ -144,7 +145,7 @@ def _read_members(path: str, m_n_k: object = None) -> dict[str, np.ndarray]:
     return data
 
 
-def _read_member(path: str, key: str, member: object, size: int) -> np.ndarray:
+def _read_member(path: str, key: str, member: IO[bytes], size: int) -> np.ndarray:
     try:
         shape, dtype = read_npy_header(member, f"{path}: array {key}")
     except InputFileError as exc:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import numpy as np
 
@@ -53,7 +53,7 @@ class InputFileError(ValueError):
         self.source = source
         self.reason = reason
 
-    def __reduce__(self):  # picklable across worker processes
+    def __reduce__(self) -> tuple[type[InputFileError], tuple[str, str]]:  # for worker processes
         return (InputFileError, (self.source, self.reason))
 
 
@@ -219,7 +219,7 @@ def decode_text(
         ) from None
 
 
-def read_npy_header(fh: BinaryIO, source: str) -> tuple[tuple[int, ...], np.dtype]:
+def read_npy_header(fh: IO[bytes], source: str) -> tuple[tuple[int, ...], np.dtype]:
     """Shape and dtype from the ``.npy`` header at ``fh``'s position, leaving ``fh`` at the data.
 
     Nothing is allocated for the data and nothing is unpickled, so the caller can check the
