@@ -249,11 +249,6 @@ def _read_records(p: Path) -> tuple[list[list[str]], list[int], str, list[str]]:
     return rows, line_of, delim, notices
 
 
-# Fields may be as long as the file (a long quoted note); the file-size limit bounds them, so
-# the csv module's own 128 KiB guard would only turn a valid table into an error.
-csv.field_size_limit(max(csv.field_size_limit(), _MAX_BYTES))
-
-
 def _records(text: str, suffix: str) -> tuple[list[list[str]], list[int], str]:
     """Non-blank records, the file line each starts on, and the delimiter."""
     # \r\n and a lone \r (old Mac exports) end lines as \n does.

@@ -18,6 +18,7 @@ each reader can put the name the user knows in front.  No Qt here.
 
 from __future__ import annotations
 
+import csv
 import errno
 import os
 import stat
@@ -43,6 +44,11 @@ _BOMS = (
     (b"\xff\xfe", "utf-16", "UTF-16"),
     (b"\xfe\xff", "utf-16", "UTF-16"),
 )
+
+
+# A field may be as long as the file (a long quoted note or number); the readers' size limits
+# bound it, so the csv module's own 128 KiB guard would only turn a valid table into an error.
+csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
 
 
 class InputFileError(ValueError):
