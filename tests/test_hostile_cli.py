@@ -91,7 +91,8 @@ def test_unreadable_file_simulated(tmp_path, capsys, monkeypatch, command):
     ("command", "name", "words"),
     [
         ("svd", "huge.csv", "matrix files up to 256 MiB"),
-        ("project", "huge.csv", "tables up to 512 MiB"),
+        # A table too big for memory goes to the Dask path, which reads it in chunks.
+        ("project", "huge.csv", "binary file"),
         ("compress", "huge.png", "huge.png"),
     ],
 )
@@ -104,7 +105,11 @@ def test_sparse_5gb_file(tmp_path, capsys, command, name, words):
         )
         == 2
     )
-    assert words in one_error_line(capsys.readouterr().err, path.name)
+    err = capsys.readouterr().err
+    notes = [ln for ln in err.splitlines() if ln.startswith("svdstudio-cli: note: ")]
+    assert words in one_error_line(
+        "\n".join(ln for ln in err.splitlines() if ln not in notes), path.name
+    )
 
 
 def test_npy_bomb_and_damaged_factor_file(tmp_path, capsys):
