@@ -50,11 +50,25 @@ from svdstudio.engine.image import (
 from svdstudio.io.atomic import atomic_write
 from svdstudio.io.safety import InputFileError, describe_size, open_regular_file, read_npy_header
 
-__all__ = ["FACTOR_FILE_FILTER", "FORMAT_NAME", "FORMAT_VERSION", "load_factors", "save_factors"]
+__all__ = [
+    "FACTOR_FILE_FILTER",
+    "FACTOR_SAVE_FILTER",
+    "FACTOR_SUFFIX",
+    "FACTOR_SUFFIXES",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "load_factors",
+    "save_factors",
+]
 
 FORMAT_NAME = "svdstudio-image-factors"
 FORMAT_VERSION = 1
-FACTOR_FILE_FILTER = "SVD image factors (*.npz)"
+#: The suffix SVD Studio writes; ``.npz`` (the same archive) is read too.
+FACTOR_SUFFIX = ".svdz"
+FACTOR_SUFFIXES = (FACTOR_SUFFIX, ".npz")
+#: File-dialog filters: opening accepts both suffixes, saving offers the one written.
+FACTOR_FILE_FILTER = "SVD image factors (*.svdz *.npz)"
+FACTOR_SAVE_FILTER = "SVD image factors (*.svdz)"
 #: Largest factor file, and largest total its members may inflate to: a 90-megapixel colour
 #: image at full rank needs about 540 MiB of uint8 factors.
 MAX_FACTOR_BYTES = 1 * 2**30
