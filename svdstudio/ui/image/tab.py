@@ -57,6 +57,7 @@ class ImageTab(ImageTabLayout, ImageRendering, ImageMeasuring, ImageExporting, Q
 
     status_message = Signal(str)
     file_opened = Signal(str)
+    document_changed = Signal(str, bool)  # the image's name; nothing here is ever unsaved
     factors_ready = Signal()  # the best factors so far are in place (preview or full)
     metrics_ready = Signal()  # the metrics table shows the committed rank
 
@@ -110,6 +111,9 @@ class ImageTab(ImageTabLayout, ImageRendering, ImageMeasuring, ImageExporting, Q
 
     def has_unsaved_changes(self) -> bool:
         return False
+
+    def document_title(self) -> str:
+        return self._name if self._image is not None else ""
 
     def maybe_save(self) -> bool:
         return True
@@ -258,6 +262,7 @@ class ImageTab(ImageTabLayout, ImageRendering, ImageMeasuring, ImageExporting, Q
         self._image = img
         self._pixels = img.pixels
         self._name = header_name or Path(img.path).name
+        self.document_changed.emit(self._name, False)
         self.mode_combo.setEnabled(img.is_color)
         # A grayscale image shows "Grayscale"; a colour one gets the user's last colour choice.
         wanted = "gray" if not img.is_color else self._color_mode
