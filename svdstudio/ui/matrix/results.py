@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
 from svdstudio.engine import SIGN_CONVENTION, SVDResult, rank_errors, rank_one_term
 from svdstudio.engine import reconstruct as engine_reconstruct
 from svdstudio.engine import reduced as engine_reduced
-from svdstudio.ui.widgets.result_views import ArrayView
+from svdstudio.ui.widgets.result_views import ArrayView, sign_legend_html
+from svdstudio.ui.widgets.spectrum_data import format_lost, format_retained
 from svdstudio.ui.widgets.spectrum_plot import SpectrumPlot
 
 __all__ = ["ResultsPanel", "format_figure"]
@@ -103,7 +104,12 @@ class ResultsPanel(QWidget):
             "S": ("singularValuesView", "Σ: singular values σ_i, σ_i², energy", "Σ"),
             "Vt": ("vtView", "Vᵀ: right singular vectors v_i as rows", "Vᵀ"),
             "Ak": ("reconstructionView", "A_k: the rank-k reconstruction U_k Σ_k V_kᵀ", "A_k"),
-            "R": ("residualView", "A − A_k: the residual, cells shaded by magnitude", "A − A_k"),
+            "R": (
+                "residualView",
+                "A − A_k: the residual, red where A_k is below A, blue where above, stronger "
+                "with |A − A_k|",
+                "A − A_k",
+            ),
             "Red": (
                 "reducedView",
                 "U_k Σ_k: the reduced m×k matrix (truncated SVD); column signs follow the "
@@ -118,12 +124,27 @@ class ResultsPanel(QWidget):
         self.tabs.setAccessibleName("Result grids")
         self.tabs.setDocumentMode(True)
         self.views: dict[str, ArrayView] = {}
+        self.residual_legend = QLabel(self)
+        self.residual_legend.setObjectName("residualLegend")
+        self.residual_legend.setAccessibleName("Residual colour legend")
+        self.residual_legend.setTextFormat(Qt.TextFormat.RichText)
+        self.residual_legend.setWordWrap(True)
+        self._pages: dict[str, QWidget] = {}
         for key, (name, tip, title) in views.items():
             view = ArrayView(name, tip, self)
             self.views[key] = view
-            self.tabs.addTab(view, title)
+            page: QWidget = view
+            if key == "R":  # the residual's colours need a legend under the grid
+                page = QWidget(self)
+                page_layout = QVBoxLayout(page)
+                page_layout.setContentsMargins(0, 0, 0, 0)
+                page_layout.setSpacing(2)
+                page_layout.addWidget(view, 1)
+                page_layout.addWidget(self.residual_legend)
+            self._pages[key] = page
+            self.tabs.addTab(page, title)
             self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
-        self.views["R"].array_model().set_magnitude_colours(True)
+        self.views["R"].array_model().set_sign_colours(True)
         self.views["S"].clicked.connect(lambda ix: self.show_component(ix.row() + 1, False))
         self.views["S"].activated.connect(lambda ix: self.show_component(ix.row() + 1))
 
@@ -235,7 +256,7 @@ class ResultsPanel(QWidget):
         term = rank_one_term(self._res, i)
         view = self.views["T"]
         view.set_array(term)
-        index = self.tabs.indexOf(view)
+        index = self.tabs.indexOf(self._pages["T"])
         j = subscript(i)
         self.tabs.setTabText(index, f"σ{j}u{j}v{j}ᵀ")
         if switch_tab:
@@ -244,10 +265,22 @@ class ResultsPanel(QWidget):
                 f"Showing the rank-1 term σ{i} u{i} v{i}ᵀ (σ{i} = {self._res.s[i - 1]:.4g})."
             )
 
+    def show_view(self, key: str) -> None:
+        """Bring the result grid ``key`` ("U", "S", "Vt", "Ak", "R", "Red", "T") on show."""
+        self.tabs.setCurrentWidget(self._pages[key])
+
+    def current_view(self) -> ArrayView | None:
+        """The result grid on show."""
+        page = self.tabs.currentWidget()
+        for key, candidate in self._pages.items():
+            if candidate is page:
+                return self.views[key]
+        return None
+
     def current_array(self) -> tuple[str, np.ndarray] | None:
         """(title, array) of the grid on show, for export."""
-        view = self.tabs.currentWidget()
-        if not isinstance(view, ArrayView) or view.array_model().array().size == 0:
+        view = self.current_view()
+        if view is None or view.array_model().array().size == 0:
             return None
         return self.tabs.tabText(self.tabs.currentIndex()), view.array_model().array()
 
@@ -285,7 +318,10 @@ class ResultsPanel(QWidget):
             return
         approx = engine_reconstruct(res, k)
         self.views["Ak"].set_array(approx)
-        self.views["R"].set_array(a - approx)
+        residual = a - approx
+        self.views["R"].set_array(residual)
+        vmax = self.views["R"].array_model().max_abs()
+        self.residual_legend.setText(sign_legend_html(vmax, "A − A" + subscript(k)))
         self.views["Red"].set_array(
             engine_reduced(res, k), col_labels=[f"σ{i}u{i}" for i in range(1, k + 1)]
         )
@@ -294,7 +330,7 @@ class ResultsPanel(QWidget):
         self.views["Vt"].array_model().set_kept(rows=k)
         j = subscript(k)
         for key, title in (("Ak", f"A{j}"), ("R", f"A − A{j}"), ("Red", f"U{j}Σ{j}")):
-            self.tabs.setTabText(self.tabs.indexOf(self.views[key]), title)
+            self.tabs.setTabText(self.tabs.indexOf(self._pages[key]), title)
         self.error_box.setTitle(f"Error of the rank-{k} approximation A{j}")
         self._views_k = k
         self._update_error_panel(k)
@@ -308,13 +344,22 @@ class ResultsPanel(QWidget):
         p = min(m, n)
         cond = res.condition_number
         cond_text = "∞ (singular)" if not np.isfinite(cond) else f"{cond:.4g}"
+        # Each phrase is kept whole (non-breaking spaces), so a narrow window wraps between
+        # phrases and the condition number never ends up alone on a line.
+        phrases = (
+            f"<b>{m}&nbsp;×&nbsp;{n}</b>",
+            f"<b>numerical&nbsp;rank&nbsp;{res.rank}</b>&nbsp;of&nbsp;{p}",
+            f"(σ<sub>i</sub>&nbsp;&gt;&nbsp;{res.tolerance:.3g})",
+            f"condition&nbsp;number&nbsp;σ<sub>1</sub>/σ<sub>{p}</sub>&nbsp;=&nbsp;{cond_text}",
+        )
         self.info.setText(
-            f"<b>{m} × {n}</b> matrix &nbsp;·&nbsp; full rank would be {p} &nbsp;·&nbsp; "
-            f"<b>numerical rank {res.rank}</b> (σ<sub>i</sub> &gt; tolerance {res.tolerance:.3g})"
-            f" &nbsp;·&nbsp; condition number σ<sub>1</sub>/σ<sub>{p}</sub> = {cond_text}"
+            f"{phrases[0]} &nbsp;·&nbsp; {phrases[1]} {phrases[2]} &nbsp;·&nbsp; {phrases[3]}"
         )
         self.info.setToolTip(
-            "Numerical rank: how many singular values exceed σ₁·max(m, n)·machine epsilon.\n"
+            f"A {m}×{n} matrix has at most {p} non-zero singular values.\n"
+            "Numerical rank: how many singular values exceed the tolerance "
+            f"σ₁·max(m, n)·machine epsilon = {res.tolerance:.3g}.\n"
+            f"Condition number σ₁/σ_{p}: how much the matrix can amplify relative errors.\n"
             f"Sign convention: {SIGN_CONVENTION}."
         )
 
@@ -324,6 +369,8 @@ class ResultsPanel(QWidget):
             return
         e = rank_errors(res, k)
         d = self.decimals.value()
+        total = res.total_energy
+        lost = e.dropped_energy / total if total > 0 else 0.0
         f = lambda v: format_figure(v, d)  # noqa: E731
         p = res.n_components
         nxt = f"σ{_sub(k + 1)}" if k < p else "σ<sub>k+1</sub> (none left)"
@@ -348,8 +395,9 @@ class ResultsPanel(QWidget):
             ("relative error", f"‖A − {ak}‖{_sub('F')} / ‖A‖{_sub('F')}", f(e.relative)),
             (
                 "energy retained",
-                f"Σ{_sub(f'i≤{k}')} σ{_sub('i')}² / Σ σ{_sub('i')}²",
-                f"{100 * e.energy_retained:.{max(d - 2, 1)}f} %",
+                f"Σ{_sub(f'i≤{k}')} σ{_sub('i')}² / Σ σ{_sub('i')}²"
+                + (f"; lost: {format_lost(lost)}" if lost > 0 else ""),
+                format_retained(e.energy_retained, lost, max(d - 2, 1)),
             ),
         ]
         body = "".join(

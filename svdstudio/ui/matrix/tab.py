@@ -79,6 +79,7 @@ class MatrixTab(QWidget):
         self._stack = self.editor.stack
         self._model.matrix_changed.connect(self._schedule)
         self._saved: Cells = self._cells()
+        self._waiting = False  # "Results wait: …" is on show
         self._discarded_at: int | None = None  # stack index when the user chose Discard
         self.autosave = Autosave(self._unsaved_snapshot, self)
         self.autosave.failed.connect(self.status_message)
@@ -283,7 +284,11 @@ class MatrixTab(QWidget):
             msg = f"Results wait: cell ({r + 1}, {c + 1}) is not a number{more} — {why}."
             self.results.set_waiting(msg)
             self.status_message.emit(msg)
+            self._waiting = True
             return
+        if self._waiting:  # an edit or an undo fixed the cells: the old sentence is stale
+            self._waiting = False
+            self.status_message.emit("Every cell is a number again; the results are current.")
         a = np.array(self._model.values(), dtype=np.float64)  # the job gets its own copy
         m, n = a.shape
         if self._runner is None:

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SpectrumData", "format_number"]
+__all__ = ["ERROR_SQUARED_SHORT", "SpectrumData", "format_lost", "format_number", "format_retained"]
+
+#: How the live label names Σ_{i>k} σ_i² (= ‖A − A_k‖_F², the article's approximation error).
+ERROR_SQUARED_SHORT = "error²"
 
 
 def format_number(x: float) -> str:
@@ -27,6 +30,27 @@ def format_number(x: float) -> str:
             text = f"{x:.{decimals - 1}f}"
         return text
     return f"{x:.2e}"
+
+
+def format_retained(retained: float, lost: float, decimals: int = 1) -> str:
+    """Energy retained as a percentage that never claims 100 % while something is lost.
+
+    ``retained`` and ``lost`` are fractions of the total energy (lost computed from the dropped
+    tail, not as 1 − retained).  "95.2 %"; when the rounded figure would read 100 with a
+    non-zero loss, ">99.9 %" (one decimal) or ">99.99 %" (two): one way of writing it.
+    """
+    text = f"{100.0 * retained:.{decimals}f}"
+    if lost > 0 and float(text) >= 100.0:
+        text = ">" + f"{100.0 - 10.0**-decimals:.{decimals}f}"
+    return f"{text} %"
+
+
+def format_lost(lost: float) -> str:
+    """The share of energy lost, with enough digits to be seen: "4.83 %", "3.1e-07 %"."""
+    pct = 100.0 * lost
+    if pct == 0:
+        return "0 %"
+    return f"{pct:.3g} %" if pct >= 1e-3 else f"{pct:.2e} %"
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,11 +125,14 @@ class SpectrumData:
         floor = self.log_floor()
         return np.log10(np.maximum(self.s, floor)), math.log10(floor)
 
+    def lost_fraction(self, k: int) -> float:
+        """Share of the total energy dropped by keeping k values (from the tail sums)."""
+        return float(self.dropped[k]) / self.total if self.total > 0 else 0.0
+
     def label(self, k: int) -> str:
-        """Default live label: "k = 2 · 95.2% energy · error² 6.90"."""
-        pct = 100.0 * self.retained_fraction(k)
+        """Default live label: "k = 2 · 95.2 % energy · ‖A − A_k‖_F² = 6.90"."""
         dropped = float(self.dropped[k])
-        pct_text = f"{pct:.1f}"
-        if pct_text == "100.0" and dropped > 0:
-            pct_text = ">99.9"  # never claim everything is kept when something is dropped
-        return f"k = {k} · {pct_text}% {self.energy_label} · error² {format_number(dropped)}"
+        pct = format_retained(self.retained_fraction(k), self.lost_fraction(k), 1)
+        return (
+            f"k = {k} · {pct} {self.energy_label} · {ERROR_SQUARED_SHORT} {format_number(dropped)}"
+        )
