@@ -39,12 +39,18 @@ def test_json_iris_pca():
     assert comps.shape == (2, 4) and proj.shape == (150, 2)
     assert out["labels"][:1] == ["setosa"] and len(out["labels"]) == 150
     assert out["feature_names"][0] == "sepal_length_cm"
-    # Self-consistent: projection = centred data · componentsᵀ (first row of Iris).
-    x0 = np.array([5.1, 3.5, 1.4, 0.2])
-    from svdstudio.io.datasets import load_bundled
-
-    mean = load_bundled("iris").X.mean(axis=0)
-    np.testing.assert_allclose(proj[0], (x0 - mean) @ comps.T, atol=1e-9)
+    # Against plain numpy on the bundled CSV read with the csv module: the principal axes are
+    # the right singular vectors of the centred table (up to sign), and the projection is the
+    # centred table times them.
+    with (ROOT / "resources" / "datasets" / "iris.csv").open(newline="") as f:
+        rows = list(csv.reader(f))
+    X = np.array([[float(v) for v in r[:4]] for r in rows[1:]])
+    Xc = X - X.mean(axis=0)
+    _, s, Vt = np.linalg.svd(Xc, full_matrices=False)
+    signs = np.sign(np.sum(comps * Vt[:2], axis=1))
+    np.testing.assert_allclose(comps, Vt[:2] * signs[:, None], atol=1e-9)
+    np.testing.assert_allclose(proj, Xc @ Vt[:2].T * signs, atol=1e-9)
+    np.testing.assert_allclose(out["singular_values"], s[:2], rtol=1e-10)
 
 
 def test_default_tsvd_text_and_csv_output(tmp_path):

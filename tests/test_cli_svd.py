@@ -80,7 +80,10 @@ def test_json_report(article):
     assert data["shape"] == [4, 3]
     assert np.round(data["singular_values"], 2).tolist() == [10.51, 5.06, 2.63]
     assert data["rank"] == 3
-    assert data["tolerance"] > 0
+    s_numpy = np.linalg.svd(
+        np.array([[6, 6, 2], [0, 1, 3], [4, 0, 1], [0, 6, 2]], float), False, False
+    )
+    assert data["tolerance"] == pytest.approx(s_numpy[0] * 4 * np.finfo(float).eps, rel=1e-12)
     assert "largest-magnitude" in data["sign_convention"]
     U, Vt, s = np.array(data["U"]), np.array(data["Vt"]), np.array(data["singular_values"])
     assert data["condition_number"] == pytest.approx(s[0] / s[2], rel=1e-12)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from svdstudio.engine.image import psnr, ssim
+from svdstudio.engine.jobs import JobControl
 from svdstudio.io.images import encode_png, jpeg_round_trip
 
 __all__ = ["DEFAULT_JPEG_QUALITIES", "CodecPoint", "CodecReport", "codec_report"]
@@ -44,7 +45,7 @@ class CodecReport:
 def codec_report(
     pixels: np.ndarray,
     qualities: Sequence[int] = DEFAULT_JPEG_QUALITIES,
-    job: object = None,
+    job: JobControl | None = None,
     *,
     ssim_max_pixels: int = 2_000_000,
 ) -> CodecReport:

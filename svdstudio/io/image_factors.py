@@ -88,7 +88,7 @@ def save_factors(
         arrays[f"c{c}_vt_offset"] = q.vt_offset
         arrays[f"c{c}_energy"] = np.array(q.total_energy, dtype=np.float64)
     with atomic_write(path) as f:
-        np.savez_compressed(f, **arrays)
+        np.savez_compressed(f, allow_pickle=False, **arrays)
     return header
 
 

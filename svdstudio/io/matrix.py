@@ -32,7 +32,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 
@@ -80,13 +80,13 @@ class MatrixFileError(ValueError):
         self.row = row
         self.column = column
 
-    def __reduce__(self):  # keep the details when sent from a worker process
+    def __reduce__(self) -> tuple[object, ...]:  # keep the details when sent from a worker
         kwargs = {"source": self.source, "reason": self.reason, "row": self.row}
         kwargs["column"] = self.column
         return (_rebuild_error, (str(self), kwargs))
 
 
-def _rebuild_error(message: str, kwargs: dict) -> MatrixFileError:
+def _rebuild_error(message: str, kwargs: dict[str, Any]) -> MatrixFileError:
     return MatrixFileError(message, **kwargs)
 
 
@@ -139,7 +139,9 @@ def _detect_delimiter(lines: list[str], decimal_comma: bool) -> str:
     return best
 
 
-def _split(lines: list[str], numbers: list[int], delimiter: str, source: str | None):
+def _split(
+    lines: list[str], numbers: list[int], delimiter: str, source: str | None
+) -> list[list[str]]:
     if delimiter == " ":
         return [line.split() for line in lines]
     rows = []
@@ -453,13 +455,13 @@ def write_matrix(path: str | os.PathLike[str], A: object) -> None:
 
     if ext == ".npy":
 
-        def write(fh):
+        def write(fh: IO[bytes]) -> None:
             np.save(fh, arr, allow_pickle=False)
 
     else:
         text = format_matrix_text(arr, _TEXT_DELIMITERS[ext]) + "\n"
 
-        def write(fh):
+        def write(fh: IO[bytes]) -> None:
             fh.write(text.encode("utf-8"))
 
     try:

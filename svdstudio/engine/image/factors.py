@@ -22,6 +22,7 @@ from svdstudio.engine.image.color import (
     from_channels,
     to_channels,
 )
+from svdstudio.engine.jobs import JobControl
 from svdstudio.engine.signs import apply_sign_convention
 
 __all__ = [
@@ -144,7 +145,7 @@ def decompose_image(
     max_rank: int | None = None,
     preview_side: int | None = None,
     release_gil: bool = False,
-    job: object = None,
+    job: JobControl | None = None,
 ) -> ImageFactors:
     """Decompose every channel of ``pixels`` in ``mode`` once (float32).
 
@@ -244,11 +245,13 @@ def rank_one_layer(
     j = int(i) - 1
     r = _index(rows, factors.height)
     c = _index(cols, factors.width)
+    shape = (len(np.arange(factors.height)[r]), len(np.arange(factors.width)[c]))
     planes = [
-        res.s[j] * np.outer(res.U[r, j], res.Vt[j, c]) if j < res.n_components else None
+        res.s[j] * np.outer(res.U[r, j], res.Vt[j, c])
+        if j < res.n_components
+        else np.zeros(shape, dtype=np.float32)
         for res in factors.channels
     ]
-    planes = [np.zeros_like(planes[0]) if p is None else p for p in planes]
     if len(planes) == 1:
         return planes[0].astype(np.float32)
     return np.stack(planes, axis=-1).astype(np.float32)
