@@ -8,6 +8,7 @@ the reason.  Every edit is a ``QUndoCommand`` on the model's ``QUndoStack``.
 from __future__ import annotations
 
 import math
+from operator import itemgetter
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -17,6 +18,8 @@ __all__ = ["MatrixModel", "cell_text_of", "parse_cell", "split_cells"]
 
 Index = QModelIndex | QPersistentModelIndex
 Invalid = dict[tuple[int, int], str]
+
+_EDITABLE = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable
 
 #: Each full-matrix undo step keeps two copies; cap the history so 500×500 stays modest.
 UNDO_LIMIT = 100
@@ -113,11 +116,13 @@ def split_cells(text: str) -> tuple[np.ndarray, dict[tuple[int, int], str], list
 
 
 def _shifted(cells: Invalid, r: int, c: int) -> Invalid:
-    """Block-relative positions moved to (r, c) (zip in C, not a comprehension per cell)."""
-    if not cells:
-        return {}
-    rc = np.add(np.array(list(cells), dtype=np.intp).reshape(-1, 2), (r, c))
-    return dict(zip(map(tuple, rc.tolist()), cells.values(), strict=True))
+    """Block-relative positions moved to (r, c), with C-level loops (map/zip), not Python
+    code per cell: a paste of tens of thousands of non-numbers stays quick."""
+    if not (r or c):
+        return dict(cells)
+    rows = map(r.__add__, map(itemgetter(0), cells))
+    cols = map(c.__add__, map(itemgetter(1), cells))
+    return dict(zip(zip(rows, cols), cells.values()))  # noqa: B905  (same length by design)
 
 
 class _SnapshotCommand(QUndoCommand):
@@ -224,7 +229,7 @@ class MatrixModel(QAbstractTableModel):
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable
+        return _EDITABLE
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         r, c = index.row(), index.column()
@@ -403,6 +408,6 @@ class MatrixModel(QAbstractTableModel):
                 for p, t in self._invalid.items()
                 if not (r <= p[0] < r + h and c <= p[1] < c + w)
             }
-        self._invalid.update(_shifted(bad, r, c) if (r or c) else bad)
+        self._invalid.update(_shifted(bad, r, c))
         self.dataChanged.emit(self.index(r, c), self.index(r + h - 1, c + w - 1))
         self.matrix_changed.emit()

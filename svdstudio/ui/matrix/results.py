@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
@@ -43,6 +44,12 @@ def format_figure(v: float, decimals: int) -> str:
 
 def _sub(i: object) -> str:
     return f"<sub>{i}</sub>"
+
+
+def _plain(html: str) -> str:
+    doc = QTextDocument()
+    doc.setHtml(html)
+    return doc.toPlainText().replace("\u00a0", " ")
 
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -193,6 +200,21 @@ class ResultsPanel(QWidget):
 
     def rank(self) -> int:
         return self._k
+
+    def info_text(self) -> str:
+        """The summary line as plain text (what a screen reader says)."""
+        return _plain(self.info.text())
+
+    def error_values(self) -> dict[str, str]:
+        """The figures the error panel shows, by name ("frobenius", "frobenius_squared",
+        "dropped_energy", "spectral", "relative", "energy_retained"), as displayed."""
+        return dict(self._error_values)
+
+    _error_values: dict[str, str] = {}  # noqa: RUF012  (replaced, never mutated)
+
+    def error_text(self) -> str:
+        """The error panel as plain text, one figure per line."""
+        return _plain(self.error_panel.text().replace("</tr>", "</tr><br>"))
 
     def set_rank(self, k: int) -> None:
         """Choose k (clamped to the result); updates the spectrum and every view."""
@@ -352,15 +374,16 @@ class ResultsPanel(QWidget):
             f"(σ<sub>i</sub>&nbsp;&gt;&nbsp;{res.tolerance:.3g})",
             f"condition&nbsp;number&nbsp;σ<sub>1</sub>/σ<sub>{p}</sub>&nbsp;=&nbsp;{cond_text}",
         )
-        self.info.setText(
-            f"{phrases[0]} &nbsp;·&nbsp; {phrases[1]} {phrases[2]} &nbsp;·&nbsp; {phrases[3]}"
-        )
+        text = f"{phrases[0]} &nbsp;·&nbsp; {phrases[1]} {phrases[2]} &nbsp;·&nbsp; {phrases[3]}"
+        if res.driver != "gesdd":  # say so: the slower, more robust LAPACK driver was needed
+            text += f" &nbsp;·&nbsp; computed&nbsp;with&nbsp;{res.driver} (gesdd did not converge)"
+        self.info.setText(text)
         self.info.setToolTip(
             f"A {m}×{n} matrix has at most {p} non-zero singular values.\n"
             "Numerical rank: how many singular values exceed the tolerance "
             f"σ₁·max(m, n)·machine epsilon = {res.tolerance:.3g}.\n"
             f"Condition number σ₁/σ_{p}: how much the matrix can amplify relative errors.\n"
-            f"Sign convention: {SIGN_CONVENTION}."
+            f"Sign convention: {SIGN_CONVENTION}.\nLAPACK driver: {res.driver}."
         )
 
     def _update_error_panel(self, k: int) -> None:
@@ -400,6 +423,10 @@ class ResultsPanel(QWidget):
                 format_retained(e.energy_retained, lost, max(d - 2, 1)),
             ),
         ]
+        keys = ("frobenius", "frobenius_squared", "dropped_energy", "spectral", "relative")
+        self._error_values = dict(
+            zip((*keys, "energy_retained"), (row[2] for row in rows), strict=True)
+        )
         body = "".join(
             f"<tr><td style='padding-right:10px'><b>{name}</b><br>"
             f"<span style='color:#666'>{what}</span></td>"
