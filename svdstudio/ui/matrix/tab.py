@@ -83,7 +83,9 @@ class MatrixTab(QWidget):
         self._discarded_at: int | None = None  # stack index when the user chose Discard
         self.autosave = Autosave(self._unsaved_snapshot, self)
         self.autosave.failed.connect(self.status_message)
-        self._model.matrix_changed.connect(self._on_edit)
+        # indexChanged comes after the undo stack has moved (matrix_changed comes during the
+        # command, while the stack still looks clean).
+        self._stack.indexChanged.connect(self._on_edit)
         self._stack.cleanChanged.connect(self._on_clean_changed)
         self.recovery = RecoveryBanner(self)
         self.recovery.restore_requested.connect(self._restore_recovered)
@@ -301,15 +303,20 @@ class MatrixTab(QWidget):
             return
         if a.size >= PROCESS_ELEMENTS:
             self.results.set_banner(f"Computing the SVD of the {m}×{n} matrix…")
-        self._runner.submit(
-            "matrix.svd",
-            decompose,
-            a,
-            description=f"SVD of the {m}×{n} matrix",
-            in_process=a.size >= PROCESS_ELEMENTS,
-            on_result=lambda res, a=a: self.results.set_result(res, a),
-            on_error=self._on_error,
-        )
+        try:
+            self._runner.submit(
+                "matrix.svd",
+                decompose,
+                a,
+                description=f"SVD of the {m}×{n} matrix",
+                in_process=a.size >= PROCESS_ELEMENTS,
+                on_result=lambda res, a=a: self.results.set_result(res, a),
+                on_error=self._on_error,
+            )
+        except RuntimeError:
+            # The window closed (its runner is shut down) while an edit waited for the
+            # typing pause: nothing is left to show the result in.
+            return
 
     def _on_error(self, message: str, details: str = "") -> None:
         self.results.set_waiting(f"Could not decompose the matrix: {message}")
