@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from svdstudio.io.atomic import atomic_write_bytes
+from svdstudio.io.safety import InputFileError, open_regular_file
 
 __all__ = [
     "IMAGE_FILE_FILTER",
@@ -150,6 +151,25 @@ def _open(path: str, max_pixels: int | None) -> Image.Image:
     return im
 
 
+def _check_finite(im: Image.Image, path: str) -> None:
+    """Float images (TIFF mode F) may hold NaN or inf: name the first such pixel and refuse."""
+    if im.mode != "F":
+        return
+    arr = np.asarray(im)
+    bad = ~np.isfinite(arr)
+    if not bad.any():
+        return
+    y, x = (int(i) for i in np.argwhere(bad)[0])
+    value = float(arr[y, x])
+    what = "NaN" if math.isnan(value) else ("+inf" if value > 0 else "-inf")
+    more = int(bad.sum()) - 1
+    others = f" ({more:,} more pixels are not finite either)" if more else ""
+    raise ImageFileError(
+        f"{path}: pixel x={x + 1}, y={y + 1} (column {x + 1}, row {y + 1}, from the top left) "
+        f"holds {what}{others}; an image must hold finite numbers only"
+    )
+
+
 def _background_gray(bg: tuple[int, int, int]) -> float:
     return 0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2]
 
@@ -240,10 +260,11 @@ def load_image(
     """
     spath = str(path)
     p = Path(spath)
-    if not p.exists():
-        raise ImageFileError(f"{spath}: no such file")
-    if not p.is_file():
-        raise ImageFileError(f"{spath}: not a file")
+    try:
+        # Pipes, devices, folders and link loops are refused before Pillow opens anything.
+        open_regular_file(p, spath).close()
+    except InputFileError as exc:
+        raise ImageFileError(str(exc)) from None
     notes: list[str] = []
     src = _open(spath, max_pixels)
     im = src
@@ -263,6 +284,7 @@ def load_image(
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 im.load()
+                _check_finite(im, spath)
                 if factor > 1:
                     # draft() may already have reduced a JPEG; reduce the rest exactly.
                     rest = math.ceil(

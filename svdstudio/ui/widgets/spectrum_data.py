@@ -8,10 +8,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ERROR_SQUARED_SHORT", "SpectrumData", "format_lost", "format_number", "format_retained"]
+__all__ = [
+    "SpectrumData",
+    "error_squared_symbol",
+    "format_lost",
+    "format_number",
+    "format_retained",
+]
 
-#: How the live label names Σ_{i>k} σ_i² (= ‖A − A_k‖_F², the article's approximation error).
-ERROR_SQUARED_SHORT = "error²"
+_SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def error_squared_symbol(k: int) -> str:
+    """‖A − A_k‖_F² with k as subscript digits: the symbol the error panel and the CLI name
+    (the article's "approximation error", worded in :data:`svdstudio.engine.lowrank`)."""
+    return f"‖A − A{str(k).translate(_SUBSCRIPT_DIGITS)}‖_F²"
 
 
 def format_number(x: float) -> str:
@@ -67,6 +78,10 @@ class SpectrumData:
     kept: np.ndarray
     dropped: np.ndarray
     energy_label: str = "energy"
+    # The same sums in units of σ_1², so the ratios stay right where σ² overflows (σ ≈ 1e308)
+    # or underflows (σ < 1e-162): kept / total in these units, never inf / inf.
+    kept_scaled: np.ndarray | None = None
+    total_scaled: float | None = None
 
     @classmethod
     def from_values(
@@ -78,18 +93,30 @@ class SpectrumData:
             raise ValueError("singular values must be finite numbers (found NaN or infinity)")
         if np.any(arr < 0):
             raise ValueError("singular values must be ≥ 0 (found a negative value)")
-        s2 = arr * arr
-        kept = np.concatenate(([0.0], np.cumsum(s2)))
+        scale = float(arr.max()) if arr.size and arr.max() > 0 else 1.0
+        r = arr / scale
+        r2 = r * r
+        kept_r = np.concatenate(([0.0], np.cumsum(r2)))
         # Summing the tail directly avoids the cancellation of total − kept for small errors.
-        tail = np.concatenate((np.cumsum(s2[::-1])[::-1], [0.0]))
-        known = float(kept[-1])
-        total = known if total_energy is None else float(total_energy)
-        if not math.isfinite(total) or total < 0:
-            raise ValueError(f"total energy must be a finite number ≥ 0; got {total_energy!r}")
-        extra = max(total - known, 0.0)
-        total = max(total, known)
+        tail_r = np.concatenate((np.cumsum(r2[::-1])[::-1], [0.0]))
+        known_r = float(kept_r[-1])
+        if total_energy is None:
+            total_r = known_r
+        else:
+            total = float(total_energy)
+            if math.isnan(total) or total < 0 or (math.isinf(total) and scale < 1e150):
+                raise ValueError(f"total energy must be a finite number ≥ 0; got {total_energy!r}")
+            # An infinite total is ‖A‖_F² overflowing for σ near 1e308: the known σ are all.
+            total_r = known_r if math.isinf(total) else total / scale / scale
+        extra_r = max(total_r - known_r, 0.0)
+        total_r = max(total_r, known_r)
+        with np.errstate(over="ignore", under="ignore"):
+            # Times σ_1 twice, not σ_1² once: 0 stays 0 even where σ_1² is inf.
+            kept = kept_r * scale * scale
+            dropped = (tail_r + extra_r) * scale * scale
+            total = float(np.float64(total_r) * scale * scale)
         arr.setflags(write=False)
-        return cls(arr, total, kept, tail + extra, energy_label)
+        return cls(arr, total, kept, dropped, energy_label, kept_r, total_r)
 
     @property
     def r(self) -> int:
@@ -98,10 +125,16 @@ class SpectrumData:
 
     def retained_fraction(self, k: int) -> float:
         """Share of the total energy kept by the first k values (1.0 for an all-zero input)."""
+        if self.total_scaled is not None:
+            return float(self.kept_scaled[k]) / self.total_scaled if self.total_scaled > 0 else 1.0
         return float(self.kept[k]) / self.total if self.total > 0 else 1.0
 
     def cumulative_percent(self) -> np.ndarray:
         """Energy retained (%) at ranks 1..r."""
+        if self.total_scaled is not None:
+            if self.total_scaled <= 0:
+                return np.full(self.r, 100.0)
+            return 100.0 * self.kept_scaled[1:] / self.total_scaled
         if self.total <= 0:
             return np.full(self.r, 100.0)
         return 100.0 * self.kept[1:] / self.total
@@ -127,12 +160,12 @@ class SpectrumData:
 
     def lost_fraction(self, k: int) -> float:
         """Share of the total energy dropped by keeping k values (from the tail sums)."""
-        return float(self.dropped[k]) / self.total if self.total > 0 else 0.0
+        if self.total > 0 and math.isfinite(self.total):
+            return float(self.dropped[k]) / self.total
+        return max(0.0, 1.0 - self.retained_fraction(k)) if self.total > 0 else 0.0
 
     def label(self, k: int) -> str:
-        """Default live label: "k = 2 · 95.2 % energy · ‖A − A_k‖_F² = 6.90"."""
+        """Default live label: "k = 2 · 95.2 % energy · ‖A − A₂‖_F² = 6.90"."""
         dropped = float(self.dropped[k])
         pct = format_retained(self.retained_fraction(k), self.lost_fraction(k), 1)
-        return (
-            f"k = {k} · {pct} {self.energy_label} · {ERROR_SQUARED_SHORT} {format_number(dropped)}"
-        )
+        return f"k = {k} · {pct} {self.energy_label} · {error_squared_symbol(k)} = {format_number(dropped)}"

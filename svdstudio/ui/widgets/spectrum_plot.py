@@ -21,6 +21,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt, Signal
 
+from svdstudio.engine.lowrank import SQUARED_ERROR_WORDS
 from svdstudio.ui.widgets.spectrum_data import SpectrumData
 from svdstudio.ui.widgets.spectrum_items import (
     CutoffLine,
@@ -185,8 +186,8 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._label.setObjectName("spectrumLabel")
         self._label.setAccessibleName("Rank summary")
         self._label.setToolTip(
-            "Energy retained by the first k singular values, and the squared error "
-            "‖A − A_k‖_F² = Σ_{i>k} σᵢ² of dropping the rest"
+            "Energy retained by the first k singular values, and ‖A − A_k‖_F² = Σ_{i>k} σᵢ², "
+            f"the {SQUARED_ERROR_WORDS}, of dropping the rest"
         )
         self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._label.setWordWrap(True)

@@ -326,7 +326,7 @@ def test_set_rank_before_values_and_clamping(plot):
 def test_partial_result_counts_the_unknown_tail(plot):
     plot.set_values(np.array([3.0, 2.0]), total_energy=20.0, energy_label="variance")
     plot.set_rank(2)
-    assert plot._label.text() == "k = 2 · 65.0% variance · error² 7.00"
+    assert plot._label.text() == "k = 2 · 65.0 % variance · ‖A − A₂‖_F² = 7.00"
 
 
 def test_label_formatter(plot, article_s):
