@@ -168,4 +168,5 @@ class SpectrumData:
         """Default live label: "k = 2 · 95.2 % energy · ‖A − A₂‖_F² = 6.90"."""
         dropped = float(self.dropped[k])
         pct = format_retained(self.retained_fraction(k), self.lost_fraction(k), 1)
-        return f"k = {k} · {pct} {self.energy_label} · {error_squared_symbol(k)} = {format_number(dropped)}"
+        error = f"{error_squared_symbol(k)} = {format_number(dropped)}"
+        return f"k = {k} · {pct} {self.energy_label} · {error}"
