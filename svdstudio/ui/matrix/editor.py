@@ -341,7 +341,12 @@ class MatrixEditor(QWidget):
         self.model.remove_columns(cols[0], cols[-1] - cols[0] + 1)
 
     def _context_menu(self, pos) -> None:
+        self.context_menu().exec(self.table.viewport().mapToGlobal(pos))
+
+    def context_menu(self) -> QMenu:
+        """The grid's right-click menu (clipboard, zeroing, rows and columns)."""
         menu = QMenu(self)
+        menu.setObjectName("matrixContextMenu")
         for text, slot in (
             ("Copy as tab-separated text", self.copy),
             ("Paste at this cell", self.paste),
@@ -356,7 +361,7 @@ class MatrixEditor(QWidget):
                 menu.addSeparator()
             else:
                 menu.addAction(text).triggered.connect(slot)
-        menu.exec(self.table.viewport().mapToGlobal(pos))
+        return menu
 
     def _on_size_spin(self) -> None:
         rows, cols = self.rows_spin.value(), self.cols_spin.value()
