@@ -169,7 +169,7 @@ class MainWindow(QMainWindow):
             "actionResetSettings",
         )
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, std_key.Quit, "Quit SVD Studio", "actionQuit")
+        self._action(file_menu, "&Quit", self.close, "Ctrl+Q", "Quit SVD Studio", "actionQuit")
 
         edit = bar.addMenu("&Edit")
         undo = self.undo_group.createUndoAction(self, "&Undo")

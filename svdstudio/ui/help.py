@@ -73,6 +73,13 @@ def _plain(text: str) -> str:
     return text.replace("&&", "\0").replace("&", "").replace("\0", "&").rstrip("…").strip()
 
 
+def _keys(act: QAction) -> list[str]:
+    """The action's shortcuts as the platform writes them, each once (on some platforms two
+    standard keys are the same sequence)."""
+    texts = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()]
+    return list(dict.fromkeys(t for t in texts if t))
+
+
 def shortcut_rows(window: QMainWindow) -> list[tuple[str, str, str]]:
     """(menu, keys, action) for every action of the window that has a shortcut, menu order."""
     rows: list[tuple[str, str, str]] = []
@@ -83,8 +90,7 @@ def shortcut_rows(window: QMainWindow) -> list[tuple[str, str, str]]:
             if act.menu() is not None:
                 walk(act.menu(), f"{path} › {_plain(act.menu().title())}")
                 continue
-            keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()]
-            keys = [k for k in keys if k]
+            keys = _keys(act)
             if keys and id(act) not in seen:
                 seen.add(id(act))
                 rows.append((path, " or ".join(keys), _plain(act.text())))
@@ -93,10 +99,10 @@ def shortcut_rows(window: QMainWindow) -> list[tuple[str, str, str]]:
         if top.menu() is not None:
             walk(top.menu(), _plain(top.menu().title()))
     for act in window.findChildren(QAction):  # shortcuts outside the menus, if any
-        keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()]
-        if any(keys) and id(act) not in seen and act.text():
+        keys = _keys(act)
+        if keys and id(act) not in seen and act.text():
             seen.add(id(act))
-            rows.append(("Window", " or ".join(k for k in keys if k), _plain(act.text())))
+            rows.append(("Window", " or ".join(keys), _plain(act.text())))
     return rows
 
 
