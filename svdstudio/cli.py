@@ -6,11 +6,11 @@ import argparse
 import sys
 
 from svdstudio import __version__
-from svdstudio.commands import compress, project, svd
-from svdstudio.commands.common import CliError, plain_text_fallback
+from svdstudio.commands import compress, network, project, svd
+from svdstudio.commands.common import CliError, one_line, plain_text_fallback
 
 # Each module adds one sub-command; keep the list in the order shown by --help.
-COMMANDS = [svd, compress, project]
+COMMANDS = [svd, compress, project, network]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="svdstudio-cli",
         description="Scripted SVD experiments: decompose matrices, compress images, "
-        "project datasets.",
+        "project datasets, compress networks.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"svdstudio-cli {__version__}")
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except CliError as exc:
-        print(f"svdstudio-cli: error: {exc}", file=sys.stderr)
+        print(f"svdstudio-cli: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
