@@ -377,9 +377,10 @@ class ResultsPanel(QWidget):
             f"<b>{m}&nbsp;×&nbsp;{n}</b>",
             f"<b>numerical&nbsp;rank&nbsp;{res.rank}</b>&nbsp;of&nbsp;{p}",
             f"(σ<sub>i</sub>&nbsp;&gt;&nbsp;{res.tolerance:.3g})",
-            f"condition&nbsp;number&nbsp;σ<sub>1</sub>/σ<sub>{p}</sub>&nbsp;=&nbsp;{cond_text}",
+            f"condition&nbsp;number&nbsp;σ<sub>1</sub>&#8288;/&#8288;σ<sub>{p}</sub>&nbsp;=&nbsp;{cond_text}",
         )
-        text = f"{phrases[0]} &nbsp;·&nbsp; {phrases[1]} {phrases[2]} &nbsp;·&nbsp; {phrases[3]}"
+        nowrap = [f"<span style='white-space:nowrap'>{p}</span>" for p in phrases]
+        text = f"{nowrap[0]} &nbsp;·&nbsp; {nowrap[1]} {nowrap[2]} &nbsp;·&nbsp; {nowrap[3]}"
         if res.driver != "gesdd":  # say so: the slower, more robust LAPACK driver was needed
             text += f" &nbsp;·&nbsp; computed&nbsp;with&nbsp;{res.driver} (gesdd did not converge)"
         self.info.setText(text)
