@@ -66,7 +66,15 @@ def user_guide_markdown() -> str:
             text = guide_from_readme(_README.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return "# SVD Studio user guide\n\nThe guide is missing from this installation."
-    return re.sub(r"\n{3,}", "\n\n", _IMAGE_LINE.sub("", text))
+    text = re.sub(r"\n{3,}", "\n\n", _IMAGE_LINE.sub("", text))
+    return _escape_underscores(text)
+
+
+def _escape_underscores(text: str) -> str:
+    """The guide's maths is plain text (A_k, ‖·‖_F): underscores are not emphasis.  Code spans
+    (between backticks) are left alone."""
+    parts = text.split("`")
+    return "`".join(p if i % 2 else p.replace("_", "\\_") for i, p in enumerate(parts))
 
 
 def _plain(text: str) -> str:
