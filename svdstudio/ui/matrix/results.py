@@ -51,7 +51,7 @@ def _sub(i: object) -> str:
 def _plain(html: str) -> str:
     doc = QTextDocument()
     doc.setHtml(html)
-    return doc.toPlainText().replace("\u00a0", " ")
+    return doc.toPlainText().replace("\u00a0", " ").replace("\u2060", "")
 
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
