@@ -65,6 +65,9 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.settings = settings
         file_dialogs.use_settings(settings)
+        from svdstudio.ui.widgets import spectrum_plot
+
+        spectrum_plot.use_settings(settings)  # Bars/Stems and log scale, remembered per plot
         self.runner = runner or JobRunner(self)
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("mainTabs")
@@ -84,6 +87,7 @@ class MainWindow(QMainWindow):
                 self.undo_group.addStack(stack)
             tab.status_message.connect(lambda text, tab=tab: self._on_tab_message(tab, text))
             tab.file_opened.connect(self.add_recent_file)
+            tab.document_changed.connect(lambda _name, _modified, tab=tab: self._update_title(tab))
         self._build_status_bar()
         self._build_menus()
         self.tabs.currentChanged.connect(self._on_tab_changed)
@@ -165,7 +169,7 @@ class MainWindow(QMainWindow):
             "actionResetSettings",
         )
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, std_key.Quit, "Quit SVD Studio", "actionQuit")
+        self._action(file_menu, "&Quit", self.close, "Ctrl+Q", "Quit SVD Studio", "actionQuit")
 
         edit = bar.addMenu("&Edit")
         undo = self.undo_group.createUndoAction(self, "&Undo")
@@ -218,6 +222,23 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         self._action(
             help_menu,
+            "&User guide",
+            self.show_user_guide,
+            std_key.HelpContents,
+            "How to use each tab (works offline)",
+            "actionUserGuide",
+        )
+        self._action(
+            help_menu,
+            "&Keyboard shortcuts",
+            self.show_shortcuts,
+            "Ctrl+/",
+            "Every keyboard shortcut of SVD Studio",
+            "actionShortcuts",
+        )
+        help_menu.addSeparator()
+        self._action(
+            help_menu,
             "&About SVD Studio",
             self.show_about,
             None,
@@ -239,6 +260,15 @@ class MainWindow(QMainWindow):
             return
         self.undo_group.setActiveStack(tab.undo_stack())
         self.statusBar().showMessage(self._tab_messages.get(id(tab), ""))
+        self._update_title(tab)
+
+    def _update_title(self, tab: QWidget) -> None:
+        """ "name* — SVD Studio" for the tab on show (the star: unsaved edits)."""
+        if tab is not self.tabs.currentWidget() or not isinstance(tab, Tab):
+            return
+        name = tab.document_title()
+        mark = "*" if tab.has_unsaved_changes() else ""
+        self.setWindowTitle(f"{name}{mark} — {APPLICATION}" if name else APPLICATION)
 
     def _update_cancel_action(self, *_args) -> None:
         self.cancel_action.setEnabled(self.runner.is_running())
@@ -312,10 +342,13 @@ class MainWindow(QMainWindow):
         value = self.settings.value("recentFiles", [])
         if isinstance(value, str):
             value = [value]
-        return [str(v) for v in (value or [])]
+        return [str(v) for v in (value or []) if not _is_bundled(str(v))]
 
     def add_recent_file(self, path: str) -> None:
-        """Put ``path`` first in Open Recent."""
+        """Put ``path`` first in Open Recent (bundled samples stay out: it is for the user's
+        own files)."""
+        if _is_bundled(path):
+            return
         files = [p for p in self.recent_files() if p != path]
         files.insert(0, path)
         self.settings.setValue("recentFiles", files[:MAX_RECENT])
@@ -428,6 +461,18 @@ class MainWindow(QMainWindow):
         self._rebuild_recent_menu()
         self.show_message("Settings reset; defaults apply on the next start.")
 
+    def show_user_guide(self) -> None:
+        """Help › User guide: the README's guide, rendered, offline."""
+        from svdstudio.ui.help import HelpDialog, user_guide_markdown
+
+        HelpDialog("userGuideDialog", "SVD Studio user guide", user_guide_markdown(), self).open()
+
+    def show_shortcuts(self) -> None:
+        """Help › Keyboard shortcuts: generated from the actions."""
+        from svdstudio.ui.help import HelpDialog, shortcuts_markdown
+
+        HelpDialog("shortcutsDialog", "Keyboard shortcuts", shortcuts_markdown(self), self).open()
+
     def show_about(self) -> None:
         """Help › About: version, licences and data attributions."""
         from svdstudio.ui.about import AboutDialog
@@ -444,6 +489,16 @@ class MainWindow(QMainWindow):
             self.save_settings()
         self.runner.shutdown()
         event.accept()
+
+
+def _is_bundled(path: str) -> bool:
+    """True for the samples shipped with SVD Studio (they have their own menus)."""
+    from svdstudio.resources import resources_root
+
+    try:
+        return Path(path).resolve().is_relative_to(resources_root().resolve())
+    except (OSError, RuntimeError):  # no resources folder, or a symlink loop
+        return False
 
 
 def create_main_window(settings: QSettings | None = None) -> MainWindow:

@@ -44,6 +44,12 @@ class Tab(Protocol):
     status_message: SignalInstance
     #: A user's file was opened (absolute path): it goes into Open Recent.
     file_opened: SignalInstance
+    #: (name, modified): what the window title shows for this tab ("m.csv", True → "m.csv*").
+    document_changed: SignalInstance
+
+    def document_title(self) -> str:
+        """The name of what the tab shows ("camera.png", "untitled"); "" for nothing."""
+        ...
 
     def file_filter(self) -> str:
         """The open-dialog filter for the files this tab opens (``"Images (*.png *.jpg)"``)."""
@@ -118,6 +124,8 @@ class TabSpec:
 _MEMBERS = (
     "status_message",
     "file_opened",
+    "document_changed",
+    "document_title",
     "file_filter",
     "open_file",
     "export",

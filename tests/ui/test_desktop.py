@@ -110,7 +110,15 @@ _SCRIPT = textwrap.dedent(
             window.show()
         if mode == "not-ready":
             window.show()
-            run_smoke_test(window, ready=lambda: False, timeout_s=0.5)
+            # Start the smoke test's 0.5 s clock only once the window is exposed, so that a
+            # busy machine cannot turn "shown: True" into "shown: False" (a value, not a race).
+            def start_when_exposed():
+                handle = window.windowHandle()
+                if handle is not None and handle.isExposed():
+                    run_smoke_test(window, ready=lambda: False, timeout_s=0.5)
+                else:
+                    QTimer.singleShot(20, start_when_exposed)
+            QTimer.singleShot(0, start_when_exposed)
         else:
             timeout = 0.5 if mode == "hidden" else 60
             run_smoke_test(window, ready=window.isVisible, timeout_s=timeout)

@@ -16,6 +16,7 @@ from svdstudio.ui.tab_contract import TabSpec
 class FakeTab(QWidget):
     status_message = Signal(str)
     file_opened = Signal(str)
+    document_changed = Signal(str, bool)
 
     def __init__(self, runner, kind):
         super().__init__()
@@ -65,6 +66,9 @@ class FakeTab(QWidget):
 
     def file_filter(self):
         return f"{self.kind} files (*.{self.kind})"
+
+    def document_title(self):
+        return f"{self.kind}.{self.kind}" if self.value else ""
 
 
 def factories(kinds=("matrix", "image", "dataset")):

@@ -42,6 +42,7 @@ class DatasetTab(QtWidgets.QWidget):
 
     status_message = Signal(str)
     file_opened = Signal(str)
+    document_changed = Signal(str, bool)  # the table's title; nothing here is ever unsaved
     projection_ready = Signal()  # a projection result is on show (tests wait for it)
 
     def __init__(self, runner: JobRunner, parent: QtWidgets.QWidget | None = None) -> None:
@@ -126,6 +127,10 @@ class DatasetTab(QtWidgets.QWidget):
     def has_unsaved_changes(self) -> bool:
         """Views only: nothing to save."""
         return False
+
+    def document_title(self) -> str:
+        """The table on show ("" before one is open)."""
+        return self.session.title() if self.session.dataset is not None else ""
 
     def maybe_save(self) -> bool:
         """Always fine to close."""
@@ -258,6 +263,7 @@ class DatasetTab(QtWidgets.QWidget):
 
     def _on_dataset_changed(self, path: str, user: bool) -> None:
         ds = self.session.dataset
+        self.document_changed.emit(self.document_title(), False)
         self.big_bar.table_shown(self.session.is_big())
         self.controls.set_view_enabled(False)
         if user:

@@ -48,6 +48,7 @@ class ImageTab(QtWidgets.QWidget):
 
     status_message = Signal(str)
     file_opened = Signal(str)
+    document_changed = Signal(str, bool)  # the image's name; nothing here is ever unsaved
     factors_ready = Signal()  # the best factors so far are in place (preview or full)
     metrics_ready = Signal()  # the metrics table shows the committed rank
 
@@ -134,6 +135,9 @@ class ImageTab(QtWidgets.QWidget):
 
     def has_unsaved_changes(self) -> bool:
         return False
+
+    def document_title(self) -> str:
+        return self.session.name
 
     def maybe_save(self) -> bool:
         return True
@@ -292,6 +296,7 @@ class ImageTab(QtWidgets.QWidget):
         self, img: LoadedImage, header_name: str = "", factors: ImageFactors | None = None
     ) -> None:
         self.session.set_image(img, header_name, factors=factors)
+        self.document_changed.emit(self.session.name, False)
         h, w = img.pixels.shape[:2]
         self._status(f"Opened {self.session.name} ({w}×{h}).")
 

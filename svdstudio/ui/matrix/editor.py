@@ -28,6 +28,11 @@ from svdstudio.ui.widgets.result_views import label_corner_button
 __all__ = ["HINT", "MatrixEditor", "tag"]
 
 HINT = "Type numbers (invalid ones turn red) or paste a block with Ctrl+V."
+#: The grid's size limit (rows and columns each); bigger matrices belong in a file.
+MAX_SIZE = 1000
+# The size boxes accept more digits than the limit so that typing 2000 is answered with the
+# limit instead of being cut to 200 by the spin box's validator.
+_SPIN_TYPING_MAX = 999_999
 
 
 def tag(widget: QWidget, name: str, tip: str, accessible: str) -> QWidget:
@@ -73,8 +78,12 @@ class MatrixEditor(QWidget):
         self.model.shape_changed.connect(self._sync_size_spins)
         m, n = self.model.matrix_shape()
 
-        self.rows_spin = self._spin("rowsSpin", 1, 1000, m, "Number of rows (m)", "rows: ")
-        self.cols_spin = self._spin("colsSpin", 1, 1000, n, "Number of columns (n)", "cols: ")
+        self.rows_spin = self._spin(
+            "rowsSpin", 1, _SPIN_TYPING_MAX, m, f"Number of rows m (1 to {MAX_SIZE})", "rows: "
+        )
+        self.cols_spin = self._spin(
+            "colsSpin", 1, _SPIN_TYPING_MAX, n, f"Number of columns n (1 to {MAX_SIZE})", "cols: "
+        )
         self.rows_spin.valueChanged.connect(self._on_size_spin)
         self.cols_spin.valueChanged.connect(self._on_size_spin)
         size_row = QHBoxLayout()
@@ -332,7 +341,12 @@ class MatrixEditor(QWidget):
         self.model.remove_columns(cols[0], cols[-1] - cols[0] + 1)
 
     def _context_menu(self, pos) -> None:
+        self.context_menu().exec(self.table.viewport().mapToGlobal(pos))
+
+    def context_menu(self) -> QMenu:
+        """The grid's right-click menu (clipboard, zeroing, rows and columns)."""
         menu = QMenu(self)
+        menu.setObjectName("matrixContextMenu")
         for text, slot in (
             ("Copy as tab-separated text", self.copy),
             ("Paste at this cell", self.paste),
@@ -347,11 +361,28 @@ class MatrixEditor(QWidget):
                 menu.addSeparator()
             else:
                 menu.addAction(text).triggered.connect(slot)
-        menu.exec(self.table.viewport().mapToGlobal(pos))
+        return menu
 
     def _on_size_spin(self) -> None:
-        self.model.resize_matrix(self.rows_spin.value(), self.cols_spin.value())
+        rows, cols = self.rows_spin.value(), self.cols_spin.value()
+        over = [(what, v) for what, v in (("rows", rows), ("columns", cols)) if v > MAX_SIZE]
+        if over:
+            what, v = over[0]
+            self._sync_size_spins(*self.model.matrix_shape())
+            self.warn(
+                f"The size boxes go up to {MAX_SIZE} {what}; {v} was not applied "
+                "(open a file for a bigger matrix)"
+            )
+            return
+        self.model.resize_matrix(rows, cols)
         self._sync_size_spins(*self.model.matrix_shape())
+
+    def warn(self, text: str) -> None:
+        """A warning under the grid (until the next edit) and in the status bar."""
+        self.status_message.emit(text + ".")
+        self.hint.setText("Warning: " + text + ".")
+        self.hint.setStyleSheet("color:#8a5a00; font-weight:bold;")
+        self._hint_index = self.stack.index()
 
     def _sync_size_spins(self, m: int, n: int) -> None:
         for spin, v in ((self.rows_spin, m), (self.cols_spin, n)):

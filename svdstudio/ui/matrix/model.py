@@ -8,6 +8,7 @@ the reason.  Every edit is a ``QUndoCommand`` on the model's ``QUndoStack``.
 from __future__ import annotations
 
 import math
+from operator import itemgetter
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -17,6 +18,8 @@ __all__ = ["MatrixModel", "cell_text_of", "parse_cell", "split_cells"]
 
 Index = QModelIndex | QPersistentModelIndex
 Invalid = dict[tuple[int, int], str]
+
+_EDITABLE = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable
 
 #: Each full-matrix undo step keeps two copies; cap the history so 500×500 stays modest.
 UNDO_LIMIT = 100
@@ -61,7 +64,9 @@ def cell_text_of(v: float) -> str:
 def split_cells(text: str) -> tuple[np.ndarray, dict[tuple[int, int], str], list[int]]:
     """Tolerant split of pasted/saved text: (values, invalid cells, padded 1-based rows).
 
-    Cells that are not numbers are kept as text (shown red) so nothing typed is lost.
+    Cells that are not numbers are kept as text (shown red) so nothing typed is lost.  Each
+    distinct text is parsed once (numpy maps it back to every cell), so tens of thousands of
+    repeated non-numbers ("n/a", "x") cost no Python per cell.
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     while lines and not lines[-1].strip():
@@ -73,19 +78,51 @@ def split_cells(text: str) -> tuple[np.ndarray, dict[tuple[int, int], str], list
     else:
         rows = [ln.split() for ln in lines]
     width = max((len(r) for r in rows), default=0)
-    values = np.zeros((len(rows), max(width, 1)))
-    bad: dict[tuple[int, int], str] = {}
-    padded = []
+    padded = [i + 1 for i, row in enumerate(rows) if len(row) < width]
+    m, n = len(rows), max(width, 1)
+    if m == 0:
+        return np.zeros((0, n)), {}, padded
+    present = np.zeros((m, n), dtype=bool)
+    flat: list[str] = []
     for i, row in enumerate(rows):
-        if len(row) < width:
-            padded.append(i + 1)
-        for j, cell in enumerate(row):
-            v, _ = parse_cell(cell)
-            if v is None:
-                bad[(i, j)] = cell.strip()
-            else:
-                values[i, j] = v
+        present[i, : len(row)] = True
+        flat.extend(row)
+    uniq, inverse = np.unique(np.array(flat, dtype=np.str_), return_inverse=True)
+    parsed = np.empty(uniq.size)
+    ok = np.ones(uniq.size, dtype=bool)
+    try:  # the common case: every distinct text is a plain number
+        parsed[:] = uniq.astype(np.float64)
+        ok &= np.isfinite(parsed)
+    except ValueError:
+        for u, t in enumerate(uniq.tolist()):
+            v, _ = parse_cell(t)
+            ok[u] = v is not None
+            parsed[u] = 0.0 if v is None else v
+    if not ok.all():  # "nan", "inf" or odd spellings: let parse_cell decide those few
+        for u in np.flatnonzero(~ok).tolist():
+            v, _ = parse_cell(str(uniq[u]))
+            ok[u] = v is not None
+            parsed[u] = 0.0 if v is None else v
+    values = np.zeros((m, n))
+    values[present] = parsed[inverse]
+    bad_mask = np.zeros((m, n), dtype=bool)
+    bad_mask[present] = ~ok[inverse]
+    bad: dict[tuple[int, int], str] = {}
+    if bad_mask.any():
+        r, c = np.nonzero(bad_mask)
+        texts = np.char.strip(uniq[inverse[bad_mask[present]]]).tolist()
+        bad = dict(zip(zip(r.tolist(), c.tolist(), strict=True), texts, strict=True))
     return values, bad, padded
+
+
+def _shifted(cells: Invalid, r: int, c: int) -> Invalid:
+    """Block-relative positions moved to (r, c), with C-level loops (map/zip), not Python
+    code per cell: a paste of tens of thousands of non-numbers stays quick."""
+    if not (r or c):
+        return dict(cells)
+    rows = map(r.__add__, map(itemgetter(0), cells))
+    cols = map(c.__add__, map(itemgetter(1), cells))
+    return dict(zip(zip(rows, cols), cells.values()))  # noqa: B905  (same length by design)
 
 
 class _SnapshotCommand(QUndoCommand):
@@ -192,7 +229,7 @@ class MatrixModel(QAbstractTableModel):
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable
+        return _EDITABLE
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         r, c = index.row(), index.column()
@@ -255,8 +292,9 @@ class MatrixModel(QAbstractTableModel):
         """
         vals = np.atleast_2d(np.asarray(values, dtype=np.float64))
         bad = dict(invalid or {})
-        for pos in bad:
-            vals[pos] = np.nan
+        if bad:
+            rc = np.array(list(bad), dtype=np.intp).reshape(-1, 2)
+            vals[rc[:, 0], rc[:, 1]] = np.nan
         h, w = vals.shape
         m, n = self.matrix_shape()
         if r + h <= m and c + w <= n:
@@ -268,15 +306,20 @@ class MatrixModel(QAbstractTableModel):
         keep = {
             p: t for p, t in self._invalid.items() if not (r <= p[0] < r + h and c <= p[1] < c + w)
         }
-        keep.update({(i + r, j + c): t for (i, j), t in bad.items()})
+        keep.update(_shifted(bad, r, c))
         self._stack.push(_SnapshotCommand(self, (new, keep), text))
 
-    def load_matrix(self, values: object, text: str = "Load matrix") -> None:
-        """Replace the whole matrix (preset or file), as one undo step."""
+    def load_matrix(
+        self, values: object, text: str = "Load matrix", invalid: Invalid | None = None
+    ) -> None:
+        """Replace the whole matrix (preset, file or recovered edits), as one undo step."""
         arr = np.array(values, dtype=np.float64)
         if arr.ndim != 2 or arr.size == 0:
             raise ValueError(f"a matrix needs rows and columns; got shape {arr.shape}")
-        self._stack.push(_SnapshotCommand(self, (arr, {}), text))
+        bad = dict(invalid or {})
+        for pos in bad:
+            arr[pos] = np.nan
+        self._stack.push(_SnapshotCommand(self, (arr, bad), text))
 
     def resize_matrix(self, rows: int, cols: int) -> None:
         """Crop or zero-pad to rows × cols."""
@@ -365,6 +408,6 @@ class MatrixModel(QAbstractTableModel):
                 for p, t in self._invalid.items()
                 if not (r <= p[0] < r + h and c <= p[1] < c + w)
             }
-        self._invalid.update({(i + r, j + c): t for (i, j), t in bad.items()})
+        self._invalid.update(_shifted(bad, r, c))
         self.dataChanged.emit(self.index(r, c), self.index(r + h - 1, c + w - 1))
         self.matrix_changed.emit()

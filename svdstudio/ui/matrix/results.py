@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
@@ -24,7 +25,8 @@ from svdstudio.engine import reconstruct as engine_reconstruct
 from svdstudio.engine import reduced as engine_reduced
 from svdstudio.engine.lowrank import SQUARED_ERROR_WORDS
 from svdstudio.engine.scaled import scaled_squares
-from svdstudio.ui.widgets.result_views import ArrayView
+from svdstudio.ui.widgets.result_views import ArrayView, sign_legend_html
+from svdstudio.ui.widgets.spectrum_data import format_lost, format_retained
 from svdstudio.ui.widgets.spectrum_plot import SpectrumPlot
 
 __all__ = ["ResultsPanel", "format_figure"]
@@ -44,6 +46,12 @@ def format_figure(v: float, decimals: int) -> str:
 
 def _sub(i: object) -> str:
     return f"<sub>{i}</sub>"
+
+
+def _plain(html: str) -> str:
+    doc = QTextDocument()
+    doc.setHtml(html)
+    return doc.toPlainText().replace("\u00a0", " ").replace("\u2060", "")
 
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -105,7 +113,12 @@ class ResultsPanel(QWidget):
             "S": ("singularValuesView", "Σ: singular values σ_i, σ_i², energy", "Σ"),
             "Vt": ("vtView", "Vᵀ: right singular vectors v_i as rows", "Vᵀ"),
             "Ak": ("reconstructionView", "A_k: the rank-k reconstruction U_k Σ_k V_kᵀ", "A_k"),
-            "R": ("residualView", "A − A_k: the residual, cells shaded by magnitude", "A − A_k"),
+            "R": (
+                "residualView",
+                "A − A_k: the residual, red where A_k is below A, blue where above, stronger "
+                "with |A − A_k|",
+                "A − A_k",
+            ),
             "Red": (
                 "reducedView",
                 "U_k Σ_k: the reduced m×k matrix (truncated SVD); column signs follow the "
@@ -120,12 +133,27 @@ class ResultsPanel(QWidget):
         self.tabs.setAccessibleName("Result grids")
         self.tabs.setDocumentMode(True)
         self.views: dict[str, ArrayView] = {}
+        self.residual_legend = QLabel(self)
+        self.residual_legend.setObjectName("residualLegend")
+        self.residual_legend.setAccessibleName("Residual colour legend")
+        self.residual_legend.setTextFormat(Qt.TextFormat.RichText)
+        self.residual_legend.setWordWrap(True)
+        self._pages: dict[str, QWidget] = {}
         for key, (name, tip, title) in views.items():
             view = ArrayView(name, tip, self)
             self.views[key] = view
-            self.tabs.addTab(view, title)
+            page: QWidget = view
+            if key == "R":  # the residual's colours need a legend under the grid
+                page = QWidget(self)
+                page_layout = QVBoxLayout(page)
+                page_layout.setContentsMargins(0, 0, 0, 0)
+                page_layout.setSpacing(2)
+                page_layout.addWidget(view, 1)
+                page_layout.addWidget(self.residual_legend)
+            self._pages[key] = page
+            self.tabs.addTab(page, title)
             self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
-        self.views["R"].array_model().set_magnitude_colours(True)
+        self.views["R"].array_model().set_sign_colours(True)
         self.views["S"].clicked.connect(lambda ix: self.show_component(ix.row() + 1, False))
         self.views["S"].activated.connect(lambda ix: self.show_component(ix.row() + 1))
 
@@ -174,6 +202,21 @@ class ResultsPanel(QWidget):
 
     def rank(self) -> int:
         return self._k
+
+    def info_text(self) -> str:
+        """The summary line as plain text (what a screen reader says)."""
+        return _plain(self.info.text())
+
+    def error_values(self) -> dict[str, str]:
+        """The figures the error panel shows, by name ("frobenius", "frobenius_squared",
+        "dropped_energy", "spectral", "relative", "energy_retained"), as displayed."""
+        return dict(self._error_values)
+
+    _error_values: dict[str, str] = {}  # noqa: RUF012  (replaced, never mutated)
+
+    def error_text(self) -> str:
+        """The error panel as plain text, one figure per line."""
+        return _plain(self.error_panel.text().replace("</tr>", "</tr><br>"))
 
     def set_rank(self, k: int) -> None:
         """Choose k (clamped to the result); updates the spectrum and every view."""
@@ -240,7 +283,7 @@ class ResultsPanel(QWidget):
         term = rank_one_term(self._res, i)
         view = self.views["T"]
         view.set_array(term)
-        index = self.tabs.indexOf(view)
+        index = self.tabs.indexOf(self._pages["T"])
         j = subscript(i)
         self.tabs.setTabText(index, f"σ{j}u{j}v{j}ᵀ")
         if switch_tab:
@@ -249,10 +292,22 @@ class ResultsPanel(QWidget):
                 f"Showing the rank-1 term σ{i} u{i} v{i}ᵀ (σ{i} = {self._res.s[i - 1]:.4g})."
             )
 
+    def show_view(self, key: str) -> None:
+        """Bring the result grid ``key`` ("U", "S", "Vt", "Ak", "R", "Red", "T") on show."""
+        self.tabs.setCurrentWidget(self._pages[key])
+
+    def current_view(self) -> ArrayView | None:
+        """The result grid on show."""
+        page = self.tabs.currentWidget()
+        for key, candidate in self._pages.items():
+            if candidate is page:
+                return self.views[key]
+        return None
+
     def current_array(self) -> tuple[str, np.ndarray] | None:
         """(title, array) of the grid on show, for export."""
-        view = self.tabs.currentWidget()
-        if not isinstance(view, ArrayView) or view.array_model().array().size == 0:
+        view = self.current_view()
+        if view is None or view.array_model().array().size == 0:
             return None
         return self.tabs.tabText(self.tabs.currentIndex()), view.array_model().array()
 
@@ -290,7 +345,10 @@ class ResultsPanel(QWidget):
             return
         approx = engine_reconstruct(res, k)
         self.views["Ak"].set_array(approx)
-        self.views["R"].set_array(a - approx)
+        residual = a - approx
+        self.views["R"].set_array(residual)
+        vmax = self.views["R"].array_model().max_abs()
+        self.residual_legend.setText(sign_legend_html(vmax, "A − A" + subscript(k)))
         self.views["Red"].set_array(
             engine_reduced(res, k), col_labels=[f"σ{i}u{i}" for i in range(1, k + 1)]
         )
@@ -299,7 +357,7 @@ class ResultsPanel(QWidget):
         self.views["Vt"].array_model().set_kept(rows=k)
         j = subscript(k)
         for key, title in (("Ak", f"A{j}"), ("R", f"A − A{j}"), ("Red", f"U{j}Σ{j}")):
-            self.tabs.setTabText(self.tabs.indexOf(self.views[key]), title)
+            self.tabs.setTabText(self.tabs.indexOf(self._pages[key]), title)
         self.error_box.setTitle(f"Error of the rank-{k} approximation A{j}")
         self._views_k = k
         self._update_error_panel(k)
@@ -313,14 +371,25 @@ class ResultsPanel(QWidget):
         p = min(m, n)
         cond = res.condition_number
         cond_text = "∞ (singular)" if not np.isfinite(cond) else f"{cond:.4g}"
-        self.info.setText(
-            f"<b>{m} × {n}</b> matrix &nbsp;·&nbsp; full rank would be {p} &nbsp;·&nbsp; "
-            f"<b>numerical rank {res.rank}</b> (σ<sub>i</sub> &gt; tolerance {res.tolerance:.3g})"
-            f" &nbsp;·&nbsp; condition number σ<sub>1</sub>/σ<sub>{p}</sub> = {cond_text}"
+        # Each phrase is kept whole (non-breaking spaces), so a narrow window wraps between
+        # phrases and the condition number never ends up alone on a line.
+        phrases = (
+            f"<b>{m}&nbsp;×&nbsp;{n}</b>",
+            f"<b>numerical&nbsp;rank&nbsp;{res.rank}</b>&nbsp;of&nbsp;{p}",
+            f"(σ<sub>i</sub>&nbsp;&gt;&nbsp;{res.tolerance:.3g})",
+            f"condition&nbsp;number&nbsp;σ<sub>1</sub>&#8288;/&#8288;σ<sub>{p}</sub>&nbsp;=&nbsp;{cond_text}",
         )
+        nowrap = [f"<span style='white-space:nowrap'>{p}</span>" for p in phrases]
+        text = f"{nowrap[0]} &nbsp;·&nbsp; {nowrap[1]} {nowrap[2]} &nbsp;·&nbsp; {nowrap[3]}"
+        if res.driver != "gesdd":  # say so: the slower, more robust LAPACK driver was needed
+            text += f" &nbsp;·&nbsp; computed&nbsp;with&nbsp;{res.driver} (gesdd did not converge)"
+        self.info.setText(text)
         self.info.setToolTip(
-            "Numerical rank: how many singular values exceed σ₁·max(m, n)·machine epsilon.\n"
-            f"Sign convention: {SIGN_CONVENTION}."
+            f"A {m}×{n} matrix has at most {p} non-zero singular values.\n"
+            "Numerical rank: how many singular values exceed the tolerance "
+            f"σ₁·max(m, n)·machine epsilon = {res.tolerance:.3g}.\n"
+            f"Condition number σ₁/σ_{p}: how much the matrix can amplify relative errors.\n"
+            f"Sign convention: {SIGN_CONVENTION}.\nLAPACK driver: {res.driver}."
         )
 
     def _update_error_panel(self, k: int) -> None:
@@ -329,6 +398,7 @@ class ResultsPanel(QWidget):
             return
         e = rank_errors(res, k)
         d = self.decimals.value()
+        lost = e.relative**2  # share of ‖A‖_F² dropped; stays right where σ² overflows
         f = lambda v: format_figure(v, d)  # noqa: E731
         p = res.n_components
         nxt = f"σ{_sub(k + 1)}" if k < p else "σ<sub>k+1</sub> (none left)"
@@ -353,10 +423,15 @@ class ResultsPanel(QWidget):
             ("relative error", f"‖A − {ak}‖{_sub('F')} / ‖A‖{_sub('F')}", f(e.relative)),
             (
                 "energy retained",
-                f"Σ{_sub(f'i≤{k}')} σ{_sub('i')}² / Σ σ{_sub('i')}²",
-                f"{100 * e.energy_retained:.{max(d - 2, 1)}f} %",
+                f"Σ{_sub(f'i≤{k}')} σ{_sub('i')}² / Σ σ{_sub('i')}²"
+                + (f"; lost: {format_lost(lost)}" if lost > 0 else ""),
+                format_retained(e.energy_retained, lost, max(d - 2, 1)),
             ),
         ]
+        keys = ("frobenius", "frobenius_squared", "dropped_energy", "spectral", "relative")
+        self._error_values = dict(
+            zip((*keys, "energy_retained"), (row[2] for row in rows), strict=True)
+        )
         body = "".join(
             f"<tr><td style='padding-right:10px'><b>{name}</b><br>"
             f"<span style='color:#666'>{what}</span></td>"

@@ -24,11 +24,13 @@ from PySide6.QtWidgets import (
 
 from svdstudio.engine import decompose
 from svdstudio.io.matrix import MATRIX_FILE_FILTER, read_matrix, write_matrix
+from svdstudio.ui.matrix.autosave import Autosave
 from svdstudio.ui.matrix.editor import MatrixEditor, tag
 from svdstudio.ui.matrix.model import MatrixModel
 from svdstudio.ui.matrix.presets import ARTICLE_MATRIX
+from svdstudio.ui.matrix.recovery import RecoveryBanner
 from svdstudio.ui.matrix.results import ResultsPanel
-from svdstudio.ui.matrix.state import restore_matrix, save_matrix, to_int
+from svdstudio.ui.matrix.state import Cells, forget_cells, load_cells, save_cells, to_int
 from svdstudio.ui.widgets import file_dialogs
 
 __all__ = ["MatrixTab"]
@@ -42,10 +44,16 @@ MATRIX_SUFFIXES = (".csv", ".tsv", ".txt", ".npy")
 
 
 class MatrixTab(QWidget):
-    """Matrix workbench (keeps the tab contract of svdstudio.ui.tab_contract)."""
+    """Matrix workbench (the Tab contract: :mod:`svdstudio.ui.tab_contract`).
+
+    Data the user owns: ``_saved`` is the last saved or opened matrix (what Discard brings
+    back), unsaved edits are autosaved a few seconds after the last edit, and edits left by a
+    session that ended abnormally are offered back (:class:`RecoveryBanner`).
+    """
 
     status_message = Signal(str)
     file_opened = Signal(str)
+    document_changed = Signal(str, bool)  # file name (or "untitled"), unsaved edits
 
     def __init__(self, runner=None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -70,6 +78,18 @@ class MatrixTab(QWidget):
         self._model = self.editor.model
         self._stack = self.editor.stack
         self._model.matrix_changed.connect(self._schedule)
+        self._saved: Cells = self._cells()
+        self._waiting = False  # "Results wait: …" is on show
+        self._discarded_at: int | None = None  # stack index when the user chose Discard
+        self.autosave = Autosave(self._unsaved_snapshot, self)
+        self.autosave.failed.connect(self.status_message)
+        # indexChanged comes after the undo stack has moved (matrix_changed comes during the
+        # command, while the stack still looks clean).
+        self._stack.indexChanged.connect(self._on_edit)
+        self._stack.cleanChanged.connect(self._on_clean_changed)
+        self.recovery = RecoveryBanner(self)
+        self.recovery.restore_requested.connect(self._restore_recovered)
+        self.editor.column.insertWidget(0, self.recovery)
         # Coalesce a burst of edits (one paste, one undo) into one decomposition.
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -152,7 +172,12 @@ class MatrixTab(QWidget):
         answer = self._ask_save_changes()
         if answer == "save":
             return self.save_as()
-        return answer == "discard"
+        if answer == "discard":
+            # Closing goes on: the session keeps the last saved matrix, not these edits.
+            self._discarded_at = self._stack.index()
+            self.autosave.remove()
+            return True
+        return False
 
     def _ask_save_changes(self) -> str:
         buttons = (
@@ -190,8 +215,8 @@ class MatrixTab(QWidget):
             return False
         full = os.path.abspath(path)
         self._model.load_matrix(loaded, text=f"Open {Path(path).name}")
-        self._stack.setClean()
         self._path = full
+        self._mark_saved()
         self.file_opened.emit(full)
         m, n = loaded.shape
         self.status_message.emit(f"Opened {Path(path).name}: {m}×{n} matrix.")
@@ -220,7 +245,7 @@ class MatrixTab(QWidget):
             self._show_error("Could not save matrix", str(exc))
             return False
         self._path = os.path.abspath(path)
-        self._stack.setClean()
+        self._mark_saved()
         self.status_message.emit(f"Saved the matrix to {Path(path).name}.")
         return True
 
@@ -261,7 +286,11 @@ class MatrixTab(QWidget):
             msg = f"Results wait: cell ({r + 1}, {c + 1}) is not a number{more} — {why}."
             self.results.set_waiting(msg)
             self.status_message.emit(msg)
+            self._waiting = True
             return
+        if self._waiting:  # an edit or an undo fixed the cells: the old sentence is stale
+            self._waiting = False
+            self.status_message.emit("Every cell is a number again; the results are current.")
         a = np.array(self._model.values(), dtype=np.float64)  # the job gets its own copy
         m, n = a.shape
         if self._runner is None:
@@ -274,15 +303,20 @@ class MatrixTab(QWidget):
             return
         if a.size >= PROCESS_ELEMENTS:
             self.results.set_banner(f"Computing the SVD of the {m}×{n} matrix…")
-        self._runner.submit(
-            "matrix.svd",
-            decompose,
-            a,
-            description=f"SVD of the {m}×{n} matrix",
-            in_process=a.size >= PROCESS_ELEMENTS,
-            on_result=lambda res, a=a: self.results.set_result(res, a),
-            on_error=self._on_error,
-        )
+        try:
+            self._runner.submit(
+                "matrix.svd",
+                decompose,
+                a,
+                description=f"SVD of the {m}×{n} matrix",
+                in_process=a.size >= PROCESS_ELEMENTS,
+                on_result=lambda res, a=a: self.results.set_result(res, a),
+                on_error=self._on_error,
+            )
+        except RuntimeError:
+            # The window closed (its runner is shut down) while an edit waited for the
+            # typing pause: nothing is left to show the result in.
+            return
 
     def _on_error(self, message: str, details: str = "") -> None:
         self.results.set_waiting(f"Could not decompose the matrix: {message}")
@@ -314,14 +348,69 @@ class MatrixTab(QWidget):
             event.acceptProposedAction()
             self.open_file(path)
 
+    # ---- what the user owns ---------------------------------------------------------------
+    def _cells(self) -> Cells:
+        return np.array(self._model.values()), self._model.invalid_cells()
+
+    def _mark_saved(self) -> None:
+        """The grid now equals a file (or the restored session): Discard comes back here."""
+        self._stack.setClean()
+        self._saved = self._cells()
+        self._discarded_at = None
+        self.autosave.remove()
+        self._emit_document()
+
+    def _unsaved_snapshot(self):
+        if not self.has_unsaved_changes():
+            return None
+        values, invalid = self._cells()
+        return values, invalid, self._path
+
+    def _on_edit(self) -> None:
+        if self.has_unsaved_changes():
+            self.autosave.schedule()
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        if clean:  # undone back to the saved matrix: nothing to recover
+            self.autosave.remove()
+        self._emit_document()
+
+    def document_title(self) -> str:
+        """The matrix's file name, or "untitled" before it is saved."""
+        return Path(self._path).name if self._path else "untitled"
+
+    def _emit_document(self) -> None:
+        self.document_changed.emit(self.document_title(), self.has_unsaved_changes())
+
+    def _offer_recovery(self) -> None:
+        self.recovery.check()
+
+    def _restore_recovered(self, rec) -> None:
+        self._model.load_matrix(rec.values, text="Restore unsaved edits", invalid=rec.invalid)
+        if rec.path:
+            self._path = rec.path
+        self._emit_document()
+        m, n = rec.values.shape
+        self.status_message.emit(f"Restored the unsaved {m}×{n} matrix; save it to keep it.")
+        self.autosave.write_now()  # this session now owns the edits
+
+    def _read_saved_file(self, fallback: Cells) -> Cells:
+        if self._path:
+            try:
+                return read_matrix(self._path), {}
+            except (ValueError, OSError):
+                pass
+        return fallback
+
     # ---- session state --------------------------------------------------------------------
     def load_defaults(self) -> None:
         """The article's 4×3 example at k = 2."""
         self._model.reset_matrix(ARTICLE_MATRIX)
         self._path = None
         self.results.set_rank(2)
-        self._stack.setClean()
+        self._mark_saved()
         self._schedule()
+        self._offer_recovery()
 
     def save_state(self, settings: QSettings) -> None:
         s = settings
@@ -333,11 +422,19 @@ class MatrixTab(QWidget):
         s.setValue("matrix/preset_rank", self.editor.preset_rank.value())
         s.setValue("matrix/preset_seed", self.editor.preset_seed.value())
         s.setValue("matrix/path", self._path or "")
-        s.setValue("matrix/unsaved", int(self.has_unsaved_changes()))
+        discarded = self._discarded_at is not None and self._discarded_at == self._stack.index()
+        unsaved = self.has_unsaved_changes() and not discarded
+        s.setValue("matrix/unsaved", int(unsaved))
         try:
-            save_matrix(s, self._model)
+            save_cells(s, "cells", self._saved if discarded else self._cells())
+            if unsaved:
+                save_cells(s, "saved", self._saved)
+            else:
+                forget_cells(s, "saved")
         except (ValueError, OSError) as exc:
             self.status_message.emit(f"Could not keep the matrix for next time: {exc}")
+            return
+        self.autosave.remove()  # the settings hold the edits now: a clean exit
 
     def restore_state(self, settings: QSettings) -> None:
         s = settings
@@ -351,17 +448,26 @@ class MatrixTab(QWidget):
         self.results.decimals.setValue(to_int(s.value("matrix/decimals"), 4))
         self.editor.preset_rank.setValue(to_int(s.value("matrix/preset_rank"), 2))
         self.editor.preset_seed.setValue(to_int(s.value("matrix/preset_seed"), 0))
-        problem = restore_matrix(s, self._model)
-        if problem:
-            self.status_message.emit(problem)
-        if problem is None:
+        cells = load_cells(s, "cells")
+        if isinstance(cells, str):
+            if cells:
+                self.status_message.emit(cells)
+        else:
+            self._model.reset_matrix(*cells)
             self._path = str(s.value("matrix/path") or "") or None
-            self._stack.setClean()
-            if to_int(s.value("matrix/unsaved"), 0):
+            unsaved = bool(to_int(s.value("matrix/unsaved"), 0))
+            saved = load_cells(s, "saved") if unsaved else cells
+            if isinstance(saved, str):  # settings from before "saved" was kept
+                saved = self._read_saved_file(cells)
+            self._mark_saved()
+            self._saved = saved
+            if unsaved:
                 self._stack.resetClean()  # last session's edits are still not in a file
+                self._emit_document()
         self.results.set_rank(to_int(s.value("matrix/rank"), 2))
         self.results.tabs.setCurrentIndex(to_int(s.value("matrix/result_tab"), 0))
         self._schedule()
+        self._offer_recovery()
 
 
 def main() -> int:

@@ -16,7 +16,37 @@ from PySide6.QtWidgets import (
     QTableView,
 )
 
-__all__ = ["ArrayTableModel", "ArrayView", "label_corner_button"]
+__all__ = [
+    "NEGATIVE_RGB",
+    "POSITIVE_RGB",
+    "ArrayTableModel",
+    "ArrayView",
+    "label_corner_button",
+    "sign_legend_html",
+]
+
+#: Full-strength shades of the sign colouring (positive red, negative blue); weaker values
+#: blend towards white in 10 steps of |value| / max |value|.
+POSITIVE_RGB = (214, 96, 77)
+NEGATIVE_RGB = (67, 147, 195)
+
+
+def _shade(rgb: tuple[int, int, int], level: int) -> QColor:
+    t = level / 10
+    return QColor(*(round(255 + (c - 255) * t) for c in rgb))
+
+
+def sign_legend_html(vmax: float, what: str = "value") -> str:
+    """Rich text legend of the sign colouring: the two colours, and what full strength means."""
+
+    def swatch(rgb: tuple[int, int, int]) -> str:
+        return f"<span style='background:rgb{rgb}; color:rgb{rgb}'>&nbsp;■■&nbsp;</span>"
+
+    return (
+        f"{swatch(POSITIVE_RGB)} {what} &gt; 0 &nbsp; {swatch(NEGATIVE_RGB)} {what} &lt; 0"
+        f" &nbsp;·&nbsp; white = 0, full colour = ±{vmax:.3g} (the largest |{what}|)"
+    )
+
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -46,9 +76,12 @@ class ArrayTableModel(QAbstractTableModel):
         self._kept_rows: int | None = None
         self._kept_cols: int | None = None
         self._magnitude = False
+        self._signed = False
         self._vmax = 0.0
         self._grey = QBrush(QColor(150, 150, 150))
         self._brushes = [QBrush(QColor(255, 255 - 12 * i, 255 - 20 * i)) for i in range(11)]
+        self._pos_brushes = [QBrush(_shade(POSITIVE_RGB, i)) for i in range(11)]
+        self._neg_brushes = [QBrush(_shade(NEGATIVE_RGB, i)) for i in range(11)]
 
     # ---- configuration --------------------------------------------------------------------
     def set_array(
@@ -85,6 +118,20 @@ class ArrayTableModel(QAbstractTableModel):
         self._magnitude = bool(on)
         self._refresh()
 
+    def set_sign_colours(self, on: bool) -> None:
+        """Shade cells red (> 0) or blue (< 0), stronger with |value| / max |value|."""
+        self._signed = bool(on)
+        self._refresh()
+
+    def max_abs(self) -> float:
+        """The largest |value| (the colouring's full strength)."""
+        return self._vmax
+
+    def cell_colour(self, r: int, c: int) -> QColor | None:
+        """The background the cell is drawn with (None: the view's own)."""
+        brush = self.data(self.index(r, c), Qt.ItemDataRole.BackgroundRole)
+        return brush.color() if isinstance(brush, QBrush) else None
+
     def _refresh(self) -> None:
         if self._a.size:
             self.dataChanged.emit(
@@ -118,8 +165,15 @@ class ArrayTableModel(QAbstractTableModel):
             or (self._kept_cols is not None and c >= self._kept_cols)
         ):
             return self._grey
-        if role == Qt.ItemDataRole.BackgroundRole and self._magnitude and self._vmax > 0:
-            return self._brushes[round(10 * abs(float(self._a[r, c])) / self._vmax)]
+        if role == Qt.ItemDataRole.BackgroundRole and self._vmax > 0:
+            v = float(self._a[r, c])
+            level = round(10 * abs(v) / self._vmax)
+            if self._signed:
+                if level == 0:
+                    return None
+                return (self._pos_brushes if v > 0 else self._neg_brushes)[level]
+            if self._magnitude:
+                return self._brushes[level]
         return None
 
     def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole):

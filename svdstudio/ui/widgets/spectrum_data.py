@@ -8,7 +8,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SpectrumData", "format_number"]
+__all__ = [
+    "SpectrumData",
+    "error_squared_symbol",
+    "format_lost",
+    "format_number",
+    "format_retained",
+]
+
+_SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def error_squared_symbol(k: int) -> str:
+    """‖A − A_k‖_F² with k as subscript digits: the symbol the error panel and the CLI name
+    (the article's "approximation error", worded in :data:`svdstudio.engine.lowrank`)."""
+    return f"‖A − A{str(k).translate(_SUBSCRIPT_DIGITS)}‖_F²"
 
 
 def format_number(x: float) -> str:
@@ -27,6 +41,27 @@ def format_number(x: float) -> str:
             text = f"{x:.{decimals - 1}f}"
         return text
     return f"{x:.2e}"
+
+
+def format_retained(retained: float, lost: float, decimals: int = 1) -> str:
+    """Energy retained as a percentage that never claims 100 % while something is lost.
+
+    ``retained`` and ``lost`` are fractions of the total energy (lost computed from the dropped
+    tail, not as 1 − retained).  "95.2 %"; when the rounded figure would read 100 with a
+    non-zero loss, ">99.9 %" (one decimal) or ">99.99 %" (two): one way of writing it.
+    """
+    text = f"{100.0 * retained:.{decimals}f}"
+    if lost > 0 and float(text) >= 100.0:
+        text = ">" + f"{100.0 - 10.0**-decimals:.{decimals}f}"
+    return f"{text} %"
+
+
+def format_lost(lost: float) -> str:
+    """The share of energy lost, with enough digits to be seen: "4.83 %", "3.1e-07 %"."""
+    pct = 100.0 * lost
+    if pct == 0:
+        return "0 %"
+    return f"{pct:.3g} %" if pct >= 1e-3 else f"{pct:.2e} %"
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,11 +158,15 @@ class SpectrumData:
         floor = self.log_floor()
         return np.log10(np.maximum(self.s, floor)), math.log10(floor)
 
+    def lost_fraction(self, k: int) -> float:
+        """Share of the total energy dropped by keeping k values (from the tail sums)."""
+        if self.total > 0 and math.isfinite(self.total):
+            return float(self.dropped[k]) / self.total
+        return max(0.0, 1.0 - self.retained_fraction(k)) if self.total > 0 else 0.0
+
     def label(self, k: int) -> str:
-        """Default live label: "k = 2 · 95.2% energy · error² 6.90"."""
-        pct = 100.0 * self.retained_fraction(k)
+        """Default live label: "k = 2 · 95.2 % energy · ‖A − A₂‖_F² = 6.90"."""
         dropped = float(self.dropped[k])
-        pct_text = f"{pct:.1f}"
-        if pct_text == "100.0" and dropped > 0:
-            pct_text = ">99.9"  # never claim everything is kept when something is dropped
-        return f"k = {k} · {pct_text}% {self.energy_label} · error² {format_number(dropped)}"
+        pct = format_retained(self.retained_fraction(k), self.lost_fraction(k), 1)
+        error = f"{error_squared_symbol(k)} = {format_number(dropped)}"
+        return f"k = {k} · {pct} {self.energy_label} · {error}"

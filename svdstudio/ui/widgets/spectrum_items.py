@@ -79,6 +79,9 @@ class ValueAxis(pg.AxisItem):
 
     def tickStrings(self, values: list, scale: float, spacing: float) -> list[str]:
         if not self.logMode:
+            big = max((abs(v) for v in values), default=0.0)
+            if big and not 1e-3 <= big < 1e5:  # no SI prefix: short scientific labels instead
+                return [f"{v:.3g}" for v in values]
             return super().tickStrings(values, scale, spacing)
         if spacing < 1 and not getattr(self, "_labelled_minor", False):
             return ["" for _ in values]
@@ -164,9 +167,19 @@ class SpectrumSeries:
         self.dropped_stems = pg.PlotDataItem([], [], connect="pairs", pen=pg.mkPen(edge, width=2))
         self.kept_heads = pg.ScatterPlotItem(size=7, brush=kept, pen=None)
         self.dropped_heads = pg.ScatterPlotItem(size=7, brush=dropped, pen=pg.mkPen(edge))
+        # Many bars: one filled step shape each for kept and dropped, touching, so that no
+        # sub-pixel gaps alias into white stripes that look like missing values.
+        self.kept_fill = pg.PlotDataItem(
+            [0.0, 1.0], [0.0], stepMode="center", fillLevel=0.0, brush=kept, pen=None
+        )
+        self.dropped_fill = pg.PlotDataItem(
+            [0.0, 1.0], [0.0], stepMode="center", fillLevel=0.0, brush=dropped, pen=None
+        )
         self.selected_bar = pg.BarGraphItem(x=[], height=[], width=w, brush=None, pen=ring)
         self.selected_head = pg.ScatterPlotItem(size=14, brush=None, pen=ring)
         for item in (
+            self.kept_fill,
+            self.dropped_fill,
             self.kept_bars,
             self.dropped_bars,
             self.kept_stems,
@@ -179,18 +192,29 @@ class SpectrumSeries:
             plot_item.addItem(item)
 
     BAR_WIDTH = 0.8
+    #: Below this many pixels per bar, bars are drawn as one touching filled shape.
+    DENSE_PITCH_PX = 5.0
 
-    def draw(self, y: np.ndarray, base: float, k: int, stems: bool) -> None:
-        """Draw heights ``y`` (plot units, bars standing on ``base``) with the first k kept."""
+    def draw(self, y: np.ndarray, base: float, k: int, stems: bool, dense: bool = False) -> None:
+        """Draw heights ``y`` (plot units, bars standing on ``base``) with the first k kept;
+        ``dense``: bars as one filled shape per colour (hundreds of values)."""
         x = np.arange(1, y.size + 1, dtype=float)
         head = 7 if y.size <= 40 else 4 if y.size <= 120 else 2
+        fills = dense and not stems
+        for fill, sl in ((self.kept_fill, slice(0, k)), (self.dropped_fill, slice(k, None))):
+            xs, ys = x[sl], y[sl]
+            fill.setVisible(fills and xs.size > 0)
+            if fills and xs.size:
+                fill.setData(np.append(xs - 0.5, xs[-1] + 0.5), ys, fillLevel=base)
         parts = (
             (self.kept_bars, self.kept_stems, self.kept_heads, slice(0, k)),
             (self.dropped_bars, self.dropped_stems, self.dropped_heads, slice(k, None)),
         )
         for bars, stem_lines, heads, sl in parts:
             xs, ys = x[sl], y[sl]
-            bars.setVisible(not stems)
+            if fills:
+                xs, ys = xs[:0], ys[:0]
+            bars.setVisible(not stems and not fills)
             stem_lines.setVisible(stems)
             heads.setVisible(stems)
             if stems:

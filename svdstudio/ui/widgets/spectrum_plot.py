@@ -21,6 +21,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt, Signal
 
+from svdstudio.engine.lowrank import SQUARED_ERROR_WORDS
 from svdstudio.ui.widgets.spectrum_data import SpectrumData
 from svdstudio.ui.widgets.spectrum_items import (
     CutoffLine,
@@ -31,7 +32,7 @@ from svdstudio.ui.widgets.spectrum_items import (
     ValueAxis,
 )
 
-__all__ = ["SpectrumPlot"]
+__all__ = ["SpectrumPlot", "use_settings"]
 
 KEPT = "#3a6fb0"
 DROPPED = "#c9ccd1"
@@ -40,11 +41,26 @@ SELECTED = "#e67e00"
 ENERGY = "#2e8b57"
 CUTOFF = "#c0392b"
 BAR_WIDTH = SpectrumSeries.BAR_WIDTH
+CUTOFF_HANDLE = 12  # px: the triangles at the ends of the cutoff line
+#: Axis titles, whole, and the short form used when the plot is too short for the whole one.
+LEFT_TITLES = ("singular value σᵢ", "σᵢ")
+RIGHT_TITLES = ("cumulative energy (%)", "energy (%)")
 PLOT_HELP = (
     "Singular values σᵢ: blue bars are kept, grey ones dropped; the green curve is the "
     "cumulative energy (right axis).\nClick a bar to keep up to it, drag the red line, or use "
     "the arrow keys (Home/End, Page Up/Down) to set the rank k. Double-click a bar to select σᵢ."
 )
+
+
+_settings: QtCore.QSettings | None = None
+
+
+def use_settings(settings: QtCore.QSettings | None) -> None:
+    """Remember each plot's Bars/Stems and log-scale choice in ``settings`` (the app's), under
+    "spectrum/OBJECTNAME/…".  A choice the user makes is written at once; a plot applies the
+    remembered one when it is first shown (after its tab set its own default)."""
+    global _settings
+    _settings = settings
 
 
 class SpectrumPlot(QtWidgets.QWidget):
@@ -67,6 +83,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._formatter: Callable[[int], str] | None = None
         self._syncing = False  # we are moving the line/spin ourselves: not a user action
         self._drawn: tuple | None = None  # what the bars were last drawn for
+        self._style_applied = False
         self._redraw = QtCore.QTimer(self)
         self._redraw.setSingleShot(True)
         self._redraw.setInterval(0)
@@ -106,7 +123,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         pi.setMenuEnabled(False)
         pi.layout.setContentsMargins(4, 6, 4, 4)
         fg = pg.mkColor("#333333")
-        for name, text in (("left", "singular value σᵢ"), ("bottom", "index i")):
+        for name, text in (("left", LEFT_TITLES[0]), ("bottom", "index i")):
             axis = pi.getAxis(name)
             axis.setPen(fg)
             axis.setTextPen(fg)
@@ -122,12 +139,20 @@ class SpectrumPlot(QtWidgets.QWidget):
             hoverPen=pg.mkPen(CUTOFF, width=4),
         )
         self._cutoff.setZValue(20)
+        # Handles at both ends: visible among thousands of bars, and a wider grip (the hover
+        # zone grows with the marker size).
+        self._cutoff.addMarker("v", position=0.97, size=CUTOFF_HANDLE)
+        self._cutoff.addMarker("^", position=0.03, size=CUTOFF_HANDLE)
         self._cutoff.sigPositionChanged.connect(self._on_line_moved)
         self._cutoff.sigPositionChangeFinished.connect(self._on_line_released)
         pi.addItem(self._cutoff, ignoreBounds=True)
 
         self._energy = EnergyOverlay(pi, self._vb, ENERGY)
+        for name in ("left", "bottom", "right"):
+            pi.getAxis(name).enableAutoSIPrefix(False)  # σ has no unit: no "(x0.001)"
         self._plot.scene().sigMouseClicked.connect(self._on_scene_click)
+        self._vb.sigResized.connect(self._on_view_resized)
+        self._titles: tuple[str, str] | None = None
 
     def _build_controls(self) -> None:
         row = QtWidgets.QGridLayout()
@@ -149,18 +174,20 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._log_check.setAccessibleName("Log scale")
         self._log_check.setToolTip("Show singular values on a logarithmic axis")
         self._log_check.toggled.connect(self.set_log_scale)
+        self._log_check.clicked.connect(lambda on: self._remember("log", bool(on)))
         self._style_combo = QtWidgets.QComboBox()
         self._style_combo.setObjectName("spectrumStyle")
         self._style_combo.addItems(["Bars", "Stems"])
         self._style_combo.setAccessibleName("Plot style")
         self._style_combo.setToolTip("Draw the singular values as bars or as stems")
         self._style_combo.currentIndexChanged.connect(lambda i: self.set_stems(i == 1))
+        self._style_combo.activated.connect(lambda i: self._remember("stems", i == 1))
         self._label = QtWidgets.QLabel()
         self._label.setObjectName("spectrumLabel")
         self._label.setAccessibleName("Rank summary")
         self._label.setToolTip(
-            "Energy retained by the first k singular values, and the squared error "
-            "‖A − A_k‖_F² = Σ_{i>k} σᵢ² of dropping the rest"
+            "Energy retained by the first k singular values, and ‖A − A_k‖_F² = Σ_{i>k} σᵢ², "
+            f"the {SQUARED_ERROR_WORDS}, of dropping the rest"
         )
         self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._label.setWordWrap(True)
@@ -193,6 +220,29 @@ class SpectrumPlot(QtWidgets.QWidget):
     def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
         super().resizeEvent(ev)
         self._place_label()
+
+    # ---------------------------------------------------------------- remembered style
+    def _style_key(self, what: str) -> str:
+        return f"spectrum/{self.objectName() or 'spectrumPlot'}/{what}"
+
+    def _remember(self, what: str, on: bool) -> None:
+        if _settings is not None:
+            _settings.setValue(self._style_key(what), int(on))
+
+    def apply_remembered_style(self) -> None:
+        """Bring back the user's last Bars/Stems and log-scale choice for this plot."""
+        if _settings is None:
+            return
+        for what, setter in (("log", self.set_log_scale), ("stems", self.set_stems)):
+            value = _settings.value(self._style_key(what))
+            if value is not None and str(value) in ("0", "1", "true", "false"):
+                setter(str(value) in ("1", "true"))
+
+    def showEvent(self, ev: QtGui.QShowEvent) -> None:
+        if not self._style_applied:
+            self._style_applied = True
+            self.apply_remembered_style()
+        super().showEvent(ev)
 
     # ---------------------------------------------------------------- public API
     def set_values(
@@ -337,7 +387,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         """Bring bars, stems, cutoff line and highlight up to date with the shown k."""
         self._redraw.stop()
         k, data = self._shown_k, self._data
-        key = (id(data), k, self._log, self._stems)
+        key = (id(data), k, self._log, self._stems, self._dense())
         if key != self._drawn:
             self._drawn = key
             self._draw_bars(k)
@@ -353,7 +403,42 @@ class SpectrumPlot(QtWidgets.QWidget):
             self._series.draw(np.empty(0), 0.0, 0, self._stems)
         else:
             y, base = self._data.plot_y(self._log)
-            self._series.draw(y, base, k, self._stems)
+            self._series.draw(y, base, k, self._stems, self._dense())
+
+    def _dense(self) -> bool:
+        """Too many bars for gaps between them: draw them as one shape."""
+        r = self._data.r if self._data is not None else 0
+        width = max(self._vb.width(), 1.0)
+        return r > 0 and width / r < SpectrumSeries.DENSE_PITCH_PX
+
+    def is_dense(self) -> bool:
+        """Whether the bars are drawn as one filled shape (hundreds of values)."""
+        return self._dense()
+
+    def _on_view_resized(self) -> None:
+        self._redraw.start()  # the bar pitch may have crossed the dense threshold
+        self._fit_titles()
+
+    def _fit_titles(self) -> None:
+        """Keep the axis titles whole: the short form when the full one is taller than the
+        plot."""
+        pi = self._plot.getPlotItem()
+        left, right = pi.getAxis("left"), pi.getAxis("right")
+        room = self._vb.height()
+        metrics = QtGui.QFontMetrics(left.label.font())
+        titles = tuple(
+            full if metrics.horizontalAdvance(full) + 8 <= room else short
+            for full, short in (LEFT_TITLES, RIGHT_TITLES)
+        )
+        if titles != self._titles:
+            self._titles = titles
+            left.setLabel(titles[0], color="#333333")
+            right.setLabel(titles[1], color=ENERGY)
+
+    def axis_titles(self) -> tuple[str, str]:
+        """The left and right axis titles as shown now."""
+        pi = self._plot.getPlotItem()
+        return pi.getAxis("left").labelText, pi.getAxis("right").labelText
 
     def _update_selection(self) -> None:
         i, data = self._selected, self._data
@@ -433,7 +518,7 @@ class SpectrumPlot(QtWidgets.QWidget):
                 self.component_selected.emit(i)
             return
         line_px = self._vb.mapViewToScene(QtCore.QPointF(self._shown_k + 0.5, 0)).x()
-        if abs(line_px - pos.x()) <= 5:
+        if abs(line_px - pos.x()) <= CUTOFF_HANDLE / 2 + 3:
             return  # a click on the line itself is not a request to move it
         self._commit(i)
 

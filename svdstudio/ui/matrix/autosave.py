@@ -1,0 +1,162 @@
+"""Crash insurance for the Matrix tab: unsaved edits are written to disk a few seconds after
+the last edit, and offered back after a session that ended without saving them.
+
+One file per running process (``matrix-autosave-PID.npz``) in the autosave folder: beside the
+settings file when ``$SVDSTUDIO_SETTINGS`` names one, else the app's data folder.  The file is
+an ``.npz`` of plain arrays (values, the invalid cells' positions and texts, the file path) and
+is read back with ``allow_pickle=False``.  A file whose process is gone was left by a crash or
+a kill; a clean exit (or a save, or undoing back to the saved state) removes the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
+
+from svdstudio.io.atomic import atomic_write_bytes
+
+__all__ = [
+    "AUTOSAVE_DELAY_MS",
+    "Autosave",
+    "Recovered",
+    "autosave_folder",
+    "find_orphans",
+    "read_autosave",
+    "write_autosave",
+]
+
+#: Wait this long after the last edit (a burst of typing is one write).
+AUTOSAVE_DELAY_MS = 3000
+SETTINGS_ENV = "SVDSTUDIO_SETTINGS"
+_NAME_RE = re.compile(r"^matrix-autosave-(\d+)\.npz$")
+
+
+def autosave_folder() -> Path:
+    """Beside ``$SVDSTUDIO_SETTINGS`` when it is set, else the app's data folder."""
+    env = os.environ.get(SETTINGS_ENV)
+    if env:
+        return Path(env).expanduser().resolve().parent
+    where = QStandardPaths.StandardLocation.AppDataLocation
+    return Path(QStandardPaths.writableLocation(where))
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """What an autosave file holds."""
+
+    values: np.ndarray
+    invalid: dict[tuple[int, int], str]
+    path: str | None  # the file the matrix came from, if any
+    saved_at: float  # seconds since the epoch
+    source: Path  # the autosave file itself
+
+
+def write_autosave(
+    target: Path, values: np.ndarray, invalid: dict[tuple[int, int], str], path: str | None
+) -> None:
+    """Write one autosave file atomically (the previous one stays whole until replaced)."""
+    keys = sorted(invalid)
+    buf = io.BytesIO()
+    np.savez(
+        buf,
+        values=np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0),
+        invalid_rc=np.array(keys, dtype=np.int64).reshape(-1, 2),
+        invalid_text=np.array([invalid[k] for k in keys], dtype=np.str_),
+        path=np.array(path or "", dtype=np.str_),
+        saved_at=np.array(time.time()),
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(target, buf.getvalue())
+
+
+def read_autosave(source: Path) -> Recovered:
+    """Read an autosave file (ValueError/OSError when it is damaged)."""
+    with np.load(source, allow_pickle=False) as z:
+        values = np.array(z["values"], dtype=np.float64)
+        rc = np.array(z["invalid_rc"], dtype=np.int64).reshape(-1, 2)
+        texts = [str(t) for t in z["invalid_text"]]
+        path = str(z["path"]) or None
+        saved_at = float(z["saved_at"])
+    if values.ndim != 2 or values.size == 0 or len(texts) != len(rc):
+        raise ValueError(f"{source.name}: not a matrix autosave")
+    invalid = {
+        (int(r), int(c)): t
+        for (r, c), t in zip(rc.tolist(), texts, strict=True)
+        if 0 <= r < values.shape[0] and 0 <= c < values.shape[1]
+    }
+    for r, c in invalid:
+        values[r, c] = np.nan
+    return Recovered(values, invalid, path, saved_at, source)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def find_orphans(folder: Path) -> list[Path]:
+    """Autosave files whose process is gone, newest first."""
+    try:
+        entries = [p for p in folder.iterdir() if _NAME_RE.match(p.name)]
+    except OSError:
+        return []
+    orphans = [p for p in entries if not _alive(int(_NAME_RE.match(p.name).group(1)))]
+    return sorted(orphans, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+class Autosave(QObject):
+    """Debounced writer of this process's autosave file.
+
+    ``schedule()`` after each edit; the owner's ``snapshot()`` callable gives
+    ``(values, invalid, path)`` or None when nothing is unsaved (the file is then removed).
+    """
+
+    failed = Signal(str)  # one sentence: the autosave could not be written
+
+    def __init__(self, snapshot, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._snapshot = snapshot
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.write_now)
+
+    def target(self) -> Path:
+        """This process's autosave file."""
+        return autosave_folder() / f"matrix-autosave-{os.getpid()}.npz"
+
+    def schedule(self) -> None:
+        """An edit happened: write in a few seconds (restarting the wait)."""
+        self._timer.start(AUTOSAVE_DELAY_MS)
+
+    def write_now(self) -> None:
+        """Write the unsaved matrix now (or remove the file when nothing is unsaved)."""
+        self._timer.stop()
+        snap = self._snapshot()
+        if snap is None:
+            self.remove()
+            return
+        try:
+            write_autosave(self.target(), *snap)
+        except (OSError, ValueError) as exc:
+            self.failed.emit(f"Could not autosave the matrix: {exc}")
+
+    def remove(self) -> None:
+        """Forget the autosave (clean exit, save, or back to the saved state)."""
+        self._timer.stop()
+        with contextlib.suppress(OSError):
+            self.target().unlink()
