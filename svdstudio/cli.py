@@ -6,11 +6,11 @@ import argparse
 import sys
 
 from svdstudio import __version__
-from svdstudio.commands import compress, project, svd
+from svdstudio.commands import compress, network, project, svd
 from svdstudio.commands.common import CliError
 
 # Each module adds one sub-command; keep the list in the order shown by --help.
-COMMANDS = [svd, compress, project]
+COMMANDS = [svd, compress, project, network]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="svdstudio-cli",
         description="Scripted SVD experiments: decompose matrices, compress images, "
-        "project datasets.",
+        "project datasets, compress networks.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"svdstudio-cli {__version__}")

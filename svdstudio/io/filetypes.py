@@ -1,9 +1,13 @@
-"""Which tab opens a file: ``classify_path(path)`` → "image" | "matrix" | "dataset" | "factors".
+"""Which tab opens a file: ``classify_path(path)`` → "image" | "matrix" | "dataset" | "factors" |
+"network".
 
 Rules (no Qt here, so the CLI and tests can use it too):
 
 * By extension, case-insensitive: images (``.png .jpg .jpeg .tif .tiff .bmp .gif .webp .ppm .pgm
-  .pbm .pnm .tga``, the Image tab's list), ``.npy`` → matrix, ``.npz``/``.svdz`` → saved factors.
+  .pbm .pnm .tga``, the Image tab's list), ``.npy`` → matrix, ``.npz``/``.svdz`` → saved factors,
+  ``.safetensors`` → network, and an ``.npz`` whose members look like a state dict (``0.weight``
+  ...) → network. ``.pt .pth .ckpt`` (PyTorch pickles) raise ``ValueError`` with the recipe to
+  convert them: loading them would run code.
 * Text tables (``.csv .tsv .tab .txt .dat``) are sniffed from their first 64 KiB: the delimiter is
   the one of tab, comma, semicolon or whitespace that splits the lines most consistently; if the
   first row has a non-numeric cell it is a header. A table **with a header and at least one
@@ -34,6 +38,8 @@ __all__ = [
     "MATRIX",
     "MATRIX_EXTENSIONS",
     "MIME_TYPES",
+    "NETWORK",
+    "NETWORK_EXTENSIONS",
     "TABLE_EXTENSIONS",
     "classify_path",
     "classify_table_text",
@@ -44,7 +50,8 @@ IMAGE = "image"
 MATRIX = "matrix"
 DATASET = "dataset"
 FACTORS = "factors"
-KINDS = (IMAGE, MATRIX, DATASET, FACTORS)
+NETWORK = "network"
+KINDS = (IMAGE, MATRIX, DATASET, FACTORS, NETWORK)
 
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"}
@@ -53,6 +60,8 @@ IMAGE_EXTENSIONS = frozenset(
 MATRIX_EXTENSIONS = frozenset({".npy"})
 FACTORS_EXTENSIONS = frozenset({".npz", ".svdz"})
 TABLE_EXTENSIONS = frozenset({".csv", ".tsv", ".tab", ".txt", ".dat"})
+NETWORK_EXTENSIONS = frozenset({".safetensors"})
+_PICKLE_EXTENSIONS = frozenset({".pt", ".pth", ".ckpt"})
 
 # Freedesktop MIME types the Linux launcher (packaging/linux) registers for, kept here so a test can
 # check the .desktop file against this module. text/plain (.txt) and application/zip (.npz) are
@@ -93,12 +102,18 @@ _SPECIAL = frozenset({"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", 
 def supported_extensions() -> tuple[str, ...]:
     """Every extension ``classify_path`` accepts, sorted (e.g. for an "All supported" filter)."""
     return tuple(
-        sorted(IMAGE_EXTENSIONS | MATRIX_EXTENSIONS | FACTORS_EXTENSIONS | TABLE_EXTENSIONS)
+        sorted(
+            IMAGE_EXTENSIONS
+            | MATRIX_EXTENSIONS
+            | FACTORS_EXTENSIONS
+            | TABLE_EXTENSIONS
+            | NETWORK_EXTENSIONS
+        )
     )
 
 
 def classify_path(path: str | os.PathLike[str]) -> str:
-    """Which tab should open ``path``: "image", "matrix", "dataset" or "factors".
+    """Which tab should open ``path``: "image", "matrix", "dataset", "factors" or "network".
 
     Raises ``ValueError`` (one plain sentence naming the file) for an unsupported or empty file,
     ``OSError`` if a text table cannot be read.
@@ -111,7 +126,18 @@ def classify_path(path: str | os.PathLike[str]) -> str:
         return IMAGE
     if suffix in MATRIX_EXTENSIONS:
         return MATRIX
+    if suffix in NETWORK_EXTENSIONS:
+        return NETWORK
+    if suffix in _PICKLE_EXTENSIONS:
+        from svdstudio.io.networks import refusal_message
+
+        raise ValueError(refusal_message(p))
     if suffix in FACTORS_EXTENSIONS:
+        if suffix == ".npz":
+            from svdstudio.io.networks import looks_like_state_dict
+
+            if looks_like_state_dict(p):
+                return NETWORK
         return FACTORS
     if suffix in TABLE_EXTENSIONS:
         with p.open("rb") as fh:
@@ -131,8 +157,8 @@ def classify_path(path: str | os.PathLike[str]) -> str:
     raise ValueError(
         f"{p}: SVD Studio cannot open {what}; it opens images "
         f"({_list(IMAGE_EXTENSIONS)}), matrices ({_list(MATRIX_EXTENSIONS | TABLE_EXTENSIONS)}), "
-        f"datasets (.csv, .tsv with a label column) and saved factors "
-        f"({_list(FACTORS_EXTENSIONS)})"
+        f"datasets (.csv, .tsv with a label column), saved factors "
+        f"({_list(FACTORS_EXTENSIONS)}) and networks (.safetensors, .npz state dicts)"
     )
 
 
