@@ -119,6 +119,7 @@ class NetworkSession(QtCore.QObject):
         self.ranks: dict[str, int | None] = {}
         self.selected: str | None = None
         self.auto_curves = True  # compute the selected layer's rank curves when needed
+        self._curves_wanted = False  # compute_curves() was asked for while factors were due
         self._factors: dict[tuple[str, str], dict[str, LayerFactors]] = {}
         self._scorer = None
         self._preview_scorer = None
@@ -239,6 +240,7 @@ class NetworkSession(QtCore.QObject):
         self.accuracy = self.preview = self.budget = self.latency = None
         self.curves = {}
         self._tables = {}
+        self._curves_wanted = False
         self.network_changed.emit()
         self._prepare()
 
@@ -280,11 +282,17 @@ class NetworkSession(QtCore.QObject):
             self.factors_ready.emit()
             self.selection_changed.emit(self.selected or "")
             self._rescore()
-        if self.has_calibration() and ("data-aware", scheme) not in self._factors:
-            if self.method != "data-aware":
+        self._curves_or_their_factors()
+
+    def _curves_or_their_factors(self) -> None:
+        # The rank curves show plain and data-aware SVD: get the missing factors first.
+        if not (self.auto_curves or self._curves_wanted):
+            return
+        if self.has_calibration() and ("data-aware", self.scheme) not in self._factors:
+            if not self._runner.is_running("network.factors"):
                 self._compute_factors("data-aware")
-        elif self.auto_curves:
-            self.compute_curves()
+            return
+        self.compute_curves()
 
     def _compute_factors(self, method: str) -> None:
         gen, scheme = self._generation, self.scheme
@@ -309,8 +317,7 @@ class NetworkSession(QtCore.QObject):
             self.factors_ready.emit()
             self.selection_changed.emit(self.selected or "")
             self._rescore()
-        if self.auto_curves:
-            self.compute_curves()
+        self._curves_or_their_factors()
 
     # ================================================================ queries
     def factors(self, method: str | None = None) -> dict[str, LayerFactors] | None:
@@ -449,6 +456,8 @@ class NetworkSession(QtCore.QObject):
         self.curves = {}
         self.budget = None
         self._generation += 1
+        for channel in self._long_channels:
+            self._runner.cancel(channel)
         self._prepare()
 
     def set_cost(self, cost: str) -> None:
@@ -507,6 +516,7 @@ class NetworkSession(QtCore.QObject):
         name = self.selected
         if name is None or not self.has_data() or (name, self.scheme) in self.curves:
             return
+        self._curves_wanted = True  # asked for: follow the data-aware factors if they are due
         by_method = {}
         for method in ("plain", "data-aware"):
             f = self._factors.get((method, self.scheme))
@@ -515,7 +525,9 @@ class NetworkSession(QtCore.QObject):
         if "plain" not in by_method:
             return
         if self.has_calibration() and "data-aware" not in by_method:
-            return  # the data-aware factors are on their way; the curves follow them
+            self._curves_or_their_factors()  # the curves follow the data-aware factors
+            return
+        self._curves_wanted = False
         gen, scheme, test = self._generation, self.scheme, self.plan.test
         self._runner.submit(
             "network.sweep",
