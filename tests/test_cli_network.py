@@ -54,6 +54,7 @@ def test_spectra_only(capsys):
     first = out["layers"][0]
     assert first["kind"] == "dense" and first["shape"] == [256, 64]
     assert first["matrix_shape"] == [256, 64] and first["max_rank"] == 64
+    assert first["factorised_matrix"] == "W (out × in)"
     assert len(first["singular_values"]) == 64
     assert out["params"] == out["params_compressed"] == 50826
     assert out["macs"] == 64 * 256 + 256 * 128 + 128 * 10
@@ -116,6 +117,7 @@ def test_data_aware_with_data_uses_a_seeded_half(capsys, tmp_path):
         capsys, "digits-mlp", "--data", str(data), "--method", "data-aware", "--rank", "8"
     )
     assert out["method"] == "data-aware"
+    assert "whitened" in out["layers"][0]["factorised_matrix"]
     assert out["calibration"]["samples"] == 179 and "seeded half" in out["calibration"]["source"]
     assert out["samples"] == 180
     cal = tmp_path / "cal.npz"

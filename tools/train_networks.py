@@ -32,7 +32,7 @@ from svdstudio.io.networks import DATA_KEY, write_network  # noqa: E402
 
 OUT = ROOT / "resources" / "networks"
 CLASSES = tuple(str(d) for d in range(10))
-DECAY = float(__import__("os").environ.get("SVDSTUDIO_TRAIN_DECAY", "1e-4"))
+DECAY = 2e-3  # L2 weight decay; 1e-4 left the MNIST MLP less compressible (72 % vs 77 % at 10 %)
 
 
 def split(y: np.ndarray, fractions: tuple[float, float], seed: int) -> dict[str, np.ndarray]:

@@ -238,6 +238,7 @@ def run(args: argparse.Namespace) -> int:
                 "shape": list(f.shape),
                 "matrix_shape": list(f.matrix_shape),
                 "scheme": f.scheme,
+                "factorised_matrix": f.matrix_description,
                 "singular_values": f.singular_values,
                 "rank": k,
                 "max_rank": f.max_rank,

@@ -99,7 +99,45 @@ def _natural(prefix: str) -> list[tuple[int, object]]:
     return [(0, int(t)) if t.isdigit() else (1, t) for t in re.split(r"(\d+)", prefix) if t]
 
 
+MAX_ARRAY_BYTES = 1024**3
+
+
+def check_npz_headers(p: Path) -> None:
+    """Check every member's declared shape against its real size and a cap, before loading:
+    numpy allocates what an .npy header declares before reading the data."""
+    try:
+        with zipfile.ZipFile(p) as zf:
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                key = info.filename[:-4]
+                with zf.open(info) as fh:
+                    try:
+                        version = np.lib.format.read_magic(fh)
+                        if version == (1, 0):
+                            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+                        else:
+                            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+                    except ValueError as exc:
+                        raise NetworkFileError(
+                            f"{p}: key {key!r} is not a valid array ({exc})"
+                        ) from None
+                if dtype.hasobject:
+                    raise NetworkFileError(
+                        f"{p}: key {key!r} holds Python objects, which are never unpickled"
+                    )
+                nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                if nbytes > MAX_ARRAY_BYTES or nbytes > info.file_size:
+                    raise NetworkFileError(
+                        f"{p}: key {key!r} declares {nbytes} bytes but its member holds "
+                        f"{info.file_size} (limit {MAX_ARRAY_BYTES}); the file is damaged"
+                    )
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise NetworkFileError(f"{p}: not a readable .npz archive ({exc})") from None
+
+
 def _read_npz(p: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    check_npz_headers(p)
     try:
         with np.load(p, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
@@ -567,9 +605,10 @@ class LabelledData:
 def _check_xy(x: np.ndarray, y: np.ndarray, source: str, n_classes: int | None) -> LabelledData:
     if x.dtype.kind not in "fiub":
         raise NetworkFileError(f"{source}: x holds {x.dtype}, not numbers")
-    if x.ndim not in (2, 4):
+    if x.ndim not in (2, 3, 4):
         raise NetworkFileError(
-            f"{source}: x must be N × features or N × C × H × W, not {x.ndim}-D {x.shape}"
+            f"{source}: x must be N × features, N × H × W or N × C × H × W, not "
+            f"{x.ndim}-D {x.shape}"
         )
     if x.shape[0] == 0:
         raise NetworkFileError(f"{source}: x holds no samples")
@@ -594,6 +633,8 @@ def read_labelled_data(
     p = Path(path)
     if p.suffix.lower() != ".npz":
         raise NetworkFileError(f"{p}: data must be an .npz file with arrays x and y")
+    if p.is_file():
+        check_npz_headers(p)
     try:
         with np.load(p, allow_pickle=False) as npz:
             kx, ky = (f"x_{prefix}", f"y_{prefix}") if prefix else ("x", "y")

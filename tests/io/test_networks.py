@@ -382,8 +382,8 @@ def test_labelled_data_checks(tmp_path):
         ),
         "count.npz": ({"x": np.zeros((3, 6)), "y": np.array([0, 1])}, "one label per sample"),
         "dims.npz": (
-            {"x": np.zeros((3, 6, 2)), "y": np.array([0, 1, 1])},
-            "N × features or N × C × H × W",
+            {"x": np.zeros((3, 6, 2, 1, 1)), "y": np.array([0, 1, 1])},
+            "not 5-D",
         ),
     }
     for name, (arrays, message) in cases.items():
@@ -416,3 +416,33 @@ def test_bundled_networks_load_with_splits_and_accuracy(name):
 def test_recipe_is_short():
     assert len(PYTORCH_RECIPE.splitlines()) <= 7
     assert "save_file" in PYTORCH_RECIPE and ARCHITECTURE_KEY in PYTORCH_RECIPE
+
+
+def test_npz_header_declaring_more_than_it_holds_is_refused_before_loading(tmp_path):
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": "<f4", "fortran_order": False, "shape": (100000, 100000)}
+    )
+    buf.write(b"\0" * 16)
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("0.weight.npy", buf.getvalue())
+    with pytest.raises(NetworkFileError, match=r"key '0\.weight' declares 40000000000 bytes"):
+        read_network(path)
+    data = tmp_path / "data.npz"
+    with zipfile.ZipFile(data, "w") as zf:
+        zf.writestr("x.npy", buf.getvalue())
+        zf.writestr("y.npy", buf.getvalue())
+    with pytest.raises(NetworkFileError, match="declares 40000000000 bytes"):
+        read_labelled_data(data)
+
+
+def test_npz_architecture_key(tmp_path):
+    path = tmp_path / "cnn.npz"
+    np.savez(path, **cnn_state(), **{ARCHITECTURE_KEY: np.array(json.dumps(CNN_ARCH))})
+    assert looks_like_state_dict(path)
+    net, meta = read_network(path)
+    assert net.input_shape == (1, 8, 8) and ARCHITECTURE_KEY in meta

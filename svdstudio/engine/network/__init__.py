@@ -1,7 +1,9 @@
 """The Network lab engine: numpy-only inference and SVD compression of sequential classifiers.
 
-No Qt, no file I/O (``svdstudio.io.networks`` reads and writes networks and data). The API the
-Network tab and ``svdstudio-cli network`` build on, in the order they use it:
+No Qt, no file I/O (``svdstudio.io.networks``: ``load_bundled_network(name)`` /
+``load_network_with_data(path)`` → ``BundledNetwork(network, splits={"train", "val", "test"})``,
+``read_network``, ``read_labelled_data``, ``write_network``). The API the Network tab and
+``svdstudio-cli network`` build on, in the order they use it:
 
 **Networks** (``layers``): frozen dataclasses ``Dense``, ``Conv2d``, ``ReLU``, ``MaxPool``,
 ``Flatten``, ``BatchNorm`` (folded into the layer before it on load) and ``Network(layers,
@@ -15,14 +17,15 @@ Layer names are the state-dict prefixes ("0", "2", ...); a factorised layer "2" 
 fit), ``layer_shapes``, ``layer_macs`` (exact, per sample), ``check_network``.
 
 **Factorisation** (``factorize``, ``analysis``): ``analyse(net, conv_scheme="spatial"|"channel",
-method="plain"|"data-aware", calibration=x_val)`` → ``{name: LayerFactors}``, one SVD per dense
-or conv layer, then cut at any rank cheaply:
+method="plain"|"data-aware", calibration=x_train)`` → ``{name: LayerFactors}``, one SVD per
+dense or conv layer, then cut at any rank cheaply (calibration: the training split, never test):
 ``LayerFactors.singular_values``, ``.matrix_shape``, ``.max_rank``, ``.params``, ``.macs``,
 ``.params_at(k)``, ``.macs_at(k)``, ``.saves(k)``, ``.break_even_rank()``, ``.errors(k)`` →
 ``EckartYoung(frobenius_error, frobenius_error_squared, spectral_error, energy_retained,
 relative_error)``, ``.rank_for_energy(f)``, ``.layers_at(k)``, ``.warning`` (too few calibration
-samples). ``compress(net, factors, ranks)`` → a new ``Network`` (rank None keeps a layer whole);
-``totals(net, compressed)`` → ``Totals`` (params, MACs, ratios); ``resolve_layer_name``.
+samples), ``.matrix_description``. ``compress(net, factors, ranks)`` → a new ``Network``
+(rank None keeps a layer whole); ``totals(net, compressed)`` → ``Totals`` (params, MACs,
+ratios); ``resolve_layer_name``.
 
 **Scoring** (``scoring``): ``Scorer(net, x, y)`` caches layer inputs so re-scoring after a rank
 change runs only the changed suffix: ``.score({name: layers})`` / ``.score_network(net)`` →
@@ -38,7 +41,10 @@ level, fits)`` for ``RULES`` = energy, uniform, global, greedy (``RULE_TITLES`` 
 between steps, and raises ``Cancelled``.
 
 **Timing** (``timing``): ``measure_latency(fn, runs=30)`` → ``LatencyStats(median, p10, p90,
-...)`` with one BLAS thread where threadpoolctl allows; ``busy_warning()``; ``load_average()``.
+...)`` with one BLAS thread where threadpoolctl allows; ``compare_latency(net, small, x,
+batches=(1, 256), runs=30)`` → ``LatencyComparison(rows, warning)`` (original beside compressed;
+run it in a worker process started with ``timing.ONE_THREAD_ENV`` when threadpoolctl is
+missing); ``busy_warning()``; ``load_average()``.
 """
 
 from svdstudio.engine.network.allocate import (
@@ -96,9 +102,11 @@ from svdstudio.engine.network.sweeps import (
     rank_sweep,
 )
 from svdstudio.engine.network.timing import (
+    LatencyComparison,
     LatencyStats,
     blas_threads,
     busy_warning,
+    compare_latency,
     load_average,
     measure_latency,
 )
@@ -118,6 +126,7 @@ __all__ = [
     "Dense",
     "EckartYoung",
     "Flatten",
+    "LatencyComparison",
     "LatencyStats",
     "Layer",
     "LayerFactors",
@@ -136,6 +145,7 @@ __all__ = [
     "busy_warning",
     "check_labels",
     "check_network",
+    "compare_latency",
     "compress",
     "factor_layer",
     "factorisable_names",

@@ -120,10 +120,26 @@ def _fit_monotone(
 
 def greedy_candidate_ranks(f: LayerFactors, count: int = 16, cost: str = "params") -> list[int]:
     """Ranks to tabulate for the greedy rule: about ``count`` from 1 up to the break-even rank,
-    spaced evenly in cost."""
+    half spaced geometrically (accuracy changes fastest at low ranks), half evenly."""
     top = max(1, min(f.max_rank, f.break_even_rank(cost) - 1))
-    ranks = np.unique(np.round(np.linspace(1, top, num=min(count, top))).astype(int))
-    return [int(k) for k in ranks]
+    n = min(count, top)
+    grid = np.concatenate([np.geomspace(1, top, num=n - n // 2), np.linspace(1, top, num=n // 2)])
+    return [int(k) for k in np.unique(np.round(grid).astype(int))]
+
+
+def _rank_for_level(t: AccuracyTable, level: float) -> int | None:
+    """The smallest rank whose accuracy, interpolated linearly between the table's ranks (made
+    non-decreasing), reaches ``level``; None if no tabulated rank does."""
+    acc = np.maximum.accumulate(np.asarray(t.accuracy, dtype=np.float64))
+    hit = np.flatnonzero(acc >= level - 1e-12)
+    if hit.size == 0:
+        return None
+    i = int(hit[0])
+    if i == 0 or acc[i] <= acc[i - 1]:
+        return int(t.ranks[i])
+    r0, r1 = t.ranks[i - 1], t.ranks[i]
+    frac = (level - acc[i - 1]) / (acc[i] - acc[i - 1])
+    return int(np.ceil(r0 + frac * (r1 - r0) - 1e-9))
 
 
 def allocate(
@@ -186,12 +202,14 @@ def allocate(
         def at_level(a: float) -> dict[str, int | None]:
             out = {}
             for name, f in factors.items():
-                t = by_name[name]
-                ok = [k for k, acc in zip(t.ranks, t.accuracy, strict=True) if acc >= a]
-                out[name] = _rank_or_whole(f, min(ok), cost) if ok else None
+                k = _rank_for_level(by_name[name], a)
+                out[name] = None if k is None else _rank_or_whole(f, k, cost)
             return out
 
-        levels = np.unique(np.concatenate([t.accuracy for t in by_name.values()]))
+        # AIMET interpolates between tabulated ratios: search a fine grid of accuracy levels.
+        table_levels = np.concatenate([t.accuracy for t in by_name.values()])
+        grid = np.linspace(table_levels.min(), table_levels.max(), 2001)
+        levels = np.unique(np.concatenate([table_levels, grid]))
         ranks, level, fits = _fit_monotone(factors, levels, at_level, limit, cost)  # low = stingy
     notes = ()
     if not fits:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from svdstudio.engine.network.factorize import LayerFactors, factor_layer
+from svdstudio.engine.network.factorize import InputStatistics, LayerFactors, factor_layer
 from svdstudio.engine.network.inference import (
     layer_macs,
     layer_shapes,
@@ -86,13 +86,13 @@ def analyse(
     """
     names = layers if layers is not None else factorisable_names(network)
     shapes = {layer.name: s for layer, s in zip(network.layers, layer_shapes(network), strict=True)}
-    inputs: dict[str, np.ndarray] = {}
+    stats: dict[str, InputStatistics] = {}
     if method == "data-aware":
         if calibration is None:
             raise ValueError(
                 "data-aware SVD needs calibration data (the training or validation split)"
             )
-        inputs = layer_inputs(network, calibration)
+        stats = _calibration_statistics(network, calibration, names, conv_scheme)
     out: dict[str, LayerFactors] = {}
     for i, name in enumerate(names):
         layer = network.layer(name)
@@ -106,12 +106,33 @@ def analyse(
             layer,
             conv_scheme,
             method,
-            inputs=inputs.get(name),
+            statistics=stats.get(name),
             in_hw=in_hw,  # type: ignore[arg-type]
         )
         if progress is not None:
             progress(i + 1, len(names))
     return out
+
+
+def _calibration_statistics(
+    network: Network, calibration: np.ndarray, names: list[str], scheme: str, chunk: int = 256
+) -> dict[str, InputStatistics]:
+    """Input statistics of the named layers, one calibration chunk at a time through the
+    network (memory: one chunk's activations, not the whole set's)."""
+    wanted = set(names)
+    stats = {
+        layer.name: InputStatistics(layer, scheme)
+        for layer in network.layers
+        if layer.name in wanted and isinstance(layer, Dense | Conv2d)
+    }
+    last = max(i for i, layer in enumerate(network.layers) if layer.name in stats)
+    for start in range(0, calibration.shape[0], chunk):
+        x = prepare_input(network, calibration[start : start + chunk])
+        for layer in network.layers[: last + 1]:
+            if layer.name in stats:
+                stats[layer.name].add(x)
+            x = run_layers((layer,), x)
+    return stats
 
 
 def replacements(

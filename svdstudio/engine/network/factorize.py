@@ -32,6 +32,7 @@ __all__ = [
     "CONV_SCHEMES",
     "METHODS",
     "EckartYoung",
+    "InputStatistics",
     "LayerFactors",
     "factor_layer",
     "input_statistics",
@@ -80,22 +81,43 @@ def _patches(layer: Dense | Conv2d, scheme: str, x: np.ndarray) -> np.ndarray:
     return im2col(x, (kh, 1), (layer.stride[0], 1), layer.padding)[0]
 
 
+class InputStatistics:
+    """Running sums of a layer's input vectors p, fed batch by batch (``add``), so that
+    calibration never needs every layer's activations in memory at once."""
+
+    def __init__(self, layer: Dense | Conv2d, scheme: str) -> None:
+        self.layer, self.scheme = layer, scheme
+        self.count = 0  # input vectors seen
+        self.samples = 0  # calibration samples seen
+        self._s1: np.ndarray | None = None
+        self._s2: np.ndarray | None = None
+
+    def add(self, x: np.ndarray) -> None:
+        """Add a batch of the layer's inputs (N × in, or N × C × H × W)."""
+        p = _patches(self.layer, self.scheme, x).astype(np.float64)
+        s1, s2 = p.sum(axis=0), p.T @ p
+        self._s1 = s1 if self._s1 is None else self._s1 + s1
+        self._s2 = s2 if self._s2 is None else self._s2 + s2
+        self.count += p.shape[0]
+        self.samples += x.shape[0]
+
+    def mean_cov(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean μ and centred covariance C (float64)."""
+        if self._s1 is None or self._s2 is None or self.count == 0:
+            raise ValueError(f"layer {self.layer.name}: no calibration samples were given")
+        mu = self._s1 / self.count
+        cov = self._s2 / self.count - np.outer(mu, mu)
+        return mu, (cov + cov.T) / 2
+
+
 def input_statistics(
     layer: Dense | Conv2d, scheme: str, x: np.ndarray, chunk: int = 256
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Mean μ, centred covariance C (float64) and count of the input vectors p over ``x``."""
-    total = 0
-    s1: np.ndarray | None = None
-    s2: np.ndarray | None = None
+) -> InputStatistics:
+    """The running statistics of the input vectors p over the batch ``x``, in chunks."""
+    stats = InputStatistics(layer, scheme)
     for start in range(0, x.shape[0], chunk):
-        p = _patches(layer, scheme, x[start : start + chunk]).astype(np.float64)
-        s1 = p.sum(axis=0) if s1 is None else s1 + p.sum(axis=0)
-        s2 = p.T @ p if s2 is None else s2 + p.T @ p
-        total += p.shape[0]
-    assert s1 is not None and s2 is not None
-    mu = s1 / total
-    cov = s2 / total - np.outer(mu, mu)
-    return mu, (cov + cov.T) / 2, total
+        stats.add(x[start : start + chunk])
+    return stats
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,6 +157,16 @@ class LayerFactors:
     @property
     def matrix_shape(self) -> tuple[int, int]:
         return tuple(self.matrix.shape)  # type: ignore[return-value]
+
+    @property
+    def matrix_description(self) -> str:
+        """What was factorised, for labels: e.g. "W (out × in)" or "W·C^½ (whitened)"."""
+        what = {
+            "dense": "W (out × in)",
+            "channel": "W as out × (in·kh·kw)",
+            "spatial": "W as (out·kw) × (in·kh)",
+        }[self.scheme]
+        return what if self.unwhiten is None else f"{what} · C^½ (whitened by the inputs)"
 
     @property
     def max_rank(self) -> int:
@@ -285,13 +317,15 @@ def factor_layer(
     method: str = "plain",
     *,
     inputs: np.ndarray | None = None,
+    statistics: InputStatistics | None = None,
     in_hw: tuple[int, int] | None = None,
     ridge: float = DEFAULT_RIDGE,
 ) -> LayerFactors:
     """Decompose one layer. ``scheme`` matters for convolutions only (dense layers use "dense").
 
-    Data-aware needs ``inputs``: a calibration batch of the layer's inputs (never the test
-    split). ``in_hw`` is a convolution's input height and width (taken from ``inputs`` if given).
+    Data-aware needs ``inputs``, a calibration batch of the layer's inputs (never the test
+    split), or their ``statistics`` gathered batch by batch. ``in_hw`` is a convolution's
+    input height and width (taken from ``inputs`` if given).
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
@@ -312,9 +346,12 @@ def factor_layer(
     if method == "plain":
         u, s, vt = _svd(m)
         return LayerFactors(layer, scheme, method, m, u, s, vt, in_hw=in_hw, out_hw=out_hw)
-    if inputs is None:
-        raise ValueError(f"layer {layer.name}: data-aware SVD needs calibration inputs")
-    mu, cov, count = input_statistics(layer, scheme, inputs)
+    if statistics is None:
+        if inputs is None:
+            raise ValueError(f"layer {layer.name}: data-aware SVD needs calibration inputs")
+        statistics = input_statistics(layer, scheme, inputs)
+    mu, cov = statistics.mean_cov()
+    count = statistics.count
     lam, q = np.linalg.eigh(cov)
     lam = np.clip(lam, 0.0, None)
     lam = lam + ridge * max(float(lam.mean()), 1e-12)
@@ -323,7 +360,7 @@ def factor_layer(
     unwhiten = (q / root) @ q.T
     u, s, vt = _svd(m @ whiten)
     warning = None
-    n_samples = inputs.shape[0]
+    n_samples = statistics.samples
     if count < m.shape[1]:
         warning = (
             f"layer {layer.name}: {count} calibration vectors for {m.shape[1]} inputs; with "

@@ -18,9 +18,11 @@ import numpy as np
 
 __all__ = [
     "ONE_THREAD_ENV",
+    "LatencyComparison",
     "LatencyStats",
     "blas_threads",
     "busy_warning",
+    "compare_latency",
     "load_average",
     "measure_latency",
 ]
@@ -127,3 +129,64 @@ def measure_latency(
         load_after=load_average(),
         blas_threads=threads,
     )
+
+
+@dataclass(frozen=True)
+class LatencyComparison:
+    """Original beside compressed, per batch size: ``rows`` of (batch, original, compressed)."""
+
+    rows: tuple[tuple[int, LatencyStats, LatencyStats], ...]
+    warning: str | None  # busy machine, or BLAS threads not limited
+
+    def speedups(self) -> tuple[float, ...]:
+        """Original median / compressed median for each row."""
+        return tuple(o.median / c.median if c.median > 0 else float("inf") for _, o, c in self.rows)
+
+
+def compare_latency(
+    original: object,
+    compressed: object,
+    x: np.ndarray,
+    *,
+    batches: tuple[int, ...] = (1, 256),
+    runs: int = 30,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> LatencyComparison:
+    """Time ``forward`` of two networks on the first ``batch`` samples of raw ``x``.
+
+    Runs in the calling thread (or worker process) with one BLAS thread when it can be set
+    (threadpoolctl, or ``OPENBLAS_NUM_THREADS=1`` in that process's environment).
+    """
+    from svdstudio.engine.network.inference import forward, prepare_input
+
+    rows = []
+    limited_all = True
+    total = 2 * len(batches)
+    done = 0
+    for batch in batches:
+        xb = prepare_input(original, x[: max(1, min(batch, x.shape[0]))])  # type: ignore[arg-type]
+        pair = []
+        for net in (original, compressed):
+            with blas_threads(1) as limited:
+                limited_all &= limited
+                pair.append(
+                    measure_latency(
+                        lambda net=net, xb=xb: forward(net, xb, prepared=True),  # type: ignore[arg-type]
+                        runs=runs,
+                        one_thread=False,
+                        cancelled=cancelled,
+                    )
+                )
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        rows.append((int(xb.shape[0]), pair[0], pair[1]))
+    warning = busy_warning()
+    if not limited_all:
+        note = (
+            "BLAS used its default thread count (install threadpoolctl, or set "
+            "OPENBLAS_NUM_THREADS=1): timings may be erratic"
+        )
+        warning = f"{warning}; {note}" if warning else note
+    return LatencyComparison(tuple(rows), warning)

@@ -13,6 +13,7 @@ from svdstudio.engine.network import (
     factor_layer,
     ranks_for_energy,
 )
+from svdstudio.engine.network.allocate import _rank_for_level
 
 from .conftest import make_mlp
 
@@ -81,10 +82,21 @@ def test_greedy_uses_the_tables():
     for t in tables:
         k = a.ranks[t.name]
         if k is not None:
+            # Between the last tabulated rank below the common level and the first at or above it.
             ok = [r for r, acc in zip(t.ranks, t.accuracy, strict=True) if acc >= a.level]
-            assert k == min(ok)
+            below = [r for r in t.ranks if r < min(ok)]
+            assert (max(below) if below else 0) < k <= min(ok)
     with pytest.raises(ValueError, match="needs per-layer accuracy tables"):
         allocate(factors, 0.3, "greedy")
+
+
+def test_greedy_interpolates_between_tabulated_ranks():
+    t = AccuracyTable("x", (1, 5, 10, 20), (0.2, 0.6, 0.5, 0.9))
+    assert _rank_for_level(t, 0.1) == 1
+    assert _rank_for_level(t, 0.4) == 3  # halfway from 0.2 at rank 1 to 0.6 at rank 5
+    assert _rank_for_level(t, 0.6) == 5
+    assert _rank_for_level(t, 0.7) == 14  # 0.5 at rank 10 counts as 0.6: 10 + 10·(0.1/0.3)
+    assert _rank_for_level(t, 0.95) is None
 
 
 def test_a_budget_too_small_says_so():

@@ -175,3 +175,21 @@ def test_data_aware_conv_network(scheme):
     x = rng.normal(size=(3, 2, 8, 8))
     np.testing.assert_allclose(forward(full, x), forward(net, x), rtol=1e-3, atol=1e-3)
     assert all(f.method == "data-aware" and f.calibration_samples == 40 for f in factors.values())
+
+
+def test_layer_inputs_and_names():
+    from svdstudio.engine.network import factorisable_names, layer_inputs, resolve_layer_name
+
+    net = make_cnn()
+    x = np.random.default_rng(0).normal(size=(3, 2, 8, 8))
+    inputs = layer_inputs(net, x)
+    assert list(inputs) == factorisable_names(net) == ["0", "2", "6"]
+    assert inputs["0"].shape == (3, 2, 8, 8)
+    assert inputs["2"].shape == (3, 4, 8, 8)
+    assert inputs["6"].shape == (3, 96)
+    assert np.all(inputs["2"] >= 0)  # after the ReLU
+    assert resolve_layer_name(net, "2") == "2"
+    assert resolve_layer_name(net, "conv 2") == "2"
+    assert resolve_layer_name(net, "#3") == "6"
+    with pytest.raises(ValueError, match="the dense and convolution layers are 0, 2, 6"):
+        resolve_layer_name(net, "5")

@@ -165,3 +165,12 @@ def test_prepare_input_names_feature_mismatch(mlp):
         prepare_input(mlp, np.zeros((0, 12)))
     assert prepare_input(mlp, np.zeros((3, 12), np.uint8)).dtype == np.float32
     assert Flatten().kind == "flatten"
+
+
+def test_layers_copy_their_weights_and_flush_subnormals():
+    w = np.array([[1e-40, 1.0], [-3e-39, 2.0]], np.float32)
+    assert np.count_nonzero(w) == 4
+    layer = Dense(w, None, "0")
+    np.testing.assert_array_equal(layer.weight, [[0.0, 1.0], [0.0, 2.0]])
+    assert w.flags.writeable and w[0, 0] != 0  # the caller's array is untouched
+    assert not layer.weight.flags.writeable

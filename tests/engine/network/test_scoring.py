@@ -141,3 +141,22 @@ def test_measure_latency_statistics():
 def test_busy_warning_threshold():
     assert busy_warning(1.4, 2) is None
     assert "busy (load average 1.60 on 2 cores)" in busy_warning(1.6, 2)
+
+
+def test_compare_latency_rows_and_progress():
+    from svdstudio.engine.network import compare_latency
+
+    net = make_mlp()
+    factors = analyse(net)
+    small = compress(net, factors, {"0": 2})
+    x = np.random.default_rng(0).normal(size=(40, 12))
+    seen = []
+    cmp = compare_latency(
+        net, small, x, batches=(1, 40, 100), runs=5, progress=lambda d, t: seen.append(d)
+    )
+    assert [row[0] for row in cmp.rows] == [1, 40, 40]  # clamped to the samples there are
+    assert all(o.runs == 5 and c.runs == 5 for _, o, c in cmp.rows)
+    assert len(cmp.speedups()) == 3 and all(s > 0 for s in cmp.speedups())
+    assert seen == [1, 2, 3, 4, 5, 6]
+    with pytest.raises(Cancelled):
+        compare_latency(net, small, x, runs=5, cancelled=lambda: True)
