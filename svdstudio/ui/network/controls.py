@@ -34,6 +34,17 @@ def _label(text: str, buddy: QtWidgets.QWidget) -> QtWidgets.QLabel:
     return lab
 
 
+def _elide(combo: QtWidgets.QComboBox, chars: int) -> None:
+    # Grow to the longest title when there is room, shrink to ``chars`` on a small screen.
+    combo.setSizeAdjustPolicy(
+        QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+    )
+    combo.setMinimumContentsLength(chars)
+    combo.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+    longest = max((combo.itemText(i) for i in range(combo.count())), key=len, default="")
+    combo.setMaximumWidth(combo.fontMetrics().horizontalAdvance(longest) + 48)
+
+
 class NetworkControls(QtWidgets.QWidget):
     """Combos, spin boxes and buttons; the tab connects them to the session."""
 
@@ -52,11 +63,10 @@ class NetworkControls(QtWidgets.QWidget):
             self.network_combo.addItem(BUNDLED_TITLES.get(name, name), name)
         self.network_combo.insertSeparator(self.network_combo.count())
         self.network_combo.addItem("Open file…", "open")
-        self.network_combo.setSizeAdjustPolicy(
-            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents
-        )
+        _elide(self.network_combo, 16)
         self.data_button = QtWidgets.QPushButton("Data…")
         self.data_button.setObjectName("networkDataButton")
+        self.data_button.setAccessibleName("Open labelled data")
         self.data_button.setToolTip(
             "Score on your own data: an .npz with x (N × features or N × C × H × W) and integer "
             "labels y; a seeded half calibrates, the other half is scored"
@@ -81,6 +91,7 @@ class NetworkControls(QtWidgets.QWidget):
         )
         self.export_button = QtWidgets.QPushButton("Export")
         self.export_button.setObjectName("networkExportButton")
+        self.export_button.setAccessibleName("Export")
         self.export_button.setToolTip("Save the compressed network, the tables or the plots")
         menu = QtWidgets.QMenu(self.export_button)
         for kind, text in EXPORTS:
@@ -91,6 +102,7 @@ class NetworkControls(QtWidgets.QWidget):
 
         self.energy_spin = QtWidgets.QDoubleSpinBox()
         self.energy_spin.setObjectName("networkEnergySpin")
+        self.energy_spin.setAccessibleName("Energy kept by every layer")
         self.energy_spin.setRange(1.0, 100.0)
         self.energy_spin.setDecimals(1)
         self.energy_spin.setValue(90.0)
@@ -98,11 +110,14 @@ class NetworkControls(QtWidgets.QWidget):
         self.energy_spin.setToolTip("Each layer keeps the smallest rank with this much energy")
         energy_apply = QtWidgets.QPushButton("Apply")
         energy_apply.setObjectName("networkEnergyApply")
+        energy_apply.setAccessibleName("Apply the energy threshold")
+        energy_apply.setToolTip("Give every layer the smallest rank that keeps this energy")
         energy_apply.clicked.connect(
             lambda: self.energy_requested.emit(self.energy_spin.value() / 100)
         )
         self.budget_spin = QtWidgets.QDoubleSpinBox()
         self.budget_spin.setObjectName("networkBudgetSpin")
+        self.budget_spin.setAccessibleName("Budget")
         self.budget_spin.setRange(1.0, 100.0)
         self.budget_spin.setDecimals(1)
         self.budget_spin.setValue(10.0)
@@ -110,15 +125,27 @@ class NetworkControls(QtWidgets.QWidget):
         self.budget_spin.setToolTip("Keep this fraction of the factorised layers' cost")
         self.cost_combo = QtWidgets.QComboBox()
         self.cost_combo.setObjectName("networkCostCombo")
+        self.cost_combo.setAccessibleName("Budget counts")
+        self.cost_combo.setToolTip("The budget counts parameters or multiply-accumulates")
         self.cost_combo.addItem("parameters", "params")
         self.cost_combo.addItem("MACs", "macs")
         self.rule_combo = QtWidgets.QComboBox()
         self.rule_combo.setObjectName("networkRuleCombo")
+        self.rule_combo.setAccessibleName("Allocation rule")
+        self.rule_combo.setToolTip(
+            "How the budget is spread over the layers; the greedy rule needs its per-layer "
+            "accuracy tables (Compute under the budget plot)"
+        )
         for rule in RULES:
             self.rule_combo.addItem(RULE_TITLES[rule], rule)
         self.rule_combo.setCurrentIndex(RULES.index("global"))
+        _elide(self.rule_combo, 14)
+        _elide(self.scheme_combo, 10)
+        _elide(self.method_combo, 10)
         budget_apply = QtWidgets.QPushButton("Apply")
         budget_apply.setObjectName("networkBudgetApply")
+        budget_apply.setAccessibleName("Apply the budget")
+        budget_apply.setToolTip("Choose every layer's rank for this budget by this rule")
         budget_apply.clicked.connect(
             lambda: self.budget_requested.emit(
                 self.budget_spin.value() / 100, str(self.rule_combo.currentData())
@@ -126,6 +153,7 @@ class NetworkControls(QtWidgets.QWidget):
         )
         whole = QtWidgets.QPushButton("All whole")
         whole.setObjectName("networkAllWhole")
+        whole.setAccessibleName("Keep every layer whole")
         whole.setToolTip("Keep every layer as it is (no factorisation)")
         whole.clicked.connect(self.whole_requested)
 

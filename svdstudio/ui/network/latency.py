@@ -28,7 +28,6 @@ __all__ = ["RUNS", "LatencyReport", "latency_job"]
 
 RUNS = 30  # timed runs per case (after 3 untimed warm-ups)
 BATCH = 256  # the "batch" case; batch 1 is the other
-_CASES = ("original", "compressed")
 
 
 @dataclass(frozen=True)
@@ -125,31 +124,28 @@ def latency_job(
 def _child(runs: int) -> int:
     from dataclasses import asdict
 
-    from svdstudio.engine.network import forward, measure_latency, prepare_input
+    from svdstudio.engine.network import compare_latency
 
     nets, x = _unpack(sys.stdin.buffer.read())
     load_before = load_average()
-    batches = (1, x.shape[0])
+    comparison = compare_latency(
+        nets["original"], nets["compressed"], x, batches=(1, x.shape[0]), runs=runs
+    )
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
     out = []
-    for which in _CASES:
-        net = nets[which]
-        xp = prepare_input(net, x)
-        for b in batches:
-            xb = xp[:b]
-            s = measure_latency(
-                lambda net=net, xb=xb: forward(net, xb, prepared=True), runs=runs, one_thread=False
-            )
-            # The child was started with one BLAS thread: say so (measure_latency cannot know).
-            d = asdict(s)
-            d["blas_threads"] = os.environ.get("OPENBLAS_NUM_THREADS", "default")
-            out.append((which, b, d))
+    for batch, orig, comp in comparison.rows:
+        for which, st in (("original", orig), ("compressed", comp)):
+            d = asdict(st)
+            # This process was started with one BLAS thread: say so (the engine cannot know).
+            d["blas_threads"] = threads
+            out.append((which, batch, d))
     json.dump(
         {
             "stats": out,
             "cores": os.cpu_count() or 1,
             "load_before": load_before,
             "load_after": load_average(),
-            "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+            "blas_threads": threads,
         },
         sys.stdout,
     )

@@ -35,7 +35,7 @@ _FG = "#333333"
 def _style(w: pg.PlotWidget, name: str, bottom: str, left: str) -> None:
     """One look for both plots: white, light grid, labelled axes, no mouse zoom."""
     w.setObjectName(name)
-    w.setMinimumSize(260, 170)
+    w.setMinimumSize(200, 110)
     pi = w.getPlotItem()
     pi.hideButtons()
     pi.setMenuEnabled(False)
@@ -202,6 +202,7 @@ class PlotPanel(QtWidgets.QWidget):
         self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.cancel_button.setObjectName(f"{name}Cancel")
         self.cancel_button.setToolTip("Stop this computation")
+        self.cancel_button.setAccessibleName(f"Cancel: {title}")
         self.cancel_button.clicked.connect(self.cancel_requested)
         head = QtWidgets.QHBoxLayout()
         head.setContentsMargins(0, 0, 0, 0)
@@ -213,6 +214,8 @@ class PlotPanel(QtWidgets.QWidget):
         if compute_text:
             self.compute_button = QtWidgets.QPushButton(compute_text)
             self.compute_button.setObjectName(f"{name}Compute")
+            self.compute_button.setAccessibleName(f"{compute_text}: {title}")
+            self.compute_button.setToolTip(f"{compute_text} ({title.lower()}) in the background")
             self.compute_button.clicked.connect(self.compute_requested)
             head.addWidget(self.compute_button)
         lay = QtWidgets.QVBoxLayout(self)

@@ -139,7 +139,7 @@ class NetworkTab(QtWidgets.QWidget):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
-        self.left.setMinimumWidth(420)
+        self.left.setMinimumWidth(340)
         self.splitter.setSizes([610, 650])
 
         layout = QtWidgets.QVBoxLayout(self)

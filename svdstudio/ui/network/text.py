@@ -16,12 +16,6 @@ __all__ = [
     "totals_html",
 ]
 
-SCHEME_TITLES = {
-    "dense": "W (out × in)",
-    "spatial": "spatial: (out·kw) × (in·kh)",
-    "channel": "channel: out × (in·kh·kw)",
-}
-
 
 def count(n: int) -> str:
     """12,345 → "12,345"; a million and more → "1.23 M"."""
@@ -84,8 +78,7 @@ def readout_html(f: LayerFactors, k: int) -> str:
     rows, cols = f.matrix_shape
     whole = k >= f.max_rank
     m = "M" if f.method == "plain" else "MS"
-    what = "M" if f.method == "plain" else "M·S, whitened by the inputs"
-    scheme = SCHEME_TITLES.get(f.scheme, f.scheme)
+    what = f.matrix_description
     be = f.break_even_rank()
     if whole:
         params = f"{count(f.params)} (kept whole)"
@@ -110,8 +103,8 @@ def readout_html(f: LayerFactors, k: int) -> str:
     ]
     body = "".join(f"<tr><td>{a}&nbsp;&nbsp;</td><td align='right'>{b}</td></tr>" for a, b in table)
     head = (
-        f"<b>{layer_label(f)}</b>, rank k = {k} of {f.max_rank} · {f.method} SVD of {what}, "
-        f"{rows}×{cols} ({scheme})"
+        f"<b>{layer_label(f)}</b>, rank k = {k} of {f.max_rank} · {f.method} SVD of "
+        f"M = {what}, {rows}×{cols}"
     )
     warn = f"<br><span style='color:#b35900'>⚠ {f.warning}</span>" if f.warning else ""
     return f"{head}<table cellspacing='0' cellpadding='1'>{body}</table>{warn}"
