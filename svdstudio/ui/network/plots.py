@@ -26,8 +26,8 @@ RULE_COLOURS = {
 SHORT_RULES = {
     "energy": "same energy",
     "uniform": "same fraction",
-    "global": "global σ/σ₁ threshold",
-    "greedy": "greedy (AIMET-style)",
+    "global": "global σ/σ₁",
+    "greedy": "greedy",
 }
 _FG = "#333333"
 
@@ -116,7 +116,10 @@ class BudgetPlot(pg.PlotWidget):
         _style(self, "networkBudgetPlot", "% of the layers' parameters kept", "test accuracy (%)")
         self.setAccessibleName("Accuracy against budget")
         pi = self.getPlotItem()
-        self._legend = _legend(pi)
+        # The legend sits under the axis, in the plot item's own layout (so it is exported
+        # too): inside the axes it would hide the curves, which fill every corner here.
+        self._legend = pg.LegendItem(labelTextColor=_FG, labelTextSize="8pt", colCount=2)
+        pi.layout.addItem(self._legend, 4, 1)
         self._curves: dict[str, pg.PlotDataItem] = {}
         for rule in RULES:
             self._curves[rule] = pi.plot(
@@ -127,8 +130,8 @@ class BudgetPlot(pg.PlotWidget):
                 symbolSize=5,
                 symbolBrush=RULE_COLOURS[rule],
                 symbolPen=None,
-                name=SHORT_RULES[rule],
             )
+            self._legend.addItem(self._curves[rule], SHORT_RULES[rule])
         self._baseline = pg.InfiniteLine(
             angle=0, pen=pg.mkPen("#777777", width=1, style=Qt.PenStyle.DashLine)
         )

@@ -141,6 +141,7 @@ class NetworkTab(QtWidgets.QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.left.setMinimumWidth(340)
         self.splitter.setSizes([610, 650])
+        self.left.setSizes([140, 600])  # a few rows of layers; the readouts need the height
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
