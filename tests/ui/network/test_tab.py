@@ -182,25 +182,87 @@ def test_rank_curves_equal_the_engines_sweep(qtbot, bare_tab):
     assert "plain and data-aware" in tab.rank_panel.note.text()
 
 
-def test_cancel_stops_a_sweep(qtbot, bare_tab, runner):
+@pytest.mark.parametrize(
+    ("kind", "start", "panel"),
+    [
+        ("sweep", lambda t: t.session.compute_curves(), "rank_panel"),
+        ("budget", lambda t: t.compute_budget(), "budget_panel"),
+    ],
+)
+def test_cancel_stops_a_sweep(qtbot, bare_tab, runner, kind, start, panel):
     tab, s = bare_tab, bare_tab.session
     open_network(qtbot, tab, "digits-cnn")
     s.select("2")  # 48 ranks of a convolution, each scored on the whole test split
     fractions = []
-    s.job_progress.connect(lambda kind, f: fractions.append(f) if kind == "sweep" else None)
-    with qtbot.waitSignal(
-        s.job_progress, timeout=TIMEOUT, check_params_cb=lambda kind, f: kind == "sweep"
-    ):
-        s.compute_curves()
-    assert runner.is_running("network.sweep")
-    assert tab.rank_panel.cancel_button.isVisible()
+    s.job_progress.connect(lambda k, f: fractions.append(f) if k == kind else None)
+    with qtbot.waitSignal(s.job_progress, timeout=TIMEOUT, check_params_cb=lambda k, f: k == kind):
+        start(tab)
+    channel = f"network.{kind}"
+    assert runner.is_running(channel)
+    box = getattr(tab, panel)
+    assert box.cancel_button.isVisible()
     qtbot.waitUntil(lambda: bool(fractions) and fractions[-1] > 0, timeout=TIMEOUT)
-    tab.rank_panel.cancel_button.click()
-    assert not runner.is_running("network.sweep")
+    box.cancel_button.click()
+    assert not runner.is_running(channel)
     qtbot.waitUntil(lambda: runner.live_workers() == 0, timeout=TIMEOUT)  # the thread ended
-    assert s.selected_curves() is None
+    assert s.selected_curves() is None and s.current_budget() is None
     assert fractions[-1] < 1.0
-    assert not tab.rank_panel.cancel_button.isVisible()
+    assert not box.cancel_button.isVisible()
+
+
+def test_cancelling_the_timing_kills_its_process(qtbot, tab, runner):
+    s = tab.session
+    with qtbot.waitSignal(runner.started, timeout=TIMEOUT):
+        assert tab.measure_latency()
+    tab.latency_panel.cancel_button.click()
+    qtbot.waitUntil(lambda: runner.live_workers() == 0, timeout=TIMEOUT)
+    assert s.latency is None
+    assert "not measured yet" in tab.latency_label.text()
+
+
+def test_busy_machine_warning_and_what_was_measured():
+    from svdstudio.engine.network import LatencyStats
+    from svdstudio.ui.network.latency import LatencyReport
+    from svdstudio.ui.network.text import latency_html
+
+    def st(m):
+        return LatencyStats(m, 0.9 * m, 1.2 * m, 30, 3.0, 3.0, "1")
+
+    stats = {("original", 1): st(2e-3), ("compressed", 1): st(1e-3)}
+    stats |= {("original", 64): st(8e-3), ("compressed", 64): st(2e-3)}
+    for load, busy in ((3.0, True), (1.4, False), (1.6, True)):
+        r = LatencyReport(stats, 64, 2, load, load, "1")
+        html = latency_html(r, stale=False)
+        assert ("machine is busy" in html) is busy, (load, html)
+        assert "2.00×" in html and "4.00×" in html and "30 runs" in html
+        assert "one BLAS thread" in html
+    assert r.speedup(64) == pytest.approx(4.0)
+
+
+def test_the_tab_previews_alone(qtbot, monkeypatch):
+    from PySide6.QtWidgets import QApplication
+
+    from svdstudio.ui.network import tab as tab_module
+
+    shown = []
+
+    def fake_exec(*_args):
+        tabs = [
+            w
+            for w in QApplication.topLevelWidgets()
+            if w.objectName() == "networkTab" and w.isVisible()
+        ]
+        assert len(tabs) == 1  # earlier tests' tabs are closed
+        tab = tabs[0]
+        qtbot.waitUntil(lambda: tab.session.current_accuracy() is not None, timeout=TIMEOUT)
+        shown.append((tab.session.title, tab.width(), tab.table.rowCount()))
+        tab.session.auto_curves = False
+        tab.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
+    assert tab_module._preview() == 0
+    assert shown == [("MLP 64-256-128-10 on Digits (8×8)", 1280, 3)]
 
 
 @pytest.mark.parametrize(
