@@ -18,7 +18,9 @@ Rules (no Qt here, so the CLI and tests can use it too):
   is a ``"matrix"`` — the matrix reader then names any stray non-numeric cell.
 * Anything else raises ``ValueError`` with a message that names the file and lists what is
   accepted.
-  A text table that cannot be read raises ``OSError`` (e.g. ``FileNotFoundError``).
+  A path that is not a readable regular file (missing, a folder, a link loop, a named pipe, a
+  device, unreadable) raises ``InputFileError``, a ``ValueError`` naming the path; nothing that
+  could block (a pipe) is ever opened.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+
+from svdstudio.io.safety import InputFileError, check_regular_file, decode_text, open_regular_file
 
 __all__ = [
     "DATASET",
@@ -92,6 +96,7 @@ LABEL_COLUMN_NAMES = frozenset(
     {"label", "labels", "class", "target", "species", "digit", "category"}
 )
 
+_KNOWN = IMAGE_EXTENSIONS | MATRIX_EXTENSIONS | FACTORS_EXTENSIONS | TABLE_EXTENSIONS
 _SNIFF_BYTES = 64 * 1024
 _SNIFF_LINES = 60
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
@@ -120,8 +125,14 @@ def classify_path(path: str | os.PathLike[str]) -> str:
     """
     p = Path(path)
     suffix = p.suffix.lower()
-    if p.is_dir():
-        raise ValueError(f"{p}: is a folder; choose a file to open")
+    try:
+        # Folders, link loops, pipes and devices are named before any open (a pipe would hang).
+        check_regular_file(p)
+    except InputFileError as exc:
+        if exc.reason.startswith("is a folder"):
+            raise ValueError(f"{p}: is a folder; choose a file to open") from None
+        if suffix in _KNOWN or exc.reason != "no such file":
+            raise
     if suffix in IMAGE_EXTENSIONS:
         return IMAGE
     if suffix in MATRIX_EXTENSIONS:
@@ -140,8 +151,19 @@ def classify_path(path: str | os.PathLike[str]) -> str:
                 return NETWORK
         return FACTORS
     if suffix in TABLE_EXTENSIONS:
-        with p.open("rb") as fh:
+        with open_regular_file(p) as fh:
             head = fh.read(_SNIFF_BYTES)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+            # UTF-16/32 text: decode what was read (a unit cut at 64 KiB is dropped).
+            for cut in range(4):
+                try:
+                    head_text, _ = decode_text(head[: len(head) - cut], str(p))
+                    break
+                except InputFileError:
+                    continue
+            else:
+                raise ValueError(f"{p}: is not valid UTF-16 or UTF-32 text")
+            return classify_table_text(head_text, truncated=len(head) == _SNIFF_BYTES)
         if not head.strip():
             raise ValueError(f"{p}: the file is empty; a matrix or dataset needs at least one row")
         try:

@@ -8,6 +8,7 @@ out·in·kh·kw·Ho·Wo.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -156,7 +157,7 @@ def forward(
     return np.concatenate(outs, axis=0)
 
 
-def predict(network: Network, x: np.ndarray, **kwargs) -> np.ndarray:
+def predict(network: Network, x: np.ndarray, **kwargs: Any) -> np.ndarray:
     """The argmax class index of every sample."""
     return np.argmax(forward(network, x, **kwargs), axis=1)
 

@@ -38,7 +38,9 @@ class Cancelled(Exception):  # noqa: N818 - an event name, like the signals
     """Raised between steps when the caller's cancel check returns True."""
 
 
-def _step(done: int, total: int, progress: Progress | None, cancelled: Callable[[], bool] | None):
+def _step(
+    done: int, total: int, progress: Progress | None, cancelled: Callable[[], bool] | None
+) -> None:
     if progress is not None:
         progress(done, total)
     if cancelled is not None and cancelled():
