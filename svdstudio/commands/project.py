@@ -7,6 +7,14 @@ import sys
 import textwrap
 
 from svdstudio.commands.common import CliError, print_json
+from svdstudio.commands.project_big import (
+    add_big_arguments,
+    choose_engine,
+    omit_long_lists,
+    projection_writer,
+    run_chunked,
+    uses_chunked_reader,
+)
 from svdstudio.engine.projection import (
     METHODS,
     ProjectionMethod,
@@ -29,7 +37,7 @@ examples:
   svdstudio-cli project wine --method standardized --components 3 -o wine_pcs.csv
   svdstudio-cli project measurements.tsv --label-column species --method pca --json
 
-DATASET is a CSV/TSV file or a bundled name ({names}).  The label
+DATASET is a CSV/TSV, Parquet or .npy file or a bundled name ({names}).  The label
 column is the non-numeric one unless --label-column names it.  Rows with
 missing values (empty, NA, NaN, ?) and constant columns are dropped, with a
 note on stderr.
@@ -74,6 +82,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("-o", "--output", metavar="OUT.csv", help="write row, label and coordinates")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    add_big_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -99,6 +108,9 @@ def run(args: argparse.Namespace) -> int:
     """Load, project, then print a summary, JSON, and/or write the coordinates."""
     path, default_label = resolve_dataset(args.dataset)
     label = args.label_column if args.label_column is not None else default_label
+    engine = choose_engine(args, path)
+    if engine == "dask" or uses_chunked_reader(path):
+        return run_chunked(args, path, label, engine)
     try:
         ds = read_dataset(path, label_column=label)  # a number typed is 1-based
     except DatasetError as exc:
@@ -118,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     names = component_names(res.method, res.n_components)
     if args.output:
         try:
-            write_projection_csv(
+            projection_writer(args.output, write_projection_csv)(
                 args.output,
                 res.projection,
                 component_names=names,
@@ -146,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
             "dropped_columns": list(ds.dropped_columns),
             "notices": ds.notices,
         }
-        print_json(out)
+        print_json(omit_long_lists(out, ds.n_rows))
         return 0
     print(f"{path}: {res.n_samples} rows × {res.n_features} features, method {res.method}")
     for name, sv, r in zip(names, res.singular_values, res.explained_variance_ratio, strict=True):

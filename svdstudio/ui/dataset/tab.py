@@ -23,6 +23,7 @@ from svdstudio.io.datasets import BUNDLED, Dataset, bundled_path
 from svdstudio.ui.dataset import export as dataset_export
 from svdstudio.ui.dataset import state as dataset_state
 from svdstudio.ui.dataset import text as dataset_text
+from svdstudio.ui.dataset.big import BigTableBar
 from svdstudio.ui.dataset.controls import DatasetControls
 from svdstudio.ui.dataset.session import DatasetSession
 from svdstudio.ui.dataset.text import NO_LABEL
@@ -32,7 +33,7 @@ from svdstudio.workers import JobRunner
 
 __all__ = ["DatasetTab"]
 
-FILE_FILTER = "Data tables (*.csv *.tsv *.tab *.txt)"
+FILE_FILTER = "Data tables (*.csv *.tsv *.tab *.txt *.parquet *.pq *.npy)"
 # Files up to this size are read at once (well under 0.2 s); bigger ones on the job runner.
 SYNC_READ_BYTES = 2 * 1024 * 1024
 
@@ -96,6 +97,11 @@ class DatasetTab(QtWidgets.QWidget):
         layout.setSpacing(6)
         layout.addWidget(self.controls)
         layout.addWidget(self.notice_label)
+        self.big_bar = BigTableBar(s.big, self.scatter, self._axes)
+        c.x_spin.valueChanged.connect(self.big_bar.axes_changed)
+        c.y_spin.valueChanged.connect(self.big_bar.axes_changed)
+        s.big.exported.connect(self._on_big_exported)
+        layout.addWidget(self.big_bar)
         layout.addWidget(self.splitter, 1)
         self.controls.set_view_enabled(False)
 
@@ -227,6 +233,8 @@ class DatasetTab(QtWidgets.QWidget):
         if res is None or ds is None:
             return False
         k = self.view.kept()
+        if self._session.big.owns(ds):  # every row of a big table, streamed by a Dask job
+            return self._session.big.export(path, k)
         error = dataset_export.save_coordinates(path, ds, res, k)
         title = self._session.title()
         return self._report(error, f"Saved {k} projected components of {title} to {path}.")
@@ -245,6 +253,7 @@ class DatasetTab(QtWidgets.QWidget):
 
     def _on_dataset_changed(self, path: str, user: bool) -> None:
         ds = self._session.dataset
+        self.big_bar.table_shown(self._session.big.owns(ds))
         self.view.show_table()
         self.controls.set_view_enabled(False)
         if user:
@@ -321,6 +330,12 @@ class DatasetTab(QtWidgets.QWidget):
     def _on_component_selected(self, i: int) -> None:
         # Double-clicking σ_i puts component i on the y axis (x stays).
         self.y_spin.setValue(i)
+
+    def _axes(self) -> tuple[int, int]:
+        return (self.x_spin.value() - 1, self.y_spin.value() - 1)
+
+    def _on_big_exported(self, path: str, rows: int) -> None:
+        self.status_message.emit(f"Saved the coordinates of all {rows:,} rows to {path}.")
 
     def _redraw(self) -> None:
         self.view.draw(self.x_spin.value() - 1, self.y_spin.value() - 1)
