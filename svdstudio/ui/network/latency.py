@@ -6,7 +6,8 @@ is not a dependency), and two threads were 4–140× erratic on a busy 2-core ma
 killed at once on cancel.  The networks travel as state dicts and architecture JSON in an
 ``.npz`` stream (never a pickle); the child prints one JSON object.
 
-Run as ``python -m svdstudio.ui.network.latency`` only by :func:`latency_job`.
+The child runs :func:`child_main` (started only by :func:`latency_job`; it reads the networks
+from its standard input).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 from svdstudio.engine.network import LatencyStats, Network, load_average
 from svdstudio.engine.network.timing import ONE_THREAD_ENV
 
-__all__ = ["RUNS", "LatencyReport", "latency_job"]
+__all__ = ["RUNS", "LatencyReport", "child_main", "latency_job"]
 
 RUNS = 30  # timed runs per case (after 3 untimed warm-ups)
 BATCH = 256  # the "batch" case; batch 1 is the other
@@ -84,7 +85,8 @@ def latency_job(
     batch = int(min(BATCH, x.shape[0]))
     payload = _pack({"original": original, "compressed": compressed}, x[:batch])
     env = dict(os.environ, **ONE_THREAD_ENV)
-    cmd = [sys.executable, "-m", "svdstudio.ui.network.latency", str(int(runs))]
+    code = "import sys; from svdstudio.ui.network.latency import child_main as m; m(sys.argv[1])"
+    cmd = [sys.executable, "-c", code, str(int(runs))]
     proc = subprocess.Popen(
         cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
     )
@@ -121,7 +123,9 @@ def latency_job(
     )
 
 
-def _child(runs: int) -> int:
+def child_main(runs: int | str) -> int:
+    """The timing process: networks and samples on stdin, one JSON object on stdout."""
+    runs = int(runs)
     from dataclasses import asdict
 
     from svdstudio.engine.network import compare_latency
@@ -150,7 +154,3 @@ def _child(runs: int) -> int:
         sys.stdout,
     )
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_child(int(sys.argv[1]) if len(sys.argv) > 1 else RUNS))
