@@ -56,13 +56,6 @@ class Prepared:
     preview_baseline: Accuracy | None
 
 
-def _warm(scorer: Scorer, factors: Mapping[str, LayerFactors]) -> None:
-    # Scoring each layer once fills the scorer's cache of layer inputs, so later jobs only read
-    # it (two jobs never grow the same cache at once).
-    for name, f in factors.items():
-        scorer.score({name: f.layers_at(1)})
-
-
 def prepare_job(
     network: Network,
     scheme: str,
@@ -77,8 +70,8 @@ def prepare_job(
     baseline = scorer.score()
     preview = scorer.subset(PREVIEW_SAMPLES)
     preview_baseline = preview.score()
-    _warm(scorer, factors)
-    _warm(preview, factors)
+    # Each scorer is then used by one job at a time (the session's one-in-flight channels), so
+    # its cache of layer inputs is never grown by two threads at once.
     return Prepared(factors, scorer, preview, baseline, preview_baseline)
 
 
