@@ -48,11 +48,11 @@ def _style(w: pg.PlotWidget, name: str, bottom: str, left: str) -> None:
     w.getViewBox().setMouseEnabled(x=False, y=False)
 
 
-def _legend(pi: pg.PlotItem) -> pg.LegendItem:
-    # Lower right: the curves rise from the lower left to the top, so this corner stays free.
-    leg = pi.addLegend(offset=(-8, -8), labelTextColor=_FG, labelTextSize="8pt")
-    leg.setBrush(pg.mkBrush(255, 255, 255, 220))
-    leg.setPen(pg.mkPen("#cccccc"))
+def _legend(pi: pg.PlotItem, columns: int) -> pg.LegendItem:
+    """A legend under the axes, in the plot item's own layout (so it is exported with the plot):
+    inside the axes it would hide curves that fill every corner."""
+    leg = pg.LegendItem(labelTextColor=_FG, labelTextSize="8pt", colCount=columns)
+    pi.layout.addItem(leg, 4, 0, 1, 3)  # the whole width, under the bottom axis
     return leg
 
 
@@ -64,10 +64,11 @@ class AccuracyPlot(pg.PlotWidget):
         _style(self, "networkAccuracyPlot", "rank k of the selected layer", "test accuracy (%)")
         self.setAccessibleName("Accuracy against rank")
         pi = self.getPlotItem()
-        self._legend = _legend(pi)
+        self._legend = _legend(pi, 1)
         self._curves: dict[str, pg.PlotDataItem] = {}
         for method, colour in METHOD_COLOURS.items():
-            c = pi.plot([], [], pen=pg.mkPen(colour, width=2), name=f"{method} SVD")
+            c = pi.plot([], [], pen=pg.mkPen(colour, width=2))
+            self._legend.addItem(c, f"{method} SVD")
             self._curves[method] = c
         self._baseline = pg.InfiniteLine(
             angle=0, pen=pg.mkPen("#777777", width=1, style=Qt.PenStyle.DashLine)
@@ -116,10 +117,7 @@ class BudgetPlot(pg.PlotWidget):
         _style(self, "networkBudgetPlot", "% of the layers' parameters kept", "test accuracy (%)")
         self.setAccessibleName("Accuracy against budget")
         pi = self.getPlotItem()
-        # The legend sits under the axis, in the plot item's own layout (so it is exported
-        # too): inside the axes it would hide the curves, which fill every corner here.
-        self._legend = pg.LegendItem(labelTextColor=_FG, labelTextSize="8pt", colCount=2)
-        pi.layout.addItem(self._legend, 4, 1)
+        self._legend = _legend(pi, 2)
         self._curves: dict[str, pg.PlotDataItem] = {}
         for rule in RULES:
             self._curves[rule] = pi.plot(
