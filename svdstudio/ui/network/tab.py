@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 from PySide6.QtCore import QSettings, Qt, Signal
 
 from svdstudio.engine.network import METHODS
@@ -180,6 +180,8 @@ class NetworkTab(QtWidgets.QWidget):
         self.table.layer_selected.connect(s.select)
         self.spectrum.rank_changed.connect(self._on_rank_committed)
         self.spectrum.rank_previewed.connect(self._on_rank_previewed)
+        # A drag released where it started commits nothing: the release ends the preview.
+        self.spectrum.plot_widget().viewport().installEventFilter(self)
         self.rank_panel.cancel_requested.connect(lambda: s.cancel("sweep"))
         self.budget_panel.cancel_requested.connect(lambda: s.cancel("budget"))
         self.budget_panel.compute_requested.connect(self.compute_budget)
@@ -354,6 +356,20 @@ class NetworkTab(QtWidgets.QWidget):
         self._dragging = None
         if self.session.selected is not None:
             self.session.set_rank(self.session.selected, k)
+        self._refresh_accuracy()
+
+    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
+        if ev.type() == QtCore.QEvent.Type.MouseButtonRelease and self._dragging is not None:
+            QtCore.QTimer.singleShot(0, self._end_drag)  # after the spectrum has handled it
+        return super().eventFilter(obj, ev)
+
+    def _end_drag(self) -> None:
+        if self._dragging is None:
+            return
+        self._dragging = None
+        k = self.session.rank()
+        self._refresh_readout(k)
+        self.rank_plot.set_rank(k)
         self._refresh_accuracy()
 
     def _on_rank_previewed(self, k: int) -> None:

@@ -437,3 +437,18 @@ def test_main_window_opens_network_files_in_the_network_tab(qtbot, main_window, 
         assert main_window.open_path(str(path))
     assert main_window.tabs.currentWidget() is tab
     assert tab.session.source == str(path.resolve())
+
+
+def test_a_drag_released_where_it_started_ends_the_preview(qtbot, tab):
+    from PySide6.QtCore import Qt
+
+    s = tab.session
+    before = s.current_accuracy()
+    with qtbot.waitSignal(s.preview_ready, timeout=TIMEOUT):
+        tab.spectrum.rank_previewed.emit(2)
+    assert "Live, rank 2" in tab.accuracy_label.text()
+    qtbot.mouseRelease(tab.spectrum.plot_widget().viewport(), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Live" not in tab.accuracy_label.text(), timeout=TIMEOUT)
+    assert s.ranks == {} and s.current_accuracy() is before
+    assert label_percent(tab.accuracy_label) == pytest.approx(round(100 * before.value, 1))
+    assert "k = 64 of 64" in tab.readout.text()
