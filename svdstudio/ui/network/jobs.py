@@ -16,6 +16,7 @@ from svdstudio.engine.network import (
     Accuracy,
     AccuracyTable,
     BudgetSweep,
+    Cancelled,
     LayerFactors,
     Network,
     RankSweep,
@@ -83,6 +84,8 @@ def analyse_job(
     def progress(done: int, total: int) -> None:
         if job is not None:
             job.report(done / total, f"layer {done} of {total}")
+            if job.cancelled():  # stop between layers
+                raise Cancelled()
 
     return analyse(
         network, conv_scheme=scheme, method=method, calibration=calibration, progress=progress

@@ -119,6 +119,7 @@ class NetworkSession(QtCore.QObject):
         self.ranks: dict[str, int | None] = {}
         self.selected: str | None = None
         self.auto_curves = True  # compute the selected layer's rank curves when needed
+        self.active = False  # the tab is on show (a hidden tab starts no background sweeps)
         self._curves_wanted = False  # compute_curves() was asked for while factors were due
         self._factors: dict[tuple[str, str], dict[str, LayerFactors]] = {}
         self._scorer = None
@@ -286,7 +287,7 @@ class NetworkSession(QtCore.QObject):
 
     def _curves_or_their_factors(self) -> None:
         # The rank curves show plain and data-aware SVD: get the missing factors first.
-        if not (self.auto_curves or self._curves_wanted):
+        if not ((self.auto_curves and self.active) or self._curves_wanted):
             return
         if self.has_calibration() and ("data-aware", self.scheme) not in self._factors:
             if not self._runner.is_running("network.factors"):
@@ -318,6 +319,12 @@ class NetworkSession(QtCore.QObject):
             self.selection_changed.emit(self.selected or "")
             self._rescore()
         self._curves_or_their_factors()
+
+    def set_active(self, active: bool) -> None:
+        """The tab was shown (True) or hidden: shown, it catches up on the automatic curves."""
+        self.active = bool(active)
+        if self.active and self.network is not None and self.factors("plain") is not None:
+            self._curves_or_their_factors()
 
     # ================================================================ queries
     def factors(self, method: str | None = None) -> dict[str, LayerFactors] | None:
@@ -377,7 +384,7 @@ class NetworkSession(QtCore.QObject):
             return
         self.selected = name
         self.selection_changed.emit(name)
-        if self.auto_curves:
+        if self.auto_curves and self.active:
             self.compute_curves()
 
     def set_rank(self, name: str, k: int | None) -> None:

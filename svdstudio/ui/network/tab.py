@@ -188,6 +188,14 @@ class NetworkTab(QtWidgets.QWidget):
         self.latency_panel.cancel_requested.connect(lambda: s.cancel("latency"))
         self.latency_panel.compute_requested.connect(self.measure_latency)
 
+    def showEvent(self, ev) -> None:
+        super().showEvent(ev)
+        self.session.set_active(True)
+
+    def hideEvent(self, ev) -> None:
+        super().hideEvent(ev)
+        self.session.set_active(False)
+
     # ================================================================ Tab API
     def file_filter(self) -> str:
         """Open-dialog filter for network files."""

@@ -452,3 +452,16 @@ def test_a_drag_released_where_it_started_ends_the_preview(qtbot, tab):
     assert s.ranks == {} and s.current_accuracy() is before
     assert label_percent(tab.accuracy_label) == pytest.approx(round(100 * before.value, 1))
     assert "k = 64 of 64" in tab.readout.text()
+
+
+def test_a_hidden_tab_starts_no_background_sweeps(qtbot, main_window):
+    tab = main_window.tab_by_kind["network"]
+    s = tab.session
+    assert main_window.tabs.currentWidget() is not tab
+    qtbot.waitUntil(lambda: s.current_accuracy() is not None, timeout=TIMEOUT)
+    assert not s.active and s.factors("data-aware") is None
+    assert not main_window.runner.is_running("network.sweep")
+    with qtbot.waitSignal(s.curves_ready, timeout=TIMEOUT):
+        main_window.tabs.setCurrentWidget(tab)  # shown: it catches up
+    assert s.active and s.factors("data-aware") is not None
+    assert set(s.selected_curves().curves) == {"plain", "data-aware"}
