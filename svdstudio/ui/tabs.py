@@ -16,6 +16,7 @@ TAB_PACKAGES = (
     "svdstudio.ui.matrix",
     "svdstudio.ui.image",
     "svdstudio.ui.dataset",
+    "svdstudio.ui.network",
 )
 
 

@@ -1,0 +1,1 @@
+"""The Network lab tab: SVD compression of a network's dense and convolution layers."""
