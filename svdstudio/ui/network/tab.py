@@ -49,6 +49,7 @@ class NetworkTab(QtWidgets.QWidget):
 
     status_message = Signal(str)
     file_opened = Signal(str)
+    document_changed = Signal(str, bool)  # the network's name; rank choices are not documents
 
     def __init__(self, runner: JobRunner, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -244,6 +245,11 @@ class NetworkTab(QtWidgets.QWidget):
     def select_all(self) -> None:
         """Nothing to select."""
 
+    def document_title(self) -> str:
+        """The network on show: its bundled name or file name ("" before one is open)."""
+        source = self.session.source
+        return Path(source).name if source else ""
+
     def has_unsaved_changes(self) -> bool:
         """Ranks are remembered in the settings; nothing is lost on closing."""
         return False
@@ -388,6 +394,7 @@ class NetworkTab(QtWidgets.QWidget):
 
     # ================================================================ redrawing
     def _on_network_changed(self) -> None:
+        self.document_changed.emit(self.document_title(), False)
         s = self.session
         self.controls.select_source(s.source)
         self.controls.method_combo.setCurrentIndex(METHODS.index(s.method))
