@@ -16,10 +16,10 @@ from svdstudio.engine.decomposition import (
 from svdstudio.engine.image.color import (
     CHANNEL_NAMES,
     _check_pixels,
+    channel,
     downsample,
     effective_mode,
     from_channels,
-    to_channels,
 )
 from svdstudio.engine.image.fast_svd import (
     StepProgress,
@@ -237,9 +237,10 @@ def decompose_image(
     prog = StepProgress(job)
     prog.plan(per * nc)
     prog.check()
-    chans = to_channels(arr, mode)
     results = []
-    for c, ch in enumerate(chans):
+    for c in range(nc):
+        # One channel at a time: a 100-MP image then needs one float32 plane, not three.
+        ch = channel(arr, mode, c)
         prog.label = f"channel {names[c]} ({c + 1} of {nc})"
         if how == "fast":
             res = fast_full_svd(ch, progress=prog)

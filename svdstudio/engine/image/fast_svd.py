@@ -205,12 +205,17 @@ def fast_full_svd(
         from scipy.sparse.linalg import svds
 
         prog.step(f"top {k} singular triplets (PROPACK)", _RATE_TOPK * m * n * k)
-        Uk, sk, Vtk = svds(M, k=k, solver="propack", random_state=seed)
+        try:
+            Uk, sk, Vtk = svds(M, k=k, solver="propack", random_state=seed)
+        except np.linalg.LinAlgError:
+            # PROPACK stops on an invariant subspace (a matrix of rank < k, e.g. constant):
+            # then the Gram levels alone are exact enough, there is little tail to protect.
+            Uk, sk, Vtk = np.zeros((m, 0)), np.zeros(0), np.zeros((0, n))
         order = np.argsort(sk)[::-1]
         Uk, sk, Vk = Uk[:, order], sk[order], np.ascontiguousarray(Vtk[order].T)
         # Triplets of (numerically) zero σ from a rank-deficient matrix are left to the Gram
         # step, which handles them; PROPACK's vectors for them are arbitrary.
-        keep = int(np.count_nonzero(sk > sk[0] * 1e-3)) if sk[0] > 0 else 0
+        keep = int(np.count_nonzero(sk > sk[0] * 1e-3)) if sk.size and sk[0] > 0 else 0
         Uk, sk, Vk = (
             Uk[:, :keep].astype(np.float32),
             sk[:keep].astype(np.float32),
