@@ -32,7 +32,14 @@ from svdstudio.engine.decomposition import (
     frobenius_squared,
 )
 
-__all__ = ["SIGMA_TOL", "StepProgress", "estimate_full_cost", "fast_full_svd", "topk_cost"]
+__all__ = [
+    "SIGMA_TOL",
+    "StepProgress",
+    "estimate_full_cost",
+    "fast_full_svd",
+    "refine_tail",
+    "topk_cost",
+]
 
 EPS32 = float(np.finfo(np.float32).eps)
 # The accuracy stated to users: σ_i to 1e-4 relative (for σ_i ≥ 1e-3 σ₁), vectors to 1e-4.
@@ -171,12 +178,102 @@ def _orthonormal_completion(
     return Y
 
 
+def _levels(
+    Q: np.ndarray | None,
+    block: np.ndarray,
+    G: np.ndarray,
+    V_acc: np.ndarray,
+    q: int,
+    tiny: float,
+    vector_tol: float,
+    max_levels: int,
+    prog: StepProgress,
+    seed: int,
+    refine: bool,
+    first_level: int = 1,
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Gram + eigh levels on ``block`` (rows in the basis ``Q``; None = identity).
+
+    ``G`` is the block's Gram matrix (possibly shifted), ``V_acc`` the right vectors already
+    accepted, ``q`` how many triplets this block holds.  Returns (U, σ, V, estimate) parts.
+    """
+    Ut_parts: list[np.ndarray] = []
+    s_parts: list[np.ndarray] = []
+    Vt_parts: list[np.ndarray] = []
+    bound_parts: list[np.ndarray] = []
+    n = block.shape[1]
+    for level in range(first_level, first_level + max_levels):
+        size = G.shape[0]
+        prog.step(f"eigen-decomposition {size}×{size} (level {level})", _RATE_EIGH * size**3)
+        lam, Z = _eigh_desc(G)
+        lam, Z = np.maximum(lam[:q], 0.0), Z[:, :q]
+        prog.finish_step()
+        sigma = np.sqrt(lam).astype(np.float32)
+        lam_max = float(lam[0]) if q else 0.0
+        with np.errstate(divide="ignore"):
+            bound = np.where(lam > 0, EPS32 * lam_max / np.where(lam > 0, lam, 1.0), np.inf)
+        # Another level while some vector is not vouched for and the block is not numerically
+        # zero: orthonormalising such v_i by QR instead would move A_k by up to ~10 grey
+        # levels at high ranks (the f32 eigenvalues of the deep tail are too small).
+        more = (
+            level < first_level + max_levels - 1
+            and lam_max > tiny * tiny
+            and bool(np.any((bound > vector_tol) & (sigma > tiny)))
+        )
+        good = int(np.count_nonzero(bound <= vector_tol)) if more else q
+        prog.step(f"singular vectors (level {level})", _gemm_cost(n, size, q))
+        U_level = Z if Q is None else Q @ Z
+        Y = block.T @ Z  # n×q, column i = σ_i v_i
+        del block
+        prog.finish_step()
+        if not more or good in (0, q):
+            # Unrefined, a vector the estimate cannot vouch for is still kept as Rᵀw/σ: the
+            # image rebuilds exactly (it is marked approximate); refined, QR makes it
+            # orthonormal (only what is left after every level, or rounding noise).
+            ok = ((bound <= vector_tol) | (not refine)) & (sigma > tiny)
+            Vl = np.empty_like(Y)
+            Vl[:, ok] = Y[:, ok] / sigma[ok]
+            if not ok.all():
+                # Vectors the estimate cannot vouch for: orthonormal by construction instead.
+                nb = int(np.count_nonzero(~ok))
+                prog.step(f"orthonormalising {nb} singular vectors", _gemm_cost(n, nb, nb) * 4)
+                V_prev = np.concatenate([V_acc, Vl[:, ok]], axis=1)
+                Vl[:, ~ok] = _orthonormal_completion(Y[:, ~ok], V_prev, sigma[~ok], tiny, seed)
+                prog.finish_step()
+            Ut_parts.append(U_level)
+            s_parts.append(sigma)
+            Vt_parts.append(Vl)
+            bound_parts.append(bound)
+            break
+        V_good = Y[:, :good] / sigma[:good]
+        Ut_parts.append(U_level[:, :good])
+        s_parts.append(sigma[:good])
+        Vt_parts.append(V_good)
+        bound_parts.append(bound[:good])
+        V_acc = np.concatenate([V_acc, V_good], axis=1)
+        # Next level: the rest of this block, with what was just accepted projected out.
+        Q = U_level[:, good:]
+        block = np.ascontiguousarray(Y[:, good:].T)
+        del Y
+        # Against every accepted v (not just this level's): rounding left components of the
+        # size of *earlier* levels' σ, which would tilt this level's far smaller ones.
+        for _ in range(2):
+            block -= (block @ V_acc) @ V_acc.T
+        q = q - good
+        prog.step(f"Gram matrix {q}×{q} (level {level + 1})", _gemm_cost(q, q, n))
+        G = block @ block.T
+        prog.finish_step()
+
+    return Ut_parts, s_parts, Vt_parts, bound_parts
+
+
 def fast_full_svd(
     A: np.ndarray,
     *,
     top: int = 64,
     vector_tol: float = 1e-5,
     max_levels: int = 6,
+    refine: bool = True,
     seed: int = 0,
     progress: StepProgress | None = None,
 ) -> SVDResult:
@@ -186,8 +283,10 @@ def fast_full_svd(
     estimate eps₃₂·λ_max/λ_i whose v_i = Rᵀw_i/σ_i is kept (measured errors reach about 5×
     the estimate: a margin below the stated 1e-4); the others go to the next level (each
     much smaller than the last); ``max_levels``: levels before the rest is orthonormalised
-    by QR and marked approximate.  ``progress`` receives
-    each step and is where cancellation is checked.  Returns ``driver="propack+gram"``.
+    by QR and marked approximate.  ``refine=False`` stops after the first level (about 40 %
+    less work): the tail past ``approx_from`` then keeps v_i = Rᵀw_i/σ_i, not orthonormal
+    to 1e-4, but every rank rebuilds as exactly; :func:`refine_tail` finishes it later.
+    ``progress`` receives each step and is where cancellation is checked.
     """
     prog = progress if progress is not None else StepProgress()
     M = np.ascontiguousarray(A, dtype=np.float32)
@@ -255,74 +354,12 @@ def fast_full_svd(
         G -= (Uk * mu) @ Uk.T
     prog.finish_step()
 
-    Ut_parts: list[np.ndarray] = []
-    s_parts: list[np.ndarray] = []
-    Vt_parts: list[np.ndarray] = []
-    bound_parts: list[np.ndarray] = []
-    V_acc = Vk
-    Q = None  # left basis of the current level's block (None: identity, level 1)
-    block = R  # level 1: R; then Qᵀ R with every accepted v projected out
-    del R
     q = m - k
-    for level in range(1, max_levels + 1):
-        size = G.shape[0]
-        prog.step(f"eigen-decomposition {size}×{size} (level {level})", _RATE_EIGH * size**3)
-        lam, Z = _eigh_desc(G)
-        lam, Z = np.maximum(lam[:q], 0.0), Z[:, :q]
-        prog.finish_step()
-        sigma = np.sqrt(lam).astype(np.float32)
-        lam_max = float(lam[0]) if q else 0.0
-        with np.errstate(divide="ignore"):
-            bound = np.where(lam > 0, EPS32 * lam_max / np.where(lam > 0, lam, 1.0), np.inf)
-        # Another level while some vector is not vouched for and the block is not numerically
-        # zero: orthonormalising such v_i by QR instead would move A_k by up to ~10 grey
-        # levels at high ranks (the f32 eigenvalues of the deep tail are too small).
-        more = (
-            level < max_levels
-            and lam_max > tiny * tiny
-            and bool(np.any((bound > vector_tol) & (sigma > tiny)))
-        )
-        good = int(np.count_nonzero(bound <= vector_tol)) if more else q
-        prog.step(f"singular vectors (level {level})", _gemm_cost(n, size, q))
-        U_level = Z if Q is None else Q @ Z
-        Y = block.T @ Z  # n×q, column i = σ_i v_i
-        del block
-        prog.finish_step()
-        if not more or good in (0, q):
-            ok = (bound <= vector_tol) & (sigma > tiny)
-            Vl = np.empty_like(Y)
-            Vl[:, ok] = Y[:, ok] / sigma[ok]
-            if not ok.all():
-                # Vectors the estimate cannot vouch for: orthonormal by construction instead.
-                nb = int(np.count_nonzero(~ok))
-                prog.step(f"orthonormalising {nb} singular vectors", _gemm_cost(n, nb, nb) * 4)
-                V_prev = np.concatenate([V_acc, Vl[:, ok]], axis=1)
-                Vl[:, ~ok] = _orthonormal_completion(Y[:, ~ok], V_prev, sigma[~ok], tiny, seed)
-                prog.finish_step()
-            Ut_parts.append(U_level)
-            s_parts.append(sigma)
-            Vt_parts.append(Vl)
-            bound_parts.append(bound)
-            break
-        V_good = Y[:, :good] / sigma[:good]
-        Ut_parts.append(U_level[:, :good])
-        s_parts.append(sigma[:good])
-        Vt_parts.append(V_good)
-        bound_parts.append(bound[:good])
-        V_acc = np.concatenate([V_acc, V_good], axis=1)
-        # Next level: the rest of this block, with what was just accepted projected out.
-        Q = U_level[:, good:]
-        block = np.ascontiguousarray(Y[:, good:].T)
-        del Y
-        # Against every accepted v (not just this level's): rounding left components of the
-        # size of *earlier* levels' σ, which would tilt this level's far smaller ones.
-        for _ in range(2):
-            block -= (block @ V_acc) @ V_acc.T
-        q = q - good
-        prog.step(f"Gram matrix {q}×{q} (level {level + 1})", _gemm_cost(q, q, n))
-        G = block @ block.T
-        prog.finish_step()
-
+    parts = _levels(
+        None, R, G, Vk, q, tiny, vector_tol, max_levels if refine else 1, prog, seed, refine
+    )
+    del R, G
+    Ut_parts, s_parts, Vt_parts, bound_parts = parts
     U = np.concatenate([Uk, *Ut_parts], axis=1)
     s = np.concatenate([sk, *s_parts]).astype(np.float32)
     V = np.concatenate([Vk, *Vt_parts], axis=1)
@@ -330,7 +367,7 @@ def fast_full_svd(
     # Clustered values straddling the top-k boundary can arrive out of order by rounding.
     order = np.argsort(-s, kind="stable")
     U, s, V, bound = U[:, order], s[order], V[:, order], bound[order]
-    approx = np.flatnonzero(bound > SIGMA_TOL)
+    approx = np.flatnonzero(bound > vector_tol)
     Vt = np.ascontiguousarray(V.T)
     if transposed:
         U, Vt = np.ascontiguousarray(Vt.T), np.ascontiguousarray(U.T)
@@ -348,3 +385,62 @@ def fast_full_svd(
     if approx.size:
         object.__setattr__(res, "approx_from", int(approx[0]))
     return res
+
+
+def refine_tail(
+    res: SVDResult,
+    *,
+    vector_tol: float = 1e-5,
+    max_levels: int = 5,
+    seed: int = 0,
+    progress: StepProgress | None = None,
+) -> SVDResult:
+    """Finish an unrefined :func:`fast_full_svd` result: Gram levels on its approximate tail.
+
+    The tail's block diag(σ) Vᵀ in the basis of its u's is all the next levels need, so this
+    runs on the factors alone (no image).  Returns ``res`` itself when nothing is approximate.
+    """
+    j = res.approx_from
+    if j is None:
+        return res
+    prog = progress if progress is not None else StepProgress()
+    m, n = res.shape
+    # The orthonormal side of the first level is the shorter one (its eigenvectors).
+    transposed = m > n
+    Ut, Vt_ = (res.Vt.T, res.U.T) if transposed else (res.U, res.Vt)
+    n_long = max(m, n)
+    b = res.n_components - j
+    prog.plan(prog.done + _RATE_EIGH * b**3 * 1.2 + _gemm_cost(n_long, b, b) * 3)
+    prog.step(f"refining the last {b} singular vectors", _gemm_cost(b, b, n_long) * 2)
+    Q = np.ascontiguousarray(Ut[:, j:])
+    block = np.ascontiguousarray(res.s[j:, None] * Vt_[j:])
+    V_acc = np.ascontiguousarray(Vt_[:j].T)
+    for _ in range(2):
+        block -= (block @ V_acc) @ V_acc.T
+    G = block @ block.T
+    prog.finish_step()
+    tiny = float(res.s[0]) * np.sqrt(max(m, n)) * EPS32
+    Ut_parts, s_parts, Vt_parts, bound_parts = _levels(
+        Q, block, G, V_acc, b, tiny, vector_tol, max_levels, prog, seed, True, first_level=2
+    )
+    U = np.concatenate([Ut[:, :j], *Ut_parts], axis=1)
+    s = np.concatenate([res.s[:j], *s_parts]).astype(np.float32)
+    V = np.concatenate([V_acc, *Vt_parts], axis=1)
+    bound = np.concatenate([np.zeros(j), *bound_parts])
+    order = np.argsort(-s, kind="stable")
+    U, s, V, bound = U[:, order], s[order], V[:, order], bound[order]
+    approx = np.flatnonzero(bound > vector_tol)
+    if transposed:
+        U, V = V, U
+    out = _summarise(
+        np.broadcast_to(np.float32(0), (m, n)),
+        np.ascontiguousarray(U, dtype=np.float32),
+        s,
+        np.ascontiguousarray(V.T, dtype=np.float32),
+        tol=None,
+        driver=res.driver,
+        partial=False,
+        total_energy=res.total_energy,
+    )
+    object.__setattr__(out, "approx_from", int(approx[0]) if approx.size else None)
+    return out

@@ -10,7 +10,7 @@ import scipy.linalg
 
 from svdstudio.engine import Cancelled
 from svdstudio.engine.image import to_channels
-from svdstudio.engine.image.fast_svd import SIGMA_TOL, StepProgress, fast_full_svd
+from svdstudio.engine.image.fast_svd import SIGMA_TOL, StepProgress, fast_full_svd, refine_tail
 from svdstudio.io.images import load_image
 from svdstudio.resources import resource_path
 
@@ -154,3 +154,37 @@ def test_zero_and_constant_matrices():
     assert res.s[1] < 1e-3 * res.s[0]
     rec = (res.U[:, :1] * res.s[:1]) @ res.Vt[:1]
     assert np.abs(rec - C).max() < 0.01
+
+
+@pytest.mark.parametrize("name", ["photo", "ill-conditioned", "repeated"])
+def test_unrefined_then_refined(name):
+    """The quick result rebuilds every rank as exactly; refine_tail makes its tail orthonormal."""
+    A = CASES[name]()
+    s = scipy.linalg.svd(A.astype(np.float64), compute_uv=False)
+    quick = fast_full_svd(A, refine=False)
+    assert quick.approx_from is not None and quick.approx_from < s.size
+    j = quick.approx_from
+    # Before the mark: the stated accuracy already holds.
+    head = np.arange(j)
+    cover = head[s[head] >= 1e-3 * s[0]]
+    assert np.max(np.abs(quick.s[cover] - s[cover]) / s[cover]) < SIGMA_TOL
+    Vh = quick.Vt[:j].astype(np.float64)
+    assert np.abs(Vh @ Vh.T - np.eye(j)).max() < 1e-4
+    total = np.sqrt(np.sum(s**2))
+    scale = 255.0 / float(np.abs(A).max())
+    for k in (j // 2, j, (j + s.size) // 2, s.size):
+        approx = (quick.U[:, :k] * quick.s[:k]) @ quick.Vt[:k]
+        err = np.linalg.norm(A - approx.astype(np.float64))
+        # Rounding noise below σ₁·√n·eps₃₂ is not rebuilt unrefined: 1e-4 ‖A‖_F at most.
+        assert err <= np.sqrt(np.sum(s[k:] ** 2)) + 1e-4 * total, (name, k)
+    assert np.abs(approx - A).max() * scale < 0.5  # full rank: within half a grey level
+    fine = refine_tail(quick)
+    Uf, Vf = fine.U.astype(np.float64), fine.Vt.astype(np.float64)
+    p = s.size
+    assert np.abs(Uf.T @ Uf - np.eye(p)).max() < 1e-4
+    assert np.abs(Vf @ Vf.T - np.eye(p)).max() < 1e-4
+    cover = s >= 1e-3 * s[0]
+    assert np.max(np.abs(fine.s[cover] - s[cover]) / s[cover]) < SIGMA_TOL
+    full = (fine.U * fine.s) @ fine.Vt
+    assert np.linalg.norm(A - full) <= 1e-4 * total
+    assert refine_tail(fine) is fine or fine.approx_from is not None
