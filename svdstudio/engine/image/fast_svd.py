@@ -274,6 +274,7 @@ def fast_full_svd(
     vector_tol: float = 1e-5,
     max_levels: int = 6,
     refine: bool = True,
+    start: SVDResult | None = None,
     seed: int = 0,
     progress: StepProgress | None = None,
 ) -> SVDResult:
@@ -286,6 +287,7 @@ def fast_full_svd(
     by QR and marked approximate.  ``refine=False`` stops after the first level (about 40 %
     less work): the tail past ``approx_from`` then keeps v_i = Rᵀw_i/σ_i, not orthonormal
     to 1e-4, but every rank rebuilds as exactly; :func:`refine_tail` finishes it later.
+    ``start``: the exact top triplets of A already known (a top-k result): PROPACK is skipped.
     ``progress`` receives each step and is where cancellation is checked.
     """
     prog = progress if progress is not None else StepProgress()
@@ -300,7 +302,16 @@ def fast_full_svd(
         prog.plan(estimate_full_cost(m, n, k))
 
     # 1. top-k by PROPACK: exact to working precision, and cheap next to the rest.
-    if k > 0 and total_energy > 0:
+    if start is not None:
+        k = min(start.n_components, m - 1)
+        Uk, sk, Vtk = (
+            (start.Vt.T, start.s, start.U.T) if transposed else (start.U, start.s, start.Vt)
+        )
+        keep = int(np.count_nonzero(sk[:k] > sk[0] * 1e-3)) if k and sk[0] > 0 else 0
+        Uk = np.ascontiguousarray(Uk[:, :keep], dtype=np.float32)
+        Vk = np.ascontiguousarray(Vtk[:keep].T, dtype=np.float32)
+        sk = np.asarray(sk[:keep], dtype=np.float32)
+    elif k > 0 and total_energy > 0:
         from scipy.sparse.linalg import svds
 
         prog.step(f"top {k} singular triplets (PROPACK)", _RATE_TOPK * m * n * k)

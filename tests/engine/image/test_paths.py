@@ -130,3 +130,34 @@ def test_factor_cache_per_mode_within_budget():
     assert not FactorCache(max_bytes=10).put("img", "rgb", rgb)
     cache.drop("img")
     assert len(cache) == 0
+
+
+class _PartialJob(_Job):
+    def __init__(self):
+        super().__init__()
+        self.parts = []
+
+    def partial(self, value):
+        self.parts.append(value)
+
+
+@pytest.mark.parametrize(("h", "w"), [(420, 500), (520, 430)])
+def test_progressive_hands_over_top_then_quick_then_refined(h, w):
+    px = _picture(h, w)
+    job = _PartialJob()
+    final = decompose_image(px, "ycbcr", job=job)
+    top, quick = job.parts
+    p = min(h, w)
+    assert top.is_partial and top.max_rank == factors.PROGRESSIVE_TOP
+    assert not quick.is_partial and quick.max_rank == p
+    assert any(ch.approx_from is not None for ch in quick.channels)
+    assert all(ch.approx_from is None for ch in final.channels)
+    for t, q, f in zip(top.channels, quick.channels, final.channels, strict=True):
+        # The stages agree where they overlap: the top triplets are exact from the start.
+        np.testing.assert_allclose(q.s[:128], t.s, rtol=1e-5)
+        np.testing.assert_allclose(f.s[:128], t.s, rtol=1e-5)
+        V = f.Vt.astype(np.float64)
+        assert np.abs(V @ V.T - np.eye(p)).max() < 1e-4
+        A = (q.U * q.s) @ q.Vt
+        B = (f.U * f.s) @ f.Vt
+        assert np.abs(A - B).max() < 0.05  # quick and refined rebuild the same image
