@@ -129,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
     limit = _rank_limit(height, width, [max(r, 1) for r in ranks])
     progress = _TerminalProgress() if sys.stderr.isatty() else None
     try:
-        factors = decompose_image(img.pixels, args.mode, max_rank=limit, job=progress)
+        # Unrefined full factors rebuild every rank as exactly; only the tail's vectors would
+        # gain orthonormality from refining, and nothing here reads them.
+        factors = decompose_image(img.pixels, args.mode, max_rank=limit, job=progress, refine=False)
     finally:
         if progress is not None:
             progress.done()

@@ -252,6 +252,7 @@ def decompose_image(
     release_gil: bool = False,
     job: object = None,
     method: str = "auto",
+    refine: bool = True,
 ) -> ImageFactors:
     """Decompose every channel of ``pixels`` in ``mode`` once (float32 factors).
 
@@ -267,7 +268,8 @@ def decompose_image(
     also has ``partial(value)`` (the JobRunner's does), a full SVD is *progressive*: it hands
     over the exact top :data:`PROGRESSIVE_TOP` triplets of every channel first, then full
     factors whose tail vectors are marked approximate (``approx_from``; every rank already
-    rebuilds exactly), and returns the refined factors.
+    rebuilds exactly), and returns the refined factors.  ``refine=False`` stops at those
+    quick factors (enough for reconstructions and metrics; see :func:`.fast_svd.refine_tail`).
     Module-level and picklable, so a worker process can run it.
     """
     arr = _check_pixels(pixels)
@@ -287,7 +289,7 @@ def decompose_image(
         how = "gesdd"
     k_top = min(int(max_rank) if max_rank is not None else TOPK_DEFAULT, p)
     per = estimate_full_cost(h, w) if how in ("fast", "gesdd", "numpy") else topk_cost(h, w, k_top)
-    progressive = how == "fast" and callable(getattr(job, "partial", None))
+    progressive = how == "fast" and refine and callable(getattr(job, "partial", None))
     if progressive:
         per += topk_cost(h, w, PROGRESSIVE_TOP)
     prog = StepProgress(job)
@@ -303,7 +305,7 @@ def decompose_image(
             results = _progressive(arr, mode, factor, prog, job)
             break
         if how == "fast":
-            res = fast_full_svd(ch, progress=prog)
+            res = fast_full_svd(ch, refine=refine, progress=prog)
         else:
             what = {
                 "topk": f"top {k_top} of {p} singular triplets (PROPACK)",
