@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -19,7 +19,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QMainWindow,
     QMessageBox,
     QTabWidget,
@@ -27,6 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from svdstudio import __version__
+from svdstudio.ui.tab_contract import Tab, TabSpec
+from svdstudio.ui.widgets import file_dialogs
 from svdstudio.workers import JobRunner
 
 __all__ = ["MainWindow", "create_main_window", "main"]
@@ -47,11 +48,14 @@ def open_settings() -> QSettings:
 
 
 class MainWindow(QMainWindow):
-    """Tabs (Matrix, Image, Dataset), menus, a status bar for jobs, and remembered state."""
+    """The registered tabs, menus, a status bar for jobs, and remembered state.
+
+    Tabs are reached only through :class:`~svdstudio.ui.tab_contract.Tab`.
+    """
 
     def __init__(
         self,
-        tab_factories: list[tuple[str, str, Callable[[JobRunner], QWidget]]],
+        tab_specs: Sequence[TabSpec],
         settings: QSettings,
         runner: JobRunner | None = None,
     ) -> None:
@@ -60,26 +64,26 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APPLICATION)
         self.setAcceptDrops(True)
         self.settings = settings
+        file_dialogs.use_settings(settings)
         self.runner = runner or JobRunner(self)
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("mainTabs")
         self.tabs.setAccessibleName("Views")
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
-        self.tab_by_kind: dict[str, QWidget] = {}
+        self.tab_specs = list(tab_specs)
+        self.tab_by_kind: dict[str, Tab] = {}
         self._tab_messages: dict[int, str] = {}  # id(tab) -> its latest status sentence
         self.undo_group = QUndoGroup(self)
-        for kind, title, factory in tab_factories:
-            tab = factory(self.runner)
-            self.tab_by_kind[kind] = tab
-            self.tabs.addTab(tab, title)
-            stack = self._call(tab, "undo_stack")
+        for spec in self.tab_specs:
+            tab = spec.build(self.runner)
+            self.tab_by_kind[spec.kind] = tab
+            self.tabs.addTab(tab, spec.title)
+            stack = tab.undo_stack()
             if stack is not None:
                 self.undo_group.addStack(stack)
-            if hasattr(tab, "status_message"):
-                tab.status_message.connect(lambda text, tab=tab: self._on_tab_message(tab, text))
-            if hasattr(tab, "file_opened"):
-                tab.file_opened.connect(self.add_recent_file)
+            tab.status_message.connect(lambda text, tab=tab: self._on_tab_message(tab, text))
+            tab.file_opened.connect(self.add_recent_file)
         self._build_status_bar()
         self._build_menus()
         self.tabs.currentChanged.connect(self._on_tab_changed)
@@ -132,14 +136,17 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.setObjectName("recentMenu")
         file_menu.addSeparator()
-        self.save_matrix_action = self._action(
-            file_menu,
-            "&Save matrix as…",
-            self._save_matrix,
-            std_key.SaveAs,
-            "Save the matrix of the Matrix tab as CSV, TSV, text or NPY",
-            "actionSaveMatrix",
-        )
+        self.save_actions: dict[str, QAction] = {}
+        for spec in self.tab_specs:
+            if spec.save_title:
+                self.save_actions[spec.kind] = self._action(
+                    file_menu,
+                    spec.save_title,
+                    lambda kind=spec.kind: self._save_as(kind),
+                    std_key.SaveAs if not self.save_actions else None,
+                    f"Save what the {spec.title} tab holds",
+                    f"actionSave{spec.kind.title()}",
+                )
         self._action(
             file_menu,
             "&Export…",
@@ -170,18 +177,17 @@ class MainWindow(QMainWindow):
         edit.addAction(undo)
         edit.addAction(redo)
         edit.addSeparator()
-        for text, method, key in (
-            ("&Copy", "copy", std_key.Copy),
-            ("&Paste", "paste", std_key.Paste),
-            ("Select &all", "select_all", std_key.SelectAll),
+        for text, slot, key, name in (
+            ("&Copy", lambda: self.current_tab().copy(), std_key.Copy, "actionCopy"),
+            ("&Paste", lambda: self.current_tab().paste(), std_key.Paste, "actionPaste"),
+            (
+                "Select &all",
+                lambda: self.current_tab().select_all(),
+                std_key.SelectAll,
+                "actionSelectAll",
+            ),
         ):
-            act = self._action(
-                edit,
-                text,
-                lambda m=method: self._call(self.current_tab(), m),
-                key,
-                name=f"action{method.title().replace('_', '')}",
-            )
+            act = self._action(edit, text, slot, key, name=name)
             # Shortcuts act only when the focus is not in an editor that handles them itself.
             act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.tabs.addAction(act)
@@ -221,19 +227,17 @@ class MainWindow(QMainWindow):
         self._rebuild_recent_menu()
 
     # ----------------------------------------------------------------- tabs
-    @staticmethod
-    def _call(obj: object, name: str, *args):
-        fn = getattr(obj, name, None)
-        return fn(*args) if callable(fn) else None
-
-    def current_tab(self) -> QWidget:
-        """The widget of the tab on show."""
-        return self.tabs.currentWidget()
+    def current_tab(self) -> Tab:
+        """The tab on show."""
+        tab = self.tabs.currentWidget()
+        assert isinstance(tab, Tab)
+        return tab
 
     def _on_tab_changed(self, index: int) -> None:
         tab = self.tabs.widget(index)
-        stack = self._call(tab, "undo_stack")
-        self.undo_group.setActiveStack(stack)
+        if not isinstance(tab, Tab):
+            return
+        self.undo_group.setActiveStack(tab.undo_stack())
         self.statusBar().showMessage(self._tab_messages.get(id(tab), ""))
 
     def _update_cancel_action(self, *_args) -> None:
@@ -263,12 +267,9 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- files
     def file_filter(self) -> str:
         """Open-dialog filter: the current tab's types first, then every type."""
-        filters = []
-        own = self._call(self.current_tab(), "file_filter")
-        if own:
-            filters.append(own)
+        filters = [self.current_tab().file_filter()]
         for tab in self.tab_by_kind.values():
-            f = self._call(tab, "file_filter")
+            f = tab.file_filter()
             if f and f not in filters:
                 filters.append(f)
         filters.append("All files (*)")
@@ -276,8 +277,7 @@ class MainWindow(QMainWindow):
 
     def open_dialog(self) -> None:
         """File › Open…: starts in the last folder used."""
-        start = str(self.settings.value("lastFolder", str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(self, "Open", start, self.file_filter())
+        path = file_dialogs.ask_open_path(self, "Open", self.file_filter())
         if path:
             self.open_path(path)
 
@@ -285,26 +285,27 @@ class MainWindow(QMainWindow):
         """Which tab opens ``path`` (raises ValueError for types SVD Studio does not know)."""
         from svdstudio.io.filetypes import classify_path
 
-        kind = classify_path(path)
-        if kind == "factors":
-            kind = "image"
-        return kind
+        file_kind = classify_path(path)
+        for spec in self.tab_specs:
+            if file_kind in spec.opens:
+                return spec.kind
+        raise ValueError(f"{Path(path).name}: no tab opens {file_kind} files.")
 
     def open_path(self, path: str) -> bool:
         """Open a file in the tab for its type; a clear message for unknown types."""
-        path = str(Path(path).expanduser().resolve())
+        # Classify the path as given (a link loop, a dangling link, a pipe are named as the user
+        # knows them); resolve only a path known to be a regular file.
+        path = os.path.abspath(os.path.expanduser(path))
         try:
             kind = self.kind_for_path(path)
         except (ValueError, OSError) as exc:
             QMessageBox.warning(self, APPLICATION, str(exc))
             return False
-        tab = self.tab_by_kind.get(kind)
-        if tab is None:
-            QMessageBox.warning(self, APPLICATION, f"{Path(path).name}: no tab opens {kind} files.")
-            return False
+        path = str(Path(path).resolve())
+        tab = self.tab_by_kind[kind]
         self.tabs.setCurrentWidget(tab)
-        self.settings.setValue("lastFolder", str(Path(path).parent))
-        return bool(self._call(tab, "open_file", path))
+        file_dialogs.remember(path)
+        return bool(tab.open_file(path))
 
     def recent_files(self) -> list[str]:
         """Recent files, newest first."""
@@ -318,7 +319,7 @@ class MainWindow(QMainWindow):
         files = [p for p in self.recent_files() if p != path]
         files.insert(0, path)
         self.settings.setValue("recentFiles", files[:MAX_RECENT])
-        self.settings.setValue("lastFolder", str(Path(path).parent))
+        file_dialogs.remember(path)
         self._rebuild_recent_menu()
 
     def _rebuild_recent_menu(self) -> None:
@@ -351,14 +352,13 @@ class MainWindow(QMainWindow):
         self.settings.setValue("recentFiles", [])
         self._rebuild_recent_menu()
 
-    def _save_matrix(self) -> None:
-        tab = self.tab_by_kind.get("matrix")
-        if tab is not None:
-            self.tabs.setCurrentWidget(tab)
-            self._call(tab, "save_as")
+    def _save_as(self, kind: str) -> None:
+        tab = self.tab_by_kind[kind]
+        self.tabs.setCurrentWidget(tab)
+        tab.save_as()  # type: ignore[attr-defined]  # TabSpec.build checked it exists
 
     def _export(self) -> None:
-        self._call(self.current_tab(), "export")
+        self.current_tab().export()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
@@ -385,9 +385,9 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         for tab in self.tab_by_kind.values():
             if first_start:
-                self._call(tab, "load_defaults")
+                tab.load_defaults()
             else:
-                self._call(tab, "restore_state", s)
+                tab.restore_state(s)
         self.tabs.setCurrentIndex(0 if first_start else s.value("window/tab", 0, type=int))
 
     def _default_size(self) -> None:
@@ -409,7 +409,7 @@ class MainWindow(QMainWindow):
         s.setValue("window/state", self.saveState())
         s.setValue("window/tab", self.tabs.currentIndex())
         for tab in self.tab_by_kind.values():
-            self._call(tab, "save_state", s)
+            tab.save_state(s)
         s.sync()
 
     def reset_settings(self) -> None:
@@ -436,7 +436,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         for tab in self.tab_by_kind.values():
-            if self._call(tab, "maybe_save") is False:
+            if not tab.maybe_save():
                 self.tabs.setCurrentWidget(tab)
                 event.ignore()
                 return
@@ -446,21 +446,11 @@ class MainWindow(QMainWindow):
         event.accept()
 
 
-def _tab_factories() -> list[tuple[str, str, Callable[[JobRunner], QWidget]]]:
-    from svdstudio.ui.dataset.tab import DatasetTab
-    from svdstudio.ui.image.tab import ImageTab
-    from svdstudio.ui.matrix.tab import MatrixTab
-
-    return [
-        ("matrix", "Matrix", MatrixTab),
-        ("image", "Image", ImageTab),
-        ("dataset", "Dataset", DatasetTab),
-    ]
-
-
 def create_main_window(settings: QSettings | None = None) -> MainWindow:
     """The main window, ready to show, without running the event loop (needs a QApplication)."""
-    return MainWindow(_tab_factories(), settings if settings is not None else open_settings())
+    from svdstudio.ui.tabs import registered_tabs
+
+    return MainWindow(registered_tabs(), settings if settings is not None else open_settings())
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
@@ -498,7 +488,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.smoke_test or smoke_test_requested([]):
         window._reset_pending = True  # a smoke run leaves the user's settings alone
-        run_smoke_test(window, ready=lambda: window.tabs.count() == 3)
+        expected = len(window.tab_specs)
+        run_smoke_test(window, ready=lambda: window.tabs.count() == expected)
     return app.exec()
 
 

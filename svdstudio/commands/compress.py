@@ -12,6 +12,7 @@ from pathlib import Path
 from svdstudio.commands.common import CliError, print_json
 from svdstudio.engine.image import (
     COLOR_MODES,
+    DEFAULT_CHROMA_RANK,
     decompose_image,
     effective_mode,
     image_metrics,
@@ -27,7 +28,8 @@ example:
       and prints PSNR, SSIM, errors, storage and compression ratios for each rank.
 
 Sizes: a rank-k channel of an m×n image stores k(m+n+1) numbers; compression_ratio is
-raw 8-bit pixel bytes / float32 factor bytes.  In ycbcr mode the chroma rank defaults to k/4.
+raw 8-bit pixel bytes / float32 factor bytes.  In ycbcr mode the chroma rank defaults to 8,
+as in the app.
 
 Only what the ranks need is computed: the top max(K) triplets of each channel (PROPACK, exact
 to float32 precision) when that is cheaper than the full SVD; energies and errors stay exact
@@ -57,7 +59,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "chroma rank --chroma-rank); default rgb (grayscale images always use gray)",
     )
     p.add_argument(
-        "--chroma-rank", metavar="C", type=int, default=None, help="ycbcr chroma rank (default K/4)"
+        "--chroma-rank",
+        metavar="C",
+        type=int,
+        default=None,
+        help="ycbcr chroma rank (default 8, as in the app)",
     )
     p.add_argument("-o", "--outdir", metavar="OUTDIR", default=".", help="where PNGs go (.)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
@@ -124,8 +130,9 @@ def run(args: argparse.Namespace) -> int:
     if args.chroma_rank is not None and mode == "ycbcr" and not 0 <= args.chroma_rank <= p:
         raise CliError(f"--chroma-rank must be between 0 and {p}")
     ranks = list(args.rank)
-    if mode == "ycbcr" and args.chroma_rank is not None:
-        ranks.append(args.chroma_rank)
+    if mode == "ycbcr":
+        # The chroma channels need their own rank too (the default one when none is given).
+        ranks.append(DEFAULT_CHROMA_RANK if args.chroma_rank is None else args.chroma_rank)
     limit = _rank_limit(height, width, [max(r, 1) for r in ranks])
     progress = _TerminalProgress() if sys.stderr.isatty() else None
     try:

@@ -10,6 +10,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QWidget
 
 from svdstudio.app import MainWindow
+from svdstudio.ui.tab_contract import TabSpec
 
 
 class FakeTab(QWidget):
@@ -47,6 +48,18 @@ class FakeTab(QWidget):
     def copy(self):
         self.calls.append("copy")
 
+    def paste(self):
+        self.calls.append("paste")
+
+    def select_all(self):
+        self.calls.append("select_all")
+
+    def export(self):
+        self.calls.append("export")
+
+    def has_unsaved_changes(self):
+        return not self.allow_close
+
     def maybe_save(self):
         return self.allow_close
 
@@ -54,10 +67,9 @@ class FakeTab(QWidget):
         return f"{self.kind} files (*.{self.kind})"
 
 
-def factories():
+def factories(kinds=("matrix", "image", "dataset")):
     return [
-        (k, k.title(), lambda runner, k=k: FakeTab(runner, k))
-        for k in ("matrix", "image", "dataset")
+        TabSpec(k, k.title(), frozenset({k}), lambda runner, k=k: FakeTab(runner, k)) for k in kinds
     ]
 
 

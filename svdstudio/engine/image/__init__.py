@@ -40,6 +40,7 @@ from svdstudio.engine.image.color import (
 )
 from svdstudio.engine.image.display import DisplayReconstructor
 from svdstudio.engine.image.factors import (
+    DEFAULT_CHROMA_RANK,
     FULL_SVD_SECONDS,
     PREVIEW_ABOVE_PIXELS,
     PREVIEW_SIDE,
@@ -76,6 +77,7 @@ from svdstudio.engine.image.targets import (
 __all__ = [
     "CHANNEL_NAMES",
     "COLOR_MODES",
+    "DEFAULT_CHROMA_RANK",
     "FULL_SVD_SECONDS",
     "PEAK",
     "PREVIEW_ABOVE_PIXELS",

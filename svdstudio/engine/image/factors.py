@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,9 +29,11 @@ from svdstudio.engine.image.fast_svd import (
     refine_tail,
     topk_cost,
 )
+from svdstudio.engine.jobs import JobControl
 from svdstudio.engine.signs import apply_sign_convention
 
 __all__ = [
+    "DEFAULT_CHROMA_RANK",
     "FULL_SVD_SECONDS",
     "PREVIEW_ABOVE_PIXELS",
     "PREVIEW_SIDE",
@@ -109,11 +112,16 @@ class ImageFactors:
         return float(sum(ch.total_energy for ch in self.channels))
 
 
+#: YCbCr's chroma rank when none is chosen, in the GUI and the CLI alike: a fixed, low rank (as
+#: codecs keep less colour detail than luma), capped at the channels' rank.
+DEFAULT_CHROMA_RANK = 8
+
+
 def default_chroma_rank(k: int, full_rank: int) -> int:
-    """Chroma rank used when none is given: k/4 (at least 1), or full at full luma rank."""
-    if k >= full_rank:
-        return full_rank
-    return max(1, k // 4) if k > 0 else 0
+    """Chroma rank used when none is given: :data:`DEFAULT_CHROMA_RANK`, capped at the
+    channels' rank, whatever the luma rank ``k`` (so "k = 8" means the same everywhere)."""
+    del k  # one default for every luma rank: the GUI's chroma control does not follow k
+    return min(DEFAULT_CHROMA_RANK, int(full_rank))
 
 
 def channel_ranks(factors: ImageFactors, k: int, chroma_k: int | None = None) -> tuple[int, ...]:
@@ -200,7 +208,11 @@ def choose_method(height: int, width: int, max_rank: int | None = None) -> str:
 
 
 def _progressive(
-    arr: np.ndarray, mode: str, factor: int, prog: StepProgress, job: object
+    arr: np.ndarray,
+    mode: str,
+    factor: int,
+    prog: StepProgress,
+    hand: Callable[[ImageFactors], None],
 ) -> list[SVDResult]:
     """Full factors in three handed-over stages: top triplets, quick full SVD, refined."""
     h, w = arr.shape[:2]
@@ -208,7 +220,7 @@ def _progressive(
     nc = len(names)
 
     def hand_over(parts: list[SVDResult]) -> None:
-        job.partial(ImageFactors(mode, h, w, names, tuple(parts), factor))
+        hand(ImageFactors(mode, h, w, names, tuple(parts), factor))
 
     tops: list[SVDResult] = []
     for c in range(nc):
@@ -250,7 +262,7 @@ def decompose_image(
     max_rank: int | None = None,
     preview_side: int | None = None,
     release_gil: bool = False,
-    job: object = None,
+    job: JobControl | None = None,
     method: str = "auto",
     refine: bool = True,
 ) -> ImageFactors:
@@ -289,7 +301,8 @@ def decompose_image(
         how = "gesdd"
     k_top = min(int(max_rank) if max_rank is not None else TOPK_DEFAULT, p)
     per = estimate_full_cost(h, w) if how in ("fast", "gesdd", "numpy") else topk_cost(h, w, k_top)
-    progressive = how == "fast" and refine and callable(getattr(job, "partial", None))
+    hand = getattr(job, "partial", None)  # the JobRunner's JobContext has it
+    progressive = how == "fast" and refine and callable(hand)
     if progressive:
         per += topk_cost(h, w, PROGRESSIVE_TOP)
     prog = StepProgress(job)
@@ -302,7 +315,8 @@ def decompose_image(
         prog.label = f"channel {names[c]} ({c + 1} of {nc})"
         if how == "fast" and progressive:
             del ch
-            results = _progressive(arr, mode, factor, prog, job)
+            assert hand is not None
+            results = _progressive(arr, mode, factor, prog, hand)
             break
         if how == "fast":
             res = fast_full_svd(ch, refine=refine, progress=prog)
@@ -391,11 +405,13 @@ def rank_one_layer(
     j = int(i) - 1
     r = _index(rows, factors.height)
     c = _index(cols, factors.width)
+    shape = (len(np.arange(factors.height)[r]), len(np.arange(factors.width)[c]))
     planes = [
-        res.s[j] * np.outer(res.U[r, j], res.Vt[j, c]) if j < res.n_components else None
+        res.s[j] * np.outer(res.U[r, j], res.Vt[j, c])
+        if j < res.n_components
+        else np.zeros(shape, dtype=np.float32)
         for res in factors.channels
     ]
-    planes = [np.zeros_like(planes[0]) if p is None else p for p in planes]
     if len(planes) == 1:
         return planes[0].astype(np.float32)
     return np.stack(planes, axis=-1).astype(np.float32)

@@ -31,6 +31,7 @@ from svdstudio.engine.decomposition import (
     _summarise,
     frobenius_squared,
 )
+from svdstudio.engine.jobs import JobControl
 
 __all__ = [
     "SIGMA_TOL",
@@ -75,7 +76,12 @@ class StepProgress:
     ``label`` prefixes every message (e.g. "channel G, 2 of 3").
     """
 
-    def __init__(self, job: object = None, span: tuple[float, float] = (0.0, 1.0), label: str = ""):
+    def __init__(
+        self,
+        job: JobControl | None = None,
+        span: tuple[float, float] = (0.0, 1.0),
+        label: str = "",
+    ) -> None:
         self.job = job
         self.span = span
         self.label = label
@@ -137,7 +143,7 @@ def _eigh_desc(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _top_eigenvalue(G: np.ndarray, iterations: int = 12) -> float:
     """A lower estimate of λ_max of a symmetric positive semi-definite G (power iteration)."""
-    x = np.random.default_rng(1).standard_normal(G.shape[0]).astype(G.dtype)
+    x = np.random.default_rng(1).standard_normal((G.shape[0],)).astype(G.dtype)
     lam = 0.0
     for _ in range(iterations):
         y = G @ x

@@ -11,6 +11,7 @@ from PySide6 import QtWidgets
 
 from svdstudio.engine.projection import Projection, component_names
 from svdstudio.io.datasets import Dataset, write_projection_csv
+from svdstudio.ui.widgets import file_dialogs
 from svdstudio.ui.widgets.plot_export import export_plot
 
 __all__ = ["FILTERS", "ask_export_path", "save_coordinates", "save_plot"]
@@ -22,18 +23,16 @@ FILTERS = {
 }
 
 
-def ask_export_path(
-    parent: QtWidgets.QWidget, kind: str | None, folder: str, stem: str
-) -> str | None:
+def ask_export_path(parent: QtWidgets.QWidget, kind: str | None, stem: str) -> str | None:
     """Ask where to save; ``kind`` None offers every type.  The path always has a known
     extension (the chosen filter's when the typed name has none); None when cancelled."""
     order = [kind] if kind else list(FILTERS)
-    suggested = str(Path(folder) / f"{stem}.{order[0]}")
-    path, chosen = QtWidgets.QFileDialog.getSaveFileName(
-        parent, "Export", suggested, ";;".join(FILTERS[k] for k in order)
+    asked = file_dialogs.ask_save_path(
+        parent, "Export", f"{stem}.{order[0]}", ";;".join(FILTERS[k] for k in order)
     )
-    if not path:
+    if asked is None:
         return None
+    path, chosen = asked
     if Path(path).suffix.lower().lstrip(".") not in FILTERS:
         ext = next((k for k in order if FILTERS[k] == chosen), order[0])
         path = f"{path}.{ext}"

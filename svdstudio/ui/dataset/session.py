@@ -15,6 +15,7 @@ from PySide6.QtCore import Signal
 
 from svdstudio.engine.projection import METHOD_TITLES, Projection, project
 from svdstudio.io.datasets import Dataset, DatasetError, read_dataset, read_header
+from svdstudio.ui.dataset.big import BigTables
 from svdstudio.ui.dataset.text import NO_LABEL, dataset_title
 from svdstudio.workers import JobRunner
 
@@ -40,6 +41,13 @@ class DatasetSession(QtCore.QObject):
         self.dataset: Dataset | None = None
         self.result: Projection | None = None
         self.path: str | None = None
+        # Tables larger than memory (and Parquet, .npy) go to Dask: see ui/dataset/big.py.
+        self.big = BigTables(runner, self)
+        self.big.table_ready.connect(self._set_dataset)
+        self.big.result_ready.connect(self._on_result)
+        self.big.failed.connect(self.failed)
+        self.big.project_failed.connect(self.project_failed)
+        self.big.status.connect(self.status)
 
     def title(self) -> str:
         """The table's title for messages ("dataset" when none is open)."""
@@ -56,6 +64,9 @@ class DatasetSession(QtCore.QObject):
         """
         no_label = label == NO_LABEL
         lab = None if no_label else label
+        if BigTables.wants(path):
+            self._runner.cancel("dataset.load")
+            return self.big.load(path, lab, no_label, user)
         try:
             size = os.path.getsize(path)
         except OSError as exc:
@@ -108,6 +119,9 @@ class DatasetSession(QtCore.QObject):
         ds = self.dataset
         if ds is None:
             return None
+        if self.big.owns(ds):
+            self.result = None
+            return self.big.compute(method)
         busy = f"Computing {METHOD_TITLES[method]} of {self.title()}…"
         self.result = None
         self.status.emit(busy)

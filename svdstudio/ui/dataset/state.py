@@ -24,7 +24,6 @@ class SavedView:
     k: int
     source: str  # a bundled key or a file path
     label: str | None  # the label column, "(no label)", or None when not recorded
-    last_dir: str
 
 
 def write_view(settings: QSettings, view: SavedView) -> None:
@@ -34,13 +33,12 @@ def write_view(settings: QSettings, view: SavedView) -> None:
     settings.setValue("dataset/y", view.y)
     settings.setValue("dataset/arrows", view.arrows)
     settings.setValue("dataset/k", view.k)
-    settings.setValue("dataset/lastDir", view.last_dir)
     settings.setValue("dataset/source", view.source)
     if view.label is not None:
         settings.setValue("dataset/label", view.label)
 
 
-def read_view(settings: QSettings, last_dir: str) -> SavedView:
+def read_view(settings: QSettings) -> SavedView:
     """The stored view, with Iris, truncated SVD and components 1 and 2 where nothing is."""
     label = settings.value("dataset/label")
     return SavedView(
@@ -51,7 +49,6 @@ def read_view(settings: QSettings, last_dir: str) -> SavedView:
         k=settings.value("dataset/k", 2, type=int),
         source=str(settings.value("dataset/source", "iris")),
         label=None if label in (None, "") else str(label),
-        last_dir=str(settings.value("dataset/lastDir", last_dir)),
     )
 
 

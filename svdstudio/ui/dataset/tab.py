@@ -23,15 +23,17 @@ from svdstudio.io.datasets import BUNDLED, Dataset, bundled_path
 from svdstudio.ui.dataset import export as dataset_export
 from svdstudio.ui.dataset import state as dataset_state
 from svdstudio.ui.dataset import text as dataset_text
+from svdstudio.ui.dataset.big import BigTableBar
 from svdstudio.ui.dataset.controls import DatasetControls
 from svdstudio.ui.dataset.session import DatasetSession
 from svdstudio.ui.dataset.text import NO_LABEL
 from svdstudio.ui.dataset.view import DatasetView
+from svdstudio.ui.widgets import file_dialogs
 from svdstudio.workers import JobRunner
 
 __all__ = ["DatasetTab"]
 
-FILE_FILTER = "Data tables (*.csv *.tsv *.tab *.txt)"
+FILE_FILTER = "Data tables (*.csv *.tsv *.tab *.txt *.parquet *.pq *.npy)"
 # Files up to this size are read at once (well under 0.2 s); bigger ones on the job runner.
 SYNC_READ_BYTES = 2 * 1024 * 1024
 
@@ -48,7 +50,6 @@ class DatasetTab(QtWidgets.QWidget):
         self.setObjectName("datasetTab")
         self.setAccessibleName("Dataset lab")
         self._session = DatasetSession(runner, self)
-        self._last_dir = str(Path.home())
         self._updating = False
         self._pending_axes: tuple[int, int] | None = None
         self._pending_k: int | None = None
@@ -96,6 +97,11 @@ class DatasetTab(QtWidgets.QWidget):
         layout.setSpacing(6)
         layout.addWidget(self.controls)
         layout.addWidget(self.notice_label)
+        self.big_bar = BigTableBar(s.big, self.scatter, self._axes)
+        c.x_spin.valueChanged.connect(self.big_bar.axes_changed)
+        c.y_spin.valueChanged.connect(self.big_bar.axes_changed)
+        s.big.exported.connect(self._on_big_exported)
+        layout.addWidget(self.big_bar)
         layout.addWidget(self.splitter, 1)
         self.controls.set_view_enabled(False)
 
@@ -154,14 +160,13 @@ class DatasetTab(QtWidgets.QWidget):
             k=self.spectrum.rank(),
             source=key or path or "iris",
             label=(ds.label_name or NO_LABEL) if ds is not None else None,
-            last_dir=self._last_dir,
         )
         dataset_state.write_view(settings, view)
         dataset_state.save_splitters(settings, self._splitters())
 
     def restore_state(self, settings: QSettings) -> None:
         """Reopen the last table with the last view (falls back to Iris)."""
-        view = dataset_state.read_view(settings, self._last_dir)
+        view = dataset_state.read_view(settings)
         if view.method in METHODS:
             self._updating = True
             self.method_combo.setCurrentIndex(METHODS.index(view.method))
@@ -170,7 +175,6 @@ class DatasetTab(QtWidgets.QWidget):
         self._pending_axes = (view.x, view.y)
         self._pending_k = view.k
         dataset_state.restore_splitters(settings, self._splitters())
-        self._last_dir = view.last_dir
         if view.source in BUNDLED:
             self.load_bundled(view.source)
             return
@@ -229,6 +233,8 @@ class DatasetTab(QtWidgets.QWidget):
         if res is None or ds is None:
             return False
         k = self.view.kept()
+        if self._session.big.owns(ds):  # every row of a big table, streamed by a Dask job
+            return self._session.big.export(path, k)
         error = dataset_export.save_coordinates(path, ds, res, k)
         title = self._session.title()
         return self._report(error, f"Saved {k} projected components of {title} to {path}.")
@@ -247,10 +253,10 @@ class DatasetTab(QtWidgets.QWidget):
 
     def _on_dataset_changed(self, path: str, user: bool) -> None:
         ds = self._session.dataset
+        self.big_bar.table_shown(self._session.big.owns(ds))
         self.view.show_table()
         self.controls.set_view_enabled(False)
         if user:
-            self._last_dir = str(Path(path).parent)
             self.controls.add_user_file(path)
             self.file_opened.emit(str(Path(path).resolve()))
         self._select_dataset_item(path)
@@ -265,8 +271,8 @@ class DatasetTab(QtWidgets.QWidget):
         data = self.dataset_combo.itemData(index)
         if data == "open":
             self._select_dataset_item(self._session.path or "")
-            path, _ = QtWidgets.QFileDialog.getOpenFileName(
-                self, "Open a data table", self._last_dir, f"{FILE_FILTER};;All files (*)"
+            path = file_dialogs.ask_open_path(
+                self, "Open a data table", f"{FILE_FILTER};;All files (*)"
             )
             if path:
                 self.open_file(path)
@@ -325,6 +331,12 @@ class DatasetTab(QtWidgets.QWidget):
         # Double-clicking σ_i puts component i on the y axis (x stays).
         self.y_spin.setValue(i)
 
+    def _axes(self) -> tuple[int, int]:
+        return (self.x_spin.value() - 1, self.y_spin.value() - 1)
+
+    def _on_big_exported(self, path: str, rows: int) -> None:
+        self.status_message.emit(f"Saved the coordinates of all {rows:,} rows to {path}.")
+
     def _redraw(self) -> None:
         self.view.draw(self.x_spin.value() - 1, self.y_spin.value() - 1)
 
@@ -335,10 +347,9 @@ class DatasetTab(QtWidgets.QWidget):
             self._error("Nothing to export yet: the projection is still being computed.")
             return
         stem = Path(self._session.title()).stem.split(" ")[0].lower()
-        path = dataset_export.ask_export_path(self, kind, self._last_dir, f"{stem}_{res.method}")
+        path = dataset_export.ask_export_path(self, kind, f"{stem}_{res.method}")
         if path is None:
             return
-        self._last_dir = str(Path(path).parent)
         if Path(path).suffix.lower() == ".csv":
             self.export_csv(path)
         else:

@@ -15,7 +15,6 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QHBoxLayout,
     QMessageBox,
     QSplitter,
@@ -30,6 +29,7 @@ from svdstudio.ui.matrix.model import MatrixModel
 from svdstudio.ui.matrix.presets import ARTICLE_MATRIX
 from svdstudio.ui.matrix.results import ResultsPanel
 from svdstudio.ui.matrix.state import restore_matrix, save_matrix, to_int
+from svdstudio.ui.widgets import file_dialogs
 
 __all__ = ["MatrixTab"]
 
@@ -42,7 +42,7 @@ MATRIX_SUFFIXES = (".csv", ".tsv", ".txt", ".npy")
 
 
 class MatrixTab(QWidget):
-    """Matrix workbench (Tab API: see CONTRACTS.md)."""
+    """Matrix workbench (keeps the tab contract of svdstudio.ui.tab_contract)."""
 
     status_message = Signal(str)
     file_opened = Signal(str)
@@ -176,7 +176,7 @@ class MatrixTab(QWidget):
         QMessageBox.warning(self, title, message)
 
     def open_dialog(self) -> bool:
-        path, _ = QFileDialog.getOpenFileName(self, "Open matrix", self._dir(), MATRIX_FILE_FILTER)
+        path = file_dialogs.ask_open_path(self, "Open matrix", MATRIX_FILE_FILTER)
         return self.open_file(path) if path else False
 
     def open_file(self, path: str) -> bool:
@@ -198,10 +198,11 @@ class MatrixTab(QWidget):
         return True
 
     def save_as(self) -> bool:
-        start = self._path or os.path.join(self._dir(), "matrix.csv")
-        path, _ = QFileDialog.getSaveFileName(self, "Save matrix as", start, MATRIX_FILE_FILTER)
-        if not path:
+        name = Path(self._path).name if self._path else "matrix.csv"
+        asked = file_dialogs.ask_save_path(self, "Save matrix as", name, MATRIX_FILE_FILTER)
+        if asked is None:
             return False
+        path = asked[0]
         if not Path(path).suffix:
             path += ".csv"
         return self.save_to(path)
@@ -230,10 +231,12 @@ class MatrixTab(QWidget):
             self.status_message.emit("No result to export yet.")
             return False
         title, array = current
-        start = os.path.join(self._dir(), "result.csv")
-        path, _ = QFileDialog.getSaveFileName(self, f"Export {title} as", start, MATRIX_FILE_FILTER)
-        if not path:
+        asked = file_dialogs.ask_save_path(
+            self, f"Export {title} as", "result.csv", MATRIX_FILE_FILTER
+        )
+        if asked is None:
             return False
+        path = asked[0]
         try:
             write_matrix(path, array)
         except (ValueError, OSError) as exc:
@@ -241,9 +244,6 @@ class MatrixTab(QWidget):
             return False
         self.status_message.emit(f"Exported {title} to {Path(path).name}.")
         return True
-
-    def _dir(self) -> str:
-        return os.path.dirname(self._path) if self._path else os.path.expanduser("~")
 
     # ---- computation ----------------------------------------------------------------------
     def _schedule(self) -> None:

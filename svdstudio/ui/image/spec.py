@@ -1,0 +1,16 @@
+"""The Image tab's entry in the tab registry."""
+
+from __future__ import annotations
+
+from svdstudio.ui.tab_contract import TabSpec
+
+
+def _build(runner):
+    from svdstudio.ui.image.tab import ImageTab
+
+    return ImageTab(runner)
+
+
+TAB_SPEC = TabSpec(
+    kind="image", title="Image", opens=frozenset({"image", "factors"}), factory=_build
+)
