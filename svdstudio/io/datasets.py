@@ -24,6 +24,7 @@ from svdstudio.resources import resource_path
 
 __all__ = [
     "BUNDLED",
+    "MAX_ROWS",
     "MISSING_TOKENS",
     "Dataset",
     "DatasetError",
@@ -50,6 +51,8 @@ BUNDLED: dict[str, tuple[str, str, str]] = {
 _LABEL_NAMES = ("label", "labels", "class", "target", "species", "digit", "category", "y")
 _DELIMITERS = (",", "\t", ";", "|")
 _MAX_BYTES = 512 * 1024 * 1024
+#: Most lines a table may have (parsing keeps a list of strings per row).
+MAX_ROWS = 2_000_000
 
 
 class DatasetError(ValueError):
@@ -147,6 +150,12 @@ def _read_text(path: Path) -> tuple[str, list[str]]:
         elif reason.startswith("is a folder"):
             reason = "is a folder, not a table file"
         raise DatasetError(f"{src}: {reason}") from None
+    lines = max(text.count("\n"), text.count("\r"))
+    if lines > MAX_ROWS:
+        # The csv module holds a list of strings per row: refuse before building them.
+        raise DatasetError(
+            f"{src}: the table has {lines:,} lines; tables of up to {MAX_ROWS:,} rows can be opened"
+        )
     if encoding == "Latin-1":
         notices.append("The file is not UTF-8; it was read as Latin-1.")
     return text, notices
@@ -247,11 +256,6 @@ def _read_records(p: Path) -> tuple[list[list[str]], list[int], str, list[str]]:
     if delim == " ":
         notices.append("No comma, tab or semicolon found: columns were split at spaces.")
     return rows, line_of, delim, notices
-
-
-# Fields may be as long as the file (a long quoted note); the file-size limit bounds them, so
-# the csv module's own 128 KiB guard would only turn a valid table into an error.
-csv.field_size_limit(max(csv.field_size_limit(), _MAX_BYTES))
 
 
 def _records(text: str, suffix: str) -> tuple[list[list[str]], list[int], str]:

@@ -264,6 +264,7 @@ class BigTableBar(QtWidgets.QWidget):
 
         self.density_check = QtWidgets.QCheckBox("Density of all rows")
         self.density_check.setObjectName("datasetDensity")
+        self.density_check.setAccessibleName("Density of all rows")
         self.density_check.setToolTip(
             "Shade the plot by how many of all the table's rows fall there (one more pass over "
             "the file); the dots are a sample"

@@ -9,13 +9,13 @@ from __future__ import annotations
 from PySide6 import QtWidgets
 from PySide6.QtCore import Qt
 
+from svdstudio.ui.image.metrics_table import MetricsTable
 from svdstudio.ui.image.session import GALLERY_RANKS
 from svdstudio.ui.image.views import (
     ERROR_LUT,
     LAYER_LUT,
     ImagePane,
     LegendBar,
-    MetricsTable,
     QualityPlot,
     ThumbnailCard,
     link_panes,

@@ -13,8 +13,8 @@ from PySide6 import QtCore
 from svdstudio.engine.image import display_grid, reconstruct_image
 from svdstudio.io.images import to_uint8
 from svdstudio.ui.image.layout import ImageLayout
+from svdstudio.ui.image.metrics_table import byte_unit, fmt_bytes
 from svdstudio.ui.image.session import GALLERY_RANKS, ImageSession
-from svdstudio.ui.image.views import byte_unit, fmt_bytes
 
 __all__ = ["THUMB_SIDE", "ImageMeasurements"]
 
@@ -50,7 +50,7 @@ class ImageMeasurements(QtCore.QObject):
         session.metrics_stale.connect(lambda: ui.metrics_table.set_stale(True))
         session.metrics_ready.connect(self._on_metrics)
         session.sweep_ready.connect(self._on_sweep)
-        session.codecs_ready.connect(self._update_plot)
+        session.codecs_ready.connect(self._on_codecs)
         session.jobs_changed.connect(self._on_jobs)
 
     # ================================================================== metrics
@@ -84,6 +84,11 @@ class ImageMeasurements(QtCore.QObject):
                 f"k = {m.rank}: PSNR {m.psnr_db:.2f} dB, SSIM (luma) {m.ssim:.3f}{note}, "
                 f"{m.bytes_float32:,} bytes at float32 ({m.compression_ratio:.2f}× vs raw)."
             )
+
+    def _on_codecs(self) -> None:
+        if self.session.metrics is not None:
+            self._show_table()
+        self._update_plot()
 
     def _on_jobs(self) -> None:
         # A cancelled or failed codec job: its "…" rows must not wait for ever.

@@ -21,8 +21,9 @@ from svdstudio.engine.image import (
 from svdstudio.engine.image.crop import ErrorMapper
 from svdstudio.io.images import to_uint8
 from svdstudio.ui.image.layout import VIEW_INDEX, ImageLayout
+from svdstudio.ui.image.metrics_table import fmt_percent
 from svdstudio.ui.image.session import ImageSession
-from svdstudio.ui.image.views import ERROR_LUT, fmt_percent, signed_to_uint8
+from svdstudio.ui.image.views import ERROR_LUT, signed_to_uint8
 
 __all__ = ["ERROR_LUT", "LAYER_SIDE", "MAX_DISPLAY_SIDE", "ImageRenderer"]
 

@@ -547,8 +547,8 @@ class ImageSession(QtCore.QObject):
         if self._metrics is not None:
             self._metrics = self._honest(self._metrics)
         self.codecs_ready.emit()
-        if self._metrics is not None:
-            self.metrics_ready.emit()
+        if self._metrics is not None and self.metrics_current:
+            self.metrics_ready.emit()  # the same k, now with the PNG/JPEG figures
         self.jobs_changed.emit()
 
     # ================================================================== zoom detail

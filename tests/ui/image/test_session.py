@@ -19,9 +19,9 @@ from svdstudio.io.image_factors import load_factors
 from svdstudio.io.images import load_image
 from svdstudio.ui.image import session as session_module
 from svdstudio.ui.image.jobs import codec_job
+from svdstudio.ui.image.metrics_table import fmt_energy, fmt_percent
 from svdstudio.ui.image.session import SvdProgress
 from svdstudio.ui.image.tab import ImageTab
-from svdstudio.ui.image.views import fmt_energy, fmt_percent
 from svdstudio.workers import JobRunner
 
 TIMEOUT = 30_000
@@ -361,3 +361,29 @@ def test_status_sentence_names_luma_ssim(qtbot, tab, tmp_path):
     with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
         tab.open_file(str(path))
     assert any(re.match(r"k = \d+: PSNR [\d.]+ dB, SSIM \(luma\) ", t) for t in said)
+
+
+def test_a_new_metric_field_gets_a_row_by_name(qtbot, monkeypatch):
+    import dataclasses
+
+    from svdstudio.engine.image import ImageMetrics
+    from svdstudio.ui.image import metrics_table
+
+    @dataclasses.dataclass(frozen=True)
+    class WithIndex(ImageMetrics):
+        new_index: float = 0.0
+
+    monkeypatch.setattr(metrics_table, "ImageMetrics", WithIndex)
+    table = metrics_table.MetricsTable()
+    qtbot.addWidget(table)
+    m = WithIndex(
+        rank=4, chroma_rank=None, psnr_db=30.0, ssim=0.9, relative_error=0.05,
+        energy_retained=0.9975, stored_values=100, bytes_float32=400, bytes_float16=220,
+        bytes_uint8=180, raw_bytes=1200, png_bytes=900, jpeg_bytes=None, jpeg_quality=None,
+        compression_ratio=3.0, new_index=0.123456,
+    )  # fmt: skip
+    table.show_metrics(m)
+    assert table.item(table.rowCount() - 1, 0).text() == "New index"
+    assert table.value("new_index") == "0.1235"
+    assert table.value("energy_retained") == "99.75 %" and table.value("rank") == "4"
+    assert table.value("png_bytes") == "900 B" and table.value("jpeg_bytes") == "–"
