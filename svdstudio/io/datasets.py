@@ -29,6 +29,7 @@ __all__ = [
     "Dataset",
     "DatasetError",
     "bundled_path",
+    "find_row_index_column",
     "load_bundled",
     "pixel_grid",
     "read_dataset",
@@ -617,3 +618,39 @@ def write_projection_csv(
             lead.append(str(labels[i]))
         w.writerow(lead + formatted[i].tolist())
     atomic_write_text(path, buf.getvalue())
+
+
+#: Header names that say "this column numbers the rows" (compared case-insensitively).
+ROW_INDEX_NAMES = frozenset(
+    {"id", "index", "idx", "row", "rows", "row_id", "rowid", "row_number", "rownum", "no", "#", "n"}
+    | {"unnamed: 0", "sample", "sample_id", "obs", "record", "record_id"}
+)
+
+
+def find_row_index_column(ds: Dataset) -> str | None:
+    """The feature that merely numbers the rows, or None.
+
+    A column counts as a row index when its values step by one with the file's row numbers
+    (1…N, 0…N−1 or any offset, rows dropped for missing values allowed for), or when its
+    header says so (``id``, ``index``, ``row``, ...) and it holds distinct whole numbers.
+    Such a column would dominate the first component while saying nothing about the rows.
+    The first such column is returned (by feature order).
+    """
+    n = ds.n_rows
+    if n < 3:
+        return None
+    rows = ds.row_numbers.astype(np.float64) if ds.row_numbers.size == n else np.arange(n) + 1.0
+    head = min(n, 32)  # most columns fail on their first rows: test those first
+    for j, name in enumerate(ds.feature_names):
+        col = ds.X[:, j]
+        offset = col[0] - rows[0]
+        steps = offset == round(offset) and np.all(col[:head] - rows[:head] == offset)
+        if steps and np.all(col - rows == offset):
+            return name
+        if (
+            name.strip().lower() in ROW_INDEX_NAMES
+            and np.all(col == np.round(col))
+            and np.unique(col).size == n
+        ):
+            return name
+    return None
