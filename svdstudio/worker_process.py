@@ -28,9 +28,24 @@ __all__ = [
 class JobContext:
     """Handed to a job function that has a parameter named ``job``."""
 
-    def __init__(self, cancel_event: Any, report: Callable[[float, str], None]) -> None:
+    def __init__(
+        self,
+        cancel_event: Any,
+        report: Callable[[float, str], None],
+        partial: Callable[[Any], None] | None = None,
+    ) -> None:
         self._cancel_event = cancel_event
         self._report = report
+        self._partial = partial
+
+    def partial(self, value: Any) -> None:
+        """Hand over an intermediate result (e.g. the top triplets before the full SVD).
+
+        It reaches the runner's ``partial_ready`` signal and the job's ``on_partial``; the job
+        goes on.  Plain data only, as for the final result.
+        """
+        if self._partial is not None:
+            self._partial(value)
 
     def cancelled(self) -> bool:
         """True once the job was cancelled or superseded: stop at the next step."""
@@ -85,7 +100,12 @@ def process_main(conn: Any, cancel: Any) -> None:
     try:
         if wants_job(fn):
             kwargs = dict(
-                kwargs, job=JobContext(cancel, lambda f, m: conn.send(("progress", f, m)))
+                kwargs,
+                job=JobContext(
+                    cancel,
+                    lambda f, m: conn.send(("progress", f, m)),
+                    lambda v: _send_out_of_band(conn, ("partial", v)),
+                ),
             )
         value = fn(*args, **kwargs)
         _send_quietly(conn, ("result", value), out_of_band=True)

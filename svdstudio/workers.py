@@ -68,6 +68,7 @@ class _Job:
     on_result: Callable[[Any], None] | None
     on_error: Callable[[str, str], None] | None
     cancel_event: Any
+    on_partial: Callable[[Any], None] | None = None
     thread: threading.Thread | None = None
     process: Any = None
     conn: Any = None
@@ -86,6 +87,7 @@ class JobRunner(QObject):
 
     started = Signal(str, int, str)
     progress = Signal(str, int, float, str)
+    partial_ready = Signal(str, int, object)  # an intermediate result; the job goes on
     result_ready = Signal(str, int, object)
     failed = Signal(str, int, str, str)
     cancelled = Signal(str, int)
@@ -112,12 +114,15 @@ class JobRunner(QObject):
         in_process: bool | None = None,
         on_result: Callable[[Any], None] | None = None,
         on_error: Callable[[str, str], None] | None = None,
+        on_partial: Callable[[Any], None] | None = None,
         **kwargs: Any,
     ) -> int:
         """Start ``fn(*args, **kwargs)`` on ``channel``, cancelling that channel's previous job.
 
         ``in_process`` None chooses a worker process for a module-level function whose array
-        arguments exceed :data:`AUTO_PROCESS_ELEMENTS` elements.  Returns the job id.
+        arguments exceed :data:`AUTO_PROCESS_ELEMENTS` elements.  ``on_partial`` receives
+        what the job hands over with ``job.partial(value)`` before its result (same
+        latest-request-wins rule).  Returns the job id.
         """
         if self._closed:
             raise RuntimeError("JobRunner has been shut down")
@@ -128,7 +133,7 @@ class JobRunner(QObject):
             big = _count_elements(list(args) + list(kwargs.values())) >= AUTO_PROCESS_ELEMENTS
             in_process = big and _picklable_function(fn)
         cancel_event = None if in_process else threading.Event()
-        job = _Job(channel, job_id, description, on_result, on_error, cancel_event)
+        job = _Job(channel, job_id, description, on_result, on_error, cancel_event, on_partial)
         self._current[channel] = job
         self._all[job_id] = job
         self.started.emit(channel, job_id, description)
@@ -196,7 +201,11 @@ class JobRunner(QObject):
         if wants_job(fn):
             kwargs = dict(
                 kwargs,
-                job=JobContext(job.cancel_event, lambda f, m: post(("progress", job.job_id, f, m))),
+                job=JobContext(
+                    job.cancel_event,
+                    lambda f, m: post(("progress", job.job_id, f, m)),
+                    lambda v: post(("partial", job.job_id, v)),
+                ),
             )
 
         def run() -> None:
@@ -253,7 +262,7 @@ class JobRunner(QObject):
                 while True:
                     msg = receive_message(parent_conn)
                     post((msg[0], job.job_id, *msg[1:]))
-                    if msg[0] != "progress":
+                    if msg[0] not in ("progress", "partial"):
                         final = True
                         break
             except (EOFError, OSError):
@@ -303,6 +312,11 @@ class JobRunner(QObject):
             return
         if kind == "progress":
             self.progress.emit(job.channel, job_id, float(msg[2]), str(msg[3]))
+            return
+        if kind == "partial":
+            self.partial_ready.emit(job.channel, job_id, msg[2])
+            if job.on_partial is not None:
+                self._call_back(job, job.on_partial, msg[2])
             return
         self._current.pop(job.channel, None)
         if kind == "result":

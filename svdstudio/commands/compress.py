@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from svdstudio.commands.common import CliError, print_json
-from svdstudio.engine.image import COLOR_MODES, decompose_image, image_metrics, reconstruct_image
+from svdstudio.engine.image import (
+    COLOR_MODES,
+    DEFAULT_CHROMA_RANK,
+    decompose_image,
+    effective_mode,
+    image_metrics,
+    reconstruct_image,
+)
+from svdstudio.engine.image.fast_svd import estimate_full_cost, topk_cost
 from svdstudio.io.images import ImageFileError, load_image, save_png
 
 EPILOG = """\
@@ -19,6 +30,10 @@ example:
 Sizes: a rank-k channel of an m×n image stores k(m+n+1) numbers; compression_ratio is
 raw 8-bit pixel bytes / float32 factor bytes.  In ycbcr mode the chroma rank defaults to 8,
 as in the app.
+
+Only what the ranks need is computed: the top max(K) triplets of each channel (PROPACK, exact
+to float32 precision) when that is cheaper than the full SVD; energies and errors stay exact
+(‖A‖_F² is known).  On a terminal, progress goes to stderr.
 """
 
 
@@ -59,8 +74,39 @@ def _fmt(value: float, spec: str) -> str:
     return "inf" if math.isinf(value) else format(value, spec)
 
 
+class _TerminalProgress:
+    """A JobContext-like sink that redraws one status line on stderr (terminals only)."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.width = 0
+
+    def cancelled(self) -> bool:
+        return False
+
+    def report(self, fraction: float, message: str) -> None:
+        text = f"[{fraction * 100:3.0f}%] {message}"[:110]
+        sys.stderr.write("\r" + text.ljust(self.width))
+        sys.stderr.flush()
+        self.width = len(text)
+
+    def done(self) -> None:
+        if self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+
+
+def _rank_limit(height: int, width: int, ranks: list[int]) -> int | None:
+    """Top-k size to compute, or None for the full SVD (whichever is cheaper here)."""
+    top = max(ranks)
+    p = min(height, width)
+    if top >= p - 1:
+        return None
+    return top if topk_cost(height, width, top) < estimate_full_cost(height, width) else None
+
+
 def run(args: argparse.Namespace) -> int:
-    """Decompose once, write one PNG per rank, print the metrics."""
+    """Decompose once (as far as the ranks need), write one PNG per rank, print the metrics."""
     try:
         img = load_image(args.image)
     except ImageFileError as exc:
@@ -71,27 +117,49 @@ def run(args: argparse.Namespace) -> int:
             outdir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise CliError(f"{outdir}: cannot create the output folder ({exc.strerror})") from None
-    factors = decompose_image(img.pixels, args.mode)
+    height, width = img.pixels.shape[:2]
+    p = min(height, width)
+    # Arguments are checked before any computation, against the image's size.
     for k in args.rank:
-        if not 1 <= k <= factors.max_rank:
+        if not 1 <= k <= p:
             raise CliError(
                 f"{args.image}: rank {k} is out of range; this "
-                f"{factors.width}×{factors.height} image has ranks 1 to {factors.max_rank}"
+                f"{width}×{height} image has ranks 1 to {p}"
             )
-    if args.chroma_rank is not None and not 0 <= args.chroma_rank <= factors.max_chroma_rank:
-        raise CliError(f"--chroma-rank must be between 0 and {factors.max_chroma_rank}")
+    mode = effective_mode(img.pixels, args.mode)
+    if args.chroma_rank is not None and mode == "ycbcr" and not 0 <= args.chroma_rank <= p:
+        raise CliError(f"--chroma-rank must be between 0 and {p}")
+    ranks = list(args.rank)
+    if mode == "ycbcr":
+        # The chroma channels need their own rank too (the default one when none is given).
+        ranks.append(DEFAULT_CHROMA_RANK if args.chroma_rank is None else args.chroma_rank)
+    limit = _rank_limit(height, width, [max(r, 1) for r in ranks])
+    progress = _TerminalProgress() if sys.stderr.isatty() else None
+    try:
+        # Unrefined full factors rebuild every rank as exactly; only the tail's vectors would
+        # gain orthonormality from refining, and nothing here reads them.
+        factors = decompose_image(img.pixels, args.mode, max_rank=limit, job=progress, refine=False)
+    finally:
+        if progress is not None:
+            progress.done()
     rows = []
     stem = Path(args.image).stem
-    for k in args.rank:
-        chroma = args.chroma_rank if factors.mode == "ycbcr" else None
-        rec = reconstruct_image(factors, k, chroma)
-        out = outdir / f"{stem}_{factors.mode}_k{k}.png"
-        try:
-            save_png(out, rec)
-        except OSError as exc:
-            raise CliError(f"{out}: cannot write ({exc.strerror or exc})") from None
-        m = image_metrics(img.pixels, factors, k, chroma, reconstruction=rec)
-        rows.append((m, out))
+    # PNG encoding (zlib, GIL released) overlaps with the next rank's rebuild and metrics.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: list[tuple[Path, Future]] = []
+        for k in args.rank:
+            chroma = args.chroma_rank if factors.mode == "ycbcr" else None
+            rec = reconstruct_image(factors, k, chroma)
+            out = outdir / f"{stem}_{factors.mode}_k{k}.png"
+            pending.append((out, pool.submit(save_png, out, rec)))
+            m = image_metrics(img.pixels, factors, k, chroma, reconstruction=rec)
+            rows.append((m, out))
+            del rec
+        for out, fut in pending:
+            try:
+                fut.result()
+            except OSError as exc:
+                raise CliError(f"{out}: cannot write ({exc.strerror or exc})") from None
     if args.json:
         print_json(
             [

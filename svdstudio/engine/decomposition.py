@@ -12,7 +12,16 @@ from svdstudio.engine.scaled import sum_of_squares
 from svdstudio.engine.signs import apply_sign_convention
 from svdstudio.engine.validate import as_matrix
 
-__all__ = ["Cancelled", "SVDResult", "decompose", "decompose_topk", "default_tolerance"]
+__all__ = [
+    "TOPK_METHODS",
+    "Cancelled",
+    "SVDResult",
+    "decompose",
+    "decompose_topk",
+    "default_tolerance",
+]
+
+TOPK_METHODS = ("propack", "randomized")
 
 
 class Cancelled(Exception):  # noqa: N818 - it is an event, not an error
@@ -26,7 +35,8 @@ class SVDResult:
     ``U`` is m×r, ``s`` has r entries in descending order, ``Vt`` is r×n.  For a full thin
     SVD r = min(m, n).  For a top-k result (``is_partial``) r = k, the rank is a lower bound
     and the condition number is unknown (nan).  ``total_energy`` is ‖A‖_F², so the error of
-    any rank k ≤ r is known either way.
+    any rank k ≤ r is known either way.  ``approx_from``: index of the first triplet whose
+    estimated relative error exceeds the stated accuracy (1e-4), or None when all meet it.
     """
 
     U: np.ndarray
@@ -40,6 +50,7 @@ class SVDResult:
     total_energy: float
     driver: str
     is_partial: bool = False
+    approx_from: int | None = None
 
     @property
     def n_components(self) -> int:
@@ -146,6 +157,14 @@ def decompose_topk(
     ``method="propack"``: scipy's PROPACK Lanczos solver, exact to working precision.
     If k covers the whole spectrum, this is the full SVD.
     """
+    # Arguments first: a wrong method name or rank fails the same way for every matrix size.
+    if method not in TOPK_METHODS:
+        raise ValueError(f"unknown top-k method {method!r}; use 'randomized' or 'propack'")
+    if isinstance(k, bool) or not isinstance(k, int | np.integer):
+        raise ValueError(f"rank k must be a whole number; got {k!r}")
+    for name, value, low in (("n_iter", n_iter, 0), ("oversample", oversample, 0)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+            raise ValueError(f"{name} must be a whole number ≥ {low}; got {value!r}")
     _check(should_cancel)  # honoured even when the matrix is small enough for a full SVD
     M = as_matrix(A, allow_float32=allow_float32)
     m, n = M.shape
@@ -174,7 +193,7 @@ def decompose_topk(
         order = np.argsort(s)[::-1]
         U, s, Vt = U[:, order], s[order], Vt[order]
         _check(should_cancel)
-    elif method == "randomized":
+    else:  # randomized
         rng = np.random.default_rng(seed)
         ell = min(p, k + oversample)
         Omega = rng.standard_normal((n, ell)).astype(M.dtype, copy=False)
@@ -190,6 +209,4 @@ def decompose_topk(
         U = Q @ Ub[:, :k]
         s, Vt = s[:k], Vt[:k]
         _check(should_cancel)
-    else:
-        raise ValueError(f"unknown top-k method {method!r}; use 'randomized' or 'propack'")
     return _summarise(M, U, s, Vt, tol=None, driver=method, partial=True, total_energy=total)

@@ -184,7 +184,8 @@ def _composite(rgba: np.ndarray, bg: tuple[int, int, int]) -> np.ndarray:
 
 def _scale_wide(arr: np.ndarray, mode: str, notes: list[str]) -> np.ndarray:
     """Map 16/32-bit integer or float samples onto [0, 255] without clipping."""
-    a = arr.astype(np.float64)
+    # float32 once, never float64: a 100-MP 16-bit scan would otherwise need 800 MB here.
+    a = arr.astype(np.float32)
     lo, hi = float(a.min()), float(a.max())
     if mode.startswith("I;16"):
         notes.append("16-bit samples scaled to 0–255 (÷ 257), not clipped.")
@@ -239,7 +240,8 @@ def _to_pixels(im: Image.Image, bg: tuple[int, int, int], notes: list[str]) -> n
         notes.append("CMYK converted to RGB without a colour profile.")
     elif mode != "RGB":
         notes.append(f"{mode} converted to RGB.")
-    return np.asarray(im.convert("RGB"), dtype=np.float32)
+    # An RGB image goes to float32 directly (convert() would first copy all its bytes).
+    return np.asarray(im if mode == "RGB" else im.convert("RGB"), dtype=np.float32)
 
 
 def load_image(

@@ -8,20 +8,25 @@ Colour modes:
 - ``ycbcr``: JPEG's full-range YCbCr; Y at rank k, the two chroma channels at their own rank
   (``chroma_k``).  Chroma is stored centred (Cb − 128, Cr − 128) so chroma rank 0 is gray.
 
-Each channel is decomposed once (float32 LAPACK gesdd, or PROPACK top-k up to ``max_rank``);
-every rank change reuses those factors.  Storage of a rank-k channel of an m×n image keeps
+Each channel is decomposed once, by the fastest path that keeps the stated accuracy
+(:func:`choose_method`: float64 LAPACK for small images, PROPACK top-k + Gram levels of the
+residual (:mod:`.fast_svd`) for photos, only the top :data:`TOPK_DEFAULT` triplets past the
+full SVD's reach); every rank change reuses those factors, and :class:`FactorCache` keeps
+them per colour mode.  Storage of a rank-k channel of an m×n image keeps
 k(m + n + 1) numbers; byte counts: float32 4k(m+n+1); float16 2k(m+n) + 4k (σ stays float32,
 it overflows float16); 8-bit quantized k(m+n) + 20k (uint8 entries plus float32 σ, scale and
 offset per vector, see :func:`quantize_factors`).  Raw pixels count 1 byte per sample.
 
 The parts live in their own modules (re-exported here): :mod:`.color` (colour modes),
-:mod:`.factors` (decompose once, rebuild any rank), :mod:`.display` (fast screen
+:mod:`.factors` (decompose once, rebuild any rank), :mod:`.fast_svd` (the step-wise full
+SVD), :mod:`.cache` (factors per mode), :mod:`.display` (fast screen
 rebuilds), :mod:`.metrics` (quality and bytes), :mod:`.targets` (k for a target)
 and :mod:`.quantize` (8-bit factors).
 """
 
 from __future__ import annotations
 
+from svdstudio.engine.image.cache import FactorCache, factor_bytes
 from svdstudio.engine.image.color import (
     CHANNEL_NAMES,
     COLOR_MODES,
@@ -36,13 +41,18 @@ from svdstudio.engine.image.color import (
 from svdstudio.engine.image.display import DisplayReconstructor
 from svdstudio.engine.image.factors import (
     DEFAULT_CHROMA_RANK,
+    FULL_SVD_SECONDS,
     PREVIEW_ABOVE_PIXELS,
     PREVIEW_SIDE,
+    SMALL_SIDE,
+    TOPK_DEFAULT,
     ImageFactors,
     channel_ranks,
+    choose_method,
     decompose_image,
     default_chroma_rank,
     display_grid,
+    estimated_full_seconds,
     rank_one_layer,
     reconstruct_image,
 )
@@ -68,15 +78,20 @@ __all__ = [
     "CHANNEL_NAMES",
     "COLOR_MODES",
     "DEFAULT_CHROMA_RANK",
+    "FULL_SVD_SECONDS",
     "PEAK",
     "PREVIEW_ABOVE_PIXELS",
     "PREVIEW_SIDE",
+    "SMALL_SIDE",
+    "TOPK_DEFAULT",
     "DisplayReconstructor",
+    "FactorCache",
     "ImageFactors",
     "ImageMetrics",
     "QuantizedChannel",
     "StorageCost",
     "channel_ranks",
+    "choose_method",
     "decompose_image",
     "default_chroma_rank",
     "dequantize_factors",
@@ -84,6 +99,8 @@ __all__ = [
     "downsample",
     "effective_mode",
     "energy_retained",
+    "estimated_full_seconds",
+    "factor_bytes",
     "from_channels",
     "image_metrics",
     "luminance",

@@ -14,6 +14,7 @@ __all__ = [
     "CHANNEL_NAMES",
     "COLOR_MODES",
     "PEAK",
+    "channel",
     "downsample",
     "effective_mode",
     "from_channels",
@@ -75,6 +76,17 @@ def to_channels(pixels: np.ndarray, mode: str) -> tuple[np.ndarray, ...]:
         return tuple(np.ascontiguousarray(arr[..., c]) for c in range(3))
     ycc = arr @ _RGB_TO_YCC.T
     return tuple(np.ascontiguousarray(ycc[..., c]) for c in range(3))
+
+
+def channel(pixels: np.ndarray, mode: str, c: int) -> np.ndarray:
+    """Channel ``c`` of :func:`to_channels` alone (one H×W float32 copy, not three)."""
+    arr = _check_pixels(pixels)
+    mode = effective_mode(arr, mode)
+    if mode == "gray":
+        return np.ascontiguousarray(luminance(arr), dtype=np.float32)
+    if mode == "rgb":
+        return np.ascontiguousarray(arr[..., c], dtype=np.float32)
+    return np.ascontiguousarray(arr.astype(np.float32, copy=False) @ _RGB_TO_YCC[c])
 
 
 def from_channels(channels: Sequence[np.ndarray], mode: str, *, clip: bool = True) -> np.ndarray:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from svdstudio.engine.decomposition import (
-    Cancelled,
     SVDResult,
     decompose,
     decompose_topk,
@@ -17,23 +17,36 @@ from svdstudio.engine.decomposition import (
 from svdstudio.engine.image.color import (
     CHANNEL_NAMES,
     _check_pixels,
+    channel,
     downsample,
     effective_mode,
     from_channels,
-    to_channels,
+)
+from svdstudio.engine.image.fast_svd import (
+    StepProgress,
+    estimate_full_cost,
+    fast_full_svd,
+    refine_tail,
+    topk_cost,
 )
 from svdstudio.engine.jobs import JobControl
 from svdstudio.engine.signs import apply_sign_convention
 
 __all__ = [
     "DEFAULT_CHROMA_RANK",
+    "FULL_SVD_SECONDS",
     "PREVIEW_ABOVE_PIXELS",
     "PREVIEW_SIDE",
+    "PROGRESSIVE_TOP",
+    "SMALL_SIDE",
+    "TOPK_DEFAULT",
     "ImageFactors",
     "channel_ranks",
+    "choose_method",
     "decompose_image",
     "default_chroma_rank",
     "display_grid",
+    "estimated_full_seconds",
     "rank_one_layer",
     "reconstruct_image",
 ]
@@ -43,6 +56,16 @@ __all__ = [
 PREVIEW_SIDE = 640
 # Above this many pixels the tab shows a preview first and decomposes full size in a process.
 PREVIEW_ABOVE_PIXELS = 1_500_000
+# Up to this shorter side a float64 LAPACK SVD is both exact and quick (≈ 0.05 s at 384×512).
+SMALL_SIDE = 384
+# Above this estimated time per channel, only the top triplets are computed at full size
+# (a 10000×10000 channel would take about two minutes).
+FULL_SVD_SECONDS = 30.0
+# How many triplets the top-k path computes when none are asked for.
+TOPK_DEFAULT = 256
+# The exact top triplets a progressive full SVD hands over first (PROPACK, ~0.5 s a channel
+# at 12 MP), which also deflate the Gram step.
+PROGRESSIVE_TOP = 128
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,6 +167,94 @@ def _decompose_releasing_gil(ch: np.ndarray) -> SVDResult:
     )
 
 
+def _decompose_small(ch: np.ndarray) -> SVDResult:
+    """Full SVD of a small channel in float64 (exact to the stated accuracy), kept as float32."""
+    res = decompose(ch.astype(np.float64))
+    return SVDResult(
+        U=res.U.astype(np.float32),
+        s=res.s.astype(np.float32),
+        Vt=res.Vt.astype(np.float32),
+        shape=res.shape,
+        dtype="float32",
+        rank=res.rank,
+        tolerance=res.tolerance,
+        condition_number=res.condition_number,
+        total_energy=res.total_energy,
+        driver=f"{res.driver}-f64",
+    )
+
+
+def estimated_full_seconds(height: int, width: int, channels: int = 1) -> float:
+    """Rough seconds for the full SVD of ``channels`` channels on this class of machine."""
+    return channels * estimate_full_cost(height, width)
+
+
+def choose_method(height: int, width: int, max_rank: int | None = None) -> str:
+    """The fastest path that keeps the stated accuracy: "small", "fast" or "topk".
+
+    "small": float64 LAPACK (min side ≤ :data:`SMALL_SIDE`); "fast": PROPACK top-k + Gram
+    levels (:mod:`.fast_svd`); "topk": only the top ``max_rank`` (or :data:`TOPK_DEFAULT`)
+    triplets, when asked for or when one channel's full SVD would exceed
+    :data:`FULL_SVD_SECONDS`.
+    """
+    p = min(height, width)
+    if max_rank is not None and max_rank < p - 1:
+        return "topk"
+    if p <= SMALL_SIDE:
+        return "small"
+    if max_rank is None and estimate_full_cost(height, width) > FULL_SVD_SECONDS:
+        return "topk"
+    return "fast"
+
+
+def _progressive(
+    arr: np.ndarray,
+    mode: str,
+    factor: int,
+    prog: StepProgress,
+    hand: Callable[[ImageFactors], None],
+) -> list[SVDResult]:
+    """Full factors in three handed-over stages: top triplets, quick full SVD, refined."""
+    h, w = arr.shape[:2]
+    names = CHANNEL_NAMES[mode]
+    nc = len(names)
+
+    def hand_over(parts: list[SVDResult]) -> None:
+        hand(ImageFactors(mode, h, w, names, tuple(parts), factor))
+
+    tops: list[SVDResult] = []
+    for c in range(nc):
+        prog.label = f"channel {names[c]} ({c + 1} of {nc})"
+        prog.step(
+            f"top {PROGRESSIVE_TOP} singular triplets (PROPACK)",
+            topk_cost(h, w, PROGRESSIVE_TOP),
+        )
+        ch = channel(arr, mode, c)
+        tops.append(
+            decompose_topk(
+                ch,
+                PROGRESSIVE_TOP,
+                method="propack",
+                allow_float32=True,
+                should_cancel=prog.check_flag,
+            )
+        )
+        prog.finish_step()
+    hand_over(tops)
+    quick: list[SVDResult] = []
+    for c in range(nc):
+        prog.label = f"channel {names[c]} ({c + 1} of {nc})"
+        ch = channel(arr, mode, c)
+        quick.append(fast_full_svd(ch, start=tops[c], refine=False, progress=prog))
+        del ch
+    hand_over(quick)
+    final: list[SVDResult] = []
+    for c in range(nc):
+        prog.label = f"channel {names[c]} ({c + 1} of {nc})"
+        final.append(refine_tail(quick[c], progress=prog))
+    return final
+
+
 def decompose_image(
     pixels: np.ndarray,
     mode: str = "rgb",
@@ -152,49 +263,92 @@ def decompose_image(
     preview_side: int | None = None,
     release_gil: bool = False,
     job: JobControl | None = None,
+    method: str = "auto",
+    refine: bool = True,
 ) -> ImageFactors:
-    """Decompose every channel of ``pixels`` in ``mode`` once (float32).
+    """Decompose every channel of ``pixels`` in ``mode`` once (float32 factors).
 
-    ``max_rank``: compute only the top ``max_rank`` triplets per channel (PROPACK, exact to
-    float32 precision); None = full thin SVD (scipy gesdd in float32, the fastest full SVD here).
-    ``preview_side``: first block-average the image so its longer side is at most this (a fast
-    screen preview; ``downsample_factor`` records the factor).
-    ``release_gil``: use numpy's SVD (slower, but lets a GUI thread run meanwhile) for full
-    decompositions; meant for small previews computed in a worker thread.
-    ``job``: optional object with ``cancelled() -> bool`` and ``report(fraction, message)``
-    (the JobRunner's JobContext); raises :class:`Cancelled` between channels.
+    ``method="auto"`` picks per image (:func:`choose_method`): a full thin SVD (float64 LAPACK
+    for small images, PROPACK + Gram levels otherwise; σ to 1e-4 relative for σ ≥ 1e-3 σ₁,
+    vectors orthonormal to 1e-4), or only the top :data:`TOPK_DEFAULT` triplets (PROPACK,
+    exact to float32 precision) when the full SVD would take over ~30 s; ``"gesdd"`` forces
+    one LAPACK float32 call per channel.  ``max_rank``: compute only that many triplets.
+    ``preview_side``: first block-average so the longer side is at most this
+    (``downsample_factor`` records the factor).  ``release_gil``: numpy's SVD for a small
+    preview in a worker thread (scipy's holds the GIL).  ``job``: optional JobContext; it
+    gets every step (channel, step, ETA) and is checked for cancel between steps.  If it
+    also has ``partial(value)`` (the JobRunner's does), a full SVD is *progressive*: it hands
+    over the exact top :data:`PROGRESSIVE_TOP` triplets of every channel first, then full
+    factors whose tail vectors are marked approximate (``approx_from``; every rank already
+    rebuilds exactly), and returns the refined factors.  ``refine=False`` stops at those
+    quick factors (enough for reconstructions and metrics; see :func:`.fast_svd.refine_tail`).
     Module-level and picklable, so a worker process can run it.
     """
     arr = _check_pixels(pixels)
     mode = effective_mode(arr, mode)
+    if method not in ("auto", "gesdd"):
+        raise ValueError(f"unknown decomposition method {method!r}; use 'auto' or 'gesdd'")
     factor = 1
     if preview_side is not None and max(arr.shape[:2]) > preview_side:
         factor = math.ceil(max(arr.shape[:2]) / preview_side)
         arr = downsample(arr, factor)
-    chans = to_channels(arr, mode)
-    h, w = chans[0].shape
+    h, w = arr.shape[:2]
     p = min(h, w)
+    names = CHANNEL_NAMES[mode]
+    nc = len(names)
+    how = "numpy" if release_gil and max_rank is None else choose_method(h, w, max_rank)
+    if method == "gesdd" and how != "topk":
+        how = "gesdd"
+    k_top = min(int(max_rank) if max_rank is not None else TOPK_DEFAULT, p)
+    per = estimate_full_cost(h, w) if how in ("fast", "gesdd", "numpy") else topk_cost(h, w, k_top)
+    hand = getattr(job, "partial", None)  # the JobRunner's JobContext has it
+    progressive = how == "fast" and refine and callable(hand)
+    if progressive:
+        per += topk_cost(h, w, PROGRESSIVE_TOP)
+    prog = StepProgress(job)
+    prog.plan(per * nc)
+    prog.check()
     results = []
-    for c, ch in enumerate(chans):
-        if job is not None:
-            if job.cancelled():
-                raise Cancelled()
-            job.report(c / len(chans), f"decomposing channel {CHANNEL_NAMES[mode][c]}")
-        if max_rank is None or max_rank >= p - 1:
-            res = _decompose_releasing_gil(ch) if release_gil else decompose(ch, allow_float32=True)
+    for c in range(nc):
+        # One channel at a time: a 100-MP image then needs one float32 plane, not three.
+        ch = channel(arr, mode, c)
+        prog.label = f"channel {names[c]} ({c + 1} of {nc})"
+        if how == "fast" and progressive:
+            del ch
+            assert hand is not None
+            results = _progressive(arr, mode, factor, prog, hand)
+            break
+        if how == "fast":
+            res = fast_full_svd(ch, refine=refine, progress=prog)
         else:
-            cancel = job.cancelled if job is not None else None
-            res = decompose_topk(
-                ch, int(max_rank), method="propack", allow_float32=True, should_cancel=cancel
-            )
+            what = {
+                "topk": f"top {k_top} of {p} singular triplets (PROPACK)",
+                "small": "SVD (LAPACK, float64)",
+                "gesdd": "SVD (LAPACK gesdd, float32)",
+                "numpy": "SVD (numpy)",
+            }[how]
+            prog.step(what, per)
+            if how == "numpy":
+                res = _decompose_releasing_gil(ch)
+            elif how == "small":
+                res = _decompose_small(ch)
+            elif how == "gesdd":
+                res = decompose(ch, allow_float32=True)
+            else:
+                res = decompose_topk(
+                    ch, k_top, method="propack", allow_float32=True, should_cancel=prog.check_flag
+                )
+            prog.finish_step()
         results.append(res)
+        del ch
+    prog.check()
     if job is not None:
         job.report(1.0, "decomposed")
     return ImageFactors(
         mode=mode,
         height=h,
         width=w,
-        channel_names=CHANNEL_NAMES[mode],
+        channel_names=names,
         channels=tuple(results),
         downsample_factor=factor,
     )

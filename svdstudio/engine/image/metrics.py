@@ -34,25 +34,45 @@ __all__ = [
 
 
 def _pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    x = np.asarray(a, dtype=np.float64)
-    y = np.asarray(b, dtype=np.float64)
+    x = np.asarray(a)
+    y = np.asarray(b)
+    if x.ndim == 0:  # scalars are compared as 1×1 images
+        x, y = x.reshape(1, 1), y.reshape(1, 1)
     if x.shape != y.shape:
         raise ValueError(f"images differ in shape: {x.shape} vs {y.shape}")
     return x, y
 
 
+_BLOCK_ROWS = 256
+
+
+def _sums(x: np.ndarray, y: np.ndarray) -> tuple[float, float, int]:
+    """(Σ (x − y)², Σ x², count), accumulated in float64 a band of rows at a time.
+
+    Bands keep memory at a few MB instead of two float64 copies of a whole 12-MP image.
+    """
+    diff2 = ref2 = 0.0
+    for a in range(0, x.shape[0], _BLOCK_ROWS):
+        xb = np.asarray(x[a : a + _BLOCK_ROWS], dtype=np.float64)
+        d = xb - np.asarray(y[a : a + _BLOCK_ROWS], dtype=np.float64)
+        diff2 += float(np.vdot(d, d))
+        ref2 += float(np.vdot(xb, xb))
+    return diff2, ref2, int(x.size)
+
+
 def psnr(original: np.ndarray, approx: np.ndarray, peak: float = PEAK) -> float:
     """Peak signal-to-noise ratio in dB, 10·log10(peak² / MSE) over all samples (inf if equal)."""
     x, y = _pair(original, approx)
-    mse = float(np.mean((x - y) ** 2))
+    diff2, _, count = _sums(x, y)
+    mse = diff2 / count
     return math.inf if mse == 0 else 10.0 * math.log10(peak * peak / mse)
 
 
 def relative_error(original: np.ndarray, approx: np.ndarray) -> float:
     """‖A − A_k‖_F / ‖A‖_F over all samples (0 for an all-black original that is matched)."""
     x, y = _pair(original, approx)
-    norm = float(np.linalg.norm(x))
-    diff = float(np.linalg.norm(x - y))
+    diff2, ref2, _ = _sums(x, y)
+    norm, diff = math.sqrt(ref2), math.sqrt(diff2)
     return diff / norm if norm > 0 else (0.0 if diff == 0 else math.inf)
 
 
@@ -71,7 +91,10 @@ def ssim(
     C1 = (k1·peak)², C2 = (k2·peak)²; the mean is taken over pixels whose window lies
     inside the image (Wang's "valid" windows; the whole map for images smaller than 11 px).
     """
+    # float32 images are blurred in float32 (half the bytes to move; SSIM differs by ~1e-7),
+    # float64 input keeps float64.  The sums stay in float64.
     x, y = _pair(luminance(original), luminance(approx))
+    work = np.result_type(x.dtype, y.dtype, np.float32)
     c1, c2 = (k1 * peak) ** 2, (k2 * peak) ** 2
     truncate = 3.5  # radius int(3.5·1.5 + 0.5) = 5
     r = int(truncate * sigma + 0.5)
@@ -87,7 +110,8 @@ def ssim(
     for a in range(0, h, _SSIM_BAND):
         b = min(h, a + _SSIM_BAND)
         lo, hi = max(0, a - r), min(h, b + r)
-        xb, yb = x[lo:hi], y[lo:hi]
+        xb = np.asarray(x[lo:hi], dtype=work)
+        yb = np.asarray(y[lo:hi], dtype=work)
         mx, my = blur(xb), blur(yb)
         sxx = blur(xb * xb) - mx * mx
         syy = blur(yb * yb) - my * my
@@ -101,7 +125,7 @@ def ssim(
         part = smap[r0 - lo : r1 - lo]
         if crop:
             part = part[:, r:-r]
-        total += float(part.sum())
+        total += float(part.sum(dtype=np.float64))
         count += part.size
     return total / count
 
@@ -233,12 +257,19 @@ def _measure(
     """The metrics of ``rec`` against ``ref`` (same pixels) and the storage of rank k."""
     ranks = channel_ranks(factors, k, chroma_k)
     cost = storage_cost(factors.height, factors.width, ranks)
+    x, y = _pair(ref, rec)
+    diff2, ref2, count = _sums(x, y)  # one pass for PSNR and the relative error
+    mse = diff2 / count
+    if ref2 > 0:
+        rel = math.sqrt(diff2 / ref2)
+    else:
+        rel = 0.0 if diff2 == 0 else math.inf
     return ImageMetrics(
         rank=int(k),
         chroma_rank=ranks[1] if factors.mode == "ycbcr" else None,
-        psnr_db=psnr(ref, rec),
+        psnr_db=math.inf if mse == 0 else 10.0 * math.log10(PEAK * PEAK / mse),
         ssim=ssim(ref, rec),
-        relative_error=relative_error(ref, rec),
+        relative_error=rel,
         energy_retained=energy_retained(factors, ranks),
         stored_values=cost.stored_values,
         bytes_float32=cost.bytes_float32,

@@ -394,6 +394,13 @@ class ImageSession(QtCore.QObject):
         if gen != self._generation or pixels is None:
             return
         self._svd.start(self._estimate_seconds(pixels.shape[0], pixels.shape[1]))
+
+        def stage(f: ImageFactors) -> None:
+            # A progressive SVD's stages (the exact top triplets, then full factors with the
+            # tail marked approximate) replace the preview as soon as they cover k.
+            if f.max_rank >= min(self._k, f.full_rank):
+                self._set_factors(f, gen, full=False)
+
         self._submit(
             "image.svd",
             decompose_image,
@@ -402,6 +409,7 @@ class ImageSession(QtCore.QObject):
             description=f"Image: SVD of {self._name}",
             in_process=in_process,
             on_result=lambda f: self._set_factors(f, gen, full=True),
+            on_partial=stage,
         )
         self._ticker.start()
         self.jobs_changed.emit()

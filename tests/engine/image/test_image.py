@@ -85,7 +85,8 @@ def test_ssim_matches_reference_implementation():
     a = smooth_image(24, 30, color=False, seed=2)
     rng = np.random.default_rng(3)
     b = np.clip(a + rng.normal(0, 12, a.shape), 0, 255)
-    assert ssim(a, b) == pytest.approx(reference_ssim(a, b), abs=1e-7)
+    # float32 blurs (as for images): agreement to 1e-6, far below the 4 decimals shown.
+    assert ssim(a, b) == pytest.approx(reference_ssim(a, b), abs=1e-6)
     assert ssim(a, a) == pytest.approx(1.0)
 
 
