@@ -23,11 +23,14 @@ run: $(VENV)/.installed-run
 	$(BIN)/svdstudio
 
 test: $(VENV)/.installed-test
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m coverage run -m pytest
+	$(BIN)/python -m coverage report --sort=cover --skip-covered | tail -n 30
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check svdstudio tests
 	$(BIN)/ruff format --check svdstudio tests
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # Packaging (packaging/README.md): the PyInstaller bundle in dist/, and the Linux launcher for
 # .venv's svdstudio (per user, under ~/.local/share).

@@ -293,12 +293,15 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path: str) -> bool:
         """Open a file in the tab for its type; a clear message for unknown types."""
-        path = str(Path(path).expanduser().resolve())
+        # Classify the path as given (a link loop, a dangling link, a pipe are named as the user
+        # knows them); resolve only a path known to be a regular file.
+        path = os.path.abspath(os.path.expanduser(path))
         try:
             kind = self.kind_for_path(path)
         except (ValueError, OSError) as exc:
             QMessageBox.warning(self, APPLICATION, str(exc))
             return False
+        path = str(Path(path).resolve())
         tab = self.tab_by_kind[kind]
         self.tabs.setCurrentWidget(tab)
         file_dialogs.remember(path)

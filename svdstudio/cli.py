@@ -6,11 +6,11 @@ import argparse
 import sys
 
 from svdstudio import __version__
-from svdstudio.commands import compress, project, svd
-from svdstudio.commands.common import CliError
+from svdstudio.commands import compress, network, project, svd
+from svdstudio.commands.common import CliError, plain_text_fallback
 
 # Each module adds one sub-command; keep the list in the order shown by --help.
-COMMANDS = [svd, compress, project]
+COMMANDS = [svd, compress, project, network]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="svdstudio-cli",
         description="Scripted SVD experiments: decompose matrices, compress images, "
-        "project datasets.",
+        "project datasets, compress networks.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"svdstudio-cli {__version__}")
@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 2 bad input or usage)."""
+    # Every command, its --help and its errors work on an ASCII-only terminal.
+    plain_text_fallback(sys.stdout, sys.stderr)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):

@@ -39,12 +39,18 @@ def test_json_iris_pca():
     assert comps.shape == (2, 4) and proj.shape == (150, 2)
     assert out["labels"][:1] == ["setosa"] and len(out["labels"]) == 150
     assert out["feature_names"][0] == "sepal_length_cm"
-    # Self-consistent: projection = centred data · componentsᵀ (first row of Iris).
-    x0 = np.array([5.1, 3.5, 1.4, 0.2])
-    from svdstudio.io.datasets import load_bundled
-
-    mean = load_bundled("iris").X.mean(axis=0)
-    np.testing.assert_allclose(proj[0], (x0 - mean) @ comps.T, atol=1e-9)
+    # Against plain numpy on the bundled CSV read with the csv module: the principal axes are
+    # the right singular vectors of the centred table (up to sign), and the projection is the
+    # centred table times them.
+    with (ROOT / "resources" / "datasets" / "iris.csv").open(newline="") as f:
+        rows = list(csv.reader(f))
+    X = np.array([[float(v) for v in r[:4]] for r in rows[1:]])
+    Xc = X - X.mean(axis=0)
+    _, s, Vt = np.linalg.svd(Xc, full_matrices=False)
+    signs = np.sign(np.sum(comps * Vt[:2], axis=1))
+    np.testing.assert_allclose(comps, Vt[:2] * signs[:, None], atol=1e-9)
+    np.testing.assert_allclose(proj, Xc @ Vt[:2].T * signs, atol=1e-9)
+    np.testing.assert_allclose(out["singular_values"], s[:2], rtol=1e-10)
 
 
 def test_default_tsvd_text_and_csv_output(tmp_path):
@@ -104,7 +110,7 @@ def test_bad_components_and_missing_file(tmp_path):
     r = cli("iris", "--components", "9")
     assert r.returncode == 2 and "between 1 and 4" in r.stderr
     r = cli(str(tmp_path / "none.csv"))
-    assert r.returncode == 2 and "file not found" in r.stderr
+    assert r.returncode == 2 and "no such file" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 
 
@@ -112,3 +118,33 @@ def test_help_has_example():
     r = cli("--help")
     assert r.returncode == 0
     assert "svdstudio-cli project iris" in r.stdout and "standardized" in r.stdout
+
+
+@pytest.mark.parametrize(
+    ("method", "key", "ratio0"),
+    [
+        ("Truncated SVD", "tsvd", None),
+        ("truncated svd (raw data)", "tsvd", None),
+        ("standardised pca", "standardized", 0.72962445),
+        ("Standardized PCA (centered and scaled)", "standardized", 0.72962445),
+        ("STD", "standardized", 0.72962445),
+        ("PCA (centred)", "pca", 0.92461872),
+    ],
+)
+def test_method_accepts_gui_names_any_case_and_spelling(method, key, ratio0):
+    r = cli("iris", "--method", method, "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["method"] == key
+    if ratio0 is not None:
+        assert out["explained_variance_ratio"][0] == pytest.approx(ratio0, abs=1e-7)
+
+
+def test_unknown_method_lists_the_names_and_help_shows_them():
+    r = cli("iris", "--method", "nmf")
+    assert r.returncode == 2
+    assert "'nmf'" in r.stderr and "std" in r.stderr and "Truncated SVD" in r.stderr
+    h = cli("--help")
+    assert h.returncode == 0
+    for name in ("Truncated SVD (raw data)", "PCA (centred)", "Standardised PCA", "std"):
+        assert name in h.stdout

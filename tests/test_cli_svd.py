@@ -65,7 +65,7 @@ def test_text_report_with_rank(article):
     lines = {line.split("  ")[1].strip(): line.split()[-1] for line in out.splitlines()[-6:]}
     assert lines == {
         "Frobenius norm of the error ‖A − A_2‖_F": "2.63",
-        'Squared Frobenius norm ‖A − A_2‖_F² (the article\'s "Frobenius norm")': "6.90",
+        'Squared Frobenius norm ‖A − A_2‖_F² (the article\'s "approximation error")': "6.90",
         "Sum of dropped squared singular values Σ_{i>2} σ_i²": "6.90",
         "Spectral norm of the error ‖A − A_2‖₂ = σ3": "2.63",
         "Relative error ‖A − A_2‖_F / ‖A‖_F": "%)",
@@ -80,7 +80,10 @@ def test_json_report(article):
     assert data["shape"] == [4, 3]
     assert np.round(data["singular_values"], 2).tolist() == [10.51, 5.06, 2.63]
     assert data["rank"] == 3
-    assert data["tolerance"] > 0
+    s_numpy = np.linalg.svd(
+        np.array([[6, 6, 2], [0, 1, 3], [4, 0, 1], [0, 6, 2]], float), False, False
+    )
+    assert data["tolerance"] == pytest.approx(s_numpy[0] * 4 * np.finfo(float).eps, rel=1e-12)
     assert "largest-magnitude" in data["sign_convention"]
     U, Vt, s = np.array(data["U"]), np.array(data["Vt"]), np.array(data["singular_values"])
     assert data["condition_number"] == pytest.approx(s[0] / s[2], rel=1e-12)
@@ -224,3 +227,13 @@ def test_usage_errors_exit_2(article):
         assert proc.returncode == 2
         assert b"Traceback" not in proc.stderr
         assert b"usage:" in proc.stderr
+
+
+def test_squared_error_worded_as_in_the_app(article):
+    from svdstudio.engine.lowrank import SQUARED_ERROR_ARTICLE, squared_error_label
+
+    out = _text(cli("svd", article, "--rank", "1"))
+    assert squared_error_label(1) in out and SQUARED_ERROR_ARTICLE in out
+    # The Matrix tab's error panel uses the same words (no Qt here: read its source).
+    source = (ROOT / "svdstudio" / "ui" / "matrix" / "results.py").read_text(encoding="utf-8")
+    assert "SQUARED_ERROR_WORDS" in source and "the article's “" not in source

@@ -2,13 +2,72 @@
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import json
 import sys
+import unicodedata
 from typing import Any
 
 import numpy as np
 
-__all__ = ["CliError", "print_json", "to_jsonable"]
+__all__ = ["ASCII_STAND_INS", "CliError", "plain_text_fallback", "print_json", "to_jsonable"]
+
+#: Plain-ASCII stand-ins for the maths symbols, for terminals whose encoding lacks them.
+ASCII_STAND_INS = {
+    "σ": "s",
+    "Σ": "S",
+    "‖": "||",
+    "ᵀ": "^T",
+    "₂": "2",
+    "²": "^2",
+    "−": "-",
+    "–": "-",
+    "—": "-",
+    "≤": "<=",
+    "≥": ">=",
+    "≈": "~",
+    "×": "x",
+    "·": "*",
+    "⋮": ":",
+    "…": "...",
+    "→": "->",
+    "‘": "'",
+    "’": "'",
+    "“": '"',
+    "”": '"',
+    "µ": "u",
+    "Δ": "D",
+}
+_HANDLER = "svdstudio-plain"
+
+
+def _stand_in(ch: str) -> str:
+    if ch in ASCII_STAND_INS:
+        return ASCII_STAND_INS[ch]
+    # é -> e, ﬁ -> fi, ₃ -> 3; whatever has no ASCII form becomes "?".
+    plain = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode("ascii")
+    return plain or "?"
+
+
+def _plain(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    return "".join(_stand_in(c) for c in exc.object[exc.start : exc.end]), exc.end
+
+
+codecs.register_error(_HANDLER, _plain)
+
+
+def plain_text_fallback(*streams: Any) -> None:
+    """Let ``streams`` (stdout, stderr) write what their encoding lacks as ASCII stand-ins
+    ("σ" as "s", "×" as "x") instead of raising UnicodeEncodeError (PYTHONIOENCODING=ascii)."""
+    for stream in streams:
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            # A closed or detached stream is left as it is.
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors=_HANDLER)
 
 
 class CliError(Exception):

@@ -17,7 +17,8 @@ example:
       and prints PSNR, SSIM, errors, storage and compression ratios for each rank.
 
 Sizes: a rank-k channel of an m×n image stores k(m+n+1) numbers; compression_ratio is
-raw 8-bit pixel bytes / float32 factor bytes.  In ycbcr mode the chroma rank defaults to k/4.
+raw 8-bit pixel bytes / float32 factor bytes.  In ycbcr mode the chroma rank defaults to 8,
+as in the app.
 """
 
 
@@ -43,7 +44,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "chroma rank --chroma-rank); default rgb (grayscale images always use gray)",
     )
     p.add_argument(
-        "--chroma-rank", metavar="C", type=int, default=None, help="ycbcr chroma rank (default K/4)"
+        "--chroma-rank",
+        metavar="C",
+        type=int,
+        default=None,
+        help="ycbcr chroma rank (default 8, as in the app)",
     )
     p.add_argument("-o", "--outdir", metavar="OUTDIR", default=".", help="where PNGs go (.)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")

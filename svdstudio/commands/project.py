@@ -15,7 +15,13 @@ from svdstudio.commands.project_big import (
     run_chunked,
     uses_chunked_reader,
 )
-from svdstudio.engine.projection import METHOD_EXPLANATIONS, METHODS, component_names, project
+from svdstudio.engine.projection import (
+    METHODS,
+    ProjectionMethod,
+    component_names,
+    method_by_name,
+    project,
+)
 from svdstudio.io.datasets import (
     BUNDLED,
     DatasetError,
@@ -36,22 +42,15 @@ column is the non-numeric one unless --label-column names it.  Rows with
 missing values (empty, NA, NaN, ?) and constant columns are dropped, with a
 note on stderr.
 
-methods:
+methods (any of these names, in any case, British or American spelling;
+the part in parenthesis may be left out):
 {methods}
 """
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the ``project`` sub-command."""
-    methods = "\n".join(
-        textwrap.fill(
-            METHOD_EXPLANATIONS[m],
-            width=76,
-            initial_indent=f"  {m:13s} ",
-            subsequent_indent=" " * 16,
-        )
-        for m in METHODS
-    )
+    methods = "\n\n".join(_describe_method(m) for m in METHODS)
     p = sub.add_parser(
         "project",
         help="project a table to a few components (truncated SVD or PCA)",
@@ -66,7 +65,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="column holding the class labels (a name, or a 1-based number)",
     )
     p.add_argument(
-        "--method", choices=METHODS, default="tsvd", help="projection method (default tsvd)"
+        "--method",
+        type=_method_arg,
+        default=METHODS[0],
+        metavar="NAME",
+        help="projection method: "
+        + ", ".join(m.short for m in METHODS)
+        + " or the name the app shows, e.g. 'Standardised PCA' (default tsvd; see below)",
     )
     p.add_argument(
         "--components",
@@ -81,6 +86,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def _describe_method(m: ProjectionMethod) -> str:
+    """The --help entry of one method: its names, then what it does."""
+    names = ", ".join(f'"{n}"' if " " in n else n for n in m.names)
+    head = textwrap.fill(names, width=76, initial_indent="  ", subsequent_indent="    ")
+    body = textwrap.fill(
+        m.description, width=76, initial_indent="      ", subsequent_indent="      "
+    )
+    return f"{head}\n{body}"
+
+
+def _method_arg(text: str) -> ProjectionMethod:
+    """argparse type for --method: any name :func:`method_by_name` accepts."""
+    try:
+        return method_by_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Load, project, then print a summary, JSON, and/or write the coordinates."""
     path, default_label = resolve_dataset(args.dataset)
@@ -89,13 +112,7 @@ def run(args: argparse.Namespace) -> int:
     if engine == "dask" or uses_chunked_reader(path):
         return run_chunked(args, path, label, engine)
     try:
-        try:
-            ds = read_dataset(path, label_column=label)
-        except DatasetError:
-            if label is not None and label.isdigit() and int(label) >= 1:
-                ds = read_dataset(path, label_column=int(label) - 1)
-            else:
-                raise
+        ds = read_dataset(path, label_column=label)  # a number typed is 1-based
     except DatasetError as exc:
         raise CliError(str(exc)) from None
     kmax = min(ds.X.shape)
@@ -105,12 +122,12 @@ def run(args: argparse.Namespace) -> int:
             f"{ds.X.shape[0]}×{ds.X.shape[1]} table; got {args.components}"
         )
     try:
-        res = project(ds.X, args.method, args.components)
+        res = project(ds.X, args.method.key, args.components)
     except ValueError as exc:
         raise CliError(f"{path}: {exc}") from None
     for notice in ds.notices:
         print(f"svdstudio-cli: note: {notice}", file=sys.stderr)
-    names = component_names(args.method, res.n_components)
+    names = component_names(res.method, res.n_components)
     if args.output:
         try:
             projection_writer(args.output, write_projection_csv)(

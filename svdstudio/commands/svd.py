@@ -7,8 +7,8 @@ import sys
 
 import numpy as np
 
-from svdstudio.commands.common import CliError, print_json
-from svdstudio.io.matrix import MatrixFileError, parse_matrix_bytes, read_matrix
+from svdstudio.commands.common import ASCII_STAND_INS, CliError, print_json
+from svdstudio.io.matrix import MatrixFileError, read_matrix, read_matrix_stream
 
 STDIN_NAME = "- (standard input)"
 
@@ -24,24 +24,7 @@ sign convention used is printed with the results.  --json writes full precision;
 infinite condition number (a singular matrix) is null.
 """
 
-# Plain-ASCII stand-ins for terminals whose encoding cannot show the maths symbols.
-_ASCII = str.maketrans(
-    {
-        "σ": "s",
-        "Σ": "S",
-        "‖": "||",
-        "ᵀ": "^T",
-        "₂": "2",
-        "²": "^2",
-        "−": "-",
-        "–": "-",
-        "≤": "<=",
-        "×": "x",
-        "·": "*",
-        "⋮": ":",
-        "…": "...",
-    }
-)
+_ASCII = str.maketrans(ASCII_STAND_INS)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -91,8 +74,8 @@ def _precision(text: str) -> int:
 def _load(args: argparse.Namespace) -> tuple[np.ndarray, str]:
     try:
         if args.matrix == "-":
-            return parse_matrix_bytes(
-                sys.stdin.buffer.read(), STDIN_NAME, decimal_comma=args.decimal_comma
+            return read_matrix_stream(
+                sys.stdin.buffer, STDIN_NAME, decimal_comma=args.decimal_comma
             ), STDIN_NAME
         return read_matrix(args.matrix, decimal_comma=args.decimal_comma), args.matrix
     except MatrixFileError as exc:
@@ -249,15 +232,14 @@ def _text_report(out: dict, decimals: int, ascii_only: bool = False) -> str:
         f"Sign convention: {out['sign_convention']}",
     ]
     if "k" in out:
+        from svdstudio.engine.lowrank import squared_error_label  # lazy, as in run()
+
         k = out["k"]
         kept = f"i ≤ {k}"
         spectral = f"σ{k + 1}" if k < r else "0 at full rank"
         labels = [
             (f"Frobenius norm of the error ‖A − A_{k}‖_F", out["frobenius_error"]),
-            (
-                f'Squared Frobenius norm ‖A − A_{k}‖_F² (the article\'s "Frobenius norm")',
-                out["frobenius_error_squared"],
-            ),
+            (squared_error_label(k), out["frobenius_error_squared"]),
             (f"Sum of dropped squared singular values Σ_{{i>{k}}} σ_i²", out["dropped_energy"]),
             (f"Spectral norm of the error ‖A − A_{k}‖₂ = {spectral}", out["spectral_error"]),
             (f"Relative error ‖A − A_{k}‖_F / ‖A‖_F", out["relative_error"]),
@@ -269,6 +251,8 @@ def _text_report(out: dict, decimals: int, ascii_only: bool = False) -> str:
         figures = []
         for label, value in labels:
             text = _num(float(value), decimals)
+            if np.isinf(value):  # an error is finite: this one is only beyond float range
+                text = f"> {np.finfo(np.float64).max:.1e} (beyond float64 range)"
             if label.startswith(("Relative", "Energy")):
                 text += f"  ({100 * value:.{max(decimals - 2, 0)}f} %)"
             figures.append(f"  {label.ljust(width)}  {text}")

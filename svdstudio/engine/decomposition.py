@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
+from svdstudio.engine.scaled import sum_of_squares
 from svdstudio.engine.signs import apply_sign_convention
 from svdstudio.engine.validate import as_matrix
 
@@ -49,7 +50,7 @@ class SVDResult:
 def default_tolerance(s: np.ndarray, shape: tuple[int, int], dtype: np.dtype) -> float:
     """σ_max · max(m, n) · eps, the usual numerical-rank tolerance (as numpy's matrix_rank)."""
     smax = float(s[0]) if s.size else 0.0
-    return smax * max(shape) * float(np.finfo(dtype).eps)
+    return smax * (max(shape) * float(np.finfo(dtype).eps))  # this order cannot overflow
 
 
 def _summarise(
@@ -65,7 +66,11 @@ def _summarise(
 ) -> SVDResult:
     U, Vt = apply_sign_convention(U, Vt)
     tolerance = default_tolerance(s, A.shape, A.dtype) if tol is None else float(tol)
-    rank = int(np.count_nonzero(s > tolerance))
+    if tol is None and s.size and s[0] > 0:
+        # Relative to σ_1, so a tolerance that underflows (σ_1 below 1e-300) still works.
+        rank = int(np.count_nonzero(s / s[0] > max(A.shape) * float(np.finfo(A.dtype).eps)))
+    else:
+        rank = int(np.count_nonzero(s > tolerance))
     if partial:
         cond = float("nan")
     else:
@@ -104,7 +109,7 @@ def decompose(A: object, *, tol: float | None = None, allow_float32: bool = Fals
         U, s, Vt = scipy.linalg.svd(
             M, full_matrices=False, lapack_driver="gesvd", check_finite=False
         )
-    total = float(np.sum(np.square(s, dtype=np.float64)))
+    total = sum_of_squares(s)  # scaled: no overflow near 1e308, no 0 below 1e-300
     return _summarise(M, U, s, Vt, tol=tol, driver=driver, partial=False, total_energy=total)
 
 

@@ -7,8 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from svdstudio.engine.decomposition import SVDResult
+from svdstudio.engine.scaled import scaled_squares, times_scale_squared
 
 __all__ = [
+    "SQUARED_ERROR_ARTICLE",
+    "SQUARED_ERROR_NAME",
+    "SQUARED_ERROR_WORDS",
     "RankErrors",
     "check_rank",
     "cumulative_energy",
@@ -17,7 +21,21 @@ __all__ = [
     "rank_one_term",
     "reconstruct",
     "reduced",
+    "squared_error_label",
 ]
+
+#: The article's squared error, worded once for the GUI and the CLI.  The article sums the
+#: squared differences, calls the figure its "approximation error" and the measure the
+#: "Frobenius norm"; strictly it is the norm's square, so both names are given.
+SQUARED_ERROR_NAME = "squared Frobenius norm"
+SQUARED_ERROR_ARTICLE = 'the article\'s "approximation error"'
+SQUARED_ERROR_WORDS = f"{SQUARED_ERROR_NAME} ({SQUARED_ERROR_ARTICLE})"
+
+
+def squared_error_label(k: int | str = "k") -> str:
+    """The label of ‖A − A_k‖_F² for rank ``k``, the same in every view:
+    'Squared Frobenius norm ‖A − A_2‖_F² (the article's "approximation error")'."""
+    return f"Squared Frobenius norm ‖A − A_{k}‖_F² ({SQUARED_ERROR_ARTICLE})"
 
 
 @dataclass(frozen=True)
@@ -79,24 +97,32 @@ def rank_one_term(res: SVDResult, i: int) -> np.ndarray:
 
 
 def rank_errors(res: SVDResult, k: int) -> RankErrors:
-    """All error figures of the rank-k truncation, from the singular values alone."""
+    """All error figures of the rank-k truncation, from the singular values alone.
+
+    Computed on σ / σ_1, so norms, the relative error and the energy are right for values
+    near 1e308 or below 1e-300; only the squared figures may then be out of float range.
+    """
     k = check_rank(res, k, allow_zero=True)
-    s = res.s.astype(np.float64)
-    kept = float(np.sum(s[:k] ** 2))
+    scale, r2 = scaled_squares(res.s)
+    kept = float(np.sum(r2[:k]))
     if res.is_partial:
         # Only the top singular values are known: the dropped energy comes from ‖A‖_F².
-        dropped = max(res.total_energy - kept, 0.0)
+        with np.errstate(over="ignore", under="ignore"):
+            total = float(np.float64(res.total_energy) / scale / scale)
+        dropped = max(total - kept, 0.0)
     else:
-        dropped = float(np.sum(s[k:] ** 2))
-    total = res.total_energy
+        dropped = float(np.sum(r2[k:]))
+        total = float(np.sum(r2))
+    s = res.s.astype(np.float64)
     spectral = float(s[k]) if k < s.size else 0.0
     if res.is_partial and k >= s.size:
         spectral = float("nan")  # σ_{k+1} was not computed
+    squared = times_scale_squared(dropped, scale)
     return RankErrors(
         k=k,
-        frobenius=float(np.sqrt(dropped)),
-        frobenius_squared=dropped,
-        dropped_energy=dropped,
+        frobenius=float(scale * np.sqrt(dropped)),
+        frobenius_squared=squared,
+        dropped_energy=squared,
         spectral=spectral,
         relative=float(np.sqrt(dropped / total)) if total > 0 else 0.0,
         energy_retained=kept / total if total > 0 else 1.0,
@@ -105,11 +131,15 @@ def rank_errors(res: SVDResult, k: int) -> RankErrors:
 
 def cumulative_energy(res: SVDResult) -> np.ndarray:
     """Fraction of ‖A‖_F² retained by ranks 1..r (entry k-1 is for rank k)."""
-    s2 = res.s.astype(np.float64) ** 2
-    total = res.total_energy
+    scale, r2 = scaled_squares(res.s)
+    if res.is_partial:
+        with np.errstate(over="ignore", under="ignore"):
+            total = float(np.float64(res.total_energy) / scale / scale)
+    else:
+        total = float(np.sum(r2))
     if total <= 0:
-        return np.ones_like(s2)
-    return np.cumsum(s2) / total
+        return np.ones_like(r2)
+    return np.cumsum(r2) / total
 
 
 def rank_for_energy(res: SVDResult, fraction: float) -> int:

@@ -15,6 +15,7 @@ sign of each component, fixed here by the engine's sign convention):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,28 +26,135 @@ from svdstudio.engine.validate import as_matrix
 __all__ = [
     "METHODS",
     "METHOD_EXPLANATIONS",
+    "METHOD_KEYS",
     "METHOD_TITLES",
     "Projection",
+    "ProjectionMethod",
     "component_names",
+    "method_by_name",
+    "method_names_help",
     "project",
 ]
 
-METHODS = ("tsvd", "pca", "standardized")
 
-METHOD_TITLES = {
-    "tsvd": "Truncated SVD (raw data)",
-    "pca": "PCA (centred)",
-    "standardized": "Standardised PCA (centred and scaled)",
-}
+@dataclass(frozen=True, eq=False)
+class ProjectionMethod:
+    """One projection method: its key, the title the GUI shows, the CLI's short name, the other
+    names it answers to, and a sentence that explains it.
 
-METHOD_EXPLANATIONS = {
-    "tsvd": "SVD of the raw table as in the article and scikit-learn's TruncatedSVD: "
-    "coordinates U_k Σ_k, no centring, so component 1 mostly follows the mean.",
-    "pca": "SVD of the table after subtracting each column's mean (PCA): "
-    "components are the directions of largest variance.",
-    "standardized": "PCA after centring and dividing each column by its standard deviation "
-    "(ddof 0): every feature counts equally, whatever its unit.",
-}
+    It compares equal to (and hashes as) its ``key`` string, and ``str()`` gives the key, so code
+    that stores or compares keys ("tsvd", "pca", "standardized") keeps working with it.
+    """
+
+    key: str
+    title: str
+    short: str
+    aliases: tuple[str, ...]
+    description: str
+
+    def __str__(self) -> str:
+        return self.key
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ProjectionMethod):
+            return other.key == self.key
+        if isinstance(other, str):
+            return other == self.key
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name accepted for this method, the GUI title first (for messages and help)."""
+        plain = _without_parenthesis(self.title)
+        out: dict[str, str] = {}
+        for n in (self.title, plain, self.short, self.key, *self.aliases):
+            out.setdefault(_fold(n), n)  # "PCA" and "pca" are one name
+        return tuple(out.values())
+
+
+METHODS: tuple[ProjectionMethod, ...] = (
+    ProjectionMethod(
+        key="tsvd",
+        title="Truncated SVD (raw data)",
+        short="tsvd",
+        aliases=("svd", "TruncatedSVD"),
+        description="SVD of the raw table as in the article and scikit-learn's TruncatedSVD: "
+        "coordinates U_k Σ_k, no centring, so component 1 mostly follows the mean.",
+    ),
+    ProjectionMethod(
+        key="pca",
+        title="PCA (centred)",
+        short="pca",
+        aliases=("centred PCA", "centred"),
+        description="SVD of the table after subtracting each column's mean (PCA): "
+        "components are the directions of largest variance.",
+    ),
+    ProjectionMethod(
+        key="standardized",
+        title="Standardised PCA (centred and scaled)",
+        short="std",
+        aliases=("standardised", "scaled PCA", "correlation PCA"),
+        description="PCA after centring and dividing each column by its standard deviation "
+        "(ddof 0): every feature counts equally, whatever its unit.",
+    ),
+)
+
+METHOD_KEYS: tuple[str, ...] = tuple(m.key for m in METHODS)
+METHOD_TITLES: dict[str, str] = {m.key: m.title for m in METHODS}
+METHOD_EXPLANATIONS: dict[str, str] = {m.key: m.description for m in METHODS}
+
+# British spellings the GUI uses, folded so the American ones match too.
+_SPELLINGS = (("standardis", "standardiz"), ("centred", "centered"), ("normalis", "normaliz"))
+
+
+def _without_parenthesis(text: str) -> str:
+    return re.sub(r"\s*\([^)]*\)\s*", " ", text).strip()
+
+
+def _fold(text: str) -> str:
+    """Fold case, spaces, hyphens and spelling: "Standardised-PCA" ~ "standardized pca"."""
+    t = text.casefold().replace("-", " ").replace("_", " ")
+    for british, american in _SPELLINGS:
+        t = t.replace(british, american)
+    return " ".join(t.split())
+
+
+def _index() -> dict[str, ProjectionMethod]:
+    index: dict[str, ProjectionMethod] = {}
+    for m in METHODS:
+        for n in m.names:
+            index.setdefault(_fold(n), m)
+            index.setdefault(_fold(n).replace(" ", ""), m)
+    return index
+
+
+_BY_NAME = _index()
+
+
+def method_by_name(text: str | ProjectionMethod) -> ProjectionMethod:
+    """The method named ``text``: its key, short name, GUI title (with or without the part in
+    parenthesis), or an alias, in any case and in British or American spelling.
+
+    Raises ValueError naming what was typed and listing the accepted names.
+    """
+    if isinstance(text, ProjectionMethod):
+        return text
+    raw = str(text)
+    for candidate in (raw, _without_parenthesis(raw)):
+        folded = _fold(candidate)
+        found = _BY_NAME.get(folded) or _BY_NAME.get(folded.replace(" ", ""))
+        if found is not None:
+            return found
+    choices = ", ".join(f'{m.short} = "{_without_parenthesis(m.title)}"' for m in METHODS)
+    raise ValueError(f"unknown projection method {raw!r}; use one of: {choices}")
+
+
+def method_names_help() -> list[str]:
+    """One line per method listing the names it accepts, for ``--help`` texts."""
+    return [", ".join(repr(n) if " " in n else n for n in m.names) for m in METHODS]
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,14 +193,15 @@ def component_names(method: str, k: int) -> list[str]:
     return [f"{prefix}{i + 1}" for i in range(k)]
 
 
-def project(X: object, method: str = "tsvd", n_components: int | None = None) -> Projection:
+def project(
+    X: object, method: str | ProjectionMethod = "tsvd", n_components: int | None = None
+) -> Projection:
     """Project the rows of ``X`` onto its first ``n_components`` singular directions.
 
     ``n_components`` None keeps all min(n, p) components.  Raises ValueError for an unknown
     method, fewer than 2 rows, a bad count or a zero-variance column when standardising.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown projection method {method!r}; use one of {', '.join(METHODS)}")
+    method = method_by_name(method).key
     raw = as_matrix(X, name="data table")
     A = raw
     n, p = A.shape

@@ -61,4 +61,25 @@ def as_matrix(A: object, *, name: str = "matrix", allow_float32: bool = False) -
         v = out[r, c]
         what = "NaN" if np.isnan(v) else ("+inf" if v > 0 else "-inf")
         raise ValueError(f"{name} contains {what} at row {r + 1}, column {c + 1}")
+    _check_norm(out, name)
     return out
+
+
+def _check_norm(out: np.ndarray, name: str) -> None:
+    """Refuse a matrix whose Frobenius norm (≥ σ_1) is beyond float range: its SVD cannot be."""
+    biggest = float(np.finfo(out.dtype).max)
+    amax = float(np.max(np.abs(out)))
+    if amax <= biggest / np.sqrt(out.size):
+        return  # ‖A‖_F ≤ max|a| · sqrt(mn): fits, and no pass over the data is needed
+    r = out / amax
+    ratio = float(np.sqrt(np.sum(r * r, dtype=np.float64)))
+    if ratio > biggest / amax:
+        # The norm itself is not a float: write it as mantissa and power of ten.
+        exponent = np.log10(amax) + np.log10(ratio)
+        power = int(np.floor(exponent))
+        shown = f"{10 ** (exponent - power):.2f}e+{power}"
+        raise ValueError(
+            f"{name} is too large in magnitude: its Frobenius norm is about {shown}, above "
+            f"the largest {out.dtype} number ({biggest:.3g}), so its singular values cannot be "
+            "represented; divide it by a power of ten first (e.g. by 1e10)"
+        )

@@ -101,8 +101,8 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
     tmp = _temp_name(target)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        text = {} if mode == "wb" else {"encoding": "utf-8", "newline": ""}
-        with os.fdopen(fd, mode, **text) as fh:
+        encoding, newline = (None, None) if mode == "wb" else ("utf-8", "")
+        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from svdstudio.io.atomic import atomic_write_text
+from svdstudio.io.safety import InputFileError, decode_text, open_regular_file, read_limited
 from svdstudio.resources import resource_path
 
 __all__ = [
@@ -134,49 +135,64 @@ def resolve_dataset(spec: str) -> tuple[Path, str | None]:
 
 def _read_text(path: Path) -> tuple[str, list[str]]:
     notices: list[str] = []
+    src = _display_name(path)
     try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-    if path.is_dir():
-        raise DatasetError(f"{path}: is a folder, not a table file")
-    if size > _MAX_BYTES:
-        raise DatasetError(
-            f"{path}: the file is {size / 2**20:.0f} MiB; tables up to "
-            f"{_MAX_BYTES // 2**20} MiB can be opened"
-        )
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-    if b"\x00" in raw[:4096]:
-        raise DatasetError(f"{path}: this is a binary file, not a CSV or TSV table")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
+        with open_regular_file(path, src, max_bytes=_MAX_BYTES, what="tables") as fh:
+            raw = read_limited(fh, src, _MAX_BYTES, what="tables")
+        text, encoding = decode_text(raw, src, latin1=True)
+    except InputFileError as exc:
+        reason = exc.reason
+        if reason.startswith("is a binary file"):
+            reason = "this is a binary file, not a CSV or TSV table"
+        elif reason.startswith("is a folder"):
+            reason = "is a folder, not a table file"
+        raise DatasetError(f"{src}: {reason}") from None
+    if encoding == "Latin-1":
         notices.append("The file is not UTF-8; it was read as Latin-1.")
     return text, notices
 
 
 def _sniff_delimiter(lines: list[str], suffix: str) -> str:
-    """The delimiter that splits the first lines into the same number (≥ 2) of fields."""
+    """The delimiter that splits the first lines into the same number (≥ 2) of fields;
+    ``" "`` (runs of blanks) when none of comma, tab, semicolon and bar splits the first line."""
     sample = [ln for ln in lines[:50] if ln.strip()]
     if not sample:
         return "\t" if suffix == ".tsv" else ","
     best, best_score = None, 0
     order = ("\t", ",", ";", "|") if suffix in (".tsv", ".tab") else _DELIMITERS
     for d in order:
-        counts = [len(next(csv.reader([ln], delimiter=d))) for ln in sample]
+        try:
+            counts = [len(next(csv.reader([ln], delimiter=d))) for ln in sample]
+        except csv.Error:
+            continue
         if counts[0] < 2:
             continue
         consistent = sum(c == counts[0] for c in counts)
         score = consistent * 1000 + counts[0]
         if score > best_score:
             best, best_score = d, score
+    if best is None and len(sample[0].split()) >= 2:
+        return " "
     return best or ("\t" if suffix in (".tsv", ".tab") else ",")
+
+
+def _split_blanks(text: str) -> tuple[list[list[str]], list[int]]:
+    """Records of a table separated by runs of spaces, if every line has as many fields."""
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if rows and len(fields) != len(rows[0]):
+            raise DatasetError(
+                f"cannot split the table into columns: it has no comma, tab, semicolon or "
+                f"bar, and split at spaces line {lines[0]} has {len(rows[0])} fields but line "
+                f"{number} has {len(fields)} (names with spaces?); save it as CSV or TSV"
+            )
+        rows.append(fields)
+        lines.append(number)
+    return rows, lines
 
 
 def _to_float(col: Sequence[str]) -> np.ndarray | None:
@@ -222,28 +238,46 @@ def read_header(path: str | os.PathLike[str]) -> list[str]:
 def _read_records(p: Path) -> tuple[list[list[str]], list[int], str, list[str]]:
     """A table file's non-blank records, the line each starts on, the delimiter and notices."""
     text, notices = _read_text(p)
-    rows, line_of, delim = _records(text, p.suffix.lower())
+    try:
+        rows, line_of, delim = _records(text, p.suffix.lower())
+    except DatasetError as exc:
+        raise DatasetError(f"{_display_name(p)}: {exc}") from None
     if not rows:
         raise DatasetError(f"{_display_name(p)}: the file is empty; expected a table of numbers")
+    if delim == " ":
+        notices.append("No comma, tab or semicolon found: columns were split at spaces.")
     return rows, line_of, delim, notices
+
+
+# Fields may be as long as the file (a long quoted note); the file-size limit bounds them, so
+# the csv module's own 128 KiB guard would only turn a valid table into an error.
+csv.field_size_limit(max(csv.field_size_limit(), _MAX_BYTES))
 
 
 def _records(text: str, suffix: str) -> tuple[list[list[str]], list[int], str]:
     """Non-blank records, the file line each starts on, and the delimiter."""
+    # \r\n and a lone \r (old Mac exports) end lines as \n does.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     head = text[:65536].splitlines()
     if len(text) > 65536:
         head = head[:-1]  # possibly cut in the middle
     delim = _sniff_delimiter(head[:50], suffix)
-    reader = csv.reader(io.StringIO(text), delimiter=delim)
+    if delim == " ":
+        rows_, lines_ = _split_blanks(text)
+        return rows_, lines_, delim
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     # Blank lines are not rows (a line of only delimiters is, and counts as missing values).
     rows: list[list[str]] = []
     lines: list[int] = []
     start = 1
-    for row in reader:
-        if row and (len(row) > 1 or row[0].strip()):
-            rows.append(row)
-            lines.append(start)
-        start = reader.line_num + 1
+    try:
+        for row in reader:
+            if row and (len(row) > 1 or row[0].strip()):
+                rows.append(row)
+                lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise DatasetError(f"line {start} cannot be split into fields ({exc})") from None
     return rows, lines, delim
 
 
@@ -314,7 +348,8 @@ def read_dataset(
     """Read a CSV/TSV table into a :class:`Dataset`, or raise :class:`DatasetError`.
 
     The delimiter (comma, tab, semicolon, bar) is sniffed and a header row detected.
-    ``label_column`` is a column name or a 0-based index; None picks the non-numeric column
+    ``label_column`` is a column name, a 1-based column number given as text ("3", as a user
+    types it) or a 0-based int index; None picks the non-numeric column
     (or, if every column is numeric, one named like ``label``/``class``/``target``).
     ``no_label`` treats every column as a feature.
     """
@@ -506,9 +541,19 @@ def _choose_label(
         lowered = [n.lower() for n in names]
         if str(label_column).lower() in lowered:
             return lowered.index(str(label_column).lower())
-        raise DatasetError(
-            f"{src}: no column named {label_column!r}; columns are {', '.join(names)}"
-        )
+        typed = str(label_column).strip()
+        listing = ", ".join(f"{j + 1} {n!r}" for j, n in enumerate(names[:12]))
+        if len(names) > 12:
+            listing += f", … {len(names)} {names[-1]!r}"
+        if typed.isdigit():
+            number = int(typed)  # what a user types is 1-based, as the file's columns
+            if 1 <= number <= len(names):
+                return number - 1
+            raise DatasetError(
+                f"{src}: label column {typed} does not exist: the table has {len(names)} "
+                f"columns (numbered 1 to {len(names)}: {listing})"
+            )
+        raise DatasetError(f"{src}: no column named {typed!r}; the columns are {listing}")
     if text_cols:
         # Several text columns (an id, a name, a class): the class has the fewest distinct values.
         def distinct(j: int) -> int:

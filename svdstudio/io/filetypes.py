@@ -1,9 +1,13 @@
-"""Which tab opens a file: ``classify_path(path)`` → "image" | "matrix" | "dataset" | "factors".
+"""Which tab opens a file: ``classify_path(path)`` → "image" | "matrix" | "dataset" | "factors" |
+"network".
 
 Rules (no Qt here, so the CLI and tests can use it too):
 
 * By extension, case-insensitive: images (``.png .jpg .jpeg .tif .tiff .bmp .gif .webp .ppm .pgm
-  .pbm .pnm .tga``, the Image tab's list), ``.npy`` → matrix, ``.npz``/``.svdz`` → saved factors.
+  .pbm .pnm .tga``, the Image tab's list), ``.npy`` → matrix, ``.npz``/``.svdz`` → saved factors,
+  ``.safetensors`` → network, and an ``.npz`` whose members look like a state dict (``0.weight``
+  ...) → network. ``.pt .pth .ckpt`` (PyTorch pickles) raise ``ValueError`` with the recipe to
+  convert them: loading them would run code.
 * Text tables (``.csv .tsv .tab .txt .dat``) are sniffed from their first 64 KiB: the delimiter is
   the one of tab, comma, semicolon or whitespace that splits the lines most consistently; if the
   first row has a non-numeric cell it is a header. A table **with a header and at least one
@@ -14,7 +18,9 @@ Rules (no Qt here, so the CLI and tests can use it too):
   is a ``"matrix"`` — the matrix reader then names any stray non-numeric cell.
 * Anything else raises ``ValueError`` with a message that names the file and lists what is
   accepted.
-  A text table that cannot be read raises ``OSError`` (e.g. ``FileNotFoundError``).
+  A path that is not a readable regular file (missing, a folder, a link loop, a named pipe, a
+  device, unreadable) raises ``InputFileError``, a ``ValueError`` naming the path; nothing that
+  could block (a pipe) is ever opened.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+
+from svdstudio.io.safety import InputFileError, check_regular_file, decode_text, open_regular_file
 
 __all__ = [
     "DATASET",
@@ -34,6 +42,8 @@ __all__ = [
     "MATRIX",
     "MATRIX_EXTENSIONS",
     "MIME_TYPES",
+    "NETWORK",
+    "NETWORK_EXTENSIONS",
     "TABLE_EXTENSIONS",
     "classify_path",
     "classify_table_text",
@@ -44,7 +54,8 @@ IMAGE = "image"
 MATRIX = "matrix"
 DATASET = "dataset"
 FACTORS = "factors"
-KINDS = (IMAGE, MATRIX, DATASET, FACTORS)
+NETWORK = "network"
+KINDS = (IMAGE, MATRIX, DATASET, FACTORS, NETWORK)
 
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"}
@@ -53,6 +64,8 @@ IMAGE_EXTENSIONS = frozenset(
 MATRIX_EXTENSIONS = frozenset({".npy"})
 FACTORS_EXTENSIONS = frozenset({".npz", ".svdz"})
 TABLE_EXTENSIONS = frozenset({".csv", ".tsv", ".tab", ".txt", ".dat"})
+NETWORK_EXTENSIONS = frozenset({".safetensors"})
+_PICKLE_EXTENSIONS = frozenset({".pt", ".pth", ".ckpt"})
 
 # Freedesktop MIME types the Linux launcher (packaging/linux) registers for, kept here so a test can
 # check the .desktop file against this module. text/plain (.txt) and application/zip (.npz) are
@@ -83,6 +96,7 @@ LABEL_COLUMN_NAMES = frozenset(
     {"label", "labels", "class", "target", "species", "digit", "category"}
 )
 
+_KNOWN = IMAGE_EXTENSIONS | MATRIX_EXTENSIONS | FACTORS_EXTENSIONS | TABLE_EXTENSIONS
 _SNIFF_BYTES = 64 * 1024
 _SNIFF_LINES = 60
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
@@ -93,29 +107,63 @@ _SPECIAL = frozenset({"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", 
 def supported_extensions() -> tuple[str, ...]:
     """Every extension ``classify_path`` accepts, sorted (e.g. for an "All supported" filter)."""
     return tuple(
-        sorted(IMAGE_EXTENSIONS | MATRIX_EXTENSIONS | FACTORS_EXTENSIONS | TABLE_EXTENSIONS)
+        sorted(
+            IMAGE_EXTENSIONS
+            | MATRIX_EXTENSIONS
+            | FACTORS_EXTENSIONS
+            | TABLE_EXTENSIONS
+            | NETWORK_EXTENSIONS
+        )
     )
 
 
 def classify_path(path: str | os.PathLike[str]) -> str:
-    """Which tab should open ``path``: "image", "matrix", "dataset" or "factors".
+    """Which tab should open ``path``: "image", "matrix", "dataset", "factors" or "network".
 
     Raises ``ValueError`` (one plain sentence naming the file) for an unsupported or empty file,
     ``OSError`` if a text table cannot be read.
     """
     p = Path(path)
     suffix = p.suffix.lower()
-    if p.is_dir():
-        raise ValueError(f"{p}: is a folder; choose a file to open")
+    try:
+        # Folders, link loops, pipes and devices are named before any open (a pipe would hang).
+        check_regular_file(p)
+    except InputFileError as exc:
+        if exc.reason.startswith("is a folder"):
+            raise ValueError(f"{p}: is a folder; choose a file to open") from None
+        if suffix in _KNOWN or exc.reason != "no such file":
+            raise
     if suffix in IMAGE_EXTENSIONS:
         return IMAGE
     if suffix in MATRIX_EXTENSIONS:
         return MATRIX
+    if suffix in NETWORK_EXTENSIONS:
+        return NETWORK
+    if suffix in _PICKLE_EXTENSIONS:
+        from svdstudio.io.networks import refusal_message
+
+        raise ValueError(refusal_message(p))
     if suffix in FACTORS_EXTENSIONS:
+        if suffix == ".npz":
+            from svdstudio.io.networks import looks_like_state_dict
+
+            if looks_like_state_dict(p):
+                return NETWORK
         return FACTORS
     if suffix in TABLE_EXTENSIONS:
-        with p.open("rb") as fh:
+        with open_regular_file(p) as fh:
             head = fh.read(_SNIFF_BYTES)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+            # UTF-16/32 text: decode what was read (a unit cut at 64 KiB is dropped).
+            for cut in range(4):
+                try:
+                    head_text, _ = decode_text(head[: len(head) - cut], str(p))
+                    break
+                except InputFileError:
+                    continue
+            else:
+                raise ValueError(f"{p}: is not valid UTF-16 or UTF-32 text")
+            return classify_table_text(head_text, truncated=len(head) == _SNIFF_BYTES)
         if not head.strip():
             raise ValueError(f"{p}: the file is empty; a matrix or dataset needs at least one row")
         try:
@@ -131,8 +179,8 @@ def classify_path(path: str | os.PathLike[str]) -> str:
     raise ValueError(
         f"{p}: SVD Studio cannot open {what}; it opens images "
         f"({_list(IMAGE_EXTENSIONS)}), matrices ({_list(MATRIX_EXTENSIONS | TABLE_EXTENSIONS)}), "
-        f"datasets (.csv, .tsv with a label column) and saved factors "
-        f"({_list(FACTORS_EXTENSIONS)})"
+        f"datasets (.csv, .tsv with a label column), saved factors "
+        f"({_list(FACTORS_EXTENSIONS)}) and networks (.safetensors, .npz state dicts)"
     )
 
 

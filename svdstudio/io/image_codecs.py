@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from svdstudio.engine.image import psnr, ssim
+from svdstudio.engine.jobs import JobControl
 from svdstudio.io.images import encode_png, jpeg_round_trip
 
-__all__ = ["DEFAULT_JPEG_QUALITIES", "CodecPoint", "CodecReport", "codec_report"]
+__all__ = [
+    "DEFAULT_JPEG_QUALITIES",
+    "JPEG_MAX_SIDE",
+    "CodecPoint",
+    "CodecReport",
+    "codec_cannot_store",
+    "codec_report",
+]
 
 DEFAULT_JPEG_QUALITIES = (10, 20, 30, 50, 75, 90, 95)
 REFERENCE_JPEG_QUALITY = 75
+#: libjpeg's largest width or height; PNG's limit (2³¹ − 1) is never reached by an image we open.
+JPEG_MAX_SIDE = 65500
+_LIMITS = {"JPEG": JPEG_MAX_SIDE, "PNG": 2**31 - 1}
 
 
 @dataclass(frozen=True)
@@ -28,10 +39,16 @@ class CodecPoint:
 
 @dataclass(frozen=True)
 class CodecReport:
-    """PNG bytes (lossless) and JPEG points; ``jpeg_reference`` is the quality-75 point."""
+    """PNG bytes (lossless) and JPEG points; ``jpeg_reference`` is the quality-75 point.
 
-    png_bytes: int
+    ``cannot_store`` maps a codec ("PNG", "JPEG") that cannot hold this image to a sentence
+    saying why ("JPEG cannot store this size: …"); such a codec has no points (``png_bytes``
+    None, ``jpeg`` empty) and the comparison shows the sentence instead.
+    """
+
+    png_bytes: int | None
     jpeg: tuple[CodecPoint, ...]
+    cannot_store: dict[str, str] = field(default_factory=dict)
 
     @property
     def jpeg_reference(self) -> CodecPoint | None:
@@ -44,7 +61,7 @@ class CodecReport:
 def codec_report(
     pixels: np.ndarray,
     qualities: Sequence[int] = DEFAULT_JPEG_QUALITIES,
-    job: object = None,
+    job: JobControl | None = None,
     *,
     ssim_max_pixels: int = 2_000_000,
 ) -> CodecReport:
@@ -54,16 +71,45 @@ def codec_report(
     ``ssim_max_pixels`` pixels, where it would cost seconds per quality.
     """
     with_ssim = pixels.shape[0] * pixels.shape[1] <= ssim_max_pixels
-    png = len(encode_png(pixels))
-    points = []
-    for n, q in enumerate(qualities):
+    cannot: dict[str, str] = {}
+    png = None
+    reason = codec_cannot_store("PNG", pixels.shape)
+    if reason is None:
+        try:
+            png = len(encode_png(pixels))
+        except (OSError, ValueError) as exc:
+            reason = f"PNG cannot store this image ({exc})"
+    if reason is not None:
+        cannot["PNG"] = reason
+    points: list[CodecPoint] = []
+    reason = codec_cannot_store("JPEG", pixels.shape)
+    for n, q in enumerate(qualities if reason is None else ()):
         if job is not None and job.cancelled():
             from svdstudio.engine import Cancelled
 
             raise Cancelled()
-        nbytes, decoded = jpeg_round_trip(pixels, q)
+        try:
+            nbytes, decoded = jpeg_round_trip(pixels, q)
+        except (OSError, ValueError) as exc:  # a limit libjpeg knows and we did not
+            reason = f"JPEG cannot store this image ({exc})"
+            points = []
+            break
         quality_ssim = ssim(pixels, decoded) if with_ssim else None
         points.append(CodecPoint(int(q), nbytes, psnr(pixels, decoded), quality_ssim))
         if job is not None:
             job.report((n + 1) / len(qualities), f"JPEG quality {q}")
-    return CodecReport(png, tuple(points))
+    if reason is not None:
+        cannot["JPEG"] = reason
+    return CodecReport(png, tuple(points), cannot)
+
+
+def codec_cannot_store(codec: str, shape: tuple[int, ...]) -> str | None:
+    """Why ``codec`` ("PNG" or "JPEG") cannot store an image of ``shape`` (H, W[, C]), or None."""
+    height, width = int(shape[0]), int(shape[1])
+    limit = _LIMITS[codec]
+    if max(height, width) > limit:
+        return (
+            f"{codec} cannot store this size: {width}×{height} pixels, and {codec} allows at "
+            f"most {limit:,} pixels a side"
+        )
+    return None

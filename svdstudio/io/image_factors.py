@@ -30,11 +30,13 @@ The payload is k(m + n + 20) bytes per channel before zip compression.
 from __future__ import annotations
 
 import json
+import math
 import os
 import zipfile
-from pathlib import Path
+from typing import IO
 
 import numpy as np
+from PIL import Image
 
 from svdstudio import __version__
 from svdstudio.engine.image import (
@@ -45,12 +47,16 @@ from svdstudio.engine.image import (
     quantize_factors,
 )
 from svdstudio.io.atomic import atomic_write
+from svdstudio.io.safety import InputFileError, describe_size, open_regular_file, read_npy_header
 
 __all__ = ["FACTOR_FILE_FILTER", "FORMAT_NAME", "FORMAT_VERSION", "load_factors", "save_factors"]
 
 FORMAT_NAME = "svdstudio-image-factors"
 FORMAT_VERSION = 1
 FACTOR_FILE_FILTER = "SVD image factors (*.npz)"
+#: Largest factor file, and largest total its members may inflate to (a rank-k factor file
+#: of a 90-megapixel image at full rank stays far below).
+MAX_FACTOR_BYTES = 2 * 2**30
 _FIELDS = ("s", "u", "u_scale", "u_offset", "vt", "vt_scale", "vt_offset", "energy")
 
 
@@ -88,7 +94,7 @@ def save_factors(
         arrays[f"c{c}_vt_offset"] = q.vt_offset
         arrays[f"c{c}_energy"] = np.array(q.total_energy, dtype=np.float64)
     with atomic_write(path) as f:
-        np.savez_compressed(f, **arrays)
+        np.savez_compressed(f, allow_pickle=False, **arrays)
     return header
 
 
@@ -96,19 +102,78 @@ def _bad(path: str, why: str) -> ValueError:
     return ValueError(f"{path}: not a valid SVD Studio factor file ({why})")
 
 
+def _read_members(path: str, m_n_k: object = None) -> dict[str, np.ndarray]:
+    """Every array of the archive, each checked (size, dtype) from its header before reading.
+
+    Nothing is unpickled and nothing is inflated beyond the sizes the members declare, which
+    must add up to at most :data:`MAX_FACTOR_BYTES`.
+    """
+    try:
+        fh = open_regular_file(path, path, max_bytes=MAX_FACTOR_BYTES, what="factor files")
+    except InputFileError as exc:
+        raise ValueError(str(exc)) from None
+    with fh:
+        head = fh.read(8)
+        fh.seek(0)
+        if not head.startswith(b"PK"):
+            what = "a single .npy array" if head.startswith(b"\x93NUMPY") else "not a zip archive"
+            if not head:
+                what = "empty"
+            raise _bad(path, f"it is {what}; factor files are .npz archives written by SVD Studio")
+        try:
+            with zipfile.ZipFile(fh) as zf:
+                infos = [i for i in zf.infolist() if not i.is_dir()]
+                declared = sum(i.file_size for i in infos)
+                if declared > MAX_FACTOR_BYTES:
+                    raise _bad(
+                        path,
+                        f"its members would inflate to {describe_size(declared)}, above the "
+                        f"{describe_size(MAX_FACTOR_BYTES)} limit (a zip bomb?)",
+                    )
+                data: dict[str, np.ndarray] = {}
+                for info in infos:
+                    name = info.filename
+                    if not name.endswith(".npy"):
+                        continue
+                    key = name[:-4]
+                    with zf.open(info) as member:
+                        data[key] = _read_member(path, key, member, info.file_size)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+            raise _bad(path, f"the archive is damaged: {exc}") from None
+        except NotImplementedError as exc:  # e.g. an unsupported compression method
+            raise _bad(path, f"the archive uses a feature that cannot be read: {exc}") from None
+    return data
+
+
+def _read_member(path: str, key: str, member: IO[bytes], size: int) -> np.ndarray:
+    try:
+        shape, dtype = read_npy_header(member, f"{path}: array {key}")
+    except InputFileError as exc:
+        raise _bad(path, f"array {key} {exc.reason.removeprefix('is ')}") from None
+    if dtype.hasobject or dtype.kind not in "fuiU" or dtype.fields is not None:
+        raise _bad(path, f"array {key} holds {dtype} values, not plain numbers")
+    need = math.prod(shape) * dtype.itemsize
+    if need > size:
+        raise _bad(
+            path,
+            f"array {key} declares {describe_size(need)} of data but its member holds "
+            f"{describe_size(size)}",
+        )
+    try:
+        member.seek(0)  # back to the magic: read_array parses the header again
+        return np.lib.format.read_array(member, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise _bad(path, f"array {key} is damaged ({exc})") from None
+
+
 def load_factors(path: str | os.PathLike[str]) -> tuple[ImageFactors, dict[str, object]]:
     """Read a factor file; returns dequantized (partial) factors and the header dict.
 
-    Raises ValueError naming the file for anything that is not a valid version-1 file.
+    Raises ValueError naming the file for anything that is not a valid version-1 file; sizes
+    (of the file, of each member, of the declared image) are checked before anything is read.
     """
     spath = str(path)
-    if not Path(spath).is_file():
-        raise ValueError(f"{spath}: no such file")
-    try:
-        with np.load(spath, allow_pickle=False) as npz:
-            data = {name: npz[name] for name in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise _bad(spath, f"cannot read it as .npz: {exc}") from None
+    data = _read_members(spath)
     if "header" not in data:
         raise _bad(spath, "no header")
     try:
@@ -132,6 +197,15 @@ def load_factors(path: str | os.PathLike[str]) -> tuple[ImageFactors, dict[str, 
         raise _bad(spath, "header lacks height, width or ranks") from None
     if len(ranks) != len(CHANNEL_NAMES[mode]) or m < 1 or n < 1:
         raise _bad(spath, "header shape or ranks do not match the mode")
+    limit = Image.MAX_IMAGE_PIXELS or 0
+    if limit and m * n > limit:
+        raise _bad(
+            spath,
+            f"it declares a {n}×{m} image = {m * n:,} pixels, above the safety limit of "
+            f"{limit:,} pixels",
+        )
+    if any(not 0 <= k <= min(m, n) for k in ranks):
+        raise _bad(spath, f"ranks {ranks} do not fit a {n}×{m} image")
     channels = []
     for c, k in enumerate(ranks):
         try:

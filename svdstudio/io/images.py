@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from svdstudio.io.atomic import atomic_write_bytes
+from svdstudio.io.safety import InputFileError, open_regular_file
 
 __all__ = [
     "IMAGE_FILE_FILTER",
@@ -117,7 +118,7 @@ def _open_unchecked(path: str) -> Image.Image:
             ok = not accept or accept(prefix)
             if ok and not isinstance(ok, str):
                 # Given a path, the plugin opens (and later closes) its own file handle.
-                return factory(path, path)
+                return factory(path, path)  # type: ignore[arg-type]  # plugins take a path
         except (SyntaxError, IndexError, TypeError, struct.error):
             continue
     raise ImageFileError(f"{path}: not an image file Pillow can read")
@@ -129,7 +130,7 @@ def _open(path: str, max_pixels: int | None) -> Image.Image:
         with warnings.catch_warnings():
             # Pillow only *warns* between 1× and 2× its limit; treat that as too large too.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(path)
+            im: Image.Image = Image.open(path)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         im = _open_unchecked(path)
         if max_pixels is None or im.width * im.height > max_pixels:
@@ -148,6 +149,25 @@ def _open(path: str, max_pixels: int | None) -> Image.Image:
         im.close()
         raise ImageTooLargeError(path, size, max_pixels)
     return im
+
+
+def _check_finite(im: Image.Image, path: str) -> None:
+    """Float images (TIFF mode F) may hold NaN or inf: name the first such pixel and refuse."""
+    if im.mode != "F":
+        return
+    arr = np.asarray(im)
+    bad = ~np.isfinite(arr)
+    if not bad.any():
+        return
+    y, x = (int(i) for i in np.argwhere(bad)[0])
+    value = float(arr[y, x])
+    what = "NaN" if math.isnan(value) else ("+inf" if value > 0 else "-inf")
+    more = int(bad.sum()) - 1
+    others = f" ({more:,} more pixels are not finite either)" if more else ""
+    raise ImageFileError(
+        f"{path}: pixel x={x + 1}, y={y + 1} (column {x + 1}, row {y + 1}, from the top left) "
+        f"holds {what}{others}; an image must hold finite numbers only"
+    )
 
 
 def _background_gray(bg: tuple[int, int, int]) -> float:
@@ -193,7 +213,9 @@ def _to_pixels(im: Image.Image, bg: tuple[int, int, int], notes: list[str]) -> n
     if mode in ("I", "F") or mode.startswith("I;16"):
         return _scale_wide(np.asarray(im), mode, notes)
     if mode == "P":
-        has_alpha = "transparency" in im.info or im.palette.mode == "RGBA"
+        has_alpha = "transparency" in im.info or (
+            im.palette is not None and im.palette.mode == "RGBA"
+        )
         conv = im.convert("RGBA" if has_alpha else "RGB")
         arr = np.asarray(conv, dtype=np.float32)
         if has_alpha:
@@ -238,10 +260,11 @@ def load_image(
     """
     spath = str(path)
     p = Path(spath)
-    if not p.exists():
-        raise ImageFileError(f"{spath}: no such file")
-    if not p.is_file():
-        raise ImageFileError(f"{spath}: not a file")
+    try:
+        # Pipes, devices, folders and link loops are refused before Pillow opens anything.
+        open_regular_file(p, spath).close()
+    except InputFileError as exc:
+        raise ImageFileError(str(exc)) from None
     notes: list[str] = []
     src = _open(spath, max_pixels)
     im = src
@@ -254,16 +277,19 @@ def load_image(
             notes.append(f"Animated or multi-page file: showing frame 1 of {frames}.")
         factor = 1
         if downscale_to is not None and im.width * im.height > downscale_to:
-            factor = math.ceil(math.sqrt(im.width * im.height / max(int(downscale_to), 1)))
+            factor = math.ceil(math.sqrt(im.width * im.height / max(int(downscale_to or 1), 1)))
             if fmt == "JPEG":
                 im.draft(im.mode, (max(1, im.width // factor), max(1, im.height // factor)))
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 im.load()
+                _check_finite(im, spath)
                 if factor > 1:
                     # draft() may already have reduced a JPEG; reduce the rest exactly.
-                    rest = math.ceil(math.sqrt(im.width * im.height / max(int(downscale_to), 1)))
+                    rest = math.ceil(
+                        math.sqrt(im.width * im.height / max(int(downscale_to or 1), 1))
+                    )
                     if rest > 1:
                         im = im.reduce(rest)
                     notes.append(
@@ -274,7 +300,8 @@ def load_image(
                     im = ImageOps.exif_transpose(im)
                 except _DECODE_ERRORS:
                     notes.append("EXIF orientation could not be read and was ignored.")
-                pixels = _to_pixels(im, tuple(int(c) for c in background), notes)
+                rgb = (int(background[0]), int(background[1]), int(background[2]))
+                pixels = _to_pixels(im, rgb, notes)
         except ImageFileError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):

@@ -5,7 +5,7 @@ Reading rules (files and pasted text alike):
 * The delimiter is the one of tab, ``;``, ``,`` found on the most lines (ties in that order),
   else runs of whitespace.  With ``decimal_comma=True`` a comma is the decimal mark and the
   delimiter is a tab or ``;`` (or whitespace).  Fields may be "quoted".
-* UTF-8 with or without a byte-order mark, UTF-16 with a BOM (Excel's "Unicode text"),
+* UTF-8 with or without a byte-order mark, UTF-16 or UTF-32 with a BOM (Excel's "Unicode text"),
   ``\\n``, ``\\r\\n`` or ``\\r`` line ends.  Blank lines, lines holding only delimiters
   (a spreadsheet's empty row) and lines starting with ``#`` are skipped, but still counted,
   so positions match the file.
@@ -20,6 +20,10 @@ Reading rules (files and pasted text alike):
   text, object, complex and structured arrays are refused.  Any numeric dtype becomes
   float64.
 
+Hostile input is refused before it is read (see :mod:`svdstudio.io.safety`): folders, named pipes,
+devices, link loops; text above :data:`MAX_MATRIX_FILE_BYTES`; a ``.npy`` header declaring more
+than :data:`MAX_MATRIX_VALUES` values or more data than the file holds.
+
 Every problem raises :class:`MatrixFileError` (a ``ValueError``) whose message starts with the
 file name.  No Qt here.
 """
@@ -32,25 +36,42 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 
 from svdstudio.io.atomic import write_with
+from svdstudio.io.safety import (
+    InputFileError,
+    decode_text,
+    describe_size,
+    open_regular_file,
+    read_limited,
+    read_npy_header,
+)
 
 __all__ = [
     "MATRIX_FILE_FILTER",
+    "MAX_MATRIX_FILE_BYTES",
+    "MAX_MATRIX_VALUES",
     "MatrixFileError",
     "ParsedText",
     "format_matrix_text",
     "parse_matrix_bytes",
     "parse_matrix_text",
     "read_matrix",
+    "read_matrix_stream",
     "write_matrix",
 ]
 
 #: Name filter for Qt's file dialogs (Open and Save).
 MATRIX_FILE_FILTER = "Matrices (*.csv *.tsv *.txt *.dat *.npy)"
+
+#: Largest text matrix file read (the dataset reader's limit is 512 MiB; parsing text costs
+#: several times its size in memory, so matrices get half).
+MAX_MATRIX_FILE_BYTES = 256 * 2**20
+#: Largest matrix read from .npy: 64 Mi values, 512 MiB as float64.
+MAX_MATRIX_VALUES = 2**26
 
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -80,13 +101,13 @@ class MatrixFileError(ValueError):
         self.row = row
         self.column = column
 
-    def __reduce__(self):  # keep the details when sent from a worker process
+    def __reduce__(self) -> tuple[object, ...]:  # keep the details when sent from a worker
         kwargs = {"source": self.source, "reason": self.reason, "row": self.row}
         kwargs["column"] = self.column
         return (_rebuild_error, (str(self), kwargs))
 
 
-def _rebuild_error(message: str, kwargs: dict) -> MatrixFileError:
+def _rebuild_error(message: str, kwargs: dict[str, Any]) -> MatrixFileError:
     return MatrixFileError(message, **kwargs)
 
 
@@ -139,7 +160,9 @@ def _detect_delimiter(lines: list[str], decimal_comma: bool) -> str:
     return best
 
 
-def _split(lines: list[str], numbers: list[int], delimiter: str, source: str | None):
+def _split(
+    lines: list[str], numbers: list[int], delimiter: str, source: str | None
+) -> list[list[str]]:
     if delimiter == " ":
         return [line.split() for line in lines]
     rows = []
@@ -302,41 +325,52 @@ def parse_matrix_text(
 
 
 def _decode(data: bytes, source: str) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise _error(source, "is not valid UTF-16 text") from None
-    if b"\x00" in data[:65536]:
-        raise _error(source, "is a binary file, not a text or .npy matrix file")
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        text, _ = decode_text(data, source, hint="save it as UTF-8 CSV or text")
+    except InputFileError as exc:
+        reason = exc.reason
+        if reason.startswith("is a binary file"):
+            reason = "is a binary file, not a text or .npy matrix file"
+        raise _error(source, reason) from None
+    return text
+
+
+def _from_npy(fh: BinaryIO, source: str, file_size: int) -> np.ndarray:
+    """The array of a .npy file, once its header shows it is numeric, fits and is complete."""
+    fh.seek(0)
+    try:
+        shape, dtype = read_npy_header(fh, source)
+    except InputFileError as exc:
+        raise _error(source, exc.reason) from None
+    if dtype.hasobject:
+        raise _error(source, "holds Python objects; only numeric .npy arrays are read")
+    _check_kind(dtype, source)
+    count = math.prod(shape)
+    dims = "×".join(str(d) for d in shape) or "a single value"
+    if count > MAX_MATRIX_VALUES:
         raise _error(
             source,
-            f"is not UTF-8 text (byte 0x{data[exc.start]:02X} on line {line}); "
-            "save it as UTF-8 CSV or text",
-            row=line,
-        ) from None
-
-
-def _from_npy(fh: BinaryIO, source: str) -> np.ndarray:
+            f"declares {dims} = {count:,} values ({describe_size(count * 8)} as float64); "
+            f"matrices up to {MAX_MATRIX_VALUES:,} values can be opened",
+        )
+    need = count * dtype.itemsize
+    have = file_size - fh.tell()
+    if need > have:
+        raise _error(
+            source,
+            f"is not a valid .npy file (truncated: its header declares {dims} "
+            f"{dtype} = {describe_size(need)}, but only {describe_size(max(have, 0))} follow)",
+        )
+    fh.seek(0)
     try:
         arr = np.load(fh, allow_pickle=False)
-    except ValueError as exc:
-        if "allow_pickle" in str(exc):
-            raise _error(
-                source, "holds Python objects; only numeric .npy arrays are read"
-            ) from None
-        raise _error(source, f"is not a valid .npy file ({exc})") from None
-    except (OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError) as exc:
         raise _error(source, f"is not a valid .npy file ({exc})") from None
     return _check_array(arr, source)
 
 
-def _check_array(arr: np.ndarray, source: str) -> np.ndarray:
-    kind = arr.dtype.kind
+def _check_kind(dtype: np.dtype, source: str) -> None:
+    kind = dtype.kind
     if kind == "c":
         raise _error(source, "holds complex numbers; SVD Studio works with real matrices")
     if kind in "USa":
@@ -344,7 +378,11 @@ def _check_array(arr: np.ndarray, source: str) -> np.ndarray:
     if kind == "O":
         raise _error(source, "holds Python objects, not numbers")
     if kind not in "biuf":
-        raise _error(source, f"holds {arr.dtype} values, not plain numbers")
+        raise _error(source, f"holds {dtype} values, not plain numbers")
+
+
+def _check_array(arr: np.ndarray, source: str) -> np.ndarray:
+    _check_kind(arr.dtype, source)
     if arr.ndim == 0:
         raise _error(source, "holds a single number, not a matrix")
     if arr.ndim == 1:
@@ -371,31 +409,63 @@ def _check_array(arr: np.ndarray, source: str) -> np.ndarray:
 def parse_matrix_bytes(data: bytes, source: str, *, decimal_comma: bool = False) -> np.ndarray:
     """A matrix from a file's bytes (``.npy`` recognised by its magic number, else text)."""
     if data.startswith(_NPY_MAGIC):
-        return _from_npy(io.BytesIO(data), source)
+        return _from_npy(io.BytesIO(data), source, len(data))
     if data.startswith(_ZIP_MAGIC):
         raise _error(source, "is a zip archive (.npz or .xlsx?); save one matrix as .npy or CSV")
+    if len(data) > MAX_MATRIX_FILE_BYTES:
+        raise _error(
+            source,
+            f"holds {describe_size(len(data))} of text; matrix files up to "
+            f"{describe_size(MAX_MATRIX_FILE_BYTES)} can be opened",
+        )
     return _parse(_decode(data, source), source, decimal_comma, "error").values
 
 
+def read_matrix_stream(fh: BinaryIO, source: str, *, decimal_comma: bool = False) -> np.ndarray:
+    """A matrix from an open binary stream (standard input), read up to the size limit."""
+    try:
+        data = read_limited(fh, source, MAX_MATRIX_FILE_BYTES, what="matrix files")
+    except InputFileError as exc:
+        raise _error(source, exc.reason) from None
+    return parse_matrix_bytes(data, source, decimal_comma=decimal_comma)
+
+
 def read_matrix(path: str | os.PathLike[str], *, decimal_comma: bool = False) -> np.ndarray:
-    """Read a float64 2-D matrix from CSV, TSV, whitespace-separated text or ``.npy``."""
+    """Read a float64 2-D matrix from CSV, TSV, whitespace-separated text or ``.npy``.
+
+    Folders, pipes, devices, link loops and unreadable files are refused before reading;
+    so are text files above :data:`MAX_MATRIX_FILE_BYTES` and ``.npy`` arrays declaring more
+    than :data:`MAX_MATRIX_VALUES` values.
+    """
     p = Path(path)
     source = p.name or str(path)
     try:
-        with p.open("rb") as fh:
+        # A .npy file may hold up to MAX_MATRIX_VALUES values; its header is checked below.
+        fh = open_regular_file(p, source)
+    except InputFileError as exc:
+        raise _error(source, exc.reason) from None
+    with fh:
+        size = os.fstat(fh.fileno()).st_size
+        try:
             head = fh.read(len(_NPY_MAGIC))
             if head == _NPY_MAGIC:
-                fh.seek(0)
-                return _from_npy(fh, source)  # straight from the file: no second copy
-            data = head + fh.read()
-    except FileNotFoundError:
-        raise _error(source, "no such file") from None
-    except IsADirectoryError:
-        raise _error(source, "is a folder, not a file") from None
-    except PermissionError:
-        raise _error(source, "cannot be read (permission denied)") from None
-    except OSError as exc:
-        raise _error(source, f"cannot be read ({exc.strerror or exc})") from None
+                return _from_npy(fh, source, size)  # straight from the file: no second copy
+            if size > MAX_MATRIX_FILE_BYTES:
+                raise _error(
+                    source,
+                    f"the file is {describe_size(size)}; matrix files up to "
+                    f"{describe_size(MAX_MATRIX_FILE_BYTES)} can be opened (as .npy, up to "
+                    f"{MAX_MATRIX_VALUES:,} values)",
+                )
+            data = head + read_limited(
+                fh, source, MAX_MATRIX_FILE_BYTES - len(head), what="matrix files"
+            )
+        except InputFileError as exc:
+            raise _error(source, exc.reason) from None
+        except PermissionError:
+            raise _error(source, "cannot be read (permission denied)") from None
+        except OSError as exc:
+            raise _error(source, f"cannot be read ({exc.strerror or exc})") from None
     if p.suffix.lower() == ".npy":
         raise _error(source, "is not a valid .npy file (no NumPy header)")
     return parse_matrix_bytes(data, source, decimal_comma=decimal_comma)
@@ -453,13 +523,13 @@ def write_matrix(path: str | os.PathLike[str], A: object) -> None:
 
     if ext == ".npy":
 
-        def write(fh):
+        def write(fh: IO[bytes]) -> None:
             np.save(fh, arr, allow_pickle=False)
 
     else:
         text = format_matrix_text(arr, _TEXT_DELIMITERS[ext]) + "\n"
 
-        def write(fh):
+        def write(fh: IO[bytes]) -> None:
             fh.write(text.encode("utf-8"))
 
     try:

@@ -1,6 +1,7 @@
 """Property tests: orthonormal factors, exact rebuild and Eckart–Young for every rank k."""
 
 import numpy as np
+import pytest
 import scipy.linalg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,6 +26,16 @@ FAST = settings(
 
 sizes = st.integers(min_value=1, max_value=7)
 entries = st.floats(min_value=-100, max_value=100, allow_nan=False, allow_subnormal=False)
+
+
+def _norm(x: np.ndarray) -> float:
+    """‖x‖_F, scaled (a reference that neither underflows nor overflows)."""
+    c = float(np.max(np.abs(x))) if x.size else 0.0
+    return 0.0 if c == 0 else float(np.sqrt(np.sum((x / c) ** 2))) * c
+
+
+def _sum_squares(x: np.ndarray) -> float:
+    return _norm(x) ** 2
 
 
 @st.composite
@@ -101,33 +112,33 @@ def _check_all(A):  # noqa: N803
     np.testing.assert_array_equal(U2, res.U)
     np.testing.assert_array_equal(Vt2, res.Vt)
 
-    # Eckart–Young, measured on the rebuilt matrices, for every k.
-    total = float(np.sum(A**2))
+    # Eckart–Young, measured on the rebuilt matrices, for every k.  The references are
+    # computed scaled too: a plain Σ a² of entries near 1e-166 underflows to 0.
+    total = _sum_squares(A)
     for k in range(0, p + 1):
         Ak = reconstruct(res, k)
         diff = A - Ak
         err = rank_errors(res, k)
-        fro2 = float(np.sum(diff**2))
+        fro2 = _sum_squares(diff)
         dropped = float(np.sum(s[k:] ** 2))
         assert err.k == k
         assert abs(err.frobenius_squared - fro2) <= 1e-10 * (total + 1e-300)
         assert abs(err.dropped_energy - dropped) <= 1e-12 * (total + 1e-300)
-        assert abs(err.frobenius - np.sqrt(fro2)) <= 1e-6 * scale
+        assert abs(err.frobenius - _norm(diff)) <= 1e-6 * scale
         spectral = float(np.linalg.norm(diff, ord=2))
         expected = float(s[k]) if k < p else 0.0
         assert abs(spectral - expected) <= atol
         assert abs(err.spectral - expected) <= atol
-        if total > 0:
-            assert abs(err.relative - np.sqrt(fro2 / total)) <= 1e-6
-            kept = float(np.sum(Ak**2))
-            assert abs(err.energy_retained - kept / total) <= 1e-10
+        if _norm(A) > 0:
+            assert abs(err.relative - _norm(diff) / _norm(A)) <= 1e-6
+            assert abs(err.energy_retained - (_norm(Ak) / _norm(A)) ** 2) <= 1e-10
         else:
             assert err.relative == 0.0 and err.energy_retained == 1.0
         if k >= 1:
             np.testing.assert_allclose(reduced(res, k), A @ res.Vt[:k].T, atol=atol)
-            if total > 0:
+            if _norm(A) > 0:
                 assert abs(cumulative_energy(res)[k - 1] - err.energy_retained) <= 1e-12
-    if total > 0:
+    if _norm(A) > 0:
         assert rank_for_energy(res, 1.0) <= p
         assert rank_for_energy(res, cumulative_energy(res)[0]) == 1
 
@@ -160,3 +171,74 @@ def test_zero_matrix():
     err = rank_errors(res, 1)
     assert err.frobenius == 0 and err.relative == 0 and err.energy_retained == 1.0
     _check_all(np.zeros((3, 2)))
+
+
+# --- extreme magnitudes: scale changes nothing but the units -----------------------------------
+
+SCALES = [2.0**1000, 1e300, 1e-300, 2.0**-1000, 1e-305]
+
+
+@FAST
+@given(A=rank_deficient(), scale=st.sampled_from(SCALES))
+def test_scaled_matrix_has_the_same_rank_relative_error_and_energy(A, scale):  # noqa: N803
+    """A · c for c near 1e±300: σ scales by c; rank, relative error, energy stay the same."""
+    import warnings
+
+    base = decompose(A)
+    if base.s[0] == 0:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow or underflow warning anywhere
+        big = decompose(A * scale)
+        errors = [(rank_errors(base, k), rank_errors(big, k)) for k in range(base.n_components + 1)]
+        curve = cumulative_energy(big)
+    assert big.rank == base.rank
+    np.testing.assert_allclose(big.s / scale, base.s, rtol=1e-9, atol=1e-9 * base.s[0])
+    np.testing.assert_allclose(curve, cumulative_energy(base), atol=1e-9)
+    for e0, e1 in errors:
+        assert e1.relative == pytest.approx(e0.relative, abs=1e-9)
+        assert e1.energy_retained == pytest.approx(e0.energy_retained, abs=1e-9)
+        assert e1.frobenius == pytest.approx(
+            e0.frobenius * scale, rel=1e-7, abs=1e-9 * base.s[0] * scale
+        )
+        assert np.isfinite(e1.frobenius)
+
+
+@pytest.mark.parametrize(
+    ("values", "rank", "relative_k1", "error_k1"),
+    [
+        ([[1e308, 0.0], [0.0, 5e307]], 2, 0.4472135954999579, 5e307),
+        ([[1e-310, 0.0], [0.0, 5e-311]], 2, 0.4472135954999579, 5e-311),
+        ([[1e-320, 0.0], [0.0, 1e-320]], 2, np.sqrt(0.5), 1e-320),
+        # σ_2/σ_1 = 1e-600 is far below eps: numerically rank 1, and σ_2 is 0 to working precision.
+        ([[1e300, 0.0], [0.0, 1e-300]], 1, 0.0, 0.0),
+    ],
+)
+def test_extreme_diagonals(values, rank, relative_k1, error_k1):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = decompose(np.array(values))
+        e = rank_errors(res, 1)
+    assert res.rank == rank
+    assert e.relative == pytest.approx(relative_k1, rel=1e-6, abs=1e-300)
+    assert e.frobenius == pytest.approx(error_k1, rel=1e-6 if error_k1 > 1e-308 else 0.2)
+    assert 0 < e.energy_retained <= 1
+
+
+@pytest.mark.parametrize("value", [7.92739311e-166, 1e-200, 3e-320])
+def test_tiny_one_by_one(value):
+    # Its square underflows to 0; the norm, relative error and energy must not.
+    res = decompose(np.array([[value]]))
+    e0, e1 = rank_errors(res, 0), rank_errors(res, 1)
+    assert res.rank == 1 and res.s[0] == value
+    assert (e0.frobenius, e0.relative, e0.energy_retained) == (value, 1.0, 0.0)
+    assert (e1.frobenius, e1.relative, e1.energy_retained) == (0.0, 0.0, 1.0)
+    assert cumulative_energy(res).tolist() == [1.0]
+
+
+def test_norm_beyond_float_range_is_refused_with_its_size():
+    with pytest.raises(ValueError, match=r"Frobenius norm is about 2\.55e\+308, above the largest"):
+        decompose(np.full((3, 3), 8.5e307))
+    assert decompose(np.full((3, 3), 5e307)).rank == 1  # 1.5e308: still a float

@@ -163,7 +163,7 @@ def test_ragged_row_and_empty_file(tmp_path):
         read_dataset(write(tmp_path, "l.csv", 'a,b,n\n1,2,"p\nq"\n\n4,5,r\n6,x,s\n7,8,t\n'))
     with pytest.raises(DatasetError, match="the file is empty"):
         read_dataset(write(tmp_path, "e.csv", "\n\n"))
-    with pytest.raises(DatasetError, match="file not found"):
+    with pytest.raises(DatasetError, match="no such file"):
         read_dataset(tmp_path / "nope.csv")
     with pytest.raises(DatasetError, match="binary file"):
         read_dataset(write(tmp_path, "b.csv", "\x00\x01\x02"))

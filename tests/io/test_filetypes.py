@@ -108,9 +108,11 @@ def test_empty_table_and_folder(tmp_path):
         classify_path(folder)
 
 
-def test_missing_table_raises_oserror(tmp_path):
-    with pytest.raises(FileNotFoundError):
-        classify_path(tmp_path / "gone.csv")
+def test_missing_file_is_named(tmp_path):
+    # A ValueError naming the file (the app shows it as it is), for tables and images alike.
+    for name in ("gone.csv", "gone.png", "gone.npy"):
+        with pytest.raises(ValueError, match=rf"{name}: no such file$"):
+            classify_path(tmp_path / name)
 
 
 def test_latin1_table(tmp_path):

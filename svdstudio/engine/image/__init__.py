@@ -35,6 +35,7 @@ from svdstudio.engine.image.color import (
 )
 from svdstudio.engine.image.display import DisplayReconstructor
 from svdstudio.engine.image.factors import (
+    DEFAULT_CHROMA_RANK,
     PREVIEW_ABOVE_PIXELS,
     PREVIEW_SIDE,
     ImageFactors,
@@ -66,6 +67,7 @@ from svdstudio.engine.image.targets import (
 __all__ = [
     "CHANNEL_NAMES",
     "COLOR_MODES",
+    "DEFAULT_CHROMA_RANK",
     "PEAK",
     "PREVIEW_ABOVE_PIXELS",
     "PREVIEW_SIDE",

@@ -14,6 +14,7 @@ import numpy as np
 from svdstudio.engine.decomposition import Cancelled
 from svdstudio.engine.image.color import effective_mode, mode_reference
 from svdstudio.engine.image.factors import ImageFactors, channel_ranks, reconstruct_image
+from svdstudio.engine.jobs import JobControl
 
 __all__ = ["CropPixels", "crop_pixels", "error_indices"]
 
@@ -83,7 +84,7 @@ def crop_pixels(
     rows: slice,
     cols: slice,
     *,
-    job: object = None,
+    job: JobControl | None = None,
 ) -> CropPixels:
     """Rebuild ``pixels[rows, cols]`` at rank k from full-resolution ``factors``.
 

@@ -22,9 +22,11 @@ from svdstudio.engine.image.color import (
     from_channels,
     to_channels,
 )
+from svdstudio.engine.jobs import JobControl
 from svdstudio.engine.signs import apply_sign_convention
 
 __all__ = [
+    "DEFAULT_CHROMA_RANK",
     "PREVIEW_ABOVE_PIXELS",
     "PREVIEW_SIDE",
     "ImageFactors",
@@ -87,11 +89,16 @@ class ImageFactors:
         return float(sum(ch.total_energy for ch in self.channels))
 
 
+#: YCbCr's chroma rank when none is chosen, in the GUI and the CLI alike: a fixed, low rank (as
+#: codecs keep less colour detail than luma), capped at the channels' rank.
+DEFAULT_CHROMA_RANK = 8
+
+
 def default_chroma_rank(k: int, full_rank: int) -> int:
-    """Chroma rank used when none is given: k/4 (at least 1), or full at full luma rank."""
-    if k >= full_rank:
-        return full_rank
-    return max(1, k // 4) if k > 0 else 0
+    """Chroma rank used when none is given: :data:`DEFAULT_CHROMA_RANK`, capped at the
+    channels' rank, whatever the luma rank ``k`` (so "k = 8" means the same everywhere)."""
+    del k  # one default for every luma rank: the GUI's chroma control does not follow k
+    return min(DEFAULT_CHROMA_RANK, int(full_rank))
 
 
 def channel_ranks(factors: ImageFactors, k: int, chroma_k: int | None = None) -> tuple[int, ...]:
@@ -144,7 +151,7 @@ def decompose_image(
     max_rank: int | None = None,
     preview_side: int | None = None,
     release_gil: bool = False,
-    job: object = None,
+    job: JobControl | None = None,
 ) -> ImageFactors:
     """Decompose every channel of ``pixels`` in ``mode`` once (float32).
 
@@ -244,11 +251,13 @@ def rank_one_layer(
     j = int(i) - 1
     r = _index(rows, factors.height)
     c = _index(cols, factors.width)
+    shape = (len(np.arange(factors.height)[r]), len(np.arange(factors.width)[c]))
     planes = [
-        res.s[j] * np.outer(res.U[r, j], res.Vt[j, c]) if j < res.n_components else None
+        res.s[j] * np.outer(res.U[r, j], res.Vt[j, c])
+        if j < res.n_components
+        else np.zeros(shape, dtype=np.float32)
         for res in factors.channels
     ]
-    planes = [np.zeros_like(planes[0]) if p is None else p for p in planes]
     if len(planes) == 1:
         return planes[0].astype(np.float32)
     return np.stack(planes, axis=-1).astype(np.float32)

@@ -18,6 +18,7 @@ import scipy.ndimage
 from svdstudio.engine.decomposition import Cancelled
 from svdstudio.engine.image.color import PEAK, luminance, mode_reference
 from svdstudio.engine.image.factors import ImageFactors, channel_ranks, reconstruct_image
+from svdstudio.engine.jobs import JobControl
 
 __all__ = [
     "ImageMetrics",
@@ -258,7 +259,7 @@ def rank_sweep(
     chroma_k: int | None = None,
     *,
     step: int = 1,
-    job: object = None,
+    job: JobControl | None = None,
 ) -> list[ImageMetrics]:
     """Metrics for several ranks (for the gallery and the quality-vs-bytes plot).
 

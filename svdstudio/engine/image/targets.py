@@ -25,7 +25,7 @@ def rank_for_energy_target(factors: ImageFactors, fraction: float) -> int:
     total = sum(ch.total_energy for ch in chans)
     if total <= 0:
         return 1
-    hits = np.nonzero(kept / total >= fraction - 1e-12)[0]
+    hits = np.nonzero(np.asarray(kept / total >= fraction - 1e-12))[0]
     return int(hits[0]) + 1 if hits.size else kmax
 
 

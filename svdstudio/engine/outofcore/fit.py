@@ -29,7 +29,7 @@ import numpy as np
 
 from svdstudio.engine.outofcore.compute import DaskCompute
 from svdstudio.engine.outofcore.factors import ChunkFactor, raw_factor
-from svdstudio.engine.projection import METHODS
+from svdstudio.engine.projection import METHOD_KEYS
 from svdstudio.engine.signs import apply_sign_convention
 
 __all__ = [
@@ -97,9 +97,16 @@ def chunked_array(
     return da.concatenate(blocks, axis=0)
 
 
+def _key(method: object) -> str:
+    """A method key from a key or a :class:`~svdstudio.engine.projection.ProjectionMethod`."""
+    return str(getattr(method, "key", method))
+
+
 def _check(method: str, n: int, p: int, n_components: int) -> int:
-    if method not in METHODS:
-        raise ValueError(f"unknown projection method {method!r}; use one of {', '.join(METHODS)}")
+    if method not in METHOD_KEYS:
+        raise ValueError(
+            f"unknown projection method {method!r}; use one of {', '.join(METHOD_KEYS)}"
+        )
     if n < 2:
         raise ValueError(f"a projection needs at least 2 rows; the table has {n}")
     kmax = min(n, p)
@@ -190,6 +197,7 @@ def fit_from_factor(
 
     ``columns`` picks the features (constant columns left out: RᵀR's sub-block is theirs).
     """
+    method = _key(method)
     cols = list(range(factor.R.shape[1])) if columns is None else list(columns)
     n, p = factor.n, len(cols)
     k = _check(method, n, p, n_components)
@@ -239,6 +247,7 @@ def fit_projection(
     """
     import dask.array as da
 
+    method = _key(method)
     n, p = (int(d) for d in X.shape)  # type: ignore[attr-defined]
     k = _check(method, n, p, n_components)
     if exact is None:

@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Signal
 
 from svdstudio.engine.image import (
+    DEFAULT_CHROMA_RANK,
     PREVIEW_ABOVE_PIXELS,
     PREVIEW_SIDE,
     DisplayReconstructor,
@@ -74,7 +75,7 @@ class ImageTab(ImageTabLayout, ImageRendering, ImageMeasuring, ImageExporting, Q
         self._display: DisplayReconstructor | None = None
         self._ref_display: np.ndarray | None = None
         self._k = 32
-        self._chroma_k = 8
+        self._chroma_k = DEFAULT_CHROMA_RANK  # the engine's default, as the CLI's
         self._metrics: ImageMetrics | None = None
         self._sweep: list[ImageMetrics] = []
         self._codecs: CodecReport | None = None

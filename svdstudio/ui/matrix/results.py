@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
 from svdstudio.engine import SIGN_CONVENTION, SVDResult, rank_errors, rank_one_term
 from svdstudio.engine import reconstruct as engine_reconstruct
 from svdstudio.engine import reduced as engine_reduced
+from svdstudio.engine.lowrank import SQUARED_ERROR_WORDS
+from svdstudio.engine.scaled import scaled_squares
 from svdstudio.ui.widgets.result_views import ArrayView
 from svdstudio.ui.widgets.spectrum_plot import SpectrumPlot
 
@@ -202,9 +204,12 @@ class ResultsPanel(QWidget):
         p = res.n_components
         u_labels = [f"u{i}" for i in range(1, p + 1)]
         self.views["U"].set_array(res.U, col_labels=u_labels)
-        s2 = res.s.astype(np.float64) ** 2
-        total = res.total_energy if res.total_energy > 0 else 1.0
-        table = np.column_stack([res.s, s2, 100 * s2 / total, 100 * np.cumsum(s2) / total])
+        # Shares computed on σ/σ_1 (engine.scaled): right for σ near 1e308 or below 1e-162.
+        scale, r2 = scaled_squares(res.s)
+        with np.errstate(over="ignore", under="ignore"):
+            s2 = r2 * scale * scale
+        total = float(np.sum(r2)) or 1.0
+        table = np.column_stack([res.s, s2, 100 * r2 / total, 100 * np.cumsum(r2) / total])
         self.views["S"].set_array(
             table,
             row_labels=[f"σ{i}" for i in range(1, p + 1)],
@@ -336,7 +341,7 @@ class ResultsPanel(QWidget):
             (f"‖A − {ak}‖{_sub('F')}", "Frobenius norm of the error", f(e.frobenius)),
             (
                 f"‖A − {ak}‖{_sub('F')}²",
-                "its square (the article's “approximation error”)",
+                SQUARED_ERROR_WORDS,  # worded once, as in the CLI
                 f(e.frobenius_squared),
             ),
             (

@@ -42,7 +42,7 @@ MATRIX_SUFFIXES = (".csv", ".tsv", ".txt", ".npy")
 
 
 class MatrixTab(QWidget):
-    """Matrix workbench (Tab API: see CONTRACTS.md)."""
+    """Matrix workbench (keeps the tab contract of svdstudio.ui.tab_contract)."""
 
     status_message = Signal(str)
     file_opened = Signal(str)

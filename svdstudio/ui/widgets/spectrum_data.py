@@ -43,6 +43,10 @@ class SpectrumData:
     kept: np.ndarray
     dropped: np.ndarray
     energy_label: str = "energy"
+    # The same sums in units of σ_1², so the ratios stay right where σ² overflows (σ ≈ 1e308)
+    # or underflows (σ < 1e-162): kept / total in these units, never inf / inf.
+    kept_scaled: np.ndarray | None = None
+    total_scaled: float | None = None
 
     @classmethod
     def from_values(
@@ -54,18 +58,30 @@ class SpectrumData:
             raise ValueError("singular values must be finite numbers (found NaN or infinity)")
         if np.any(arr < 0):
             raise ValueError("singular values must be ≥ 0 (found a negative value)")
-        s2 = arr * arr
-        kept = np.concatenate(([0.0], np.cumsum(s2)))
+        scale = float(arr.max()) if arr.size and arr.max() > 0 else 1.0
+        r = arr / scale
+        r2 = r * r
+        kept_r = np.concatenate(([0.0], np.cumsum(r2)))
         # Summing the tail directly avoids the cancellation of total − kept for small errors.
-        tail = np.concatenate((np.cumsum(s2[::-1])[::-1], [0.0]))
-        known = float(kept[-1])
-        total = known if total_energy is None else float(total_energy)
-        if not math.isfinite(total) or total < 0:
-            raise ValueError(f"total energy must be a finite number ≥ 0; got {total_energy!r}")
-        extra = max(total - known, 0.0)
-        total = max(total, known)
+        tail_r = np.concatenate((np.cumsum(r2[::-1])[::-1], [0.0]))
+        known_r = float(kept_r[-1])
+        if total_energy is None:
+            total_r = known_r
+        else:
+            total = float(total_energy)
+            if math.isnan(total) or total < 0 or (math.isinf(total) and scale < 1e150):
+                raise ValueError(f"total energy must be a finite number ≥ 0; got {total_energy!r}")
+            # An infinite total is ‖A‖_F² overflowing for σ near 1e308: the known σ are all.
+            total_r = known_r if math.isinf(total) else total / scale / scale
+        extra_r = max(total_r - known_r, 0.0)
+        total_r = max(total_r, known_r)
+        with np.errstate(over="ignore", under="ignore"):
+            # Times σ_1 twice, not σ_1² once: 0 stays 0 even where σ_1² is inf.
+            kept = kept_r * scale * scale
+            dropped = (tail_r + extra_r) * scale * scale
+            total = float(np.float64(total_r) * scale * scale)
         arr.setflags(write=False)
-        return cls(arr, total, kept, tail + extra, energy_label)
+        return cls(arr, total, kept, dropped, energy_label, kept_r, total_r)
 
     @property
     def r(self) -> int:
@@ -74,10 +90,16 @@ class SpectrumData:
 
     def retained_fraction(self, k: int) -> float:
         """Share of the total energy kept by the first k values (1.0 for an all-zero input)."""
+        if self.total_scaled is not None:
+            return float(self.kept_scaled[k]) / self.total_scaled if self.total_scaled > 0 else 1.0
         return float(self.kept[k]) / self.total if self.total > 0 else 1.0
 
     def cumulative_percent(self) -> np.ndarray:
         """Energy retained (%) at ranks 1..r."""
+        if self.total_scaled is not None:
+            if self.total_scaled <= 0:
+                return np.full(self.r, 100.0)
+            return 100.0 * self.kept_scaled[1:] / self.total_scaled
         if self.total <= 0:
             return np.full(self.r, 100.0)
         return 100.0 * self.kept[1:] / self.total

@@ -147,15 +147,19 @@ def test_ycbcr_round_trip_and_chroma_rank():
     back = from_channels(to_channels(img, "ycbcr"), "ycbcr")
     assert np.max(np.abs(back - img)) < 0.01
     f = decompose_image(img, "ycbcr")
-    assert channel_ranks(f, 8) == (8, 2, 2)
+    # One default chroma rank, DEFAULT_CHROMA_RANK = 8, whatever k (GUI and CLI alike).
+    assert channel_ranks(f, 8) == (8, 8, 8)
+    assert channel_ranks(f, 2) == (2, 8, 8)
     assert channel_ranks(f, 8, 3) == (8, 3, 3)
-    assert channel_ranks(f, 20) == (20, 20, 20)  # full luma rank keeps full chroma
+    assert channel_ranks(f, 20) == (20, 8, 8)
     gray = reconstruct_image(f, 5, 0)
     np.testing.assert_allclose(gray[..., 0], gray[..., 1], atol=1e-3)
     np.testing.assert_allclose(gray[..., 1], gray[..., 2], atol=1e-3)
     full = reconstruct_image(f, 20, 20)
     assert np.max(np.abs(full - img)) < 0.05
-    assert image_metrics(img, f, 8).chroma_rank == 2
+    assert image_metrics(img, f, 8).chroma_rank == 8
+    small = decompose_image(smooth_image(6, 5, color=True, seed=1), "ycbcr")
+    assert channel_ranks(small, 3) == (3, 5, 5)  # capped at the channels' rank
 
 
 def test_grayscale_image_always_gray_mode():
