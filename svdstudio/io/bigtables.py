@@ -327,7 +327,7 @@ class BigTable:
         if not missing.any() and len(cols) == X.shape[1]:
             Xk = X  # nothing to drop: no copy
         else:
-            Xk = np.asfortranarray(X[np.ix_(keep, cols)])
+            Xk = np.asfortranarray(X[np.ix_(keep, np.asarray(cols, dtype=np.intp))])
         return CleanChunk(Xk, labels[keep] if labels is not None else None, rows)
 
     def load_features(self, i: int) -> np.ndarray:
@@ -356,7 +356,7 @@ class BigTable:
                 f"{self.path}: row {start + r + 1}, {_col_ref(c, self.names[c])} holds "
                 f"{float(X[r, c])!r}, which is not a finite number"
             )
-        return X, None, np.isnan(X).any(axis=1)
+        return X, None, np.asarray(np.isnan(X).any(axis=1))
 
     def _read_parquet(self, i: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         import pyarrow.compute as pc
@@ -384,7 +384,7 @@ class BigTable:
                 f"{self.path}: row {offset + r + 1}, {_col_ref(c, cols[c])} holds "
                 f"{float(X[r, c])!r}, which is not a finite number"
             )
-        missing = np.zeros(n, dtype=bool) if finite else np.isnan(X).any(axis=1)
+        missing = np.zeros(n, dtype=bool) if finite else np.asarray(np.isnan(X).any(axis=1))
         labels = None
         if self.label_col is not None:
             lab = table.column(cols[-1])
@@ -437,7 +437,7 @@ class BigTable:
         finite = _all_finite(X)
         if not finite and np.isinf(X).any():
             raise ValueError("infinite value")  # the slow path names the cell
-        missing = np.zeros(n, dtype=bool) if finite else np.isnan(X).any(axis=1)
+        missing = np.zeros(n, dtype=bool) if finite else np.asarray(np.isnan(X).any(axis=1))
         labels = None
         if self.label_col is not None:
             col = table.column(include[-1])
