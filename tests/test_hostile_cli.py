@@ -91,7 +91,8 @@ def test_unreadable_file_simulated(tmp_path, capsys, monkeypatch, command):
     ("command", "name", "words"),
     [
         ("svd", "huge.csv", "matrix files up to 256 MiB"),
-        ("project", "huge.csv", "tables up to 512 MiB"),
+        # A 5 GB table goes to the chunked (Dask) reader, which refuses the NUL bytes.
+        ("project", "huge.csv", "this is a binary file, not a CSV or TSV table"),
         ("compress", "huge.png", "huge.png"),
     ],
 )

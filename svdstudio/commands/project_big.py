@@ -105,10 +105,10 @@ def choose_engine(args: argparse.Namespace, path: Path) -> str:
                     f"{path}: the table needs about {_gib(need)} in memory; tables this large "
                     'need the optional extra: pip install "svdstudio[big]"'
                 )
-            print(
-                f"svdstudio-cli: note: the table needs about {_gib(need)} in memory; "
-                "processing it chunk by chunk with Dask",
-                file=sys.stderr,
+            # Said once the file has opened: a bad file gets its one error line only.
+            args.engine_note = (
+                f"the table needs about {_gib(need)} in memory; "
+                "processing it chunk by chunk with Dask"
             )
     return engine
 
@@ -235,6 +235,8 @@ def run_chunked(args: argparse.Namespace, path: Path, label: str | None, engine:
     try:
         with compute:
             table = _open_table(path, label, getattr(args, "chunk_rows", None), compute.num_workers)
+            if getattr(args, "engine_note", None):
+                print(f"svdstudio-cli: note: {args.engine_note}", file=sys.stderr)
             try:
                 scan = scan_table(table, compute)
             except DatasetError as exc:
