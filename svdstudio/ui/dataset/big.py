@@ -252,7 +252,6 @@ class BigTableBar(QtWidgets.QWidget):
         self.scheduler_edit.setObjectName("datasetScheduler")
         self.scheduler_edit.setAccessibleName("Dask scheduler address")
         self.scheduler_edit.setPlaceholderText("this machine (threads)")
-        self.scheduler_edit.setClearButtonEnabled(True)
         self.scheduler_edit.setToolTip(
             "Where big tables are computed: empty for this machine's cores, or the address of "
             "a running dask.distributed scheduler (tcp://host:8786); its workers must see the "
@@ -264,6 +263,7 @@ class BigTableBar(QtWidgets.QWidget):
 
         self.density_check = QtWidgets.QCheckBox("Density of all rows")
         self.density_check.setObjectName("datasetDensity")
+        self.density_check.setAccessibleName("Density of all rows")
         self.density_check.setToolTip(
             "Shade the plot by how many of all the table's rows fall there (one more pass over "
             "the file); the dots are a sample"
