@@ -7,7 +7,7 @@ import sys
 
 from svdstudio import __version__
 from svdstudio.commands import compress, network, project, svd
-from svdstudio.commands.common import CliError, plain_text_fallback
+from svdstudio.commands.common import CliError, one_line, plain_text_fallback
 
 # Each module adds one sub-command; keep the list in the order shown by --help.
 COMMANDS = [svd, compress, project, network]
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except CliError as exc:
-        print(f"svdstudio-cli: error: {exc}", file=sys.stderr)
+        print(f"svdstudio-cli: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0

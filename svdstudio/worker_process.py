@@ -74,7 +74,7 @@ def process_main(conn: Any, cancel: Any) -> None:
         # part of a spawn (about 0.7 s), and they are done before the user asks for anything.
         import svdstudio.engine  # noqa: F401
 
-        fn, args, kwargs = conn.recv()
+        fn, args, kwargs = receive_message(conn)  # arrays arrive out of band
     except (EOFError, OSError, KeyboardInterrupt):
         conn.close()  # the app went away before giving this spare a job: leave quietly
         return

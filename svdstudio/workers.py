@@ -29,6 +29,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from svdstudio.worker_process import (
     JobContext,
+    _send_out_of_band,
     describe_error,
     is_cancel,
     process_main,
@@ -246,7 +247,9 @@ class JobRunner(QObject):
             # Send the job, then forward everything the process sends; EOF means it ended.
             final = False
             try:
-                parent_conn.send((fn, args, kwargs))
+                # Arrays go out of band too: pickling a 50 MB argument in band held the GIL
+                # (and so the window) for about 0.5 s on a busy machine.
+                _send_out_of_band(parent_conn, (fn, args, kwargs))
                 while True:
                     msg = receive_message(parent_conn)
                     post((msg[0], job.job_id, *msg[1:]))

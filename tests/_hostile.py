@@ -19,11 +19,14 @@ import numpy as np
 
 __all__ = [
     "PATH_CASES",
-    "SIZE_BOMBS",
     "denied_open",
+    "factor_header",
+    "factor_members",
     "make_path_case",
+    "npy_bytes",
     "npy_declaring",
     "png_header",
+    "sparse_file",
     "zip_with_member",
 ]
 
@@ -116,6 +119,25 @@ def factor_header(**changes: object) -> bytes:
     return npy_bytes(np.array(json.dumps(header)))
 
 
+def factor_members(**overrides: bytes) -> dict[str, bytes]:
+    """The members of a valid gray 4×5 rank-1 factor file, with some replaced by ``overrides``
+    (name without ".npy" -> bytes)."""
+    arrays = {
+        "c0_s": np.array([3.0], np.float32),
+        "c0_u": np.zeros((4, 1), np.uint8),
+        "c0_u_scale": np.ones(1, np.float32),
+        "c0_u_offset": np.zeros(1, np.float32),
+        "c0_vt": np.zeros((1, 5), np.uint8),
+        "c0_vt_scale": np.ones(1, np.float32),
+        "c0_vt_offset": np.zeros(1, np.float32),
+        "c0_energy": np.array(9.0),
+    }
+    members = {"header.npy": factor_header()}
+    members.update({f"{k}.npy": npy_bytes(v) for k, v in arrays.items()})
+    members.update({f"{k}.npy": v for k, v in overrides.items()})
+    return members
+
+
 def png_header(width: int, height: int) -> bytes:
     """The first chunks of a PNG declaring width × height (gray, 8-bit) and no pixel data."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
@@ -131,7 +153,3 @@ def png_header(width: int, height: int) -> bytes:
         + chunk_bytes(b"IDAT", idat)
         + chunk_bytes(b"IEND", b"")
     )
-
-
-# Files whose declared or real size is far beyond memory: name -> (maker, words expected).
-SIZE_BOMBS = ("sparse_5gb", "npy_declares_8tb", "npy_truncated")

@@ -223,3 +223,27 @@ def test_subprocess_exit_status():
     )
     assert r.returncode == 2
     assert r.stderr.startswith("svdstudio-cli: error: --rank 9=1: no factorisable layer '9'")
+
+
+def test_network_ending_in_relu_and_no_bias(capsys, tmp_path):
+    from svdstudio.engine.network import Dense, Network, ReLU
+
+    rng = np.random.default_rng(0)
+    net = Network(
+        (
+            Dense(rng.normal(size=(20, 64)), None, "0"),
+            ReLU(),
+            Dense(rng.normal(size=(10, 20)), None, "2"),
+            ReLU(),
+        ),
+        (64,),
+    )
+    path = tmp_path / "relu.safetensors"
+    write_network(path, net)
+    b = load_bundled_network("digits-mlp")
+    data = tmp_path / "d.npz"
+    np.savez(data, x=b.splits["test"].x, y=b.splits["test"].y)
+    out, _ = run_json(capsys, str(path), "--data", str(data), "--rank", "0=3")
+    assert out["layers"][0]["rank"] == 3
+    assert out["layers"][0]["params_compressed"] == 3 * (20 + 64)  # no bias
+    assert out["samples"] == 359

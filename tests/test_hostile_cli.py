@@ -91,8 +91,8 @@ def test_unreadable_file_simulated(tmp_path, capsys, monkeypatch, command):
     ("command", "name", "words"),
     [
         ("svd", "huge.csv", "matrix files up to 256 MiB"),
-        # A 5 GB table goes to the chunked (Dask) reader, which refuses the NUL bytes.
-        ("project", "huge.csv", "this is a binary file, not a CSV or TSV table"),
+        # A table too big for memory goes to the Dask path, which reads it in chunks.
+        ("project", "huge.csv", "binary file"),
         ("compress", "huge.png", "huge.png"),
     ],
 )
@@ -105,7 +105,11 @@ def test_sparse_5gb_file(tmp_path, capsys, command, name, words):
         )
         == 2
     )
-    assert words in one_error_line(capsys.readouterr().err, path.name)
+    err = capsys.readouterr().err
+    notes = [ln for ln in err.splitlines() if ln.startswith("svdstudio-cli: note: ")]
+    assert words in one_error_line(
+        "\n".join(ln for ln in err.splitlines() if ln not in notes), path.name
+    )
 
 
 def test_npy_bomb_and_damaged_factor_file(tmp_path, capsys):
@@ -215,3 +219,23 @@ def test_every_command_on_an_ascii_terminal(tmp_path, picture, args, status):
         assert out.strip()
     else:
         assert err.strip().splitlines()[-1].startswith(("svdstudio-cli: error:", "svdstudio-cli "))
+
+
+@pytest.mark.parametrize("name", ["new\nline.csv", "tab\there.csv", "bell\x07.csv"])
+def test_control_characters_in_a_file_name_keep_the_error_on_one_line(tmp_path, capsys, name):
+    path = tmp_path / name
+    path.write_text("1,2\n3,x\n")
+    assert main(["svd", str(path)]) == 2
+    line = one_error_line(capsys.readouterr().err, repr(name)[1:-1])
+    assert "row 2, column 2 holds 'x'" in line
+
+
+def test_undecodable_file_name_bytes(tmp_path):
+    raw = os.fsencode(str(tmp_path)) + b"/bad\xff.csv"
+    with open(raw, "wb") as fh:
+        fh.write(b"1,2\n")
+    r = run_cli("svd", os.fsdecode(raw), "--rank", "5")
+    assert r.returncode == 2
+    err = r.stderr.decode("utf-8")  # valid UTF-8: the stray byte became a stand-in
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "bad?.csv: --rank must be between 1 and 1" in err

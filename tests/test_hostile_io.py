@@ -104,7 +104,7 @@ def _peak_during(fn: Callable[[], object]) -> int:
         ("matrix", 5 * 2**30, "5.0 GiB; matrix files up to 256 MiB"),
         ("matrix", MAX_MATRIX_FILE_BYTES + 1, "matrix files up to 256 MiB"),
         ("dataset", 5 * 2**30, "5.0 GiB; tables up to 512 MiB"),
-        ("factors", 5 * 2**30, "5.0 GiB; factor files up to 2.0 GiB"),
+        ("factors", 5 * 2**30, "5.0 GiB; factor files up to 1.0 GiB"),
     ],
 )
 def test_sparse_files_refused_by_size_without_reading(tmp_path, reader, nbytes, words):
@@ -168,11 +168,22 @@ def test_factor_zip_bomb_refused_from_declared_sizes(tmp_path, monkeypatch):
             {"header.npy": H.npy_bytes(np.array([1, "x"], dtype=object), allow_pickle=True)},
             "object",
         ),
-        ({"c0_u.npy": H.npy_bytes(np.zeros(3))[:60] + b"\x00" * 4}, "array c0_u"),
+        (H.factor_members(c0_u=H.npy_bytes(np.zeros(3))[:60] + b"\x00" * 4), "array c0_u"),
         (
-            {"c0_u.npy": b"\x93NUMPY\x01\x00\x20\x00{'descr': '<f8', 'shape': (999999999,)" + b"}"},
+            H.factor_members(
+                c0_u=b"\x93NUMPY\x01\x00\x20\x00{'descr': '<f8', 'shape': (999999999,)" + b"}"
+            ),
             "array c0_u",
         ),
+        # A member declaring far more than the header's image: refused from its npy header.
+        (
+            H.factor_members(
+                c0_u=H.npy_bytes(np.zeros((1, 1), np.uint8)).replace(b"(1, 1)", b"(9999, 9999)")
+            ),
+            "expected (4, 1)",
+        ),
+        (H.factor_members(c0_s=H.npy_bytes(np.array([np.nan], np.float32))), "holds NaN or inf"),
+        ({k: v for k, v in H.factor_members().items() if k != "c0_vt.npy"}, "missing array c0_vt"),
         ({"header.npy": H.factor_header(height=100_000, width=100_000)}, "above the safety limit"),
         ({"header.npy": H.factor_header(ranks=[99])}, "ranks [99] do not fit"),
         ({"header.npy": H.factor_header(format="something else")}, "wrong format name"),
@@ -200,6 +211,12 @@ def test_not_a_factor_archive(tmp_path, content, words):
     path.write_bytes(content)
     message = _refused(load_factors, path, ValueError)
     assert words in message and "allow_pickle" not in message and "pickle" not in message
+
+
+def test_hand_made_valid_factor_file_opens(tmp_path):
+    path = H.zip_with_member(tmp_path / "ok.svdz", H.factor_members())
+    factors, header = load_factors(path)
+    assert (factors.height, factors.width, header["ranks"]) == (4, 5, [1])
 
 
 def test_valid_factor_file_still_round_trips(tmp_path):
@@ -281,3 +298,19 @@ def test_any_bytes_in_every_reader(tmp_path, prefix, body):
             read(path)
         except error as exc:
             assert path.name in str(exc) and "allow_pickle" not in str(exc)
+
+
+@pytest.mark.parametrize("end", [b"\n", b"\r"])
+def test_too_many_lines_refused_before_parsing(tmp_path, monkeypatch, end):
+    from svdstudio.io import datasets, matrix
+
+    monkeypatch.setattr(matrix, "MAX_MATRIX_ROWS", 1000)
+    monkeypatch.setattr(datasets, "MAX_ROWS", 1000)
+    path = tmp_path / "tall.csv"
+    path.write_bytes(b"a,b,label" + end + (b"1,2,x" + end) * 5000)
+    assert "has 5,001 lines; matrices of up to 1,000 rows" in _refused(
+        read_matrix, path, MatrixFileError
+    )
+    assert "has 5,001 lines; tables of up to 1,000 rows" in _refused(
+        read_dataset, path, DatasetError
+    )

@@ -145,3 +145,9 @@ def test_label_column_by_one_based_number(tmp_path):
     path.write_text("kind,a,b\nx,1,2\ny,3,5\nx,4,4\ny,7,1\n")
     ds = read_dataset(path, label_column="1")
     assert ds.label_name == "kind" and ds.feature_names == ("a", "b")
+
+
+def test_very_long_quoted_matrix_cell(tmp_path):
+    path = tmp_path / "quoted.csv"
+    path.write_text('1,2\n3,"4.' + "0" * 300_000 + '"\n')
+    assert read_matrix(path).tolist() == [[1.0, 2.0], [3.0, 4.0]]

@@ -11,7 +11,18 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ASCII_STAND_INS", "CliError", "plain_text_fallback", "print_json", "to_jsonable"]
+__all__ = [
+    "ASCII_STAND_INS",
+    "CliError",
+    "one_line",
+    "plain_text_fallback",
+    "print_json",
+    "to_jsonable",
+]
+
+# Control characters (a newline in a file name) written as escapes, so an error stays one line.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
+_CONTROLS.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
 
 #: Plain-ASCII stand-ins for the maths symbols, for terminals whose encoding lacks them.
 ASCII_STAND_INS = {
@@ -68,6 +79,11 @@ def plain_text_fallback(*streams: Any) -> None:
             # A closed or detached stream is left as it is.
             with contextlib.suppress(ValueError, OSError):
                 reconfigure(errors=_HANDLER)
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters escaped ("a\\nb.csv"), so a message is one line."""
+    return text.translate(_CONTROLS)
 
 
 class CliError(Exception):

@@ -22,7 +22,7 @@ from svdstudio.engine.network import (
     resolve_layer_name,
     totals,
 )
-from svdstudio.engine.network.inference import layer_macs
+from svdstudio.engine.network.inference import layer_macs, layer_shapes
 from svdstudio.io.networks import (
     BUNDLED_NETWORKS,
     LabelledData,
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"{path}: cannot read ({exc.strerror or exc})") from None
     net = bundle.network
-    n_classes = int(net.layers[-1].weight.shape[0]) if factorisable_names(net) else None
+    n_classes = int(layer_shapes(net)[-1][1][0]) if net.layers else None
     needs_cal = args.method == "data-aware" or (
         args.budget is not None and args.allocate == "greedy"
     )

@@ -143,7 +143,8 @@ def method_by_name(text: str | ProjectionMethod) -> ProjectionMethod:
     if isinstance(text, ProjectionMethod):
         return text
     raw = str(text)
-    for candidate in (raw, _without_parenthesis(raw)):
+    # Also the text before an unclosed "(": what a shell user types half-way ("PCA (centred").
+    for candidate in (raw, _without_parenthesis(raw), raw.split("(")[0]):
         folded = _fold(candidate)
         found = _BY_NAME.get(folded) or _BY_NAME.get(folded.replace(" ", ""))
         if found is not None:

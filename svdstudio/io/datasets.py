@@ -24,10 +24,12 @@ from svdstudio.resources import resource_path
 
 __all__ = [
     "BUNDLED",
+    "MAX_ROWS",
     "MISSING_TOKENS",
     "Dataset",
     "DatasetError",
     "bundled_path",
+    "find_row_index_column",
     "load_bundled",
     "pixel_grid",
     "read_dataset",
@@ -50,6 +52,8 @@ BUNDLED: dict[str, tuple[str, str, str]] = {
 _LABEL_NAMES = ("label", "labels", "class", "target", "species", "digit", "category", "y")
 _DELIMITERS = (",", "\t", ";", "|")
 _MAX_BYTES = 512 * 1024 * 1024
+#: Most lines a table may have (parsing keeps a list of strings per row).
+MAX_ROWS = 2_000_000
 
 
 class DatasetError(ValueError):
@@ -147,6 +151,12 @@ def _read_text(path: Path) -> tuple[str, list[str]]:
         elif reason.startswith("is a folder"):
             reason = "is a folder, not a table file"
         raise DatasetError(f"{src}: {reason}") from None
+    lines = max(text.count("\n"), text.count("\r"))
+    if lines > MAX_ROWS:
+        # The csv module holds a list of strings per row: refuse before building them.
+        raise DatasetError(
+            f"{src}: the table has {lines:,} lines; tables of up to {MAX_ROWS:,} rows can be opened"
+        )
     if encoding == "Latin-1":
         notices.append("The file is not UTF-8; it was read as Latin-1.")
     return text, notices
@@ -247,11 +257,6 @@ def _read_records(p: Path) -> tuple[list[list[str]], list[int], str, list[str]]:
     if delim == " ":
         notices.append("No comma, tab or semicolon found: columns were split at spaces.")
     return rows, line_of, delim, notices
-
-
-# Fields may be as long as the file (a long quoted note); the file-size limit bounds them, so
-# the csv module's own 128 KiB guard would only turn a valid table into an error.
-csv.field_size_limit(max(csv.field_size_limit(), _MAX_BYTES))
 
 
 def _records(text: str, suffix: str) -> tuple[list[list[str]], list[int], str]:
@@ -613,3 +618,39 @@ def write_projection_csv(
             lead.append(str(labels[i]))
         w.writerow(lead + formatted[i].tolist())
     atomic_write_text(path, buf.getvalue())
+
+
+#: Header names that say "this column numbers the rows" (compared case-insensitively).
+ROW_INDEX_NAMES = frozenset(
+    {"id", "index", "idx", "row", "rows", "row_id", "rowid", "row_number", "rownum", "no", "#", "n"}
+    | {"unnamed: 0", "sample", "sample_id", "obs", "record", "record_id"}
+)
+
+
+def find_row_index_column(ds: Dataset) -> str | None:
+    """The feature that merely numbers the rows, or None.
+
+    A column counts as a row index when its values step by one with the file's row numbers
+    (1…N, 0…N−1 or any offset, rows dropped for missing values allowed for), or when its
+    header says so (``id``, ``index``, ``row``, ...) and it holds distinct whole numbers.
+    Such a column would dominate the first component while saying nothing about the rows.
+    The first such column is returned (by feature order).
+    """
+    n = ds.n_rows
+    if n < 3:
+        return None
+    rows = ds.row_numbers.astype(np.float64) if ds.row_numbers.size == n else np.arange(n) + 1.0
+    head = min(n, 32)  # most columns fail on their first rows: test those first
+    for j, name in enumerate(ds.feature_names):
+        col = ds.X[:, j]
+        offset = col[0] - rows[0]
+        steps = offset == round(offset) and np.all(col[:head] - rows[:head] == offset)
+        if steps and np.all(col - rows == offset):
+            return name
+        if (
+            name.strip().lower() in ROW_INDEX_NAMES
+            and np.all(col == np.round(col))
+            and np.unique(col).size == n
+        ):
+            return name
+    return None

@@ -29,11 +29,12 @@ The payload is k(m + n + 20) bytes per channel before zip compression.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import zipfile
-from typing import IO
+from collections.abc import Iterator
 
 import numpy as np
 from PIL import Image
@@ -49,14 +50,28 @@ from svdstudio.engine.image import (
 from svdstudio.io.atomic import atomic_write
 from svdstudio.io.safety import InputFileError, describe_size, open_regular_file, read_npy_header
 
-__all__ = ["FACTOR_FILE_FILTER", "FORMAT_NAME", "FORMAT_VERSION", "load_factors", "save_factors"]
+__all__ = [
+    "FACTOR_FILE_FILTER",
+    "FACTOR_SAVE_FILTER",
+    "FACTOR_SUFFIX",
+    "FACTOR_SUFFIXES",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "load_factors",
+    "save_factors",
+]
 
 FORMAT_NAME = "svdstudio-image-factors"
 FORMAT_VERSION = 1
-FACTOR_FILE_FILTER = "SVD image factors (*.npz)"
-#: Largest factor file, and largest total its members may inflate to (a rank-k factor file
-#: of a 90-megapixel image at full rank stays far below).
-MAX_FACTOR_BYTES = 2 * 2**30
+#: The suffix SVD Studio writes; ``.npz`` (the same archive) is read too.
+FACTOR_SUFFIX = ".svdz"
+FACTOR_SUFFIXES = (FACTOR_SUFFIX, ".npz")
+#: File-dialog filters: opening accepts both suffixes, saving offers the one written.
+FACTOR_FILE_FILTER = "SVD image factors (*.svdz *.npz)"
+FACTOR_SAVE_FILTER = "SVD image factors (*.svdz)"
+#: Largest factor file, and largest total its members may inflate to: a 90-megapixel colour
+#: image at full rank needs about 540 MiB of uint8 factors.
+MAX_FACTOR_BYTES = 1 * 2**30
 _FIELDS = ("s", "u", "u_scale", "u_offset", "vt", "vt_scale", "vt_offset", "energy")
 
 
@@ -102,12 +117,10 @@ def _bad(path: str, why: str) -> ValueError:
     return ValueError(f"{path}: not a valid SVD Studio factor file ({why})")
 
 
-def _read_members(path: str, m_n_k: object = None) -> dict[str, np.ndarray]:
-    """Every array of the archive, each checked (size, dtype) from its header before reading.
-
-    Nothing is unpickled and nothing is inflated beyond the sizes the members declare, which
-    must add up to at most :data:`MAX_FACTOR_BYTES`.
-    """
+@contextlib.contextmanager
+def _archive(path: str) -> Iterator[zipfile.ZipFile]:
+    """The factor file as an open zip archive, once its size and its members' declared sizes
+    are known to be within :data:`MAX_FACTOR_BYTES` (a zip bomb is refused unread)."""
     try:
         fh = open_regular_file(path, path, max_bytes=MAX_FACTOR_BYTES, what="factor files")
     except InputFileError as exc:
@@ -122,62 +135,76 @@ def _read_members(path: str, m_n_k: object = None) -> dict[str, np.ndarray]:
             raise _bad(path, f"it is {what}; factor files are .npz archives written by SVD Studio")
         try:
             with zipfile.ZipFile(fh) as zf:
-                infos = [i for i in zf.infolist() if not i.is_dir()]
-                declared = sum(i.file_size for i in infos)
+                declared = sum(i.file_size for i in zf.infolist())
                 if declared > MAX_FACTOR_BYTES:
                     raise _bad(
                         path,
                         f"its members would inflate to {describe_size(declared)}, above the "
                         f"{describe_size(MAX_FACTOR_BYTES)} limit (a zip bomb?)",
                     )
-                data: dict[str, np.ndarray] = {}
-                for info in infos:
-                    name = info.filename
-                    if not name.endswith(".npy"):
-                        continue
-                    key = name[:-4]
-                    with zf.open(info) as member:
-                        data[key] = _read_member(path, key, member, info.file_size)
+                yield zf
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
             raise _bad(path, f"the archive is damaged: {exc}") from None
         except NotImplementedError as exc:  # e.g. an unsupported compression method
             raise _bad(path, f"the archive uses a feature that cannot be read: {exc}") from None
-    return data
 
 
-def _read_member(path: str, key: str, member: IO[bytes], size: int) -> np.ndarray:
+def _member(
+    zf: zipfile.ZipFile,
+    path: str,
+    key: str,
+    shape: tuple[int, ...] | None = None,
+    kinds: str = "fuiU",
+) -> np.ndarray:
+    """Array ``key`` of the archive; its npy header (dtype, and ``shape`` when given) is
+    checked before anything is allocated, and nothing is unpickled."""
     try:
-        shape, dtype = read_npy_header(member, f"{path}: array {key}")
-    except InputFileError as exc:
-        raise _bad(path, f"array {key} {exc.reason.removeprefix('is ')}") from None
-    if dtype.hasobject or dtype.kind not in "fuiU" or dtype.fields is not None:
-        raise _bad(path, f"array {key} holds {dtype} values, not plain numbers")
-    need = math.prod(shape) * dtype.itemsize
-    if need > size:
-        raise _bad(
-            path,
-            f"array {key} declares {describe_size(need)} of data but its member holds "
-            f"{describe_size(size)}",
-        )
-    try:
-        member.seek(0)  # back to the magic: read_array parses the header again
-        return np.lib.format.read_array(member, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise _bad(path, f"array {key} is damaged ({exc})") from None
+        info = zf.getinfo(f"{key}.npy")
+    except KeyError:
+        raise _bad(path, "no header" if key == "header" else f"missing array {key}") from None
+    with zf.open(info) as member:
+        try:
+            found, dtype = read_npy_header(member, f"{path}: array {key}")
+        except InputFileError as exc:
+            raise _bad(path, f"array {key} {exc.reason.removeprefix('is ')}") from None
+        if dtype.hasobject or dtype.kind not in kinds or dtype.fields is not None:
+            raise _bad(path, f"array {key} holds {dtype} values, not the numbers expected")
+        if shape is not None and found != shape:
+            raise _bad(path, f"array {key} has shape {found}, type {dtype}; expected {shape}")
+        need = math.prod(found) * dtype.itemsize
+        if need > info.file_size:
+            raise _bad(
+                path,
+                f"array {key} declares {describe_size(need)} of data but its member holds "
+                f"{describe_size(info.file_size)}",
+            )
+        try:
+            member.seek(0)  # back to the magic: read_array parses the header again
+            return np.lib.format.read_array(member, allow_pickle=False)
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise _bad(path, f"array {key} is damaged ({exc})") from None
 
 
 def load_factors(path: str | os.PathLike[str]) -> tuple[ImageFactors, dict[str, object]]:
     """Read a factor file; returns dequantized (partial) factors and the header dict.
 
-    Raises ValueError naming the file for anything that is not a valid version-1 file; sizes
-    (of the file, of each member, of the declared image) are checked before anything is read.
+    Raises ValueError naming the file for anything that is not a valid version-1 file.  Sizes
+    are checked before anything is read: the file's, the members' declared ones, the image the
+    header declares (within Pillow's bomb limit), then each array's shape from its npy header.
     """
     spath = str(path)
-    data = _read_members(spath)
-    if "header" not in data:
-        raise _bad(spath, "no header")
+    with _archive(spath) as zf:
+        header, mode, m, n, ranks = _read_header(zf, spath)
+        channels = [_read_channel(zf, spath, c, k, m, n) for c, k in enumerate(ranks)]
+    return dequantize_factors(mode, m, n, channels), header
+
+
+def _read_header(
+    zf: zipfile.ZipFile, spath: str
+) -> tuple[dict[str, object], str, int, int, list[int]]:
+    raw = _member(zf, spath, "header", (), kinds="U")
     try:
-        header = json.loads(str(data["header"]))
+        header = json.loads(str(raw))
     except json.JSONDecodeError:
         raise _bad(spath, "the header is not JSON") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
@@ -188,7 +215,7 @@ def load_factors(path: str | os.PathLike[str]) -> tuple[ImageFactors, dict[str, 
             f"(this SVD Studio reads version {FORMAT_VERSION})"
         )
     mode = header.get("mode")
-    if mode not in CHANNEL_NAMES:
+    if not isinstance(mode, str) or mode not in CHANNEL_NAMES:
         raise _bad(spath, f"unknown mode {mode!r}")
     try:
         m, n = int(header["height"]), int(header["width"])
@@ -206,38 +233,35 @@ def load_factors(path: str | os.PathLike[str]) -> tuple[ImageFactors, dict[str, 
         )
     if any(not 0 <= k <= min(m, n) for k in ranks):
         raise _bad(spath, f"ranks {ranks} do not fit a {n}×{m} image")
-    channels = []
-    for c, k in enumerate(ranks):
-        try:
-            f = {name: data[f"c{c}_{name}"] for name in _FIELDS}
-        except KeyError as exc:
-            raise _bad(spath, f"missing array {exc.args[0]}") from None
-        expect = {
-            "s": ((k,), "f"),
-            "u": ((m, k), "u"),
-            "u_scale": ((k,), "f"),
-            "u_offset": ((k,), "f"),
-            "vt": ((k, n), "u"),
-            "vt_scale": ((k,), "f"),
-            "vt_offset": ((k,), "f"),
-            "energy": ((), "f"),
-        }
-        for name, (shape, kind) in expect.items():
-            a = f[name]
-            if a.shape != shape or a.dtype.kind != kind:
-                raise _bad(spath, f"array c{c}_{name} has shape {a.shape}, type {a.dtype}")
-            if kind == "f" and not np.all(np.isfinite(a)):
-                raise _bad(spath, f"array c{c}_{name} holds NaN or inf")
-        channels.append(
-            QuantizedChannel(
-                u_q=f["u"],
-                u_scale=f["u_scale"].astype(np.float32),
-                u_offset=f["u_offset"].astype(np.float32),
-                s=f["s"].astype(np.float32),
-                vt_q=f["vt"],
-                vt_scale=f["vt_scale"].astype(np.float32),
-                vt_offset=f["vt_offset"].astype(np.float32),
-                total_energy=float(f["energy"]),
-            )
-        )
-    return dequantize_factors(mode, m, n, channels), header
+    return header, mode, m, n, ranks
+
+
+def _read_channel(
+    zf: zipfile.ZipFile, spath: str, c: int, k: int, m: int, n: int
+) -> QuantizedChannel:
+    expect = {
+        "s": ((k,), "f"),
+        "u": ((m, k), "u"),
+        "u_scale": ((k,), "f"),
+        "u_offset": ((k,), "f"),
+        "vt": ((k, n), "u"),
+        "vt_scale": ((k,), "f"),
+        "vt_offset": ((k,), "f"),
+        "energy": ((), "f"),
+    }
+    f: dict[str, np.ndarray] = {}
+    for name, (shape, kind) in expect.items():
+        a = _member(zf, spath, f"c{c}_{name}", shape, kinds=kind)
+        if kind == "f" and not np.all(np.isfinite(a)):
+            raise _bad(spath, f"array c{c}_{name} holds NaN or inf")
+        f[name] = a
+    return QuantizedChannel(
+        u_q=f["u"],
+        u_scale=f["u_scale"].astype(np.float32),
+        u_offset=f["u_offset"].astype(np.float32),
+        s=f["s"].astype(np.float32),
+        vt_q=f["vt"],
+        vt_scale=f["vt_scale"].astype(np.float32),
+        vt_offset=f["vt_offset"].astype(np.float32),
+        total_energy=float(f["energy"]),
+    )

@@ -53,6 +53,7 @@ from svdstudio.io.safety import (
 __all__ = [
     "MATRIX_FILE_FILTER",
     "MAX_MATRIX_FILE_BYTES",
+    "MAX_MATRIX_ROWS",
     "MAX_MATRIX_VALUES",
     "MatrixFileError",
     "ParsedText",
@@ -70,6 +71,8 @@ MATRIX_FILE_FILTER = "Matrices (*.csv *.tsv *.txt *.dat *.npy)"
 #: Largest text matrix file read (the dataset reader's limit is 512 MiB; parsing text costs
 #: several times its size in memory, so matrices get half).
 MAX_MATRIX_FILE_BYTES = 256 * 2**20
+#: Most lines a text matrix may have (memory while parsing grows with the line count).
+MAX_MATRIX_ROWS = 2_000_000
 #: Largest matrix read from .npy: 64 Mi values, 512 MiB as float64.
 MAX_MATRIX_VALUES = 2**26
 
@@ -418,7 +421,19 @@ def parse_matrix_bytes(data: bytes, source: str, *, decimal_comma: bool = False)
             f"holds {describe_size(len(data))} of text; matrix files up to "
             f"{describe_size(MAX_MATRIX_FILE_BYTES)} can be opened",
         )
+    _check_line_count(data, source)
     return _parse(_decode(data, source), source, decimal_comma, "error").values
+
+
+def _check_line_count(data: bytes, source: str) -> None:
+    # Parsing holds a Python string per line (~150 bytes each): count lines before decoding.
+    lines = max(data.count(b"\n"), data.count(b"\r"))
+    if lines > MAX_MATRIX_ROWS:
+        raise _error(
+            source,
+            f"has {lines:,} lines; matrices of up to {MAX_MATRIX_ROWS:,} rows can be read "
+            "from text (save a larger one as .npy)",
+        )
 
 
 def read_matrix_stream(fh: BinaryIO, source: str, *, decimal_comma: bool = False) -> np.ndarray:

@@ -15,11 +15,14 @@ import json
 import os
 import re
 import zipfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from svdstudio.engine.network.factorize import LayerFactors
 from svdstudio.engine.network.inference import check_network
 from svdstudio.engine.network.layers import (
     BatchNorm,
@@ -32,6 +35,7 @@ from svdstudio.engine.network.layers import (
     ReLU,
 )
 from svdstudio.engine.network.scoring import check_labels
+from svdstudio.io.atomic import atomic_write
 from svdstudio.io.safetensors import SafetensorsError, read_safetensors, write_safetensors
 from svdstudio.resources import resource_path
 
@@ -46,6 +50,7 @@ __all__ = [
     "NetworkFileError",
     "architecture_of",
     "build_network",
+    "layer_table_rows",
     "load_bundled_network",
     "looks_like_state_dict",
     "parse_architecture",
@@ -53,6 +58,8 @@ __all__ = [
     "read_network",
     "resolve_network",
     "state_dict_of",
+    "write_csv_rows",
+    "write_curves_csv",
     "write_network",
 ]
 
@@ -230,7 +237,7 @@ def _pair(value: object, what: str, where: str) -> tuple[int, int]:
     )
 
 
-def parse_architecture(text: str, source: str) -> dict:
+def parse_architecture(text: str, source: str) -> dict[str, Any]:
     """Parse and validate architecture JSON; returns a plain dict with normalised layers.
 
     Format: ``{"input_shape": [C, H, W] or [features], "input_scale": 1, "input_offset": 0,
@@ -247,7 +254,7 @@ def parse_architecture(text: str, source: str) -> dict:
         raise NetworkFileError(f"{source}: the architecture must be an object with a 'layers' list")
     if len(spec["layers"]) > _MAX_LAYERS:
         raise NetworkFileError(f"{source}: more than {_MAX_LAYERS} layers")
-    out: dict = {"layers": []}
+    out: dict[str, Any] = {"layers": []}
     shape = spec.get("input_shape")
     if shape is not None:
         if (
@@ -289,7 +296,10 @@ def parse_architecture(text: str, source: str) -> dict:
         kind = _TYPES[t]
         if kind is None:
             continue
-        layer = {"kind": kind, "name": None if entry.get("name") is None else str(entry["name"])}
+        layer: dict[str, Any] = {
+            "kind": kind,
+            "name": None if entry.get("name") is None else str(entry["name"]),
+        }
         if kind == "conv2d":
             layer["stride"] = _pair(entry.get("stride", 1), "stride", where)
             layer["padding"] = _pair(entry.get("padding", 0), "padding", where)
@@ -341,7 +351,9 @@ def _group(state: dict[str, np.ndarray], source: str) -> dict[str, dict[str, np.
     return dict(sorted(groups.items(), key=lambda kv: _natural(kv[0])))
 
 
-def _param_layer(kind: str, prefix: str, params: dict, spec: dict, source: str) -> Layer:
+def _param_layer(
+    kind: str, prefix: str, params: dict[str, np.ndarray], spec: dict[str, Any], source: str
+) -> Layer:
     w = params["weight"]
     b = params.get("bias")
     where = f"{source}: layer {prefix}"
@@ -404,7 +416,9 @@ def _fold(layers: list[Layer]) -> list[Layer]:
     return out
 
 
-def build_network(state: dict[str, np.ndarray], architecture: dict | None, source: str) -> Network:
+def build_network(
+    state: dict[str, np.ndarray], architecture: dict[str, Any] | None, source: str
+) -> Network:
     """A :class:`Network` from a state dict and an optional parsed architecture."""
     groups = _group(state, source)
     if not groups:
@@ -502,9 +516,9 @@ def read_network(path: str | os.PathLike[str]) -> tuple[Network, dict[str, str]]
 # Writing
 
 
-def architecture_of(network: Network) -> dict:
+def architecture_of(network: Network) -> dict[str, Any]:
     """The architecture JSON (as a dict) that describes ``network`` exactly."""
-    layers = []
+    layers: list[dict[str, Any]] = []
     for layer in network.layers:
         if isinstance(layer, Dense):
             layers.append({"type": "Linear", "name": layer.name})
@@ -527,7 +541,7 @@ def architecture_of(network: Network) -> dict:
             )
         elif isinstance(layer, Flatten):
             layers.append({"type": "Flatten"})
-    spec: dict = {"input_shape": list(network.input_shape), "layers": layers}
+    spec: dict[str, Any] = {"input_shape": list(network.input_shape), "layers": layers}
     if network.input_scale != 1.0:
         spec["input_scale"] = network.input_scale
     if network.input_offset != 0.0:
@@ -696,3 +710,64 @@ def load_bundled_network(name: str) -> BundledNetwork:
             f"no bundled network {name!r}; choose one of {', '.join(BUNDLED_NETWORKS)}"
         )
     return load_network_with_data(resource_path("networks", f"{name}.safetensors"))
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV exports (the per-layer table, the curves)
+
+
+def layer_table_rows(
+    factors: Mapping[str, LayerFactors], ranks: Mapping[str, int | None]
+) -> list[dict[str, object]]:
+    """One row per factorised layer: kind, shapes, rank, params and MACs before/after, and the
+    Eckart–Young figures at the chosen rank (the whole layer: 0 error, 100 % energy)."""
+    rows: list[dict[str, object]] = []
+    for name, f in factors.items():
+        k = ranks.get(name)
+        e = f.errors(f.max_rank if k is None else k)
+        rows.append(
+            {
+                "layer": name,
+                "kind": f.kind,
+                "shape": "×".join(map(str, f.shape)),
+                "scheme": f.scheme,
+                "method": f.method,
+                "matrix_shape": "×".join(map(str, f.matrix_shape)),
+                "rank": "" if k is None else k,
+                "max_rank": f.max_rank,
+                "params": f.params,
+                "params_compressed": f.cost_at(k, "params"),
+                "macs": f.macs,
+                "macs_compressed": f.cost_at(k, "macs"),
+                "frobenius_error": e.frobenius_error,
+                "frobenius_error_squared": e.frobenius_error_squared,
+                "spectral_error": e.spectral_error,
+                "energy_retained": e.energy_retained,
+            }
+        )
+    return rows
+
+
+def write_csv_rows(path: str | os.PathLike[str], rows: list[dict[str, object]]) -> None:
+    """Write dict rows (same keys, in order) as CSV with a header, atomically."""
+    import csv
+
+    if not rows:
+        raise ValueError("nothing to export: the table is empty")
+    with atomic_write(path, "w") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(
+                {k: (f"{v:.9g}" if isinstance(v, float) else v) for k, v in row.items()}
+            )
+
+
+def write_curves_csv(path: str | os.PathLike[str], columns: Mapping[str, Sequence[object]]) -> None:
+    """Write equal-length columns (e.g. rank, plain, data-aware) as CSV, atomically."""
+    lengths = {len(v) for v in columns.values()}
+    if len(lengths) != 1:
+        raise ValueError("the curves to export have different lengths")
+    names = list(columns)
+    n = lengths.pop()
+    write_csv_rows(path, [{c: columns[c][i] for c in names} for i in range(n)])

@@ -90,7 +90,9 @@ def read_safetensors(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray
     return {k: tensors[k] for k in order}, dict(meta)
 
 
-def _check_entry(p: Path, key: str, info: object, data_size: int):
+def _check_entry(
+    p: Path, key: str, info: object, data_size: int
+) -> tuple[str, tuple[int, ...], int, int]:
     if not isinstance(info, dict):
         raise SafetensorsError(f"{p}: header entry {key!r} must be an object")
     dtype = info.get("dtype")

@@ -18,6 +18,7 @@ each reader can put the name the user knows in front.  No Qt here.
 
 from __future__ import annotations
 
+import csv
 import errno
 import os
 import stat
@@ -45,6 +46,11 @@ _BOMS = (
 )
 
 
+# A field may be as long as the file (a long quoted note or number); the readers' size limits
+# bound it, so the csv module's own 128 KiB guard would only turn a valid table into an error.
+csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+
+
 class InputFileError(ValueError):
     """A file that cannot be read safely; ``reason`` is the message without the file name."""
 
@@ -53,7 +59,7 @@ class InputFileError(ValueError):
         self.source = source
         self.reason = reason
 
-    def __reduce__(self) -> tuple[type[InputFileError], tuple[str, str]]:  # across processes
+    def __reduce__(self) -> tuple[type[InputFileError], tuple[str, str]]:  # for worker processes
         return (InputFileError, (self.source, self.reason))
 
 

@@ -30,6 +30,7 @@ from svdstudio.engine.projection import (
         ("PCA (centred)", "pca"),
         ("PCA (centered)", "pca"),
         ("PCA", "pca"),
+        ("PCA (centered", "pca"),
         ("standardized", "standardized"),
         ("standardised", "standardized"),
         ("std", "standardized"),

@@ -446,3 +446,28 @@ def test_npz_architecture_key(tmp_path):
     assert looks_like_state_dict(path)
     net, meta = read_network(path)
     assert net.input_shape == (1, 8, 8) and ARCHITECTURE_KEY in meta
+
+
+def test_csv_exports(tmp_path):
+    import csv
+
+    from svdstudio.io.networks import layer_table_rows, write_csv_rows, write_curves_csv
+
+    b = load_bundled_network("digits-mlp")
+    factors = analyse(b.network)
+    rows = layer_table_rows(factors, {"0": 8})
+    path = tmp_path / "layers.csv"
+    write_csv_rows(path, rows)
+    with path.open() as fh:
+        got = list(csv.DictReader(fh))
+    assert [r["layer"] for r in got] == ["0", "2", "4"]
+    assert got[0]["rank"] == "8" and got[1]["rank"] == ""
+    assert int(got[0]["params_compressed"]) == 8 * (256 + 64) + 256
+    assert float(got[0]["frobenius_error_squared"]) == pytest.approx(
+        float(np.sum(factors["0"].singular_values[8:] ** 2)), rel=1e-6
+    )
+    curves = tmp_path / "curves.csv"
+    write_curves_csv(curves, {"rank": [1, 2, 3], "plain": [0.1, 0.5, 0.9]})
+    assert curves.read_text().splitlines() == ["rank,plain", "1,0.1", "2,0.5", "3,0.9"]
+    with pytest.raises(ValueError, match="different lengths"):
+        write_curves_csv(curves, {"a": [1], "b": [1, 2]})

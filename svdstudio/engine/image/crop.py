@@ -16,7 +16,14 @@ from svdstudio.engine.image.color import effective_mode, mode_reference
 from svdstudio.engine.image.factors import ImageFactors, channel_ranks, reconstruct_image
 from svdstudio.engine.jobs import JobControl
 
-__all__ = ["CropPixels", "crop_pixels", "error_indices"]
+__all__ = [
+    "ERROR_RANGE",
+    "ERROR_ZERO",
+    "CropPixels",
+    "ErrorMapper",
+    "crop_pixels",
+    "error_indices",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,7 +36,7 @@ class CropPixels:
     chroma_k: int | None
     original: np.ndarray  # H×W(×3) uint8: the image the rank-k rebuild is compared with
     reconstruction: np.ndarray  # H×W(×3) uint8: A_k, rounded like the screen grid
-    error: np.ndarray  # H×W uint8 colour-map indices 4·|A − A_k| (largest channel), ≤ 255
+    error: np.ndarray  # H×W uint8 colour-map indices of A_k − A (see ErrorMapper)
 
 
 def _round_u8(x: np.ndarray) -> np.ndarray:
@@ -40,17 +47,53 @@ def _planes(a: np.ndarray) -> list[np.ndarray]:
     return [a] if a.ndim == 2 else [a[..., c] for c in range(a.shape[2])]
 
 
+#: Grey levels of A_k − A that saturate the error colour map (each level is 2 map steps).
+ERROR_RANGE = 63
+#: Colour-map index of a zero error (the middle of a diverging map).
+ERROR_ZERO = 128
+
+
+class ErrorMapper:
+    """Signed error A_k − A of uint8 pixels as colour-map indices, with reused buffers.
+
+    Index = 128 + 2·d, where d is the difference of the channel with the largest |d|, clipped
+    to ±63 grey levels: 2 (A_k darker by ≥ 63) … 128 (equal) … 254 (brighter by ≥ 63).
+    Integer arithmetic on planar data keeps this a few milliseconds per screen frame.
+    """
+
+    def __init__(self, original: np.ndarray) -> None:
+        ref = np.asarray(original)
+        if ref.dtype != np.uint8:
+            ref = _round_u8(ref)
+        self._ref = [np.ascontiguousarray(p, dtype=np.int16) for p in _planes(ref)]
+        shape = ref.shape[:2]
+        self._diff = np.empty(shape, np.int16)
+        self._mag = np.empty(shape, np.int16)
+        self._best = np.empty(shape, np.int16)
+        self._acc = np.empty(shape, np.int16)
+        self._wins = np.empty(shape, bool)
+        self.out = np.empty(shape, np.uint8)
+
+    def compute(self, shown: np.ndarray) -> np.ndarray:
+        """Indices for ``shown`` (uint8, the reference's shape); the buffer is reused."""
+        self._best.fill(-1)
+        self._acc.fill(0)
+        for plane, ref in zip(_planes(shown), self._ref, strict=True):
+            np.subtract(plane, ref, out=self._diff, dtype=np.int16)
+            np.abs(self._diff, out=self._mag)
+            np.greater(self._mag, self._best, out=self._wins)
+            np.copyto(self._best, self._mag, where=self._wins)
+            np.copyto(self._acc, self._diff, where=self._wins)
+        np.clip(self._acc, -ERROR_RANGE, ERROR_RANGE, out=self._acc)
+        np.left_shift(self._acc, 1, out=self._acc)
+        self._acc += ERROR_ZERO
+        np.copyto(self.out, self._acc, casting="unsafe")
+        return self.out
+
+
 def error_indices(original: np.ndarray, shown: np.ndarray) -> np.ndarray:
-    """4·|original − shown| of uint8 pixels (largest over channels), capped at 252."""
-    acc = np.zeros(original.shape[:2], np.int16)
-    tmp = np.empty_like(acc)
-    for a, b in zip(_planes(original), _planes(shown), strict=True):
-        np.subtract(a, b, out=tmp, dtype=np.int16)
-        np.abs(tmp, out=tmp)
-        np.maximum(acc, tmp, out=acc)
-    np.minimum(acc, 63, out=acc)
-    np.left_shift(acc, 2, out=acc)
-    return acc.astype(np.uint8)
+    """Colour-map indices of the signed error ``shown − original`` (see :class:`ErrorMapper`)."""
+    return ErrorMapper(original).compute(shown).copy()
 
 
 def _rebuild_u8(

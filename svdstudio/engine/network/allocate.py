@@ -211,7 +211,7 @@ def allocate(
         grid = np.linspace(table_levels.min(), table_levels.max(), 2001)
         levels = np.unique(np.concatenate([table_levels, grid]))
         ranks, level, fits = _fit_monotone(factors, levels, at_level, limit, cost)  # low = stingy
-    notes = ()
+    notes: tuple[str, ...] = ()
     if not fits:
         notes = (f"even the stingiest {rule} choice exceeds the budget of {budget:.1%}",)
     return Allocation(

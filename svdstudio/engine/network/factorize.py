@@ -12,8 +12,10 @@ Every factorisable layer is first written as a matrix M that acts on input vecto
 M ≈ U_k Σ_k V_kᵀ becomes two layers: first (Σ_k V_kᵀ), then U_k with the bias. **Data-aware**
 factorisation whitens M by the centred covariance C of the layer's inputs p on calibration data
 (M S with S = C^½, ridge-regularised), truncates that, and maps back: M′ = (M S)_k S⁻¹; the bias
-absorbs the mean: b′ = b + (M − M′)μ. The Eckart–Young figures are those of the matrix actually
-factorised (M, or M S when data-aware).
+absorbs the mean: b′ = b + (M − M′)μ. For the spatial scheme the kh×1 column patches at all kw
+offsets are pooled into one covariance (an approximation: neighbouring columns are correlated).
+The Eckart–Young figures are those of the matrix actually factorised (M, or M S when
+data-aware).
 """
 
 from __future__ import annotations
@@ -156,7 +158,8 @@ class LayerFactors:
 
     @property
     def matrix_shape(self) -> tuple[int, int]:
-        return tuple(self.matrix.shape)  # type: ignore[return-value]
+        rows, cols = self.matrix.shape
+        return (int(rows), int(cols))
 
     @property
     def matrix_description(self) -> str:
@@ -203,6 +206,7 @@ class LayerFactors:
         if self.scheme == "channel":
             return k * cols * ho * wo + o * k * ho * wo
         assert self.in_hw is not None
+        assert isinstance(self.layer, Conv2d)
         mid_w = self.in_hw[1] + 2 * self.layer.padding[1]  # the kh×1 layer keeps every column
         return k * c * kh * ho * mid_w + o * k * kw * ho * wo
 
@@ -339,7 +343,7 @@ def factor_layer(
     out_hw = None
     if isinstance(layer, Conv2d):
         if inputs is not None:
-            in_hw = tuple(inputs.shape[2:4])  # type: ignore[assignment]
+            in_hw = (int(inputs.shape[2]), int(inputs.shape[3]))
         if in_hw is None:
             raise ValueError(f"layer {layer.name}: a convolution needs its input size (in_hw)")
         out_hw = conv_output_hw(in_hw, layer.weight.shape[2:], layer.stride, layer.padding)

@@ -8,6 +8,7 @@ out·in·kh·kw·Ho·Wo.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -94,12 +95,18 @@ def _conv(layer: Conv2d, x: np.ndarray) -> np.ndarray:
 
 
 def _maxpool(layer: MaxPool, x: np.ndarray) -> np.ndarray:
+    # The elementwise maximum of the kh·kw strided views: numpy's max over a reshaped window
+    # axis was ~20× slower (a reduction over non-contiguous axes).
     (kh, kw), (sh, sw) = layer.size, layer.stride
-    n, c, h, w = x.shape
-    if (kh, kw) == (sh, sw) and h % kh == 0 and w % kw == 0:
-        return x.reshape(n, c, h // kh, kh, w // kw, kw).max(axis=(3, 5))
-    win = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
-    return np.ascontiguousarray(win.max(axis=(4, 5)))
+    h, w = x.shape[2:]
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out: np.ndarray | None = None
+    for i in range(kh):
+        for j in range(kw):
+            view = x[:, :, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw]
+            out = view.copy() if out is None else np.maximum(out, view, out=out)
+    assert out is not None
+    return out
 
 
 def apply_layer(layer: Layer, x: np.ndarray) -> np.ndarray:
@@ -156,7 +163,7 @@ def forward(
     return np.concatenate(outs, axis=0)
 
 
-def predict(network: Network, x: np.ndarray, **kwargs) -> np.ndarray:
+def predict(network: Network, x: np.ndarray, **kwargs: Any) -> np.ndarray:
     """The argmax class index of every sample."""
     return np.argmax(forward(network, x, **kwargs), axis=1)
 

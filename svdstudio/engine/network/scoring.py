@@ -113,6 +113,17 @@ class Scorer:
             x = run_layers(swap.get(layer.name, (layer,)), x)
         return x
 
+    def layer_input(self, name: str) -> np.ndarray:
+        """The cached input batch of layer ``name`` on the original network."""
+        return self._input_of(self._index[name])
+
+    def count_correct_after(self, name: str, output: np.ndarray, start: int = 0) -> int:
+        """Run the layers after ``name`` on its ``output`` (samples ``start``… of this set) and
+        count the correct predictions."""
+        x = run_layers(self.network.layers[self._index[name] + 1 :], output)
+        y = self.y[start : start + x.shape[0]]
+        return int(np.count_nonzero(np.argmax(x, axis=1) == y))
+
     def _final(self) -> np.ndarray:
         return self._input_of(len(self.network.layers))
 

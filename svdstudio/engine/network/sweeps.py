@@ -19,6 +19,7 @@ from svdstudio.engine.network.allocate import (
 )
 from svdstudio.engine.network.analysis import replacements
 from svdstudio.engine.network.factorize import LayerFactors
+from svdstudio.engine.network.fastsweep import outputs_by_rank
 from svdstudio.engine.network.scoring import Scorer
 
 __all__ = [
@@ -38,7 +39,9 @@ class Cancelled(Exception):  # noqa: N818 - an event name, like the signals
     """Raised between steps when the caller's cancel check returns True."""
 
 
-def _step(done: int, total: int, progress: Progress | None, cancelled: Callable[[], bool] | None):
+def _step(
+    done: int, total: int, progress: Progress | None, cancelled: Callable[[], bool] | None
+) -> None:
     if progress is not None:
         progress(done, total)
     if cancelled is not None and cancelled():
@@ -66,12 +69,34 @@ def rank_sweep(
 ) -> RankSweep:
     """Score every rank in ``ranks`` (default 1..max_rank) of one layer, the others whole."""
     ks = list(ranks) if ranks is not None else list(range(1, factors.max_rank + 1))
-    acc = []
-    _step(0, len(ks), progress, cancelled)
-    for i, k in enumerate(ks):
-        acc.append(scorer.score({factors.name: factors.layers_at(k)}).value)
-        _step(i + 1, len(ks), progress, cancelled)
+    acc = _accuracy_by_rank(scorer, factors, ks, progress, cancelled)
     return RankSweep(factors.name, factors.method, tuple(ks), tuple(acc), scorer.n)
+
+
+def _accuracy_by_rank(
+    scorer: Scorer,
+    f: LayerFactors,
+    ks: Sequence[int],
+    progress: Progress | None,
+    cancelled: Callable[[], bool] | None,
+    chunk: int = 512,
+) -> list[float]:
+    """Accuracy with layer ``f`` at each rank in ``ks`` (others whole), in sample chunks so that
+    memory stays bounded; one step per (chunk, rank)."""
+    order = sorted(set(int(k) for k in ks))
+    x = scorer.layer_input(f.name)
+    n = x.shape[0]
+    chunks = range(0, n, chunk)
+    total = len(chunks) * len(order)
+    correct = dict.fromkeys(order, 0)
+    done = 0
+    _step(0, total, progress, cancelled)
+    for start in chunks:
+        for k, out in outputs_by_rank(f, x[start : start + chunk], order):
+            correct[k] += scorer.count_correct_after(f.name, out, start)
+            done += 1
+            _step(done, total, progress, cancelled)
+    return [correct[int(k)] / n for k in ks]
 
 
 def accuracy_tables(
@@ -90,12 +115,13 @@ def accuracy_tables(
     tables = []
     _step(0, total, progress, cancelled)
     for name, ks in plan.items():
-        f = factors[name]
-        acc = []
-        for k in ks:
-            acc.append(scorer.score({name: f.layers_at(k)}).value)
-            done += 1
-            _step(done, total, progress, cancelled)
+
+        def sub(d: int, t: int, base: int = done, steps: int = len(ks)) -> None:
+            if progress is not None:
+                progress(base + round(d / max(t, 1) * steps), total)
+
+        acc = _accuracy_by_rank(scorer, factors[name], ks, sub, cancelled)
+        done += len(ks)
         tables.append(AccuracyTable(name, tuple(ks), tuple(acc)))
     return tables
 

@@ -13,8 +13,11 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
+
+from svdstudio.engine.network.layers import Network
 
 __all__ = [
     "ONE_THREAD_ENV",
@@ -84,7 +87,7 @@ def busy_warning(load: float | None = None, cores: int | None = None) -> str | N
 def blas_threads(n: int = 1) -> Iterator[bool]:
     """Limit BLAS to ``n`` threads inside the block; yields whether the limit is in effect."""
     try:
-        from threadpoolctl import threadpool_limits  # optional
+        from threadpoolctl import threadpool_limits  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         env = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
         yield env == str(n)
@@ -144,8 +147,8 @@ class LatencyComparison:
 
 
 def compare_latency(
-    original: object,
-    compressed: object,
+    original: Network,
+    compressed: Network,
     x: np.ndarray,
     *,
     batches: tuple[int, ...] = (1, 256),
@@ -165,14 +168,14 @@ def compare_latency(
     total = 2 * len(batches)
     done = 0
     for batch in batches:
-        xb = prepare_input(original, x[: max(1, min(batch, x.shape[0]))])  # type: ignore[arg-type]
+        xb = prepare_input(original, x[: max(1, min(batch, x.shape[0]))])
         pair = []
         for net in (original, compressed):
             with blas_threads(1) as limited:
                 limited_all &= limited
                 pair.append(
                     measure_latency(
-                        lambda net=net, xb=xb: forward(net, xb, prepared=True),  # type: ignore[arg-type]
+                        partial(forward, net, xb, prepared=True),
                         runs=runs,
                         one_thread=False,
                         cancelled=cancelled,

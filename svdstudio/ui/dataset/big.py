@@ -47,6 +47,7 @@ class BigTables(QtCore.QObject):
     exported = Signal(str, int)  # path, rows written
     failed = Signal(str)  # the table could not be read
     project_failed = Signal(str)  # the fit, density or export failed
+    refused = Signal(str)  # a fit done here, not as a job, failed (no one has reported it)
     status = Signal(str)
 
     def __init__(self, runner: JobRunner, parent: QtCore.QObject | None = None) -> None:
@@ -121,7 +122,7 @@ class BigTables(QtCore.QObject):
             try:
                 fit = big_job.fit_big_table(self.table, method, self.scheduler)
             except ValueError as exc:
-                QtCore.QTimer.singleShot(0, lambda m=str(exc): self.project_failed.emit(m))
+                QtCore.QTimer.singleShot(0, lambda m=str(exc): self.refused.emit(m))
                 return busy
             QtCore.QTimer.singleShot(0, lambda f=fit, d=ds: self._on_fit(f, d))
             return busy

@@ -11,9 +11,16 @@ from pathlib import Path
 from PySide6 import QtWidgets
 from PySide6.QtCore import Qt, Signal
 
-from svdstudio.engine.projection import METHOD_EXPLANATIONS, METHOD_TITLES, METHODS, Projection
+from svdstudio.engine.projection import Projection
 from svdstudio.io.datasets import BUNDLED
-from svdstudio.ui.dataset.text import NO_LABEL
+from svdstudio.ui.dataset.columns import ColumnChooser
+from svdstudio.ui.dataset.text import (
+    NO_LABEL,
+    component_prefix,
+    method_description,
+    method_keys,
+    method_title,
+)
 
 __all__ = ["OPEN_ITEM", "DatasetControls"]
 
@@ -73,9 +80,11 @@ class DatasetControls(QtWidgets.QWidget):
         self.method_combo.setSizeAdjustPolicy(
             QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        for i, m in enumerate(METHODS):
-            self.method_combo.addItem(METHOD_TITLES[m], m)
-            self.method_combo.setItemData(i, METHOD_EXPLANATIONS[m], Qt.ItemDataRole.ToolTipRole)
+        for i, m in enumerate(method_keys()):
+            self.method_combo.addItem(method_title(m), m)
+            self.method_combo.setItemData(i, method_description(m), Qt.ItemDataRole.ToolTipRole)
+        # Placed by the tab beside the notices (which say what was left out), not in this row.
+        self.columns_button = ColumnChooser()
 
         self.x_spin = _component_spin("datasetXComponent", "X axis component", 1)
         self.y_spin = _component_spin("datasetYComponent", "Y axis component", 2)
@@ -164,13 +173,39 @@ class DatasetControls(QtWidgets.QWidget):
 
     def show_components(self, res: Projection, x: int, y: int) -> None:
         """Let the axes choose among the projection's components; show ``x`` and ``y`` (1-based,
-        clamped into range)."""
+        clamped into range).  Emits no signals (this shows the model, it does not edit it)."""
         count = res.n_components
         for spin in (self.x_spin, self.y_spin):
+            spin.blockSignals(True)
             spin.setRange(1, count)
-            spin.setPrefix("SVD" if res.method == "tsvd" else "PC")
-        self.x_spin.setValue(min(max(x, 1), count))
-        self.y_spin.setValue(min(max(y, 1), count))
+            spin.setPrefix(component_prefix(res.method))
+            spin.blockSignals(False)
+        self.show_axes(x, y)
+
+    def show_axes(self, x: int, y: int) -> None:
+        """Put ``x`` and ``y`` (1-based) in the spin boxes without emitting signals."""
+        for spin, v in ((self.x_spin, x), (self.y_spin, y)):
+            spin.blockSignals(True)
+            spin.setValue(v)
+            spin.blockSignals(False)
+
+    def show_method(self, key: str) -> None:
+        """Select method ``key`` in the list without emitting signals."""
+        i = self.method_combo.findData(key)
+        if i >= 0 and i != self.method_combo.currentIndex():
+            self.method_combo.blockSignals(True)
+            self.method_combo.setCurrentIndex(i)
+            self.method_combo.blockSignals(False)
+
+    def show_arrows(self, on: bool) -> None:
+        """Tick the arrows box without emitting signals."""
+        self.arrows_check.blockSignals(True)
+        self.arrows_check.setChecked(on)
+        self.arrows_check.blockSignals(False)
+
+    def axes(self) -> tuple[int, int]:
+        """The components in the spin boxes (1-based)."""
+        return self.x_spin.value(), self.y_spin.value()
 
 
 def _component_spin(name: str, title: str, value: int) -> QtWidgets.QSpinBox:

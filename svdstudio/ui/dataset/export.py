@@ -5,6 +5,7 @@ Each writer returns None when the file was written, else the one sentence to sho
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6 import QtWidgets
@@ -39,13 +40,16 @@ def ask_export_path(parent: QtWidgets.QWidget, kind: str | None, stem: str) -> s
     return path
 
 
-def save_coordinates(path: str, ds: Dataset, res: Projection, k: int) -> str | None:
-    """Write row, label and the first ``k`` components to ``path`` (atomic)."""
+def save_coordinates(
+    path: str, ds: Dataset, res: Projection, components: Sequence[int]
+) -> str | None:
+    """Write row, label and the 0-based ``components`` to ``path`` (atomic)."""
+    every = component_names(res.method, res.n_components)
     try:
         write_projection_csv(
             path,
-            res.projection[:, :k],
-            component_names=component_names(res.method, k),
+            res.projection[:, list(components)],
+            component_names=[every[j] for j in components],
             labels=ds.labels,
             label_name=ds.label_name,
             row_numbers=ds.row_numbers,

@@ -2,6 +2,11 @@
 
 Hovering finds the nearest point in screen pixels with one vectorised pass over the shown
 coordinates (about a millisecond for 50 000 points), rate-limited to the screen's pace.
+
+The legend sits in the top-right corner in room kept free for it: fitting the view leaves a
+margin as wide as the legend (or as tall, whichever costs the data less), so it never covers a
+point or an arrow label; it can also be dragged, and is semi-transparent.  No axis rescales its
+ticks with an SI prefix: the components have no unit.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt, Signal
 
-__all__ = ["PALETTE", "DatasetScatter", "FastPoints", "class_colours"]
+from svdstudio.ui.dataset.biplot import BiplotArrows, leader_end, place_labels
+from svdstudio.ui.dataset.points import FastPoints, PointCloud
+
+__all__ = ["PALETTE", "DatasetScatter", "FastPoints", "PointCloud", "class_colours"]
 
 # Tableau 10, then lighter companions (tab20): distinct, print-safe, colour-blind friendlier.
 PALETTE = (
@@ -42,67 +50,12 @@ UNLABELLED = "#4e79a7"
 MAX_CLASSES = len(PALETTE)
 MAX_ARROWS = 12
 HOVER_RADIUS_PX = 10.0
-ARROW = "#444444"
+LEGEND_MARGIN_PX = 10  # between the legend and the plot's edge, and past it before the data
 
 
-# Above this many points, dots are drawn by one QPainter.drawPoints call per class instead of
-# pyqtgraph's per-spot ScatterPlotItem (0.4 s to build for 50 000 points; this takes ~10 ms).
+# From this many points on, dots are drawn by one PointCloud (numpy raster of the view) instead
+# of pyqtgraph's per-spot ScatterPlotItem (0.4 s to build for 50 000 points).
 FAST_POINTS_FROM = 5000
-
-
-class FastPoints(pg.GraphicsObject):
-    """Small dots of a fixed pixel size at data coordinates, drawn in one call."""
-
-    def __init__(self, x: np.ndarray, y: np.ndarray, colour: str, size: float) -> None:
-        super().__init__()
-        self._x = np.ascontiguousarray(x, dtype=np.float64)
-        self._y = np.ascontiguousarray(y, dtype=np.float64)
-        self._poly = pg.functions.arrayToQPolygonF(self._x, self._y)
-        pen = QtGui.QPen(QtGui.QColor(colour))
-        pen.setWidthF(size)
-        pen.setCosmetic(True)  # size in screen pixels, whatever the zoom
-        # Square dots: antialiased round caps cost ten times as much to draw, and at 3–4 px the
-        # difference is hard to see.
-        pen.setCapStyle(Qt.PenCapStyle.SquareCap)
-        self._pen = pen
-        if self._x.size:
-            self._rect = QtCore.QRectF(
-                float(self._x.min()),
-                float(self._y.min()),
-                float(np.ptp(self._x)) or 1e-12,
-                float(np.ptp(self._y)) or 1e-12,
-            )
-        else:
-            self._rect = QtCore.QRectF()
-
-    def getData(self) -> tuple[np.ndarray, np.ndarray]:
-        """The x and y coordinates, like ScatterPlotItem.getData()."""
-        return self._x, self._y
-
-    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):  # noqa: N803
-        """Data range along ``ax`` for the view box's auto-range."""
-        d = self._x if ax == 0 else self._y
-        return (float(d.min()), float(d.max())) if d.size else (None, None)
-
-    def pixelPadding(self) -> float:
-        """Dots reach half their size past their centres."""
-        return self._pen.widthF() / 2
-
-    def boundingRect(self) -> QtCore.QRectF:
-        """Bounds of the data, padded by a dot's radius in data units."""
-        px = self.pixelVectors()
-        pad_x = pad_y = 0.0
-        if px[0] is not None:
-            r = self._pen.widthF()
-            pad_x = abs(px[0].x()) * r + abs(px[1].x()) * r
-            pad_y = abs(px[0].y()) * r + abs(px[1].y()) * r
-        return self._rect.adjusted(-pad_x, -pad_y, pad_x, pad_y)
-
-    def paint(self, painter: QtGui.QPainter, *args: object) -> None:
-        """All dots in one call."""
-        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
-        painter.setPen(self._pen)
-        painter.drawPoints(self._poly)
 
 
 def class_colours(classes: list[str]) -> dict[str, str]:
@@ -122,7 +75,6 @@ class DatasetScatter(pg.PlotWidget):
         self.setToolTip("")
         self.setMinimumSize(320, 260)
         self._xy = np.zeros((0, 2))
-        self._tips = np.zeros((0, 2))
         self._hovered = -1
         self.point_tip: Callable[[int], str] | None = None  # rich text for a hovered point
         pi = self.getPlotItem()
@@ -135,26 +87,33 @@ class DatasetScatter(pg.PlotWidget):
             axis = pi.getAxis(name)
             axis.setPen(fg)
             axis.setTextPen(fg)
+            axis.enableAutoSIPrefix(False)  # a score of 0.0008 is labelled 0.0008, not 0.8 (×1e-3)
         self._legend = pi.addLegend(
-            offset=(-10, 10),
-            brush=pg.mkBrush(255, 255, 255, 220),
+            offset=(-LEGEND_MARGIN_PX, LEGEND_MARGIN_PX),
+            brush=pg.mkBrush(255, 255, 255, 190),
             pen=pg.mkPen("#c8c8c8"),
             labelTextColor="#222222",
-            labelTextSize="9pt",
+            labelTextSize=_axis_title_size(pi),
             verSpacing=-4,
         )
+        self._legend.setToolTip("Drag the legend to move it")
         for angle in (0, 90):
             zero = pg.InfiniteLine(
                 pos=0, angle=angle, pen=pg.mkPen("#b0b0b0", width=1, style=Qt.PenStyle.DashLine)
             )
             zero.setZValue(-10)
             pi.addItem(zero, ignoreBounds=True)
-        self._class_items: list[pg.GraphicsObject] = []
-        self._arrow_lines = pg.PlotDataItem([], [], connect="pairs", pen=pg.mkPen(ARROW, width=1.5))
-        self._arrow_lines.setZValue(15)
-        pi.addItem(self._arrow_lines, ignoreBounds=True)
-        self._arrow_heads: list[pg.ArrowItem] = []
+        self._class_items: list[pg.GraphicsObject | FastPoints] = []
+        self._cloud: PointCloud | None = None  # draws the FastPoints of big tables
+        self._legend_entries: list[tuple[str, int]] = []
+        self._arrows = BiplotArrows()
+        self._arrows.setZValue(15)
+        pi.addItem(self._arrows, ignoreBounds=True)
         self._arrow_labels: list[pg.TextItem] = []
+        self._auto_fit = True  # refit on resize until the user pans or zooms
+        pi.vb.sigRangeChangedManually.connect(self._on_manual_range)
+        pi.vb.sigResized.connect(self._on_view_resized)
+        pi.vb.sigTransformChanged.connect(lambda _vb: self._place_arrow_labels())
         self._highlight = pg.ScatterPlotItem(
             size=14, brush=pg.mkBrush(0, 0, 0, 0), pen=pg.mkPen("#111111", width=2)
         )
@@ -172,13 +131,12 @@ class DatasetScatter(pg.PlotWidget):
         classes: list[str],
         x_title: str,
         y_title: str,
+        codes: np.ndarray | None = None,
     ) -> None:
-        """Show ``xy`` (n × 2); one coloured item (and legend entry) per class."""
+        """Show ``xy`` (n × 2); one coloured item (and legend entry) per class.  ``codes``
+        (optional) gives each row's class as an index into ``classes``."""
         pi = self.getPlotItem()
-        for item in self._class_items:
-            pi.removeItem(item)
-        self._class_items = []
-        self._legend.clear()
+        self._remove_points()
         self._xy = np.asarray(xy, dtype=np.float64)
         n = self._xy.shape[0]
         size = 8 if n <= 1000 else 6 if n <= FAST_POINTS_FROM else 4 if n <= 20000 else 3
@@ -186,15 +144,29 @@ class DatasetScatter(pg.PlotWidget):
         if labels is None or not classes or len(classes) > MAX_CLASSES:
             groups = [("all rows" if labels is None else f"{len(classes)} classes", None)]
         else:
-            groups = [(c, labels == c) for c in classes]
+            if codes is None:
+                groups = [(c, labels == c) for c in classes]
+            else:  # integer class codes: far cheaper than comparing 100 000 strings 10 times
+                groups = [(c, codes == i) for i, c in enumerate(classes)]
         colours = class_colours([g for g, _ in groups])
+        # The legend is rebuilt only when its entries change (not when the axes do): each
+        # entry is a text item laid out from HTML, a slow step on a table of 100 000 rows.
+        entries = [
+            (name, n if mask is None else int(np.count_nonzero(mask))) for name, mask in groups
+        ]
+        keep_legend = entries == self._legend_entries and n >= FAST_POINTS_FROM
+        if not keep_legend:
+            self._legend.clear()
+            self._legend_entries = entries
         for name, mask in groups:
             pts = self._xy if mask is None else self._xy[mask]
             colour = UNLABELLED if mask is None else colours[name]
             if n >= FAST_POINTS_FROM:
-                item = FastPoints(pts[:, 0], pts[:, 1], colour, size)
-                sample = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(colour), pen=None)
-                self._legend.addItem(sample, f"{name} ({pts.shape[0]})")
+                self._class_items.append(FastPoints(pts[:, 0], pts[:, 1], colour, size))
+                if not keep_legend:
+                    sample = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(colour), pen=None)
+                    self._legend.addItem(sample, f"{name} ({pts.shape[0]})")
+                continue
             else:
                 item = pg.ScatterPlotItem(
                     pts[:, 0],
@@ -208,19 +180,30 @@ class DatasetScatter(pg.PlotWidget):
             item.setZValue(5)
             pi.addItem(item)
             self._class_items.append(item)
+        if n >= FAST_POINTS_FROM:
+            self._cloud = PointCloud(list(self._class_items))
+            self._cloud.setZValue(5)
+            pi.addItem(self._cloud)
         self._legend.setVisible(labels is not None and len(groups) > 0)
         pi.setLabel("bottom", x_title, color="#333333")
         pi.setLabel("left", y_title, color="#333333")
         self._set_hovered(-1)
         self.fit_view()
 
+    def _remove_points(self) -> None:
+        pi = self.getPlotItem()
+        for item in [*self._class_items, self._cloud]:
+            if isinstance(item, pg.GraphicsObject):
+                pi.removeItem(item)
+        self._class_items = []
+        self._cloud = None
+
     def clear_points(self, message: str = "") -> None:
         """Remove points, arrows and legend; show ``message`` as the title."""
         pi = self.getPlotItem()
-        for item in self._class_items:
-            pi.removeItem(item)
-        self._class_items = []
+        self._remove_points()
         self._legend.clear()
+        self._legend_entries = []
         self._legend.setVisible(False)
         self._xy = np.zeros((0, 2))
         self.set_arrows(None)
@@ -228,33 +211,55 @@ class DatasetScatter(pg.PlotWidget):
         pi.setTitle(message, color="#555555", size="11pt")
 
     def fit_view(self) -> None:
-        """Fit the view to the points (and the arrows, which are scaled to the points)."""
+        """Fit the view to the points and arrows, leaving the legend's corner free."""
+        self._auto_fit = True
         if self._xy.shape[0] == 0:
             return
         pts = self._xy
-        if self._tips.shape[0]:
-            # Leave room past each arrow tip for its label.
-            pts = np.vstack([pts, 1.3 * self._tips])
+        tips = self._arrows.tips()
+        if tips.shape[0]:
+            pts = np.vstack([pts, tips, [[0.0, 0.0]]])
         lo = pts.min(axis=0)
         hi = pts.max(axis=0)
         span = np.where(hi - lo > 0, hi - lo, 1.0)
-        pad = 0.06 * span
-        self.getPlotItem().vb.setRange(
-            xRange=(lo[0] - pad[0], hi[0] + pad[0]),
-            yRange=(lo[1] - pad[1], hi[1] + pad[1]),
-            padding=0,
-        )
+        # Room for the arrow labels and the dots' radius on every side.
+        pad = (0.09 if tips.shape[0] else 0.06) * span
+        lo, hi = lo - pad, hi + pad
+        vb = self.getPlotItem().vb
+        width, height = vb.width(), vb.height()
+        if self._legend.isVisible() and width > 0 and height > 0:
+            # Lay the legend out now: its size is otherwise only right after the next event.
+            self._legend.layout.activate()
+            self._legend.updateSize()
+            lw = self._legend.boundingRect().width() + 2 * LEGEND_MARGIN_PX
+            lh = self._legend.boundingRect().height() + 2 * LEGEND_MARGIN_PX
+            # Keep a strip free on the right or at the top, whichever costs the data less.
+            if lw / width <= lh / height and lw < 0.6 * width:
+                hi[0] = lo[0] + (hi[0] - lo[0]) * width / (width - lw)
+            elif lh < 0.6 * height:
+                hi[1] = lo[1] + (hi[1] - lo[1]) * height / (height - lh)
+        vb.setRange(xRange=(lo[0], hi[0]), yRange=(lo[1], hi[1]), padding=0)
+        self._auto_fit = True
+        self._place_arrow_labels()
+
+    def _on_manual_range(self, *_args: object) -> None:
+        self._auto_fit = False
+
+    def _on_view_resized(self, *_args: object) -> None:
+        # The view box changes size with the widget and with its axes' labels.
+        if self._auto_fit:
+            self.fit_view()
 
     def set_arrows(self, vectors: np.ndarray | None, names: list[str] | None = None) -> None:
         """Biplot arrows from the origin (p × 2 in data units), the longest MAX_ARROWS labelled."""
         pi = self.getPlotItem()
-        for item in self._arrow_heads + self._arrow_labels:
+        for item in self._arrow_labels:
             pi.removeItem(item)
-        self._arrow_heads, self._arrow_labels = [], []
+        self._arrow_labels = []
         if vectors is None or len(vectors) == 0:
-            self._arrow_lines.setData([], [])
-            if self._tips.shape[0]:
-                self._tips = np.zeros((0, 2))
+            had = self._arrows.tips().shape[0] > 0
+            self._arrows.set_tips(np.zeros((0, 2)))
+            if had:
                 self.fit_view()
             return
         v = np.asarray(vectors, dtype=np.float64)
@@ -262,46 +267,63 @@ class DatasetScatter(pg.PlotWidget):
         order = np.argsort(-length)[:MAX_ARROWS]
         # Arrows much shorter than the longest are noise in this plane: leave them out.
         order = order[length[order] >= 0.08 * length[order[0]]]
-        segs = np.zeros((2 * order.size, 2))
-        segs[1::2] = v[order]
-        self._arrow_lines.setData(segs[:, 0], segs[:, 1])
+        self._arrows.set_tips(v[order])
         for j in order:
-            x, y = float(v[j, 0]), float(v[j, 1])
-            # ArrowItem's angle 0 points left; the head must point along (x, y) on screen.
-            head = pg.ArrowItem(
-                pos=(x, y),
-                angle=180.0 - float(np.degrees(np.arctan2(-y, x))),
-                headLen=9,
-                tipAngle=28,
-                brush=ARROW,
-                pen=None,
-            )
-            head.setZValue(16)
-            pi.addItem(head, ignoreBounds=True)
-            self._arrow_heads.append(head)
             label = pg.TextItem(
                 names[j] if names else f"x{j + 1}",
                 color="#222222",
-                anchor=(0.0 if x >= 0 else 1.0, 1.0 if y >= 0 else 0.0),
+                anchor=(0.0, 0.0),
                 fill=pg.mkBrush(255, 255, 255, 170),
             )
-            label.setPos(x, y)
             label.setZValue(17)
             pi.addItem(label, ignoreBounds=True)
             self._arrow_labels.append(label)
-        self._tips = v[order]
         self.fit_view()
+
+    def _place_arrow_labels(self) -> None:
+        """Put each arrow's label near its tip where it overlaps no other label nor the
+        legend (screen space: redone whenever the view moves)."""
+        if not self._arrow_labels:
+            return
+        vb = self.getPlotItem().vb
+        tips = [
+            vb.mapViewToScene(QtCore.QPointF(float(x), float(y))) for x, y in self._arrows.tips()
+        ]
+        origin = vb.mapViewToScene(QtCore.QPointF(0.0, 0.0))
+        sizes = [
+            (lab.boundingRect().width(), lab.boundingRect().height()) for lab in self._arrow_labels
+        ]
+        avoid = [self._legend.sceneBoundingRect()] if self._legend.isVisible() else []
+        rects = place_labels(tips, origin, sizes, avoid, vb.sceneBoundingRect())
+        leaders = []
+        for label, tip, rect in zip(self._arrow_labels, tips, rects, strict=True):
+            label.setPos(vb.mapSceneToView(rect.topLeft()))
+            # The text sits 4 px inside its item: aim the leader at the text, not the margin.
+            end = leader_end(tip, rect.adjusted(4, 4, -4, -4), far=10.0)
+            if end is not None:
+                a, b = vb.mapSceneToView(tip), vb.mapSceneToView(end)
+                leaders.append((a.x(), a.y(), b.x(), b.y()))
+        self._arrows.set_leaders(np.array(leaders).reshape(-1, 4))
+
+    def arrow_labels(self) -> list[pg.TextItem]:
+        """The feature arrows' name labels."""
+        return list(self._arrow_labels)
 
     def arrow_count(self) -> int:
         """How many feature arrows are drawn."""
-        return len(self._arrow_heads)
+        return int(self._arrows.tips().shape[0])
+
+    def legend(self) -> pg.LegendItem:
+        """The class legend (for tests and screenshots)."""
+        return self._legend
 
     def point_count(self) -> int:
         """Number of points shown."""
         return int(self._xy.shape[0])
 
-    def class_items(self) -> list[pg.GraphicsObject]:
-        """The point items, one per class; each has ``getData() -> (x, y)``."""
+    def class_items(self) -> list[pg.GraphicsObject | FastPoints]:
+        """The points, one group per class (ScatterPlotItems, or FastPoints drawn by one
+        PointCloud for big tables); each has ``getData() -> (x, y)``."""
         return list(self._class_items)
 
     # ---------------------------------------------------------------- hover
@@ -364,3 +386,10 @@ class DatasetScatter(pg.PlotWidget):
     def leaveEvent(self, ev: QtCore.QEvent) -> None:
         self._set_hovered(-1)
         super().leaveEvent(ev)
+
+
+def _axis_title_size(pi: pg.PlotItem) -> str:
+    """The axis titles' font size as a CSS size, for the legend to match."""
+    font = pi.getAxis("bottom").label.font()
+    pt = font.pointSizeF()
+    return f"{pt:g}pt" if pt > 0 else f"{font.pixelSize()}px"

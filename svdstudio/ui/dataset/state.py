@@ -1,6 +1,7 @@
-"""Keep the Dataset lab's view between runs: table, label column, method, axes, arrows, k.
+"""The Dataset lab's view as one value: table, label column, method, axes, arrows, k, columns.
 
-Values live in QSettings under "dataset/…"; the tab reads them as one :class:`SavedView`.
+:class:`SavedView` is the state a :class:`~svdstudio.ui.dataset.session.DatasetSession` holds;
+the same value is written to and read from QSettings under "dataset/…".
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ __all__ = ["SavedView", "read_view", "restore_splitters", "save_splitters", "wri
 
 @dataclass(frozen=True)
 class SavedView:
-    """What the Dataset lab showed when it was last closed."""
+    """What the Dataset lab shows (and showed when it was last closed)."""
 
-    method: str
-    x: int
-    y: int
-    arrows: bool
-    k: int
-    source: str  # a bundled key or a file path
-    label: str | None  # the label column, "(no label)", or None when not recorded
+    method: str = "tsvd"
+    x: int = 1  # 1-based component on the x axis
+    y: int = 2  # 1-based component on the y axis
+    arrows: bool = False
+    k: int = 2  # components kept (spectrum cutoff; what Copy and Export hold at least)
+    source: str = "iris"  # a bundled key or a file path
+    label: str | None = None  # the label column, "(no label)", or None when not recorded
+    excluded: tuple[str, ...] = ()  # feature columns left out of the projection
 
 
 def write_view(settings: QSettings, view: SavedView) -> None:
@@ -34,6 +36,8 @@ def write_view(settings: QSettings, view: SavedView) -> None:
     settings.setValue("dataset/arrows", view.arrows)
     settings.setValue("dataset/k", view.k)
     settings.setValue("dataset/source", view.source)
+    # A list of one element reads back as a plain string from INI files: store one text.
+    settings.setValue("dataset/excluded", "\n".join(view.excluded))
     if view.label is not None:
         settings.setValue("dataset/label", view.label)
 
@@ -41,6 +45,7 @@ def write_view(settings: QSettings, view: SavedView) -> None:
 def read_view(settings: QSettings) -> SavedView:
     """The stored view, with Iris, truncated SVD and components 1 and 2 where nothing is."""
     label = settings.value("dataset/label")
+    excluded = str(settings.value("dataset/excluded", "") or "")
     return SavedView(
         method=str(settings.value("dataset/method", "tsvd")),
         x=settings.value("dataset/x", 1, type=int),
@@ -49,6 +54,7 @@ def read_view(settings: QSettings) -> SavedView:
         k=settings.value("dataset/k", 2, type=int),
         source=str(settings.value("dataset/source", "iris")),
         label=None if label in (None, "") else str(label),
+        excluded=tuple(n for n in excluded.split("\n") if n),
     )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from PySide6 import QtWidgets
 from PySide6.QtCore import QSettings, Qt, Signal
 
-from svdstudio.engine.projection import METHODS, Projection
+from svdstudio.engine.projection import Projection
 from svdstudio.io.datasets import BUNDLED, Dataset, bundled_path
 from svdstudio.ui.dataset import export as dataset_export
 from svdstudio.ui.dataset import state as dataset_state
@@ -26,7 +26,6 @@ from svdstudio.ui.dataset import text as dataset_text
 from svdstudio.ui.dataset.big import BigTableBar
 from svdstudio.ui.dataset.controls import DatasetControls
 from svdstudio.ui.dataset.session import DatasetSession
-from svdstudio.ui.dataset.text import NO_LABEL
 from svdstudio.ui.dataset.view import DatasetView
 from svdstudio.ui.widgets import file_dialogs
 from svdstudio.workers import JobRunner
@@ -49,32 +48,16 @@ class DatasetTab(QtWidgets.QWidget):
         super().__init__(parent)
         self.setObjectName("datasetTab")
         self.setAccessibleName("Dataset lab")
-        self._session = DatasetSession(runner, self)
-        self._updating = False
-        self._pending_axes: tuple[int, int] | None = None
-        self._pending_k: int | None = None
+        self.session = DatasetSession(runner, self)
         self._build()
 
     def _build(self) -> None:
-        s = self._session
-        s.dataset_changed.connect(self._on_dataset_changed)
-        s.result_ready.connect(self._on_result)
-        s.failed.connect(self._error)
-        s.project_failed.connect(self._on_project_error)
-        s.status.connect(self.status_message)
-
+        s = self.session
         self.controls = c = DatasetControls()
         self.dataset_combo, self.label_combo = c.dataset_combo, c.label_combo
         self.method_combo, self.x_spin, self.y_spin = c.method_combo, c.x_spin, c.y_spin
         self.swap_button, self.arrows_check = c.swap_button, c.arrows_check
-        self.export_button = c.export_button
-        c.dataset_combo.activated.connect(self._on_dataset_activated)
-        c.label_combo.activated.connect(self._on_label_activated)
-        c.method_combo.currentIndexChanged.connect(self._on_method_changed)
-        c.x_spin.valueChanged.connect(self._on_axes_changed)
-        c.y_spin.valueChanged.connect(self._on_axes_changed)
-        c.swap_button.clicked.connect(self._swap_axes)
-        c.export_requested.connect(self._export_dialog)
+        self.export_button, self.columns_button = c.export_button, c.columns_button
 
         self.notice_label = QtWidgets.QLabel()
         self.notice_label.setObjectName("datasetNotices")
@@ -83,23 +66,49 @@ class DatasetTab(QtWidgets.QWidget):
         self.notice_label.setWordWrap(True)
         self.notice_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
+        # The view listens to the session itself; it is built before the tab's own handlers
+        # are connected, so it has redrawn by the time they run.
         self.view = v = DatasetView(s)
         self.splitter, self.right_splitter = v, v.right
         self.scatter, self.spectrum, self.hover_panel = v.scatter, v.spectrum, v.hover_panel
         self.hover_title = v.hover_panel.title
         self.hover_info = v.hover_panel.info
         self.digit_view = v.hover_panel.digit_view
-        v.spectrum.component_selected.connect(self._on_component_selected)
-        c.arrows_check.toggled.connect(v.set_arrows)
+
+        # Widgets write through the session...
+        c.dataset_combo.activated.connect(self._on_dataset_activated)
+        c.label_combo.activated.connect(self._on_label_activated)
+        c.method_combo.currentIndexChanged.connect(
+            lambda _i: s.set_method(str(c.method_combo.currentData()))
+        )
+        c.x_spin.valueChanged.connect(lambda _v: s.set_axes(*c.axes()))
+        c.y_spin.valueChanged.connect(lambda _v: s.set_axes(*c.axes()))
+        c.swap_button.clicked.connect(s.swap_axes)
+        c.arrows_check.toggled.connect(s.set_arrows)
+        c.columns_button.excluded_changed.connect(s.set_excluded)
+        c.export_requested.connect(self._export_dialog)
+        # ...and show what it holds.
+        s.method_changed.connect(c.show_method)
+        s.axes_changed.connect(c.show_axes)
+        s.arrows_changed.connect(c.show_arrows)
+        s.dataset_changed.connect(self._on_dataset_changed)
+        s.columns_changed.connect(self._show_columns)
+        s.computing.connect(lambda _busy: self.controls.set_view_enabled(False))
+        s.result_ready.connect(self._on_result)
+        s.failed.connect(self._error)
+        s.status.connect(self.status_message)
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(6)
         layout.addWidget(self.controls)
-        layout.addWidget(self.notice_label)
-        self.big_bar = BigTableBar(s.big, self.scatter, self._axes)
-        c.x_spin.valueChanged.connect(self.big_bar.axes_changed)
-        c.y_spin.valueChanged.connect(self.big_bar.axes_changed)
+        notices = QtWidgets.QHBoxLayout()
+        notices.setContentsMargins(0, 0, 0, 0)
+        notices.addWidget(self.notice_label, 1)
+        notices.addWidget(self.columns_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(notices)
+        self.big_bar = BigTableBar(s.big, self.scatter, lambda: tuple(a - 1 for a in s.axes))
+        s.axes_changed.connect(lambda _x, _y: self.big_bar.axes_changed())
         s.big.exported.connect(self._on_big_exported)
         layout.addWidget(self.big_bar)
         layout.addWidget(self.splitter, 1)
@@ -123,11 +132,14 @@ class DatasetTab(QtWidgets.QWidget):
         return True
 
     def copy(self) -> None:
-        """Copy the projected coordinates (components kept) as tab-separated text."""
+        """Copy the projected coordinates (what Export writes) as tab-separated text."""
         text = self.coordinates_text()
         if text:
             QtWidgets.QApplication.clipboard().setText(text)
-            self.status_message.emit("Projected coordinates copied as tab-separated text.")
+            names = self._exported_names()
+            self.status_message.emit(
+                f"Projected coordinates ({names}) copied as tab-separated text."
+            )
 
     def paste(self) -> None:
         """Tables are opened, not pasted."""
@@ -137,7 +149,7 @@ class DatasetTab(QtWidgets.QWidget):
 
     def load_defaults(self) -> None:
         """Open on Iris, truncated SVD, components 1 and 2 (as in the article)."""
-        self.method_combo.setCurrentIndex(METHODS.index("tsvd"))
+        self.session.apply_state(dataset_state.SavedView())
         self.load_bundled("iris")
 
     def open_file(self, path: str) -> bool:
@@ -149,31 +161,14 @@ class DatasetTab(QtWidgets.QWidget):
         self._export_dialog(None)
 
     def save_state(self, settings: QSettings) -> None:
-        """Remember the table, method, axes, arrows, components kept and splitters."""
-        path, ds = self._session.path, self._session.dataset
-        key = dataset_text.bundled_key(path) if path else None
-        view = dataset_state.SavedView(
-            method=self.method(),
-            x=self.x_spin.value(),
-            y=self.y_spin.value(),
-            arrows=self.arrows_check.isChecked(),
-            k=self.spectrum.rank(),
-            source=key or path or "iris",
-            label=(ds.label_name or NO_LABEL) if ds is not None else None,
-        )
-        dataset_state.write_view(settings, view)
+        """Remember the session's view (table, method, axes, arrows, k, columns) and splitters."""
+        dataset_state.write_view(settings, self.session.state)
         dataset_state.save_splitters(settings, self._splitters())
 
     def restore_state(self, settings: QSettings) -> None:
         """Reopen the last table with the last view (falls back to Iris)."""
         view = dataset_state.read_view(settings)
-        if view.method in METHODS:
-            self._updating = True
-            self.method_combo.setCurrentIndex(METHODS.index(view.method))
-            self._updating = False
-        self.arrows_check.setChecked(view.arrows)
-        self._pending_axes = (view.x, view.y)
-        self._pending_k = view.k
+        self.session.apply_state(view)
         dataset_state.restore_splitters(settings, self._splitters())
         if view.source in BUNDLED:
             self.load_bundled(view.source)
@@ -190,27 +185,23 @@ class DatasetTab(QtWidgets.QWidget):
     # ================================================================ public helpers
     def dataset(self) -> Dataset | None:
         """The table on show."""
-        return self._session.dataset
+        return self.session.dataset
 
     def result(self) -> Projection | None:
         """The projection on show."""
-        return self._session.result
+        return self.session.result
 
     def method(self) -> str:
         """The chosen method key (tsvd, pca, standardized)."""
-        return str(self.method_combo.currentData())
+        return self.session.method
 
     def set_method(self, method: str) -> None:
         """Choose a method (recomputes)."""
-        self.method_combo.setCurrentIndex(METHODS.index(method))
+        self.session.set_method(method)
 
     def set_axes(self, x: int, y: int) -> None:
         """Show components x and y (1-based)."""
-        self._updating = True
-        self.x_spin.setValue(x)
-        self.y_spin.setValue(y)
-        self._updating = False
-        self._redraw()
+        self.session.set_axes(x, y)
 
     def load_bundled(self, key: str) -> bool:
         """Show a bundled table (iris, wine, digits)."""
@@ -220,28 +211,42 @@ class DatasetTab(QtWidgets.QWidget):
         """Plain text about the hovered point ('' when none)."""
         return self.view.hover_text()
 
+    def exported_components(self) -> list[int]:
+        """0-based components that Copy and Export write: the kept ones and the plotted ones."""
+        res = self.session.result
+        if res is None:
+            return []
+        return dataset_text.exported_components(res, self.session.k, self.session.axes)
+
+    def _exported_names(self) -> str:
+        res = self.session.result
+        if res is None:
+            return ""
+        return dataset_text.describe_components(
+            res, self.exported_components(), self.session.k, self.session.axes
+        )
+
     def coordinates_text(self) -> str:
-        """Row, label and kept components as tab-separated text."""
-        ds, res = self._session.dataset, self._session.result
+        """Row, label and the exported components as tab-separated text."""
+        ds, res = self.session.dataset, self.session.result
         if res is None or ds is None:
             return ""
-        return dataset_text.coordinates_text(ds, res, self.view.kept())
+        return dataset_text.coordinates_text(ds, res, self.exported_components())
 
     def export_csv(self, path: str) -> bool:
-        """Write row, label and the kept components to ``path`` (atomic)."""
-        ds, res = self._session.dataset, self._session.result
+        """Write row, label, the kept and the plotted components to ``path`` (atomic)."""
+        ds, res = self.session.dataset, self.session.result
         if res is None or ds is None:
             return False
-        k = self.view.kept()
-        if self._session.big.owns(ds):  # every row of a big table, streamed by a Dask job
-            return self._session.big.export(path, k)
-        error = dataset_export.save_coordinates(path, ds, res, k)
-        title = self._session.title()
-        return self._report(error, f"Saved {k} projected components of {title} to {path}.")
+        if self.session.is_big():  # every row of a big table, streamed by a Dask job
+            return self.session.big.export(path, max(self.exported_components()) + 1)
+        error = dataset_export.save_coordinates(path, ds, res, self.exported_components())
+        title = self.session.title()
+        return self._report(error, f"Saved {self._exported_names()} of {title} to {path}.")
 
     def export_image(self, path: str) -> bool:
         """Save the scatter plot as PNG (2× the on-screen size) or SVG, by extension (atomic)."""
-        if self._session.result is None:
+        if self.session.result is None:
             return False
         error = dataset_export.save_plot(self.scatter, path)
         return self._report(error, f"Saved the plot to {path}.")
@@ -249,20 +254,29 @@ class DatasetTab(QtWidgets.QWidget):
     # ================================================================ tables
     def _load(self, path: str, label: str | None, *, user: bool, quiet: bool = False) -> bool:
         # SYNC_READ_BYTES is read here, at call time, so that tests can lower it.
-        return self._session.load(path, label, user=user, quiet=quiet, sync_limit=SYNC_READ_BYTES)
+        return self.session.load(path, label, user=user, quiet=quiet, sync_limit=SYNC_READ_BYTES)
 
     def _on_dataset_changed(self, path: str, user: bool) -> None:
-        ds = self._session.dataset
-        self.big_bar.table_shown(self._session.big.owns(ds))
-        self.view.show_table()
+        ds = self.session.dataset
+        self.big_bar.table_shown(self.session.is_big())
         self.controls.set_view_enabled(False)
         if user:
             self.controls.add_user_file(path)
             self.file_opened.emit(str(Path(path).resolve()))
         self._select_dataset_item(path)
-        self.controls.set_label_columns(self._session.columns(), ds.label_name)
-        self.notice_label.setText(dataset_text.notice_html(self._session.title(), ds))
-        self._compute()
+        self.controls.set_label_columns(self.session.columns(), ds.label_name)
+        self._show_columns()
+
+    def _show_columns(self) -> None:
+        s = self.session
+        self.columns_button.set_columns(s.all_features(), s.excluded, s.index_notice)
+        if s.is_big():
+            self.columns_button.setEnabled(False)  # Dask fits every column
+        self.notice_label.setText(
+            dataset_text.notice_html(
+                s.title(), s.dataset, s.features(), s.excluded, s.index_notice, s.classes()
+            )
+        )
 
     def _select_dataset_item(self, path: str) -> None:
         self.controls.select_source(dataset_text.bundled_key(path) or path, path)
@@ -270,7 +284,7 @@ class DatasetTab(QtWidgets.QWidget):
     def _on_dataset_activated(self, index: int) -> None:
         data = self.dataset_combo.itemData(index)
         if data == "open":
-            self._select_dataset_item(self._session.path or "")
+            self._select_dataset_item(self.session.path or "")
             path = file_dialogs.ask_open_path(
                 self, "Open a data table", f"{FILE_FILTER};;All files (*)"
             )
@@ -283,7 +297,7 @@ class DatasetTab(QtWidgets.QWidget):
             self._load(str(data), None, user=True)
 
     def _on_label_activated(self, _index: int) -> None:
-        s = self._session
+        s = self.session
         if s.path is None:
             return
         if not self._load(s.path, self.label_combo.currentText(), user=False):
@@ -291,62 +305,24 @@ class DatasetTab(QtWidgets.QWidget):
             self.controls.set_label_columns(s.columns(), s.dataset.label_name)
 
     # ================================================================ projections
-    def _compute(self) -> None:
-        busy = self._session.compute(self.method())
-        if busy is not None:
-            self.scatter.clear_points(busy)
-            self.controls.set_view_enabled(False)
-
-    def _on_project_error(self, message: str) -> None:
-        self.scatter.clear_points("No projection: see the message")
-        self._error(message)
-
     def _on_result(self) -> None:
-        res = self._session.result
-        x, y = self._pending_axes or (self.x_spin.value(), self.y_spin.value())
-        self._pending_axes = None
-        self._updating = True
-        self.controls.show_components(res, x, y)
-        self._updating = False
-        k = self._pending_k or self.spectrum.rank() or 2
-        self._pending_k = None
-        self.view.show_spectrum(k)
+        s = self.session
+        res = s.result
+        self.controls.show_components(res, *s.axes)
         self.controls.set_view_enabled(True)
-        self._redraw()
-        self.status_message.emit(dataset_text.ready_message(self._session.title(), res))
+        self.status_message.emit(dataset_text.ready_message(s.title(), res))
         self.projection_ready.emit()
-
-    def _on_method_changed(self, _index: int) -> None:
-        if not self._updating:
-            self._compute()
-
-    def _on_axes_changed(self, _value: int) -> None:
-        if not self._updating:
-            self._redraw()
-
-    def _swap_axes(self) -> None:
-        self.set_axes(self.y_spin.value(), self.x_spin.value())
-
-    def _on_component_selected(self, i: int) -> None:
-        # Double-clicking σ_i puts component i on the y axis (x stays).
-        self.y_spin.setValue(i)
-
-    def _axes(self) -> tuple[int, int]:
-        return (self.x_spin.value() - 1, self.y_spin.value() - 1)
 
     def _on_big_exported(self, path: str, rows: int) -> None:
         self.status_message.emit(f"Saved the coordinates of all {rows:,} rows to {path}.")
 
-    def _redraw(self) -> None:
-        self.view.draw(self.x_spin.value() - 1, self.y_spin.value() - 1)
-
     # ================================================================ export, errors
     def _export_dialog(self, kind: str | None) -> None:
-        res = self._session.result
+        res = self.session.result
         if res is None:
             self._error("Nothing to export yet: the projection is still being computed.")
             return
-        stem = Path(self._session.title()).stem.split(" ")[0].lower()
+        stem = Path(self.session.title()).stem.split(" ")[0].lower()
         path = dataset_export.ask_export_path(self, kind, f"{stem}_{res.method}")
         if path is None:
             return

@@ -1,6 +1,7 @@
 """The Dataset lab's plots: the 2-D scatter beside the spectrum over the hovered row's panel.
 
-Shows what a :class:`DatasetSession` holds, on the components the tab asks for; hovering a
+Shows what a :class:`DatasetSession` holds and redraws from its signals (axes, arrows, k, a new
+result); the spectrum's cutoff writes k back through the session, which owns it.  Hovering a
 point describes its row in the panel and in a tooltip.
 """
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 from PySide6 import QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
-from svdstudio.engine.projection import METHOD_TITLES
 from svdstudio.io.datasets import pixel_grid
 from svdstudio.ui.dataset import text as dataset_text
 from svdstudio.ui.dataset.hover import HoverPanel, describe_row
@@ -27,8 +27,6 @@ class DatasetView(QtWidgets.QSplitter):
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.setObjectName("datasetSplitter")
         self._session = session
-        self._axes = (0, 1)  # 0-based components on show
-        self._arrows = False
         self._grid: tuple[int, int] | None = None  # pixel grid of a pixel table (Digits)
         self._hover_plain = ""
         self._hover_rich = ""
@@ -52,6 +50,14 @@ class DatasetView(QtWidgets.QSplitter):
         self.spectrum.set_label_formatter(
             lambda k: dataset_text.spectrum_label(self._session.result, k)
         )
+        # σ and the component scores have no physical unit: no "(x0.001)" rescaled ticks.
+        spectrum_plot = self.spectrum.plot_widget().getPlotItem()
+        for name in ("left", "bottom", "right"):
+            spectrum_plot.getAxis(name).enableAutoSIPrefix(False)
+        self.spectrum.rank_changed.connect(session.set_k)
+        self.spectrum.component_selected.connect(
+            lambda i: session.set_axes(session.axes[0], i)  # σ_i double-clicked: i goes on y
+        )
 
         self.hover_panel = HoverPanel()
 
@@ -72,6 +78,14 @@ class DatasetView(QtWidgets.QSplitter):
         self.setChildrenCollapsible(False)
         self.setSizes([760, 480])
 
+        session.dataset_changed.connect(lambda _path, _user: self.show_table())
+        session.computing.connect(self.scatter.clear_points)
+        session.job_failed.connect(lambda msg: self.scatter.clear_points(f"No projection: {msg}"))
+        session.result_ready.connect(self.show_result)
+        session.axes_changed.connect(lambda _x, _y: self.draw())
+        session.arrows_changed.connect(lambda _on: self.draw_arrows())
+        session.k_changed.connect(self.spectrum.set_rank)
+
     def show_table(self) -> None:
         """A new table: drop the old spectrum and hover (they belong to another table)."""
         ds = self._session.dataset
@@ -81,47 +95,49 @@ class DatasetView(QtWidgets.QSplitter):
             self._grid = pixel_grid([c for c in ds.all_columns if c != ds.label_name])
             self.hover_panel.set_pixel_mode(self._grid is not None)
 
-    def show_spectrum(self, k: int) -> None:
-        """The projection's singular values with ``k`` components kept."""
+    def show_result(self) -> None:
+        """A new projection: its spectrum with the session's k, and the scatter."""
         res = self._session.result
         if res is None:
             return
-        label = "explained variance" if res.method != "tsvd" else "energy"
-        self.spectrum.set_values(res.singular_values, energy_label=label)
-        self.spectrum.set_rank(min(max(k, 1), res.n_components))
+        self.spectrum.set_values(res.singular_values, energy_label=dataset_text.energy_label(res))
+        self.spectrum.set_rank(self._session.k)
+        self.draw()
 
-    def kept(self) -> int:
-        """Components kept (at least 1)."""
-        return max(self.spectrum.rank(), 1)
+    def _shown(self) -> tuple[int, int]:
+        x, y = self._session.axes
+        return x - 1, y - 1
 
-    def draw(self, cx: int, cy: int) -> None:
-        """Plot components ``cx`` and ``cy`` (0-based) of the projection on show."""
+    def draw(self) -> None:
+        """Plot the session's components (its axes) of the projection on show."""
         res, ds = self._session.result, self._session.dataset
         if res is None or ds is None:
             return
-        self._axes = (cx, cy)
+        cx, cy = self._shown()
         self.scatter.set_points(
             res.projection[:, [cx, cy]],
             ds.labels,
-            ds.classes,
+            self._session.classes(),
             dataset_text.axis_title(res, cx),
             dataset_text.axis_title(res, cy),
+            codes=self._session.class_codes(),
         )
         self.scatter.getPlotItem().setTitle(
-            f"{self._session.title()} · {METHOD_TITLES[res.method]}", color="#222222", size="11pt"
+            f"{self._session.title()} · {dataset_text.method_title(res.method)}",
+            color="#222222",
+            size="11pt",
         )
-        self.set_arrows(self._arrows)
+        self.draw_arrows()
         self.show_hover(-1)
 
-    def set_arrows(self, on: bool) -> None:
+    def draw_arrows(self) -> None:
         """Draw (or remove) the feature arrows of the components on show."""
-        self._arrows = bool(on)
         res, ds = self._session.result, self._session.dataset
-        if res is None or ds is None or not on:
+        if res is None or ds is None or not self._session.arrows:
             self.scatter.set_arrows(None)
             return
-        vectors = dataset_text.arrow_vectors(res, *self._axes)
-        self.scatter.set_arrows(vectors, list(ds.feature_names))
+        vectors = dataset_text.arrow_vectors(res, *self._shown())
+        self.scatter.set_arrows(vectors, list(self._session.features()))
 
     def show_hover(self, i: int) -> None:
         """Describe row ``i`` in the panel and a tooltip (-1: nothing hovered)."""
@@ -131,7 +147,7 @@ class DatasetView(QtWidgets.QSplitter):
             self.hover_panel.show_row(None)
             QtWidgets.QToolTip.hideText()
             return
-        coords = dataset_text.point_coords(res, i, *self._axes)
+        coords = dataset_text.point_coords(res, i, *self._shown())
         desc = describe_row(ds, i, coords, self._grid)
         self._hover_plain = desc.plain()
         self._hover_rich = desc.rich()

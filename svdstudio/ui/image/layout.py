@@ -1,7 +1,7 @@
 """The Image lab's widgets and their layout: toolbar, image views, spectrum, metrics, targets.
 
-A mixin of :class:`~svdstudio.ui.image.tab.ImageTab`; it only builds widgets and connects
-their signals to the tab's handlers.
+:class:`ImageLayout` builds the widget tree inside the tab and keeps references to the widgets;
+it holds no state and no behaviour (the tab's controllers connect the signals).
 """
 
 from __future__ import annotations
@@ -9,10 +9,20 @@ from __future__ import annotations
 from PySide6 import QtWidgets
 from PySide6.QtCore import Qt
 
-from svdstudio.ui.image.views import ImagePane, MetricsTable, QualityPlot, ThumbnailCard, link_panes
+from svdstudio.ui.image.metrics_table import MetricsTable
+from svdstudio.ui.image.session import GALLERY_RANKS
+from svdstudio.ui.image.views import (
+    ERROR_LUT,
+    LAYER_LUT,
+    ImagePane,
+    LegendBar,
+    QualityPlot,
+    ThumbnailCard,
+    link_panes,
+)
 from svdstudio.ui.widgets.spectrum_plot import SpectrumPlot
 
-__all__ = ["GALLERY_RANKS", "MODES", "SAMPLES", "ImageTabLayout"]
+__all__ = ["GALLERY_RANKS", "MODES", "SAMPLES", "VIEW_INDEX", "ImageLayout"]
 
 SAMPLES = (
     ("camera.png", "Camera (grayscale, 512×512)"),
@@ -20,14 +30,15 @@ SAMPLES = (
     ("coffee.png", "Coffee (colour, 600×400)"),
 )
 MODES = (("gray", "Grayscale"), ("rgb", "RGB, per channel"), ("ycbcr", "YCbCr, luma + chroma"))
-GALLERY_RANKS = (8, 16, 32)  # plus "full"
+VIEW_INDEX = {"compare": 0, "gallery": 1, "layers": 2, "quality": 3}
 
 
-class ImageTabLayout:
-    """Builds the Image tab's widgets (mixed into ImageTab, a QWidget)."""
+class ImageLayout:
+    """The Image tab's widgets, built inside ``tab`` (a QWidget) and reachable by name."""
 
-    def _build(self) -> None:
-        outer = QtWidgets.QVBoxLayout(self)
+    def __init__(self, tab: QtWidgets.QWidget) -> None:
+        self.tab = tab
+        outer = QtWidgets.QVBoxLayout(tab)
         outer.setContentsMargins(6, 6, 6, 6)
         outer.setSpacing(6)
         outer.addLayout(self._build_toolbar())
@@ -56,7 +67,6 @@ class ImageTabLayout:
             "Open an image or a saved factor file (or drop a file here)",
             "Open image",
         )
-        self.open_button.clicked.connect(self.open_dialog)
         self.sample_combo = QtWidgets.QComboBox()
         self._control(
             self.sample_combo,
@@ -67,7 +77,6 @@ class ImageTabLayout:
         self.sample_combo.addItem("Samples…", "")
         for fname, label in SAMPLES:
             self.sample_combo.addItem(label, fname)
-        self.sample_combo.activated.connect(self._on_sample)
         self.sample_combo.setSizeAdjustPolicy(
             QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
@@ -83,7 +92,6 @@ class ImageTabLayout:
         for key, label in MODES:
             self.mode_combo.addItem(label, key)
         self.mode_combo.setCurrentIndex(1)
-        self.mode_combo.currentIndexChanged.connect(self._on_mode)
         self.chroma_spin = QtWidgets.QSpinBox()
         self._control(
             self.chroma_spin,
@@ -93,7 +101,6 @@ class ImageTabLayout:
         )
         self.chroma_spin.setRange(0, 1)
         self.chroma_spin.setKeyboardTracking(False)
-        self.chroma_spin.valueChanged.connect(self._on_chroma)
         self.chroma_label = QtWidgets.QLabel("Chroma &rank:")
         self.chroma_label.setBuddy(self.chroma_spin)
         # A push button with a menu leaves room for its arrow (a tool button draws it on the text).
@@ -106,9 +113,11 @@ class ImageTabLayout:
             "Export",
         )
         menu = QtWidgets.QMenu(self.export_button)
-        menu.addAction("Reconstruction as PNG…", lambda: self.export("png"))
-        menu.addAction("Metrics as CSV…", lambda: self.export("csv"))
-        menu.addAction("Factors (quantized)…", lambda: self.export("factors"))
+        self.export_actions = {
+            "png": menu.addAction("Reconstruction as PNG…"),
+            "csv": menu.addAction("Metrics as CSV…"),
+            "factors": menu.addAction("Factors (quantized)…"),
+        }
         self.export_button.setMenu(menu)
         self.info_label = QtWidgets.QLabel("No image")
         self._control(
@@ -134,7 +143,6 @@ class ImageTabLayout:
             bar.addWidget(w)
         bar.addSpacing(8)
         bar.addWidget(self.info_label, 1)
-        self._update_chroma_enabled()
         return bar
 
     def _build_views(self) -> QtWidgets.QWidget:
@@ -158,21 +166,21 @@ class ImageTabLayout:
             "The rank-k reconstruction, rebuilt from cached factors as you move k",
         )
         self.error_pane = ImagePane(
-            "Error |A − A_k|  (black 0 → yellow ≥ 64 levels)",
+            "Error A_k − A",
             "imageErrorView",
-            "Absolute error per pixel (largest over channels), 0 (black) to 64 or more "
-            "(yellow) grey levels",
+            "Signed error per pixel (the channel that differs most): blue where the rank-k "
+            "image is darker, white where it is exact, red where it is brighter; ±63 grey "
+            "levels or more saturate",
         )
+        self.error_legend = LegendBar(
+            ERROR_LUT, ("darker −63", "0", "+63 brighter"), "imageErrorLegend", "Error colour key"
+        )
+        self.error_pane.layout().addWidget(self.error_legend)
         self.compare_group = link_panes(self.original_pane, self.recon_pane, self.error_pane)
         grid.addWidget(self.original_pane, 0, 0)
         grid.addWidget(self.recon_pane, 0, 1)
         grid.addWidget(self.error_pane, 1, 0)
-        self.notes_label = QtWidgets.QLabel()
-        self.notes_label.setWordWrap(True)
-        self.notes_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self._control(self.notes_label, "imageNotes", "Notes about the image and the view", "Notes")
-        self.notes_label.setStyleSheet("color: #444; padding: 6px;")
-        grid.addWidget(self.notes_label, 1, 1)
+        grid.addWidget(self._build_notes(), 1, 1)
         grid.setRowStretch(0, 3)
         grid.setRowStretch(1, 2)
         self.view_tabs.addTab(compare, "Compare")
@@ -186,7 +194,6 @@ class ImageTabLayout:
         g.setContentsMargins(4, 4, 4, 4)
         self.cards = [ThumbnailCard() for _ in range(len(GALLERY_RANKS) + 1)]
         for i, card in enumerate(self.cards):
-            card.clicked.connect(self.set_rank)
             g.addWidget(card, i // 2, i % 2)
         self.gallery = gallery
         self.view_tabs.addTab(gallery, "Gallery")
@@ -210,7 +217,6 @@ class ImageTabLayout:
         self.layer_slider.setRange(1, 1)
         self.layer_spin.valueChanged.connect(self.layer_slider.setValue)
         self.layer_slider.valueChanged.connect(self.layer_spin.setValue)
-        self.layer_spin.valueChanged.connect(self._render_layers)
         row.addWidget(lab)
         row.addWidget(self.layer_spin)
         row.addWidget(self.layer_slider, 1)
@@ -219,20 +225,29 @@ class ImageTabLayout:
         self.layer_pane = ImagePane(
             "Layer σᵢ uᵢ vᵢᵀ",
             "imageLayerView",
-            "One rank-1 layer; mid-grey is 0, brighter/darker are positive/negative",
+            "One rank-1 layer, contrast-stretched: mid-grey is 0, lighter is positive, "
+            "darker negative, white and black its largest magnitude",
         )
+        self.layer_legend = LegendBar(
+            LAYER_LUT, ("−max", "mid-grey = 0", "+max"), "imageLayerLegend", "Layer grey key"
+        )
+        self.layer_pane.layout().addWidget(self.layer_legend)
         self.cumulative_pane = ImagePane(
-            "Sum of layers 1…i", "imageCumulativeView", "The image built from the first i layers"
+            "Sum of layers 1…i",
+            "imageCumulativeView",
+            "The image built from the first i layers, in the image's own grey levels "
+            "(0 black, 255 white), not stretched",
         )
+        self.cumulative_legend = LegendBar(None, ("0 black", "not stretched", "255 white"), "", "")
+        self.cumulative_pane.layout().addWidget(self.cumulative_legend)
         self.layer_group = link_panes(self.layer_pane, self.cumulative_pane)
-        panes.addWidget(self.layer_pane)
-        panes.addWidget(self.cumulative_pane)
+        panes.addWidget(self.layer_pane, 1)
+        panes.addWidget(self.cumulative_pane, 1)
         lv.addLayout(panes, 1)
         self.view_tabs.addTab(layers, "Layers")
 
         self.quality_plot = QualityPlot()
         self.view_tabs.addTab(self.quality_plot, "Quality vs size")
-        self.view_tabs.currentChanged.connect(lambda _: self._render_layers())
         self.fit_button = QtWidgets.QToolButton()
         self.fit_button.setText("Fit")
         self._control(
@@ -242,14 +257,45 @@ class ImageTabLayout:
             "(or double-click a view)",
             "Fit image",
         )
-        self.fit_button.clicked.connect(self.fit_views)
         self.view_tabs.setCornerWidget(self.fit_button, Qt.Corner.TopRightCorner)
         return self.view_tabs
 
-    def fit_views(self) -> None:
-        """Show the whole image in every pane again (undo zoom and pan)."""
-        self.compare_group.fit()
-        self.layer_group.fit()
+    def _build_notes(self) -> QtWidgets.QWidget:
+        box = QtWidgets.QWidget()
+        v = QtWidgets.QVBoxLayout(box)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(4)
+        self.progress_label = QtWidgets.QLabel()
+        self.progress_label.setWordWrap(True)
+        self._control(
+            self.progress_label,
+            "imageProgressLabel",
+            "What the full-resolution SVD is doing, and the time left (estimated)",
+            "SVD progress",
+        )
+        self.progress_label.setStyleSheet("color: #1d4f91; padding: 0 6px;")
+        self.progress_label.hide()
+        self.resume_button = QtWidgets.QPushButton("Compute the rest")
+        self._control(
+            self.resume_button,
+            "imageResumeButton",
+            "Compute what was cancelled (the full-resolution SVD, metrics or file sizes), "
+            "keeping what is already there",
+            "Compute the rest",
+        )
+        self.resume_button.hide()
+        self.notes_label = QtWidgets.QLabel()
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self._control(self.notes_label, "imageNotes", "Notes about the image and the view", "Notes")
+        self.notes_label.setStyleSheet("color: #444; padding: 6px;")
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.resume_button)
+        row.addStretch(1)
+        v.addWidget(self.progress_label)
+        v.addLayout(row)
+        v.addWidget(self.notes_label, 1)
+        return box
 
     def _build_side(self) -> QtWidgets.QWidget:
         side = QtWidgets.QWidget()
@@ -267,7 +313,6 @@ class ImageTabLayout:
             "Spectrum channel",
         )
         lab.setBuddy(self.channel_combo)
-        self.channel_combo.currentIndexChanged.connect(self._show_spectrum)
         row.addWidget(lab)
         row.addWidget(self.channel_combo, 1)
         v.addLayout(row)
@@ -276,9 +321,6 @@ class ImageTabLayout:
         self.spectrum.setMinimumHeight(190)
         self.spectrum.set_log_scale(True)  # image spectra span several decades
         self.spectrum.rank_spin.setObjectName("imageRankSpin")
-        self.spectrum.rank_changed.connect(self._on_rank_committed)
-        self.spectrum.rank_previewed.connect(self._on_rank_preview)
-        self.spectrum.component_selected.connect(self._on_component)
         inner = QtWidgets.QSplitter(Qt.Orientation.Vertical)
         inner.setObjectName("imageSideSplitter")
         inner.setChildrenCollapsible(False)
@@ -323,9 +365,6 @@ class ImageTabLayout:
             "Set k to the smallest rank meeting the target (largest within a budget)",
             "Find k",
         )
-        self.target_button.clicked.connect(self.apply_target)
-        self.target_kind.currentIndexChanged.connect(self._on_target_kind)
         for w in (self.target_kind, self.target_value, self.target_dtype, self.target_button):
             h.addWidget(w)
-        self._on_target_kind()
         return box

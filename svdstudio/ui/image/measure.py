@@ -1,185 +1,152 @@
-"""The Image lab's measurements: metrics and rank-sweep jobs, gallery, quality plot, targets.
+"""The Image lab's measurements on screen: metrics table, gallery, quality plot, targets.
 
-A mixin of :class:`~svdstudio.ui.image.tab.ImageTab`.  Every measurement runs as a job on
-the tab's runner; results of an older image or mode (generation) are dropped.
+:class:`ImageMeasurements` redraws from the session's signals (the jobs are the session's)
+and turns the target controls into :meth:`ImageSession.target_rank` calls.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Callable
 
-import numpy as np
+from PySide6 import QtCore
 
-from svdstudio.engine.image import (
-    ImageMetrics,
-    display_grid,
-    image_metrics,
-    rank_for_byte_budget,
-    rank_for_energy_target,
-    rank_for_psnr_target,
-    rank_sweep,
-    reconstruct_image,
-)
+from svdstudio.engine.image import display_grid, reconstruct_image
 from svdstudio.io.images import to_uint8
-from svdstudio.ui.image.layout import GALLERY_RANKS
+from svdstudio.ui.image.layout import ImageLayout
+from svdstudio.ui.image.metrics_table import byte_unit, fmt_bytes
+from svdstudio.ui.image.session import GALLERY_RANKS, ImageSession
 
-__all__ = ["THUMB_SIDE", "ImageMeasuring"]
+__all__ = ["THUMB_SIDE", "ImageMeasurements"]
 
 THUMB_SIDE = 320
+TARGET_DEFAULTS = {
+    "energy": (99.0, 0.1, 100.0),
+    "psnr": (30.0, 1.0, 150.0),
+    "bytes": (64.0, 0.1, 1e7),
+}
 
 
-def _sweep_ranks(max_rank: int, full_rank: int) -> list[int]:
-    ranks = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048}
-    ranks = {r for r in ranks if r <= max_rank} | {max_rank}
-    if max_rank == full_rank:
-        ranks.add(full_rank)
-    return sorted(ranks | {r for r in GALLERY_RANKS if r <= max_rank})
+class ImageMeasurements(QtCore.QObject):
+    """Shows ``session``'s metrics, sweep and codec figures; applies targets."""
 
+    def __init__(
+        self,
+        session: ImageSession,
+        ui: ImageLayout,
+        status: Callable[[str], None],
+        error: Callable[[str], None],
+    ) -> None:
+        super().__init__(ui.tab)
+        self.session = session
+        self.ui = ui
+        self._status = status
+        self._error = error
+        for card in ui.cards:
+            card.clicked.connect(session.set_rank)
+        ui.target_button.clicked.connect(self.apply_target)
+        ui.target_kind.currentIndexChanged.connect(self._on_target_kind)
+        self._on_target_kind()
+        session.factors_changed.connect(self._on_factors)
+        session.metrics_stale.connect(lambda: ui.metrics_table.set_stale(True))
+        session.metrics_ready.connect(self._on_metrics)
+        session.sweep_ready.connect(self._on_sweep)
+        session.codecs_ready.connect(self._on_codecs)
+        session.jobs_changed.connect(self._on_jobs)
 
-class ImageMeasuring:
-    """Metrics, sweep, gallery and targets of the Image tab (mixed into ImageTab)."""
-
-    def _with_codecs(self, m: ImageMetrics) -> ImageMetrics:
-        if self._codecs is None or self._factors is None or self._factors.downsample_factor > 1:
-            return m
-        ref = self._codecs.jpeg_reference
-        return dataclasses.replace(
-            m,
-            png_bytes=self._codecs.png_bytes,
-            jpeg_bytes=ref.nbytes if ref else None,
-            jpeg_quality=ref.quality if ref else None,
-        )
-
-    def _request_metrics(self) -> None:
-        f = self._factors
-        if f is None:
-            return
-        gen = self._generation
-        k, chroma = self._k, self._chroma_arg()
-        self.runner.submit(
-            "image.metrics",
-            image_metrics,
-            self._metric_original,
-            f,
-            k,
-            chroma,
-            description=f"Image: metrics for k = {k}",
-            in_process=False,
-            on_result=lambda m: self._on_metrics(m, gen),
-            on_error=self._on_job_error,
-        )
-
-    def _on_metrics(self, m: ImageMetrics, gen: int) -> None:
-        if gen != self._generation:
-            return
-        self._metrics = self._with_codecs(m)
-        self._show_metrics()
+    # ================================================================== metrics
+    def _on_factors(self) -> None:
+        if self.session.factors is None:
+            self.ui.metrics_table.show_metrics(None)
+            for card in self.ui.cards:
+                card.set_content(0, None, "")
         self._update_plot()
-        self.metrics_ready.emit()
 
-    def _show_metrics(self) -> None:
-        note = "" if self._full else "preview"
-        self.metrics_table.show_metrics(self._metrics, note)
-        m = self._metrics
+    def _show_table(self) -> None:
+        s = self.session
+        self.ui.metrics_table.show_metrics(
+            s.metrics,
+            preview=s.is_preview,
+            factor_file=s.from_factor_file,
+            codec_notes=s.codec_notes(),
+            codecs_pending="image.codecs" in s.computing(),
+            codecs_cancelled="image.codecs" in s.cancelled(),
+        )
+        if s.metrics is not None and not s.metrics_current:
+            self.ui.metrics_table.set_stale(True)
+
+    def _on_metrics(self) -> None:
+        self._show_table()
+        self._update_plot()
+        m = self.session.metrics
         if m is not None:
+            note = " (preview)" if self.session.is_preview else ""
             self._status(
-                f"k = {m.rank}: PSNR {m.psnr_db:.2f} dB, SSIM {m.ssim:.3f}, "
+                f"k = {m.rank}: PSNR {m.psnr_db:.2f} dB, SSIM (luma) {m.ssim:.3f}{note}, "
                 f"{m.bytes_float32:,} bytes at float32 ({m.compression_ratio:.2f}× vs raw)."
             )
 
-    def _request_sweep(self) -> None:
-        f = self._factors
+    def _on_codecs(self) -> None:
+        if self.session.metrics is not None:
+            self._show_table()
+        self._update_plot()
+
+    def _on_jobs(self) -> None:
+        # A cancelled or failed codec job: its "…" rows must not wait for ever.
+        if self.session.metrics is not None:
+            self._show_table()
+
+    # ================================================================== gallery
+    def _on_sweep(self) -> None:
+        s = self.session
+        f = s.factors
         if f is None:
             return
-        gen = self._generation
-        step = max(1, int(np.ceil(max(f.height, f.width) / 800)))
-        ranks = _sweep_ranks(f.max_rank, f.full_rank)
-        self.runner.submit(
-            "image.sweep",
-            rank_sweep,
-            self._metric_original,
-            f,
-            ranks,
-            self._chroma_arg(),
-            step=step,
-            description="Image: quality at several ranks",
-            in_process=False,
-            on_result=lambda s: self._on_sweep(s, gen),
-            on_error=self._on_job_error,
-        )
-
-    def _on_sweep(self, sweep: list[ImageMetrics], gen: int) -> None:
-        if gen != self._generation or self._factors is None:
-            return
-        self._sweep = sweep
-        f = self._factors
-        by_rank = {m.rank: m for m in sweep}
+        by_rank = {m.rank: m for m in s.sweep}
         ranks = [r for r in GALLERY_RANKS if r <= f.max_rank] + [f.max_rank]
         rows, cols = display_grid(f.height, f.width, THUMB_SIDE)
-        for card in self.cards:
+        shown = [by_rank[k] for k in ranks if k in by_rank]
+        unit = byte_unit(max((m.bytes_float32 for m in shown), default=0))
+        preview = " · preview" if s.is_preview else ""
+        for card in self.ui.cards:
             card.set_content(0, None, "")
-        for card, k in zip(self.cards, ranks, strict=False):
+        for card, k in zip(self.ui.cards, ranks, strict=False):
             m = by_rank.get(k)
             pic = to_uint8(reconstruct_image(f, k, None, rows=rows, cols=cols))
             name = "full" if k == f.full_rank else str(k)
             if m is not None and m.chroma_rank is not None:
                 name += f" (chroma {m.chroma_rank})"
             if m is None:
-                caption = f"k = {name}"
+                caption = f"k = {name}{preview}"
             else:
                 psnr = "lossless" if m.psnr_db > 100 else f"{m.psnr_db:.1f} dB"
                 caption = (
-                    f"k = {name}: {psnr}, SSIM {m.ssim:.3f}\n"
-                    f"{m.bytes_float32 / 1024:,.0f} KiB float32 "
+                    f"k = {name}: {psnr}, SSIM (luma) {m.ssim:.3f}{preview}\n"
+                    f"{fmt_bytes(m.bytes_float32, unit)} float32 "
                     f"({m.compression_ratio:.2f}× vs raw)"
                 )
             card.set_content(k, pic, caption)
         self._update_plot()
 
     def _update_plot(self) -> None:
-        self.quality_plot.show_data(self._sweep, self._codecs, self._metrics)
+        s = self.session
+        self.ui.quality_plot.show_data(
+            s.sweep, s.codecs, s.metrics, preview=s.is_preview, notes=s.codec_notes()
+        )
 
     # ================================================================== targets
     def _on_target_kind(self, _index: int = 0) -> None:
-        kind = self.target_kind.currentData()
-        self.target_dtype.setVisible(kind == "bytes")
-        defaults = {
-            "energy": (99.0, 0.1, 100.0),
-            "psnr": (30.0, 1.0, 150.0),
-            "bytes": (64.0, 0.1, 1e7),
-        }
-        value, lo, hi = defaults[kind]
-        self.target_value.setRange(lo, hi)
-        self.target_value.setValue(value)
+        kind = self.ui.target_kind.currentData()
+        self.ui.target_dtype.setVisible(kind == "bytes")
+        value, lo, hi = TARGET_DEFAULTS[kind]
+        self.ui.target_value.setRange(lo, hi)
+        self.ui.target_value.setValue(value)
 
     def apply_target(self) -> None:
         """Pick k from the target controls (PSNR targets run as a job)."""
-        f = self._factors
-        if f is None:
-            return
-        kind = self.target_kind.currentData()
-        value = self.target_value.value()
+        ui = self.ui
         try:
-            if kind == "energy":
-                self.set_rank(rank_for_energy_target(f, min(value / 100.0, 1.0)))
-            elif kind == "bytes":
-                dtype = self.target_dtype.currentData()
-                self.set_rank(rank_for_byte_budget(f, int(value * 1024), dtype, self._chroma_arg()))
-            else:
-                gen = self._generation
-                step = max(1, int(np.ceil(max(f.height, f.width) / 1000)))
-                self.runner.submit(
-                    "image.target",
-                    rank_for_psnr_target,
-                    self._metric_original,
-                    f,
-                    value,
-                    self._chroma_arg(),
-                    step=step,
-                    description="Image: rank for a PSNR target",
-                    in_process=False,
-                    on_result=lambda k: gen == self._generation and self.set_rank(k),
-                    on_error=self._on_job_error,
-                )
+            self.session.target_rank(
+                ui.target_kind.currentData(), ui.target_value.value(), ui.target_dtype.currentData()
+            )
         except ValueError as exc:
             self._error(str(exc))

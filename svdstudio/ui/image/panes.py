@@ -53,6 +53,11 @@ class ImagePane(QtWidgets.QWidget):
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title.setStyleSheet("font-weight: 600;")
         self.title.setAccessibleName(f"{title} caption")
+        # A long caption wraps instead of widening its pane (side-by-side panes stay equal).
+        self.title.setWordWrap(True)
+        self.title.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
+        )
         lay.addWidget(self.title)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("#f4f5f7")

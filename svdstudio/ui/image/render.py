@@ -1,199 +1,238 @@
-"""The Image lab's rank handling and drawing: k and chroma rank, spectrum, image panes, layers.
+"""The Image lab's rank controls and drawing: spectrum, colour mode, chroma rank, panes, layers.
 
-A mixin of :class:`~svdstudio.ui.image.tab.ImageTab`.  Moving k only redraws the on-screen
+:class:`ImageRenderer` edits k through the session (the spectrum displays and edits it, the
+session owns it) and redraws from the session's signals.  Moving k only redraws the on-screen
 pixels from the cached factors (a :class:`DisplayReconstructor`); metrics follow on release.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
+from PySide6 import QtCore
 
 from svdstudio.engine.image import (
+    DisplayReconstructor,
     display_grid,
     from_channels,
     mode_reference,
     rank_one_layer,
     reconstruct_image,
 )
+from svdstudio.engine.image.crop import ErrorMapper
 from svdstudio.io.images import to_uint8
-from svdstudio.ui.image.views import signed_to_uint8
+from svdstudio.ui.image.layout import VIEW_INDEX, ImageLayout
+from svdstudio.ui.image.metrics_table import fmt_percent
+from svdstudio.ui.image.session import ImageSession
+from svdstudio.ui.image.views import ERROR_LUT, signed_to_uint8
 
-__all__ = ["ERROR_LUT", "LAYER_SIDE", "MAX_DISPLAY_SIDE", "ImageRendering"]
+__all__ = ["ERROR_LUT", "LAYER_SIDE", "MAX_DISPLAY_SIDE", "ImageRenderer"]
 
 MAX_DISPLAY_SIDE = 1600
 LAYER_SIDE = 800
-ERROR_LUT = pg.colormap.get("inferno").getLookupTable(nPts=256)
 
 
-class ImageRendering:
-    """Rank choice and drawing of the Image tab (mixed into ImageTab)."""
+class ImageRenderer(QtCore.QObject):
+    """Keeps the spectrum, mode and chroma controls and the image panes in step with ``session``."""
 
-    def _chroma_driven(self) -> bool:
-        return (
-            self._factors is not None
-            and self._factors.mode == "ycbcr"
-            and self.channel_combo.currentIndex() > 0
-        )
+    def __init__(self, session: ImageSession, ui: ImageLayout) -> None:
+        super().__init__(ui.tab)
+        self.session = session
+        self.ui = ui
+        self.display: DisplayReconstructor | None = None
+        self._errors: ErrorMapper | None = None
+        self._zoom = None  # ZoomDetail, told about rank changes (set by the tab)
+        ui.mode_combo.currentIndexChanged.connect(self._on_mode_combo)
+        ui.chroma_spin.valueChanged.connect(self._on_chroma_spin)
+        ui.channel_combo.currentIndexChanged.connect(lambda _i: self._show_spectrum())
+        ui.spectrum.rank_changed.connect(lambda k: self._on_spectrum(k, preview=False))
+        ui.spectrum.rank_previewed.connect(lambda k: self._on_spectrum(k, preview=True))
+        ui.spectrum.component_selected.connect(self._on_component)
+        ui.layer_spin.valueChanged.connect(lambda _v: self.render_layers())
+        ui.view_tabs.currentChanged.connect(lambda _i: self.render_layers())
+        session.image_changed.connect(self._on_image)
+        session.mode_changed.connect(self._on_mode)
+        session.factors_changed.connect(self._on_factors)
+        session.rank_changed.connect(self._on_rank)
+        self._update_chroma_enabled()
+
+    def set_zoom(self, zoom: object) -> None:
+        """The zoom detail to tell about rank changes."""
+        self._zoom = zoom
+
+    # ================================================================== controls → session
+    def chroma_driven(self) -> bool:
+        """True when the spectrum shows (and its cutoff sets) a chroma channel's rank."""
+        f = self.session.factors
+        return f is not None and f.mode == "ycbcr" and self.ui.channel_combo.currentIndex() > 0
+
+    def _on_spectrum(self, k: int, *, preview: bool) -> None:
+        if self.chroma_driven():
+            self.session.set_chroma_rank(k, preview=preview)
+        else:
+            self.session.set_rank(k, preview=preview)
+
+    def _on_chroma_spin(self, value: int) -> None:
+        self.session.set_chroma_rank(int(value))
+
+    def _on_mode_combo(self, _index: int) -> None:
+        mode = str(self.ui.mode_combo.currentData())
+        self._update_chroma_enabled()
+        self.session.set_mode(mode)
+
+    def _on_component(self, i: int) -> None:
+        self.ui.layer_spin.setValue(i)
+        self.ui.view_tabs.setCurrentIndex(VIEW_INDEX["layers"])
+
+    # ================================================================== session → widgets
+    def _on_image(self) -> None:
+        img = self.session.image
+        if img is None:
+            return
+        self.ui.mode_combo.setEnabled(img.is_color)
+        h, w = img.pixels.shape[:2]
+        kind = "colour" if img.is_color else "grayscale"
+        self.ui.info_label.setText(f"{self.session.name} — {w}×{h} {kind} ({img.source_mode})")
+        self.ui.info_label.setToolTip(img.path)
+
+    def _on_mode(self, mode: str) -> None:
+        combo = self.ui.mode_combo
+        combo.blockSignals(True)
+        combo.setCurrentIndex(max(0, combo.findData(mode)))
+        combo.blockSignals(False)
+        self._update_chroma_enabled()
+
+    def _update_chroma_enabled(self) -> None:
+        on = self.ui.mode_combo.currentData() == "ycbcr"
+        self.ui.chroma_spin.setEnabled(on)
+        self.ui.chroma_label.setEnabled(on)
+
+    def _on_factors(self) -> None:
+        s, ui = self.session, self.ui
+        f = s.factors
+        if self._zoom is not None:
+            self._zoom.clear()
+        if f is None:
+            self.display = None
+            ui.spectrum.clear()
+            self._show_original()
+            return
+        rows, cols = display_grid(f.height, f.width, MAX_DISPLAY_SIDE)
+        self.display = DisplayReconstructor(f, rows, cols)
+        original = s.metric_original
+        assert original is not None
+        self._errors = ErrorMapper(mode_reference(original[rows, cols], f.mode))
+        ui.chroma_spin.blockSignals(True)
+        ui.chroma_spin.setRange(0, f.max_chroma_rank)
+        ui.chroma_spin.setValue(s.chroma_k)
+        ui.chroma_spin.blockSignals(False)
+        ui.layer_spin.setRange(1, f.max_rank)
+        ui.layer_slider.setRange(1, f.max_rank)
+        combo = ui.channel_combo
+        combo.blockSignals(True)
+        current = combo.currentIndex()
+        combo.clear()
+        combo.addItems(list(f.channel_names))
+        combo.setCurrentIndex(min(max(current, 0), len(f.channel_names) - 1))
+        combo.blockSignals(False)
+        self._show_spectrum()
+        self.render()
+        self.render_layers()
+
+    def _on_rank(self, preview: bool) -> None:
+        s, ui = self.session, self.ui
+        ui.spectrum.set_rank(max(s.chroma_k, 1) if self.chroma_driven() else s.k)
+        if s.chroma_k != ui.chroma_spin.value():
+            ui.chroma_spin.blockSignals(True)
+            ui.chroma_spin.setValue(s.chroma_k)
+            ui.chroma_spin.blockSignals(False)
+        self.render(preview=preview)
+        if not preview:
+            self.render_layers()
 
     def _show_spectrum(self) -> None:
-        f = self._factors
+        f = self.session.factors
         if f is None:
             return
-        c = max(0, self.channel_combo.currentIndex())
+        c = max(0, self.ui.channel_combo.currentIndex())
         ch = f.channels[c]
-        self.spectrum.set_values(ch.s, total_energy=ch.total_energy)
+        self.ui.spectrum.set_values(ch.s, total_energy=ch.total_energy)
         name = f.channel_names[c]
         s2 = np.cumsum(ch.s.astype(np.float64) ** 2)
         total = ch.total_energy or 1.0
 
         def label(k: int, s2=s2, total=total, name=name) -> str:
             kept = s2[min(k, len(s2)) - 1] / total if k >= 1 else 0.0
-            what = "chroma rank" if self._chroma_driven() else "k"
+            what = "chroma rank" if self.chroma_driven() else "k"
             return (
-                f"{what} = {k} · channel {name} keeps {kept:.2%} of its energy "
+                f"{what} = {k} · channel {name} keeps {fmt_percent(kept)} of its energy "
                 f"· error² {max(total - s2[min(k, len(s2)) - 1], 0.0):.3g}"
             )
 
-        self.spectrum.set_label_formatter(label)
-        self.spectrum.set_rank(max(self._chroma_k, 1) if self._chroma_driven() else self._k)
-
-    def rank(self) -> int:
-        """The current rank k (luma rank in YCbCr mode)."""
-        return self._k
-
-    def set_rank(self, k: int) -> None:
-        """Set k (e.g. from the gallery or a target) as if the user had chosen it."""
-        if self._factors is None:
-            self._k = max(1, int(k))
-            return
-        self._k = min(max(int(k), 1), self._factors.max_rank)
-        if not self._chroma_driven():
-            self.spectrum.set_rank(self._k)
-        self._render()
-        self._request_metrics()
-
-    def _on_rank_preview(self, k: int) -> None:
-        if self._chroma_driven():
-            self._chroma_k = k
-        else:
-            self._k = k
-        self._render(preview=True)
-
-    def _on_rank_committed(self, k: int) -> None:
-        if self._chroma_driven():
-            self._chroma_k = k
-            self.chroma_spin.blockSignals(True)
-            self.chroma_spin.setValue(k)
-            self.chroma_spin.blockSignals(False)
-        else:
-            self._k = k
-        self._render()
-        self._request_metrics()
-
-    def _on_chroma(self, value: int) -> None:
-        self._chroma_k = int(value)
-        if self._chroma_driven() and value >= 1:
-            self.spectrum.set_rank(value)
-        self._render()
-        self._request_metrics()
-
-    def _on_component(self, i: int) -> None:
-        self.layer_spin.setValue(i)
-        self.view_tabs.setCurrentIndex(2)
-
-    def _on_mode(self, _index: int) -> None:
-        if self._image is None or self._image.is_color:
-            self._color_mode = self._mode_key()
-        self._update_chroma_enabled()
-        if self._pixels is not None:
-            self._start_decomposition()
-
-    def _update_chroma_enabled(self) -> None:
-        on = self._mode_key() == "ycbcr"
-        self.chroma_spin.setEnabled(on)
-        self.chroma_label.setEnabled(on)
-
-    def _chroma_arg(self) -> int | None:
-        return (
-            self._chroma_k if self._factors is not None and self._factors.mode == "ycbcr" else None
-        )
+        self.ui.spectrum.set_label_formatter(label)
+        s = self.session
+        self.ui.spectrum.set_rank(max(s.chroma_k, 1) if self.chroma_driven() else s.k)
 
     # ================================================================== drawing
     def _source_size(self) -> tuple[int, int]:
-        assert self._pixels is not None
-        return (self._pixels.shape[1], self._pixels.shape[0])
+        pixels = self.session.pixels
+        assert pixels is not None
+        return (pixels.shape[1], pixels.shape[0])
 
     def _show_original(self) -> None:
-        if self._pixels is None:
+        pixels = self.session.pixels
+        if pixels is None:
             return
-        h, w = self._pixels.shape[:2]
+        h, w = pixels.shape[:2]
         rows, cols = display_grid(h, w, MAX_DISPLAY_SIDE)
-        ref = mode_reference(self._pixels[rows, cols], self._mode_key())
-        self.original_pane.set_pixels(to_uint8(ref), self._source_size())
-        self.recon_pane.set_pixels(None)
-        self.error_pane.set_pixels(None)
+        ref = mode_reference(pixels[rows, cols], self.session.mode)
+        self.ui.original_pane.set_pixels(to_uint8(ref), self._source_size())
+        self.ui.recon_pane.set_pixels(None)
+        self.ui.error_pane.set_pixels(None)
 
-    def _render(self, preview: bool = False) -> None:
+    def render(self, preview: bool = False) -> None:
         """Redraw the rank-k and error panes (``preview``: mid-drag, keep it cheap)."""
-        if self._display is None or self._factors is None:
+        s = self.session
+        if self.display is None or s.factors is None or self._errors is None:
             return
-        chroma = self._chroma_arg()
-        u8 = self._display.render(self._k, chroma)
+        self._show_original_if_needed()
+        chroma = s.chroma_arg()
+        u8 = self.display.render(s.k, chroma)
         size = self._source_size()
-        self.recon_pane.set_pixels(u8, size)
-        err = self._error_image.compute(u8)
-        self.error_pane.set_pixels(err, size, levels=(0, 255), lut=ERROR_LUT)
-        label = f"Rank k = {self._k}"
+        self.ui.recon_pane.set_pixels(u8, size)
+        err = self._errors.compute(u8)
+        self.ui.error_pane.set_pixels(err, size, levels=(0, 255), lut=ERROR_LUT)
+        label = f"Rank k = {s.k}"
         if chroma is not None:
             label += f", chroma {chroma}"
-        if not self._full:
+        if s.is_preview:
             label += " (preview)"
-        self.recon_pane.title.setText(label)
-        self.zoom_detail.rank_changed(preview)
+        self.ui.recon_pane.title.setText(label)
+        if self._zoom is not None:
+            self._zoom.rank_changed(preview)
 
-    def _render_layers(self) -> None:
-        if self._factors is None or self.view_tabs.currentIndex() != 2:
+    def _show_original_if_needed(self) -> None:
+        if self.ui.original_pane.item.image is None:
+            self._show_original()
+
+    def render_layers(self) -> None:
+        """Redraw the layer and cumulative panes (only while the Layers view is on show)."""
+        f = self.session.factors
+        ui = self.ui
+        if f is None or ui.view_tabs.currentIndex() != VIEW_INDEX["layers"]:
             return
-        f = self._factors
-        i = min(self.layer_spin.value(), f.max_rank)
+        i = min(ui.layer_spin.value(), f.max_rank)
         rows, cols = display_grid(f.height, f.width, LAYER_SIDE)
         layer = rank_one_layer(f, i, rows=rows, cols=cols)
         if layer.ndim == 3 and f.mode == "ycbcr":
             layer = from_channels([layer[..., c] for c in range(3)], "ycbcr", clip=False)
         size = self._source_size()
-        self.layer_pane.set_pixels(signed_to_uint8(layer), size)
+        ui.layer_pane.set_pixels(signed_to_uint8(layer), size)
         chroma = min(i, f.max_chroma_rank) if f.mode == "ycbcr" else None
         cum = reconstruct_image(f, i, chroma, rows=rows, cols=cols)
-        self.cumulative_pane.set_pixels(to_uint8(cum), size)
-        s = f.channels[0].s[i - 1]
-        self.layer_pane.title.setText(
-            f"Layer {i}: σ{'' if len(f.channels) == 1 else ' of ' + f.channel_names[0]} = {s:,.1f}"
-        )
-        self.cumulative_pane.title.setText(f"Sum of layers 1…{i}")
-
-    def _update_notes(self) -> None:
-        lines = []
-        if self._image is not None:
-            lines.extend(self._image.notes)
-        f = self._factors
-        if f is None and self._pixels is not None:
-            lines.append("Computing the singular value decomposition…")
-        elif f is not None and not self._full:
-            lines.append(
-                f"Showing a quick preview computed on a {f.width}×{f.height} copy "
-                f"(1/{f.downsample_factor} scale); the full-resolution SVD is being computed."
-            )
-        elif f is not None:
-            h, w = f.height, f.width
-            lines.append(
-                f"{len(f.channels)} channel{'s' if len(f.channels) > 1 else ''} of {w}×{h} "
-                "decomposed once "
-                f"({f.channels[0].driver}, float32); every rank reuses these factors."
-            )
-        lines.append(
-            "Scroll to zoom and drag to pan; the three views move together and, zoomed in, "
-            "show the full-resolution pixels of a big image. "
-            "Double-click or press Fit to see the whole image again."
-        )
-        self.notes_label.setText("\n\n".join(lines))
+        ui.cumulative_pane.set_pixels(to_uint8(cum), size)
+        sigma = f.channels[0].s[i - 1]
+        of = "" if len(f.channels) == 1 else " of " + f.channel_names[0]
+        peak = float(np.max(np.abs(layer))) if layer.size else 0.0
+        ui.layer_pane.title.setText(f"Layer {i}: σ{of} = {sigma:,.1f} (mid-grey = 0)")
+        ui.layer_legend.set_labels((f"−{peak:,.1f}", "mid-grey = 0 (stretched)", f"+{peak:,.1f}"))
+        ui.cumulative_pane.title.setText(f"Sum of layers 1…{i} (grey levels 0–255)")

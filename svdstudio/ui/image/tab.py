@@ -1,9 +1,11 @@
 """The Image lab tab: low-rank image compression with honest byte counts and quality metrics.
 
-Decompose once per image and colour mode (in a worker; big images get a quick downsampled
-preview on a thread first and the full-resolution SVD in a worker process), then every rank
-change only reuses the cached factors: dragging the cutoff redraws the on-screen pixels from
-a :class:`DisplayReconstructor`; metrics are computed on release, in a worker thread.
+The tab keeps the contract with the main window and opens files; its state and jobs live in
+an :class:`~svdstudio.ui.image.session.ImageSession`, and the widgets (built by
+:class:`~svdstudio.ui.image.layout.ImageLayout`) are driven by composed controllers: the
+renderer (rank controls and panes), the measurements (metrics, gallery, plot, targets), the
+notes, the zoom detail and the exporter.  The last image is reopened lazily, when the tab is
+first shown.
 """
 
 from __future__ import annotations
@@ -14,22 +16,8 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Signal
 
-from svdstudio.engine.image import (
-    DEFAULT_CHROMA_RANK,
-    PREVIEW_ABOVE_PIXELS,
-    PREVIEW_SIDE,
-    DisplayReconstructor,
-    ImageFactors,
-    ImageMetrics,
-    decompose_image,
-    display_grid,
-    downsample,
-    effective_mode,
-    mode_reference,
-    reconstruct_image,
-)
-from svdstudio.io.image_codecs import CodecReport, codec_report
-from svdstudio.io.image_factors import load_factors
+from svdstudio.engine.image import ImageFactors, reconstruct_image
+from svdstudio.io.image_factors import FACTOR_FILE_FILTER, FACTOR_SUFFIXES, load_factors
 from svdstudio.io.images import (
     IMAGE_FILE_FILTER,
     ImageFileError,
@@ -39,21 +27,23 @@ from svdstudio.io.images import (
     to_uint8,
 )
 from svdstudio.resources import resource_path
-from svdstudio.ui.image.export import ImageExporting
-from svdstudio.ui.image.layout import GALLERY_RANKS, MODES, SAMPLES, ImageTabLayout
-from svdstudio.ui.image.measure import THUMB_SIDE, ImageMeasuring
-from svdstudio.ui.image.render import ERROR_LUT, MAX_DISPLAY_SIDE, ImageRendering
-from svdstudio.ui.image.views import ErrorImage, to_qimage
+from svdstudio.ui.image.export import ImageExporter
+from svdstudio.ui.image.layout import GALLERY_RANKS, MODES, SAMPLES, ImageLayout
+from svdstudio.ui.image.measure import THUMB_SIDE, ImageMeasurements
+from svdstudio.ui.image.notes import ImageNotes
+from svdstudio.ui.image.render import ERROR_LUT, MAX_DISPLAY_SIDE, ImageRenderer
+from svdstudio.ui.image.session import ImageSession
+from svdstudio.ui.image.views import to_qimage
 from svdstudio.ui.image.zoom import ZoomDetail
 from svdstudio.ui.widgets import file_dialogs
+from svdstudio.workers import JobRunner
 
 __all__ = ["GALLERY_RANKS", "MAX_DISPLAY_SIDE", "MODES", "SAMPLES", "THUMB_SIDE", "ImageTab"]
 
-FACTOR_SUFFIXES = (".svdz", ".npz")
 DOWNSCALE_TO = 16_000_000
 
 
-class ImageTab(ImageTabLayout, ImageRendering, ImageMeasuring, ImageExporting, QtWidgets.QWidget):
+class ImageTab(QtWidgets.QWidget):
     """Open an image, pick k, compare quality and bytes; export PNG, CSV and factor files."""
 
     status_message = Signal(str)
@@ -61,37 +51,70 @@ class ImageTab(ImageTabLayout, ImageRendering, ImageMeasuring, ImageExporting, Q
     factors_ready = Signal()  # the best factors so far are in place (preview or full)
     metrics_ready = Signal()  # the metrics table shows the committed rank
 
-    def __init__(self, runner: object, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, runner: JobRunner, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("imageTab")
         self.setAccessibleName("Image lab")
         self.setAcceptDrops(True)
         self.runner = runner
-        self._image: LoadedImage | None = None
-        self._pixels: np.ndarray | None = None  # source pixels (read-only)
-        self._name = ""
-        self._factors: ImageFactors | None = None
-        self._full = False
-        self._display: DisplayReconstructor | None = None
-        self._ref_display: np.ndarray | None = None
-        self._k = 32
-        self._chroma_k = DEFAULT_CHROMA_RANK  # the engine's default, as the CLI's
-        self._metrics: ImageMetrics | None = None
-        self._sweep: list[ImageMetrics] = []
-        self._codecs: CodecReport | None = None
-        self._generation = 0
-        self._codecs_gen = -1
-        self._color_mode = "rgb"  # the colour mode chosen for colour images
-        self._from_factor_file = False
-        self._metric_original: np.ndarray | None = None
-        self._build()
-        panes = (self.original_pane, self.recon_pane, self.error_pane)
-        self.zoom_detail = ZoomDetail(self, panes, ERROR_LUT)
-        self.view_tabs.currentChanged.connect(lambda _: self.zoom_detail.schedule())
+        self.session = ImageSession(runner, self)
+        self.ui = ImageLayout(self)
+        ui = self.ui
+        self.renderer = ImageRenderer(self.session, ui)
+        self.measurements = ImageMeasurements(self.session, ui, self._status, self._error)
+        self.notes = ImageNotes(self.session, ui)
+        self.exporter = ImageExporter(self.session, self, self._status, self._error)
+        panes = (ui.original_pane, ui.recon_pane, ui.error_pane)
+        self.zoom_detail = ZoomDetail(self.session, panes, ERROR_LUT, self)
+        self.renderer.set_zoom(self.zoom_detail)
+        self._pending_open: str | None = None  # reopened when the tab is first shown
+        ui.open_button.clicked.connect(self.open_dialog)
+        ui.sample_combo.activated.connect(self._on_sample)
+        ui.fit_button.clicked.connect(self.fit_views)
+        for kind, action in ui.export_actions.items():
+            action.triggered.connect(lambda _checked=False, kind=kind: self.export(kind))
+        ui.view_tabs.currentChanged.connect(lambda _: self.zoom_detail.schedule())
+        self.session.status.connect(self._status)
+        # Only widgets with their state drawn count: metrics_ready follows the table.
+        self.session.factors_changed.connect(
+            lambda: self.session.factors is not None and self.factors_ready.emit()
+        )
+        self.session.metrics_ready.connect(self.metrics_ready.emit)
+
+    # ================================================================== conveniences
+    def rank(self) -> int:
+        """The current rank k (luma rank in YCbCr mode); the session owns it."""
+        return self.session.k
+
+    def set_rank(self, k: int) -> None:
+        """Set k (e.g. from the gallery or a target) as if the user had chosen it."""
+        self.session.set_rank(k)
+
+    def fit_views(self) -> None:
+        """Show the whole image in every pane again (undo zoom and pan)."""
+        self.ui.compare_group.fit()
+        self.ui.layer_group.fit()
+
+    def reconstruction(self) -> np.ndarray | None:
+        """The full-resolution rank-k image (float32 [0, 255]) or None."""
+        return self.session.reconstruction()
+
+    def export(self, what: str | None = None) -> None:
+        """Ask where to save the reconstruction (PNG), metrics (CSV) or factors."""
+        self.exporter.export(what)
+
+    def export_png(self, path: str) -> bool:
+        return self.exporter.export_png(path)
+
+    def export_metrics_csv(self, path: str) -> bool:
+        return self.exporter.export_metrics_csv(path)
+
+    def save_factor_file(self, path: str) -> bool:
+        return self.exporter.save_factor_file(path)
 
     # ================================================================== Tab API
     def file_filter(self) -> str:
-        return f"{IMAGE_FILE_FILTER};;SVD image factors (*.svdz *.npz)"
+        return f"{IMAGE_FILE_FILTER};;{FACTOR_FILE_FILTER}"
 
     def undo_stack(self) -> None:
         return None
@@ -116,45 +139,64 @@ class ImageTab(ImageTabLayout, ImageRendering, ImageMeasuring, ImageExporting, Q
         return True
 
     def load_defaults(self) -> None:
-        self._k = 32
-        self.open_file(str(resource_path("images", "camera.png")))
+        self.session.restore_options(self.session.color_mode, 32, self.session.chroma_k)
+        self._open_when_shown(str(resource_path("images", "camera.png")))
 
     def save_state(self, settings: QtCore.QSettings) -> None:
-        settings.setValue("image/splitter", self.splitter.saveState())
-        settings.setValue("image/sideSplitter", self.side_splitter.saveState())
-        settings.setValue("image/mode", self._color_mode)
-        settings.setValue("image/rank", self._k)
-        settings.setValue("image/chromaRank", self._chroma_k)
-        settings.setValue("image/viewTab", self.view_tabs.currentIndex())
-        settings.setValue("image/targetKind", self.target_kind.currentIndex())
-        settings.setValue("image/targetValue", self.target_value.value())
-        if self._image is not None:
-            settings.setValue("image/lastFile", self._image.path)
+        ui, s = self.ui, self.session
+        settings.setValue("image/splitter", ui.splitter.saveState())
+        settings.setValue("image/sideSplitter", ui.side_splitter.saveState())
+        settings.setValue("image/mode", s.color_mode)
+        settings.setValue("image/rank", s.k)
+        settings.setValue("image/chromaRank", s.chroma_k)
+        settings.setValue("image/viewTab", ui.view_tabs.currentIndex())
+        settings.setValue("image/targetKind", ui.target_kind.currentIndex())
+        settings.setValue("image/targetValue", ui.target_value.value())
+        path = s.image.path if s.image is not None else self._pending_open
+        if path:
+            settings.setValue("image/lastFile", path)
 
     def restore_state(self, settings: QtCore.QSettings) -> None:
+        ui = self.ui
         for key, widget in (
-            ("image/splitter", self.splitter),
-            ("image/sideSplitter", self.side_splitter),
+            ("image/splitter", ui.splitter),
+            ("image/sideSplitter", ui.side_splitter),
         ):
             state = settings.value(key)
             if isinstance(state, QtCore.QByteArray):
                 widget.restoreState(state)
-        mode = settings.value("image/mode", "rgb")
-        self._color_mode = str(mode) if mode in ("gray", "rgb", "ycbcr") else "rgb"
-        idx = self.mode_combo.findData(mode)
-        if idx >= 0:
-            self.mode_combo.blockSignals(True)
-            self.mode_combo.setCurrentIndex(idx)
-            self.mode_combo.blockSignals(False)
-        self._k = max(1, int(settings.value("image/rank", self._k) or self._k))
-        self._chroma_k = max(0, int(settings.value("image/chromaRank", self._chroma_k) or 0))
-        self.view_tabs.setCurrentIndex(int(settings.value("image/viewTab", 0) or 0))
-        self.target_kind.setCurrentIndex(int(settings.value("image/targetKind", 0) or 0))
-        self.target_value.setValue(float(settings.value("image/targetValue", 99.0) or 99.0))
-        self._update_chroma_enabled()
+        mode = str(settings.value("image/mode", "rgb"))
+        s = self.session
+        k = int(settings.value("image/rank", s.k) or s.k)
+        chroma = int(settings.value("image/chromaRank", s.chroma_k) or 0)
+        s.restore_options(mode, k, chroma)
+        if s.image is None:
+            self.renderer._on_mode(s.color_mode)
+        ui.view_tabs.setCurrentIndex(int(settings.value("image/viewTab", 0) or 0))
+        ui.target_kind.setCurrentIndex(int(settings.value("image/targetKind", 0) or 0))
+        ui.target_value.setValue(float(settings.value("image/targetValue", 99.0) or 99.0))
         last = settings.value("image/lastFile", "")
-        if self._image is None and last and Path(str(last)).is_file():
-            self.open_file(str(last))
+        if s.image is None and last and Path(str(last)).is_file():
+            self._open_when_shown(str(last))
+
+    def _open_when_shown(self, path: str) -> None:
+        """Open ``path`` now if the tab is on show, else when it is first shown."""
+        if self.isVisible():
+            self._pending_open = None
+            self.open_file(path)
+        else:
+            self._pending_open = path
+
+    def pending_file(self) -> str | None:
+        """The file that will open when the tab is first shown (None: nothing waits)."""
+        return self._pending_open
+
+    def showEvent(self, ev: QtGui.QShowEvent) -> None:
+        super().showEvent(ev)
+        path, self._pending_open = self._pending_open, None
+        if path and self.session.image is None:
+            # After the show: the window paints first, then the decomposition starts.
+            QtCore.QTimer.singleShot(0, lambda: self.session.image is None and self.open_file(path))
 
     # ================================================================== opening
     def open_dialog(self) -> None:
@@ -163,8 +205,8 @@ class ImageTab(ImageTabLayout, ImageRendering, ImageMeasuring, ImageExporting, Q
             self.open_file(path)
 
     def _on_sample(self, index: int) -> None:
-        fname = self.sample_combo.itemData(index)
-        self.sample_combo.setCurrentIndex(0)
+        fname = self.ui.sample_combo.itemData(index)
+        self.ui.sample_combo.setCurrentIndex(0)
         if fname:
             self.open_file(str(resource_path("images", fname)))
 
@@ -182,6 +224,7 @@ class ImageTab(ImageTabLayout, ImageRendering, ImageMeasuring, ImageExporting, Q
     def open_file(self, path: str) -> bool:
         """Open an image (or a factor file); on failure explain and keep the current image."""
         path = str(Path(path).expanduser())
+        self._pending_open = None  # the user's choice wins over the remembered file
         if Path(path).suffix.lower() in FACTOR_SUFFIXES:
             return self.open_factor_file(path)
         try:
@@ -198,7 +241,6 @@ class ImageTab(ImageTabLayout, ImageRendering, ImageMeasuring, ImageExporting, Q
         except ImageFileError as exc:
             self._error(str(exc))
             return False
-        self._from_factor_file = False
         self._set_image(img)
         self.file_opened.emit(str(Path(path).resolve()))
         return True
@@ -217,8 +259,9 @@ class ImageTab(ImageTabLayout, ImageRendering, ImageMeasuring, ImageExporting, Q
         pixels.setflags(write=False)
         note = (
             f"Factor file (stored ranks {', '.join(map(str, ranks))}, mode "
-            f"{factors.mode}): the original is not stored, so metrics compare with the "
-            "stored image."
+            f"{factors.mode}): the original is not stored, so PSNR and SSIM compare with the "
+            "stored image; the relative error is against the original, from the stored "
+            "energy (Eckart–Young; the 8-bit rounding of the factors is not in it)."
         )
         img = LoadedImage(
             pixels=pixels,
@@ -228,14 +271,6 @@ class ImageTab(ImageTabLayout, ImageRendering, ImageMeasuring, ImageExporting, Q
             original_size=(factors.width, factors.height),
             notes=(note,),
         )
-        self._from_factor_file = True
-        idx = self.mode_combo.findData(factors.mode if factors.mode != "gray" else "gray")
-        self.mode_combo.blockSignals(True)
-        self.mode_combo.setCurrentIndex(max(idx, 0))
-        self.mode_combo.blockSignals(False)
-        self._k = ranks[0]
-        if factors.mode == "ycbcr":
-            self._chroma_k = ranks[1]
         self._set_image(
             img, header_name=str(header.get("source") or Path(path).name), factors=factors
         )
@@ -256,161 +291,9 @@ class ImageTab(ImageTabLayout, ImageRendering, ImageMeasuring, ImageExporting, Q
     def _set_image(
         self, img: LoadedImage, header_name: str = "", factors: ImageFactors | None = None
     ) -> None:
-        self._image = img
-        self._pixels = img.pixels
-        self._name = header_name or Path(img.path).name
-        self.mode_combo.setEnabled(img.is_color)
-        # A grayscale image shows "Grayscale"; a colour one gets the user's last colour choice.
-        wanted = "gray" if not img.is_color else self._color_mode
-        if self._from_factor_file:
-            wanted = self._mode_key()
-        self.mode_combo.blockSignals(True)
-        self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(wanted)))
-        self.mode_combo.blockSignals(False)
-        self._update_chroma_enabled()
+        self.session.set_image(img, header_name, factors=factors)
         h, w = img.pixels.shape[:2]
-        kind = "colour" if img.is_color else "grayscale"
-        self.info_label.setText(f"{self._name} — {w}×{h} {kind} ({img.source_mode})")
-        self.info_label.setToolTip(img.path)
-        self._codecs = None
-        self._start_decomposition(factors)
-        self._status(f"Opened {self._name} ({w}×{h}).")
-
-    # ================================================================== decomposition
-    def _mode_key(self) -> str:
-        return str(self.mode_combo.currentData())
-
-    def _start_decomposition(self, preset: ImageFactors | None = None) -> None:
-        """Decompose the current image in the current mode (``preset``: factors already known)."""
-        if self._pixels is None:
-            return
-        self._generation += 1
-        gen = self._generation
-        self._factors = None
-        self._full = False
-        self._display = None
-        self._metrics = None
-        self._sweep = []
-        self.metrics_table.show_metrics(None)
-        self.spectrum.clear()
-        self.zoom_detail.clear()
-        mode = self._mode_key()
-        pixels = self._pixels
-        self._show_original()
-        self._update_notes()
-        # A decomposition of the previous image or mode is of no use any more: stop it.
-        self.runner.cancel("image.preview")
-        self.runner.cancel("image.svd")
-        if preset is not None and preset.mode == effective_mode(pixels, mode):
-            self._on_factors(preset, gen, full=True)
-            return
-        big = pixels.shape[0] * pixels.shape[1] > PREVIEW_ABOVE_PIXELS
-        if not big:
-            self._submit_full_svd(gen, in_process=False)
-            return
-
-        def preview_ready(f: ImageFactors) -> None:
-            self._on_factors(f, gen, full=False)
-            self._submit_full_svd(gen, in_process=True)
-
-        def preview_failed(message: str, details: str = "") -> None:
-            self._submit_full_svd(gen, in_process=True)
-
-        # The preview first, alone, so the first picture does not compete with the big SVD.
-        self.runner.submit(
-            "image.preview",
-            decompose_image,
-            pixels,
-            mode,
-            preview_side=PREVIEW_SIDE,
-            release_gil=True,
-            description="Image: quick preview SVD",
-            in_process=False,
-            on_result=preview_ready,
-            on_error=preview_failed,
-        )
-
-    def _submit_full_svd(self, gen: int, *, in_process: bool) -> None:
-        """The full-resolution SVD (a killable worker process for big images)."""
-        if gen != self._generation or self._pixels is None:
-            return
-        self.runner.submit(
-            "image.svd",
-            decompose_image,
-            self._pixels,
-            self._mode_key(),
-            description=f"Image: SVD of {self._name}",
-            in_process=in_process,
-            on_result=lambda f: self._on_factors(f, gen, full=True),
-            on_error=self._on_job_error,
-        )
-
-    def _on_job_error(self, message: str, details: str = "") -> None:
-        self._error(message)
-
-    def _on_factors(self, factors: ImageFactors, gen: int, full: bool) -> None:
-        if gen != self._generation or (self._full and not full):
-            return
-        self._factors = factors
-        self._full = full
-        rows, cols = display_grid(factors.height, factors.width, MAX_DISPLAY_SIDE)
-        self._display = DisplayReconstructor(factors, rows, cols)
-        self._metric_original = (
-            self._pixels
-            if factors.downsample_factor == 1
-            else downsample(self._pixels, factors.downsample_factor)
-        )
-        ref = mode_reference(self._metric_original[rows, cols], factors.mode)
-        self._ref_display = np.ascontiguousarray(ref, dtype=np.float32)
-        self._error_image = ErrorImage(self._ref_display)
-        self._k = min(max(self._k, 1), factors.max_rank)
-        if factors.mode == "ycbcr":
-            self._chroma_k = min(self._chroma_k, factors.max_chroma_rank)
-        self.chroma_spin.blockSignals(True)
-        self.chroma_spin.setRange(0, factors.max_chroma_rank)
-        self.chroma_spin.setValue(self._chroma_k)
-        self.chroma_spin.blockSignals(False)
-        self.layer_spin.setRange(1, factors.max_rank)
-        self.layer_slider.setRange(1, factors.max_rank)
-        self.channel_combo.blockSignals(True)
-        current = self.channel_combo.currentIndex()
-        self.channel_combo.clear()
-        self.channel_combo.addItems(list(factors.channel_names))
-        self.channel_combo.setCurrentIndex(min(max(current, 0), len(factors.channel_names) - 1))
-        self.channel_combo.blockSignals(False)
-        self._show_spectrum()
-        self._render()
-        self._render_layers()
-        self._update_notes()
-        self._request_metrics()
-        self._request_sweep()
-        self._request_codecs(gen)
-        self.factors_ready.emit()
-
-    def _request_codecs(self, gen: int) -> None:
-        """PNG/JPEG sizes of the image, once per image and mode (after the first picture)."""
-        if self._codecs_gen == gen or self._pixels is None:
-            return
-        self._codecs_gen = gen
-        ref = mode_reference(self._pixels, self._mode_key())
-        self.runner.submit(
-            "image.codecs",
-            codec_report,
-            ref,
-            description="Image: PNG and JPEG sizes",
-            in_process=False,
-            on_result=lambda r: self._on_codecs(r, gen),
-            on_error=self._on_job_error,
-        )
-
-    def _on_codecs(self, report: CodecReport, gen: int) -> None:
-        if gen != self._generation:
-            return
-        self._codecs = report
-        if self._metrics is not None:
-            self._metrics = self._with_codecs(self._metrics)
-            self._show_metrics()
-        self._update_plot()
+        self._status(f"Opened {self.session.name} ({w}×{h}).")
 
     # ================================================================== messages
     def _status(self, text: str) -> None:
@@ -431,11 +314,11 @@ def _preview() -> int:
     runner = JobRunner()
     tab = ImageTab(runner)
     tab.resize(1280, 800)
-    tab.show()
     if len(sys.argv) > 1:
         tab.open_file(sys.argv[1])
     else:
         tab.load_defaults()
+    tab.show()
     code = app.exec()
     runner.shutdown()
     return code

@@ -1,6 +1,7 @@
-"""Views of the Image lab besides the image panes: thumbnails, metrics table, quality plot.
+"""Views of the Image lab besides the image panes: thumbnails, colour keys, quality plot.
 
-The image panes themselves live in :mod:`svdstudio.ui.image.panes` (re-exported here).
+The image panes live in :mod:`svdstudio.ui.image.panes` (re-exported here), the metrics table
+in :mod:`svdstudio.ui.image.metrics_table`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from PySide6.QtCore import Qt
 from svdstudio.ui.image.panes import ImagePane, PaneGroup, link_panes, to_qimage
 
 __all__ = [
+    "ERROR_LUT",
+    "LAYER_LUT",
     "ImagePane",
-    "MetricsTable",
+    "LegendBar",
     "PaneGroup",
     "QualityPlot",
     "ThumbnailCard",
@@ -22,8 +25,6 @@ __all__ = [
     "signed_to_uint8",
     "to_qimage",
 ]
-
-ERROR_LEVELS = (0.0, 64.0)
 
 
 class ThumbnailCard(QtWidgets.QFrame):
@@ -81,104 +82,71 @@ class ThumbnailCard(QtWidgets.QFrame):
         )
 
 
-def _fmt_bytes(n: int | None) -> str:
-    if n is None:
-        return "…"
-    if n < 10_000:
-        return f"{n:,} B"
-    if n < 10_000_000:
-        return f"{n / 1024:,.1f} KiB"
-    return f"{n / 2**20:,.2f} MiB"
+# Diverging blue–white–red for the signed error (index 128 = exact, see engine.image.crop).
+_ERROR_STOPS = np.array([[33, 102, 172], [247, 247, 247], [178, 24, 43]], dtype=float)
 
 
-def _fmt_ratio(r: float | None) -> str:
-    if r is None:
-        return "…"
-    return "∞" if not np.isfinite(r) else f"{r:,.2f}×"
-
-
-class MetricsTable(QtWidgets.QTableWidget):
-    """Two-column table (figure, value) of one rank's :class:`ImageMetrics`."""
-
-    ROWS = (
-        ("Rank k", "Singular values kept per channel (luma/chroma in YCbCr mode)"),
-        ("PSNR", "Peak signal-to-noise ratio 10·log10(255²/MSE), in dB"),
-        ("SSIM", "Structural similarity (Wang et al. 2004, Gaussian window, on luminance)"),
-        ("Relative error", "‖A − A_k‖_F / ‖A‖_F over all pixels and channels"),
-        ("Energy retained", "Σ kept σᵢ² / Σ σᵢ² over all channels"),
-        ("Stored values", "k(m + n + 1) numbers per channel"),
-        ("Bytes, float32", "4 bytes per stored value"),
-        ("Bytes, float16", "2 bytes per vector entry; σ kept as float32 (it overflows float16)"),
-        ("Bytes, 8-bit", "1 byte per vector entry plus float32 σ, scale and offset per vector"),
-        ("Raw pixels", "1 byte per pixel per channel"),
-        ("PNG file", "The same image saved as PNG (lossless)"),
-        ("JPEG file", "The same image saved as JPEG at quality 75"),
-        ("Ratio vs raw (f32·f16·8-bit)", "Raw bytes / SVD bytes at float32 · float16 · 8-bit"),
-        ("Ratio vs PNG (f32·f16·8-bit)", "PNG bytes / SVD bytes at float32 · float16 · 8-bit"),
-        ("Ratio vs JPEG (f32·f16·8-bit)", "JPEG bytes / SVD bytes at float32 · float16 · 8-bit"),
+def _diverging_lut() -> np.ndarray:
+    t = np.arange(256) / 128.0
+    lo = np.minimum(t, 1.0)[:, None]
+    hi = np.clip(t - 1.0, 0.0, 1.0)[:, None]
+    rgb = np.where(
+        t[:, None] <= 1.0,
+        _ERROR_STOPS[0] + lo * (_ERROR_STOPS[1] - _ERROR_STOPS[0]),
+        _ERROR_STOPS[1] + hi * (_ERROR_STOPS[2] - _ERROR_STOPS[1]),
     )
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(len(self.ROWS), 2, parent)
-        self.setObjectName("imageMetricsTable")
-        self.setAccessibleName("Metrics for the current rank")
-        self.setToolTip("Quality and storage cost of the rank-k reconstruction")
-        self.setHorizontalHeaderLabels(["Figure", "Value"])
-        self.verticalHeader().setVisible(False)
-        self.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setAlternatingRowColors(True)
-        hdr = self.horizontalHeader()
-        hdr.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
-        hdr.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
-        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
-        for row, (name, tip) in enumerate(self.ROWS):
-            item = QtWidgets.QTableWidgetItem(name)
-            item.setToolTip(tip)
-            self.setItem(row, 0, item)
-            self.setItem(row, 1, QtWidgets.QTableWidgetItem("–"))
-        self.note = ""
 
-    def value(self, name: str) -> str:
-        for row, (n, _) in enumerate(self.ROWS):
-            if n == name:
-                return self.item(row, 1).text()
-        raise KeyError(name)
+ERROR_LUT = _diverging_lut()
+LAYER_LUT = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)  # mid-grey = 0
 
-    def show_metrics(self, m: object | None, note: str = "") -> None:
-        """Fill the table from an ImageMetrics (None clears it)."""
-        if m is None:
-            for row in range(len(self.ROWS)):
-                self.item(row, 1).setText("–")
-            return
 
-        def triple(ref: str) -> str:
-            return " · ".join(_fmt_ratio(m.ratio(ref, d)) for d in ("float32", "float16", "uint8"))
+class LegendBar(QtWidgets.QWidget):
+    """A thin colour key under a pane: the map's gradient with a label at each end and middle."""
 
-        suffix = f" ({note})" if note else ""
-        psnr = f"{m.psnr_db:.2f} dB"
-        if m.psnr_db > 100:
-            psnr = "> 100 dB (exact up to float rounding)"
-        values = [
-            f"{m.rank}" + (f" / chroma {m.chroma_rank}" if m.chroma_rank is not None else ""),
-            psnr + suffix,
-            f"{m.ssim:.4f}" + suffix,
-            f"{m.relative_error:.4%}",
-            f"{m.energy_retained:.4%}",
-            f"{m.stored_values:,}",
-            _fmt_bytes(m.bytes_float32),
-            _fmt_bytes(m.bytes_float16),
-            _fmt_bytes(m.bytes_uint8),
-            _fmt_bytes(m.raw_bytes),
-            _fmt_bytes(m.png_bytes),
-            _fmt_bytes(m.jpeg_bytes),
-            triple("raw"),
-            triple("png"),
-            triple("jpeg"),
-        ]
-        for row, text in enumerate(values):
-            self.item(row, 1).setText(text)
-            self.item(row, 1).setToolTip(self.ROWS[row][1])
+    def __init__(
+        self,
+        lut: np.ndarray | None,
+        labels: tuple[str, str, str],
+        object_name: str,
+        access: str,
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        if object_name:
+            self.setObjectName(object_name)
+            self.setAccessibleName(access)
+        self.lut = LAYER_LUT if lut is None else np.asarray(lut, dtype=np.uint8)
+        self.set_labels(labels)
+        self.setFixedHeight(self.fontMetrics().height() + 12)
+
+    def set_labels(self, labels: tuple[str, str, str]) -> None:
+        """The texts at the left end, the middle and the right end of the bar."""
+        self.labels = tuple(labels)
+        self.setToolTip(" · ".join(labels))
+        self.update()
+
+    def paintEvent(self, ev: QtGui.QPaintEvent) -> None:
+        p = QtGui.QPainter(self)
+        r = self.rect().adjusted(2, 1, -2, -1)
+        bar = QtCore.QRect(r.left(), r.top(), r.width(), 6)
+        grad = QtGui.QLinearGradient(bar.left(), 0, bar.right(), 0)
+        for i in range(0, 256, 17):
+            c = self.lut[i]
+            grad.setColorAt(i / 255.0, QtGui.QColor(int(c[0]), int(c[1]), int(c[2])))
+        c = self.lut[255]
+        grad.setColorAt(1.0, QtGui.QColor(int(c[0]), int(c[1]), int(c[2])))
+        p.fillRect(bar, grad)
+        p.setPen(QtGui.QColor("#888"))
+        p.drawRect(bar.adjusted(0, 0, -1, -1))
+        p.setPen(self.palette().color(QtGui.QPalette.ColorRole.WindowText))
+        text = QtCore.QRect(r.left(), bar.bottom() + 1, r.width(), r.height() - bar.height())
+        left, mid, right = self.labels
+        p.drawText(text, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop), left)
+        p.drawText(text, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop), mid)
+        p.drawText(text, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop), right)
+        p.end()
 
 
 class QualityPlot(pg.PlotWidget):
@@ -207,7 +175,8 @@ class QualityPlot(pg.PlotWidget):
         p.setLabel("bottom", "size (KiB, log scale)")
         p.setLabel("left", "PSNR (dB)")
         p.setMenuEnabled(False)
-        self.legend = p.addLegend(offset=(-10, 10))
+        # Bottom right: the curves rise to the right, so that corner stays clear of data.
+        self.legend = p.addLegend(offset=(-10, -10), brush=pg.mkBrush(255, 255, 255, 210))
         pen = pg.mkPen
         self.svd32 = self._series("#3a6fb0", "o", 6, "SVD, float32 factors")
         self.svd8 = self._series("#7fa7d9", "s", 5, "SVD, 8-bit factors", dashed=True)
@@ -255,8 +224,20 @@ class QualityPlot(pg.PlotWidget):
         keep = np.isfinite(y) & (x > 0) & (y < 100)
         return np.log10(x[keep]), y[keep]
 
-    def show_data(self, sweep: list, codecs: object | None, current: object | None) -> None:
-        """Redraw from a rank sweep (ImageMetrics list), a CodecReport and the current metrics."""
+    def show_data(
+        self,
+        sweep: list,
+        codecs: object | None,
+        current: object | None,
+        *,
+        preview: bool = False,
+        notes: dict[str, str] | None = None,
+    ) -> None:
+        """Redraw from a rank sweep (ImageMetrics list), a CodecReport and the current metrics.
+
+        ``preview``: the SVD points belong to a downsampled copy (the title says so);
+        ``notes``: codec → why it cannot store the image (shown instead of its points).
+        """
         kib = 1024.0
         self.svd32.setData(
             *self._finite([m.bytes_float32 / kib for m in sweep], [m.psnr_db for m in sweep])
@@ -264,17 +245,18 @@ class QualityPlot(pg.PlotWidget):
         self.svd8.setData(
             *self._finite([m.bytes_uint8 / kib for m in sweep], [m.psnr_db for m in sweep])
         )
+        png = getattr(codecs, "png_bytes", None)
         if codecs is not None:
             self.jpeg.setData(
                 *self._finite(
                     [p.nbytes / kib for p in codecs.jpeg], [p.psnr_db for p in codecs.jpeg]
                 )
             )
-            self.png.setValue(np.log10(codecs.png_bytes / kib))
-            self.png.setVisible(True)
         else:
             self.jpeg.setData([], [])
-            self.png.setVisible(False)
+        self.png.setVisible(bool(png))
+        if png:
+            self.png.setValue(np.log10(png / kib))
         if current is not None and np.isfinite(current.psnr_db):
             self.current.setData(
                 *self._finite(
@@ -284,6 +266,12 @@ class QualityPlot(pg.PlotWidget):
             )
         else:
             self.current.setData([], [])
+        lines = list((notes or {}).values())
+        if preview:
+            lines.insert(0, "SVD points measured on the preview copy (the full SVD follows)")
+        self.getPlotItem().setTitle(
+            "<br>".join(lines) if lines else None, size="9pt", color="#7a4b00"
+        )
 
 
 def signed_to_uint8(x: np.ndarray) -> np.ndarray:
@@ -291,34 +279,3 @@ def signed_to_uint8(x: np.ndarray) -> np.ndarray:
     m = float(np.max(np.abs(x))) if x.size else 0.0
     scale = 127.0 / m if m > 0 else 0.0
     return np.clip(np.rint(128.0 + x * scale), 0, 255).astype(np.uint8)
-
-
-class ErrorImage:
-    """|A − A_k| of the on-screen pixels as uint8 colour-map indices, with reused buffers.
-
-    Index = 4·|difference| (largest over channels), capped at 255: 0 → 64 grey levels span
-    the colour map.  Integer arithmetic on planar data keeps this a few milliseconds per frame.
-    """
-
-    def __init__(self, reference: np.ndarray) -> None:
-        ref = np.clip(np.rint(reference), 0, 255).astype(np.int16)
-        self._ref = (
-            [ref] if ref.ndim == 2 else [np.ascontiguousarray(ref[..., c]) for c in range(3)]
-        )
-        shape = ref.shape[:2]
-        self._tmp = np.empty(shape, np.int16)
-        self._acc = np.empty(shape, np.int16)
-        self.out = np.empty(shape, np.uint8)
-
-    def compute(self, shown: np.ndarray) -> np.ndarray:
-        """Error indices for ``shown`` (uint8, same shape as the reference); buffer is reused."""
-        planes = [shown] if shown.ndim == 2 else [shown[..., c] for c in range(shown.shape[2])]
-        self._acc.fill(0)
-        for plane, ref in zip(planes, self._ref, strict=True):
-            np.subtract(plane, ref, out=self._tmp, dtype=np.int16)
-            np.abs(self._tmp, out=self._tmp)
-            np.maximum(self._acc, self._tmp, out=self._acc)
-        np.minimum(self._acc, 63, out=self._acc)
-        np.left_shift(self._acc, 2, out=self._acc)
-        np.copyto(self.out, self._acc, casting="unsafe")
-        return self.out

@@ -17,15 +17,16 @@ from collections.abc import Sequence
 from PySide6 import QtCore
 from PySide6.QtCore import Signal
 
-from svdstudio.engine.image.crop import CropPixels, crop_pixels
+from svdstudio.engine.image.crop import CropPixels
 from svdstudio.ui.image.panes import ImagePane
+from svdstudio.ui.image.session import ImageSession
+from svdstudio.ui.widgets.debounce import Debouncer
 
 __all__ = ["DEBOUNCE_MS", "DRAG_SETTLE_MS", "MAX_CROP_PIXELS", "ZoomDetail", "detail_region"]
 
 DEBOUNCE_MS = 100
 DRAG_SETTLE_MS = 250  # the cutoff held still this long mid-drag: rebuild at the previewed rank
 MAX_CROP_PIXELS = 2_000_000
-CHANNEL = "image.crop"
 
 
 def detail_region(
@@ -65,18 +66,22 @@ def detail_region(
 
 
 class ZoomDetail(QtCore.QObject):
-    """Keeps full-resolution crops over the original, rank-k and error panes of ``tab``."""
+    """Keeps full-resolution crops of ``session``'s image over the three compare panes."""
 
     detail_changed = Signal()  # overlays were drawn or removed
 
-    def __init__(self, tab: object, panes: Sequence[ImagePane], error_lut: object) -> None:
-        super().__init__(tab)
-        self.tab = tab
+    def __init__(
+        self,
+        session: ImageSession,
+        panes: Sequence[ImagePane],
+        error_lut: object,
+        parent: QtCore.QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
         self.original_pane, self.recon_pane, self.error_pane = panes
         self._error_lut = error_lut
-        self._timer = QtCore.QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self.update_now)
+        self._debounce = Debouncer(DEBOUNCE_MS, self.update_now, self)
         self._wanted: tuple | None = None  # key of the crop requested last
         self._shown: tuple | None = None  # key of the crop on screen
         self.crop: CropPixels | None = None
@@ -94,7 +99,7 @@ class ZoomDetail(QtCore.QObject):
     # ------------------------------------------------------------------ triggers
     def schedule(self, delay_ms: int = DEBOUNCE_MS) -> None:
         """Rebuild (or drop) the detail after ``delay_ms`` without further changes."""
-        self._timer.start(delay_ms)
+        self._debounce.trigger(delay_ms)
 
     def _on_view_changed(self, *_args: object) -> None:
         self.schedule()
@@ -109,11 +114,11 @@ class ZoomDetail(QtCore.QObject):
 
     def clear(self) -> None:
         """Drop every overlay now (new image or colour mode)."""
-        self._timer.stop()
+        self._debounce.cancel()
         self._drop()
 
     def _drop(self, rank_only: bool = False) -> None:
-        self.tab.runner.cancel(CHANNEL)
+        self.session.cancel_crop()
         self._wanted = None
         panes = (self.recon_pane, self.error_pane)
         if not rank_only:
@@ -129,9 +134,9 @@ class ZoomDetail(QtCore.QObject):
     # ------------------------------------------------------------------ work
     def region(self) -> tuple[slice, slice] | None:
         """The crop the current view needs (None: the display grid is enough)."""
-        tab = self.tab
-        f = tab._factors
-        if f is None or not tab._full or f.downsample_factor != 1 or tab._pixels is None:
+        s = self.session
+        f = s.factors
+        if f is None or not s.full or f.downsample_factor != 1 or s.pixels is None:
             return None
         base = self.recon_pane.item.image
         if base is None:
@@ -148,32 +153,18 @@ class ZoomDetail(QtCore.QObject):
 
     def update_now(self) -> None:
         """Rebuild the detail for the current view and rank (or remove it)."""
-        self._timer.stop()
+        self._debounce.cancel()
         region = self.region()
         if region is None:
             self._drop()
             return
-        tab = self.tab
         rows, cols = region
-        k, chroma = tab._k, tab._chroma_arg()
-        key = (tab._generation, tab._full, rows, cols, k, chroma)
+        key = self.session.crop_key(rows, cols)
         if key in (self._shown, self._wanted):
             return
         self._wanted = key
-        tab.runner.submit(
-            CHANNEL,
-            crop_pixels,
-            tab._factors,
-            tab._pixels,
-            k,
-            chroma,
-            rows,
-            cols,
-            description="Image: full-resolution detail",
-            in_process=False,
-            on_result=lambda crop, key=key: self._on_crop(crop, key),
-            # Failures reach the status bar through the runner; the grid stays on screen.
-        )
+        # Failures reach the status bar through the runner; the grid stays on screen.
+        self.session.request_crop(rows, cols, lambda crop, key=key: self._on_crop(crop, key))
 
     def _on_crop(self, crop: CropPixels, key: tuple) -> None:
         if key != self._wanted:

@@ -34,17 +34,22 @@ def write_parquet(path, n=3000, seed=0):
 
 
 @pytest.fixture
-def tab(qtbot, monkeypatch):
+def runner():
+    r = JobRunner()
+    yield r
+    r.shutdown()
+
+
+@pytest.fixture
+def tab(qtbot, monkeypatch, runner):
     monkeypatch.setattr(big_module.BigTables, "__init__", _small_sample_init)
-    runner = JobRunner()
     w = DatasetTab(runner)
     qtbot.addWidget(w)
     w.resize(1100, 700)
     w.show()
     with qtbot.waitSignal(w.projection_ready, timeout=TIMEOUT):
         w.load_defaults()
-    yield w
-    runner.shutdown()
+    return w
 
 
 _real_init = big_module.BigTables.__init__
@@ -95,7 +100,7 @@ def test_method_change_density_and_export_of_all_rows(tab, qtbot, tmp_path, monk
     ref = project(X, "pca", 4)
     np.testing.assert_allclose(tab.result().explained_variance_ratio, ref.explained_variance_ratio)
 
-    big = tab._session.big
+    big = tab.session.big
     with qtbot.waitSignal(big.density_ready, timeout=TIMEOUT):
         tab.big_bar.density_check.setChecked(True)
     assert big.density.total == 3000 and big.density.counts.sum() + big.density.outside == 3000
@@ -127,11 +132,11 @@ def test_bad_scheduler_is_reported_and_a_small_table_hides_the_bar(
     )
     path = tmp_path / "big.parquet"
     write_parquet(path, n=800)
-    big = tab._session.big
+    big = tab.session.big
     tab.big_bar.scheduler_edit.setText("tcp://127.0.0.1:9")
     tab.big_bar.scheduler_edit.editingFinished.emit()
     assert big.scheduler == "tcp://127.0.0.1:9"
-    with qtbot.waitSignal(tab._session.failed, timeout=TIMEOUT) as sig:
+    with qtbot.waitSignal(tab.session.job_failed, timeout=TIMEOUT) as sig:
         tab.open_file(str(path))
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in sig.args[0]
     tab.big_bar.scheduler_edit.clear()
@@ -146,12 +151,11 @@ def test_bad_scheduler_is_reported_and_a_small_table_hides_the_bar(
 
 
 def test_progress_reaches_the_runner_and_cancel_keeps_the_table_on_show(
-    tab, qtbot, tmp_path, monkeypatch
+    tab, runner, qtbot, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(big_module, "IN_PROCESS", False)
     path = tmp_path / "big.parquet"
     write_parquet(path, n=2100)
-    runner = tab._session._runner
     seen = []
     runner.progress.connect(lambda ch, _id, f, msg: seen.append((ch, f, msg)))
     with qtbot.waitSignal(tab.projection_ready, timeout=TIMEOUT):

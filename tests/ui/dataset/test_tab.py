@@ -157,7 +157,8 @@ def test_feature_arrows_and_fit_view(tab, qtbot):
 
 
 def test_export_csv_png_svg(tab, tmp_path):
-    tab.spectrum.set_rank(3)
+    tab.session.set_k(3)
+    assert tab.spectrum.rank() == 3  # the spectrum shows the session's k
     out = tmp_path / "iris.csv"
     assert tab.export_csv(str(out))
     with out.open(newline="") as f:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import csv
+import io
 
 import numpy as np
 import pytest
 from PIL import Image
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from svdstudio.engine.image import rank_for_energy_target
+from svdstudio.engine.image import reconstruct_image
+from svdstudio.io.image_factors import load_factors
 from svdstudio.io.images import load_image
 from svdstudio.resources import resource_path
 from svdstudio.ui.image import tab as image_tab_module
@@ -103,7 +105,7 @@ def test_open_sample_move_k_and_export(qtbot, tab, tmp_path, monkeypatch):
     table = tab.findChild(QtWidgets.QTableWidget, "imageMetricsTable")
     assert table.value("PSNR") == f"{psnr:.2f} dB"
     assert table.value("Stored values") == f"{8 * (512 + 512 + 1):,}"
-    shown = tab.recon_pane.item.image
+    shown = tab.ui.recon_pane.item.image
     assert shown.shape == (512, 512)
     assert np.max(np.abs(shown.astype(float) - np.rint(want))) <= 1.0
 
@@ -115,7 +117,9 @@ def test_open_sample_move_k_and_export(qtbot, tab, tmp_path, monkeypatch):
     tab.export("png")
     saved = np.asarray(Image.open(out_png), dtype=np.float64)
     assert saved.shape == (512, 512) and np.max(np.abs(saved - np.rint(want))) <= 1.0
-    qtbot.waitUntil(lambda: tab._codecs is not None and bool(tab._sweep), timeout=TIMEOUT)
+    qtbot.waitUntil(
+        lambda: tab.session.codecs is not None and bool(tab.session.sweep), timeout=TIMEOUT
+    )
     out_csv = tmp_path / "m.csv"
     assert tab.export_metrics_csv(str(out_csv))
     with out_csv.open(encoding="utf-8") as fh:
@@ -123,11 +127,22 @@ def test_open_sample_move_k_and_export(qtbot, tab, tmp_path, monkeypatch):
     assert rows[0]["row"] == "current" and int(rows[0]["rank"]) == 8
     assert float(rows[0]["psnr_db"]) == pytest.approx(psnr, abs=1e-3)
     assert int(rows[0]["bytes_float32"]) == 4 * 8 * 1025
-    assert int(rows[0]["png_bytes"]) > 0
-    assert any(r["row"] == "sweep" for r in rows)
+    png, jpeg = io.BytesIO(), io.BytesIO()
+    Image.fromarray(cam.astype(np.uint8)).save(png, "PNG")
+    Image.fromarray(cam.astype(np.uint8)).save(jpeg, "JPEG", quality=75)
+    assert int(rows[0]["png_bytes"]) == len(png.getvalue())
+    assert int(rows[0]["jpeg_bytes"]) == len(jpeg.getvalue())
+    sweep = [r for r in rows if r["row"] == "sweep"]
+    assert [int(r["rank"]) for r in sweep][:6] == [1, 2, 4, 8, 16, 32]
+    assert int(sweep[3]["bytes_float32"]) == 4 * 8 * 1025
     out_f = tmp_path / "cam.svdz"
     assert tab.save_factor_file(str(out_f))
-    assert out_f.stat().st_size > 0
+    factors, header = load_factors(out_f)
+    assert header["ranks"] == [8] and header["mode"] == "gray"
+    assert (factors.height, factors.width, factors.max_rank) == (512, 512, 8)
+    # The 8-bit factors rebuild the rank-8 image to within a few grey levels.
+    rebuilt = reconstruct_image(factors, 8)
+    assert np.sqrt(np.mean((rebuilt - want) ** 2)) < 2.0
 
 
 def test_factor_file_reopens(qtbot, tab, tmp_path, small_gray):
@@ -137,17 +152,17 @@ def test_factor_file_reopens(qtbot, tab, tmp_path, small_gray):
     assert tab.save_factor_file(str(path))
     with qtbot.waitSignals([tab.factors_ready, tab.metrics_ready], timeout=TIMEOUT):
         assert tab.open_file(str(path))
-    assert tab.rank() == 12 and tab._factors.max_rank == 12
-    assert "Factor file" in tab.notes_label.text()
+    assert tab.rank() == 12 and tab.session.factors.max_rank == 12
+    assert "Factor file" in tab.ui.notes_label.text()
 
 
 def test_gallery_labels(qtbot, tab, small_gray):
     open_and_wait(qtbot, tab, small_gray)
-    qtbot.waitUntil(lambda: bool(tab._sweep), timeout=TIMEOUT)
-    captions = [c.caption.text() for c in tab.cards]
+    qtbot.waitUntil(lambda: bool(tab.session.sweep), timeout=TIMEOUT)
+    captions = [c.caption.text() for c in tab.ui.cards]
     assert captions[0].startswith("k = 8:") and "dB" in captions[0]
     assert captions[3].startswith("k = full:")
-    assert tab.findChild(QtWidgets.QWidget, "imageGallery") is tab.gallery
+    assert tab.findChild(QtWidgets.QWidget, "imageGallery") is tab.ui.gallery
 
 
 def test_bad_files_keep_current_image(qtbot, tab, tmp_path, messages, small_gray):
@@ -160,7 +175,7 @@ def test_bad_files_keep_current_image(qtbot, tab, tmp_path, messages, small_gray
     trunc.write_bytes(resource_path("images", "camera.png").read_bytes()[:2000])
     assert not tab.open_file(str(trunc))
     assert "truncated or corrupt" in messages[-1]
-    assert tab._image.path == small_gray and tab._factors is not None
+    assert tab.session.image.path == small_gray and tab.session.factors is not None
 
 
 def test_bomb_offers_downscaled_copy(qtbot, tab, tmp_path, monkeypatch):
@@ -177,29 +192,35 @@ def test_bomb_offers_downscaled_copy(qtbot, tab, tmp_path, monkeypatch):
     monkeypatch.setattr(QtWidgets.QMessageBox, "question", answer)
     open_and_wait(qtbot, tab, str(tmp_path / "big.png"))
     assert "19,200 pixels" in asked[0]
-    assert tab._pixels.shape[0] * tab._pixels.shape[1] <= 4800
-    assert "Downscaled" in tab.notes_label.text()
+    assert tab.session.pixels.shape[0] * tab.session.pixels.shape[1] <= 4800
+    assert "Downscaled" in tab.ui.notes_label.text()
 
 
 def test_ycbcr_mode_and_chroma_rank(qtbot, tab, small_rgb):
     open_and_wait(qtbot, tab, small_rgb)
     with qtbot.waitSignals([tab.factors_ready, tab.metrics_ready], timeout=TIMEOUT):
-        tab.mode_combo.setCurrentIndex(tab.mode_combo.findData("ycbcr"))
-    assert tab._factors.mode == "ycbcr" and tab.chroma_spin.isEnabled()
+        tab.ui.mode_combo.setCurrentIndex(tab.ui.mode_combo.findData("ycbcr"))
+    assert tab.session.factors.mode == "ycbcr" and tab.ui.chroma_spin.isEnabled()
     with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
-        tab.chroma_spin.setValue(3)
-    assert tab._metrics.chroma_rank == 3 and tab._metrics.rank == tab.rank()
-    assert tab.recon_pane.item.image.shape == (64, 80, 3)
+        tab.ui.chroma_spin.setValue(3)
+    assert tab.session.metrics.chroma_rank == 3 and tab.session.metrics.rank == tab.rank()
+    assert tab.ui.recon_pane.item.image.shape == (64, 80, 3)
 
 
-def test_energy_target(qtbot, tab, small_gray):
+@pytest.mark.parametrize("target", [50.0, 95.0, 99.9])
+def test_energy_target(qtbot, tab, small_gray, target):
     open_and_wait(qtbot, tab, small_gray)
-    tab.target_kind.setCurrentIndex(tab.target_kind.findData("energy"))
-    tab.target_value.setValue(95.0)
-    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
-        tab.apply_target()
-    assert tab.rank() == rank_for_energy_target(tab._factors, 0.95)
-    assert tab.findChild(QtWidgets.QSpinBox, "imageRankSpin").value() == tab.rank()
+    tab.ui.target_kind.setCurrentIndex(tab.ui.target_kind.findData("energy"))
+    tab.ui.target_value.setValue(target)
+    # Independently: the smallest k whose Σ_{i≤k} σ_i² reaches the target share of ‖A‖_F².
+    a = load_image(small_gray).pixels.astype(np.float64)
+    s2 = np.linalg.svd(a, compute_uv=False) ** 2
+    want = int(np.searchsorted(np.cumsum(s2) / s2.sum(), target / 100 - 1e-12) + 1)
+    if want != tab.rank():
+        with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+            tab.ui.target_button.click()
+    assert tab.rank() == want
+    assert tab.findChild(QtWidgets.QSpinBox, "imageRankSpin").value() == want
 
 
 def test_drop_opens_file(qtbot, tab, tmp_path):
@@ -216,21 +237,10 @@ def test_drop_opens_file(qtbot, tab, tmp_path):
     )
     with qtbot.waitSignals([tab.factors_ready, tab.metrics_ready], timeout=TIMEOUT):
         tab.dropEvent(ev)
-    assert tab._pixels.shape == (40, 50, 3)
+    assert tab.session.pixels.shape == (40, 50, 3)
 
 
-def test_big_image_preview_then_full(qtbot, tab, tmp_path, monkeypatch):
-    monkeypatch.setattr(image_tab_module, "PREVIEW_ABOVE_PIXELS", 10_000)
-    monkeypatch.setattr(image_tab_module, "PREVIEW_SIDE", 60)
-    rgb = np.random.default_rng(2).integers(0, 255, (150, 200, 3), dtype=np.uint8)
-    Image.fromarray(rgb).save(tmp_path / "big.png")
-    tab.open_file(str(tmp_path / "big.png"))
-    qtbot.waitUntil(lambda: tab._full, timeout=60_000)
-    assert tab._factors.downsample_factor == 1 and tab._factors.height == 150
-    assert "(preview)" not in tab.recon_pane.title.text()
-
-
-def test_state_round_trip(qtbot, tab, tmp_path, small_gray):
+def test_state_round_trip_reopens_lazily(qtbot, tab, tmp_path, small_gray):
     open_and_wait(qtbot, tab, small_gray)
     tab.set_rank(20)
     settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
@@ -238,32 +248,37 @@ def test_state_round_trip(qtbot, tab, tmp_path, small_gray):
     runner = JobRunner()
     other = ImageTab(runner)
     qtbot.addWidget(other)
+    other.restore_state(settings)
+    # Not on show: nothing is read or decomposed yet, the file waits for the first show.
+    assert other.session.image is None and not runner.is_running()
+    assert other.pending_file() == small_gray and other.rank() == 20
     with qtbot.waitSignal(other.factors_ready, timeout=TIMEOUT):
-        other.restore_state(settings)
-    assert other.rank() == 20 and other._image.path == small_gray
+        other.show()
+    assert other.rank() == 20 and other.session.image.path == small_gray
+    assert other.pending_file() is None
     runner.shutdown()
 
 
 def test_layers_view(qtbot, tab, small_gray):
     open_and_wait(qtbot, tab, small_gray)
-    tab.view_tabs.setCurrentIndex(2)
-    tab.layer_spin.setValue(3)
-    f = tab._factors
+    tab.ui.view_tabs.setCurrentIndex(2)
+    tab.ui.layer_spin.setValue(3)
+    f = tab.session.factors
     ch = f.channels[0]
     layer = ch.s[2] * np.outer(ch.U[:, 2], ch.Vt[2])
     want = np.clip(np.rint(128 + layer * 127 / np.abs(layer).max()), 0, 255)
-    assert np.max(np.abs(tab.layer_pane.item.image.astype(float) - want)) <= 1
+    assert np.max(np.abs(tab.ui.layer_pane.item.image.astype(float) - want)) <= 1
     cum = (ch.U[:, :3] * ch.s[:3]) @ ch.Vt[:3]
-    got = tab.cumulative_pane.item.image.astype(float)
+    got = tab.ui.cumulative_pane.item.image.astype(float)
     assert np.max(np.abs(got - np.clip(np.rint(cum), 0, 255))) <= 1
-    assert tab.layer_pane.title.text().startswith("Layer 3: σ = ")
+    assert tab.ui.layer_pane.title.text().startswith("Layer 3: σ = ")
 
 
 def test_colour_mode_choice_survives_a_grayscale_image(qtbot, tab, small_gray, small_rgb):
     open_and_wait(qtbot, tab, small_rgb)
     with qtbot.waitSignals([tab.factors_ready, tab.metrics_ready], timeout=TIMEOUT):
-        tab.mode_combo.setCurrentIndex(tab.mode_combo.findData("ycbcr"))
+        tab.ui.mode_combo.setCurrentIndex(tab.ui.mode_combo.findData("ycbcr"))
     open_and_wait(qtbot, tab, small_gray)
-    assert tab.mode_combo.currentData() == "gray" and not tab.mode_combo.isEnabled()
+    assert tab.ui.mode_combo.currentData() == "gray" and not tab.ui.mode_combo.isEnabled()
     open_and_wait(qtbot, tab, small_rgb)
-    assert tab.mode_combo.currentData() == "ycbcr" and tab._factors.mode == "ycbcr"
+    assert tab.ui.mode_combo.currentData() == "ycbcr" and tab.session.factors.mode == "ycbcr"

@@ -1,0 +1,128 @@
+"""Qt-free helpers of the Image session: sweep ranks, the codec job, SVD progress and estimate."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from svdstudio.engine.jobs import JobControl
+from svdstudio.io.image_codecs import CodecReport, codec_report
+
+__all__ = [
+    "GALLERY_RANKS",
+    "ProgressTracker",
+    "SvdProgress",
+    "codec_job",
+    "estimate_svd_seconds",
+    "sweep_ranks",
+]
+
+GALLERY_RANKS = (8, 16, 32)  # plus "full"
+# Seconds per m·n·min(m, n) of one float32 gesdd channel (4000×3000 ≈ 5.3 s on an idle
+# core here); used until the preview or the first reported step gives a measured rate.
+SECONDS_PER_FLOP = 1.5e-10
+# The full SVD's time over the preview's, per m·n·min(m, n): scipy's float32 gesdd is about
+# 2× faster than numpy's double SVD, and the preview's time also holds its downsampling and
+# thread start (measured at load 12: preview-scaled estimate 3× too long with 0.5).
+FULL_VS_PREVIEW_SPEED = 0.25
+
+
+def estimate_svd_seconds(
+    height: int,
+    width: int,
+    n_channels: int,
+    preview_seconds: float | None = None,
+    preview_shape: tuple[int, int] | None = None,
+) -> float:
+    """Rough seconds for the full SVD of an image, scaled from the preview's time if known."""
+    work = float(height) * width * min(height, width)
+    if preview_seconds and preview_shape:
+        ph, pw = preview_shape
+        small = float(ph) * pw * min(ph, pw)
+        return preview_seconds * work / small * FULL_VS_PREVIEW_SPEED
+    return n_channels * work * SECONDS_PER_FLOP
+
+
+def sweep_ranks(max_rank: int, full_rank: int) -> list[int]:
+    """Ranks measured for the gallery and the quality-vs-size plot."""
+    ranks = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048}
+    ranks = {r for r in ranks if r <= max_rank} | {max_rank}
+    if max_rank == full_rank:
+        ranks.add(full_rank)
+    return sorted(ranks | {r for r in GALLERY_RANKS if r <= max_rank})
+
+
+def codec_job(reference: np.ndarray, job: JobControl | None = None) -> CodecReport:
+    """PNG and JPEG figures of ``reference`` (a codec that cannot store it is in
+    ``cannot_store``, not raised)."""
+    return codec_report(reference, job=job)
+
+
+@dataclasses.dataclass(frozen=True)
+class SvdProgress:
+    """Where the full-resolution SVD is: a fraction, the step, seconds gone and left."""
+
+    fraction: float
+    step: str
+    elapsed: float
+    expected: float | None  # estimated seconds for the whole SVD (None: no estimate yet)
+
+    @property
+    def left(self) -> float | None:
+        """Estimated seconds left (0 once the estimate is overrun), or None."""
+        return None if self.expected is None else max(self.expected - self.elapsed, 0.0)
+
+    def sentence(self) -> str:
+        """ "Full-resolution SVD: decomposing channel G — 45 %, 12 s so far, about 15 s left"."""
+        if self.left is None:
+            left = "estimating the time left"
+        elif self.left < 1:
+            left = f"taking longer than the estimated {_duration(self.expected or 0.0)}"
+        else:
+            left = f"about {_duration(self.left)} left"
+        step = f"{self.step} — " if self.step else ""
+        return (
+            f"Full-resolution SVD: {step}{self.fraction:.0%}, "
+            f"{_duration(self.elapsed)} so far, {left}"
+        )
+
+
+def _duration(seconds: float) -> str:
+    s = max(0, round(seconds))
+    return f"{s} s" if s < 90 else f"{s // 60} min {s % 60:02d} s"
+
+
+class ProgressTracker:
+    """Turns a job's sparse progress reports into a fraction and a time left at any moment.
+
+    Between reports the fraction advances with the elapsed time against the expected total
+    (an estimate at first, then the rate measured from the reports), never past 99 %.
+    """
+
+    def __init__(self) -> None:
+        self.start(0.0)
+
+    def start(self, expected: float | None, step: str = "starting the worker") -> None:
+        """A new job, expected to take ``expected`` seconds (None: no estimate)."""
+        self._t0 = time.monotonic()
+        self._fraction = 0.0
+        self._step = step
+        self._expected = expected or None
+
+    def report(self, fraction: float, message: str = "") -> None:
+        """What the job said: the measured rate replaces the estimate."""
+        if fraction > self._fraction:
+            self._expected = (time.monotonic() - self._t0) / fraction
+            self._fraction = fraction
+        if message:
+            self._step = message
+
+    def snapshot(self) -> SvdProgress:
+        """Where the job is now."""
+        elapsed = time.monotonic() - self._t0
+        fraction = self._fraction
+        if self._expected:
+            fraction = max(fraction, min(0.99, elapsed / self._expected))
+        return SvdProgress(fraction, self._step, elapsed, self._expected)

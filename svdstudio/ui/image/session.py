@@ -1,0 +1,661 @@
+"""The Image lab's state and jobs: the image, colour mode, factors, k, metrics, sweep, codecs.
+
+No widgets.  The tab's widgets write through this object's methods and redraw from its
+signals; every ``runner.submit`` of the tab is made here.  Each image or colour mode gets a
+new *generation*; a result of an older generation is dropped.  Big images get a quick
+downsampled preview SVD on a thread first and the full-resolution SVD in a killable worker
+process, whose progress is reported every second with an estimate of the time left.  A job
+the user cancels is remembered so that :meth:`resume` can compute the rest; a failed job is
+reported by the main window (``runner.failed``), here it only changes the state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PySide6 import QtCore
+from PySide6.QtCore import Signal
+
+from svdstudio.engine.image import (
+    DEFAULT_CHROMA_RANK,
+    PREVIEW_ABOVE_PIXELS,
+    PREVIEW_SIDE,
+    ImageFactors,
+    ImageMetrics,
+    decompose_image,
+    downsample,
+    effective_mode,
+    image_metrics,
+    mode_reference,
+    rank_for_byte_budget,
+    rank_for_energy_target,
+    rank_for_psnr_target,
+    rank_sweep,
+    reconstruct_image,
+)
+from svdstudio.engine.image.crop import crop_pixels
+from svdstudio.io.image_codecs import CodecReport
+from svdstudio.io.images import LoadedImage
+from svdstudio.ui.image.jobs import (
+    GALLERY_RANKS,
+    ProgressTracker,
+    SvdProgress,
+    codec_job,
+    estimate_svd_seconds,
+    sweep_ranks,
+)
+from svdstudio.workers import JobRunner
+
+__all__ = [
+    "CHANNELS",
+    "GALLERY_RANKS",
+    "ImageSession",
+    "SvdProgress",
+    "codec_job",
+    "sweep_ranks",
+]
+
+CHANNELS = (
+    "image.preview",
+    "image.svd",
+    "image.metrics",
+    "image.sweep",
+    "image.codecs",
+    "image.target",
+    "image.crop",
+)
+# A big image's full SVD runs in a killable worker process (tests may use a thread).
+FULL_IN_PROCESS = True
+
+
+class ImageSession(QtCore.QObject):
+    """The Image lab's state (read its properties) and the only place that submits its jobs."""
+
+    image_changed = Signal()  # a new image (or factor file) is on show; factors follow
+    mode_changed = Signal(str)  # the colour mode of the image on show
+    factors_changed = Signal()  # ``factors`` replaced (None, preview or full)
+    rank_changed = Signal(bool)  # k or chroma k changed; True while dragging (preview)
+    metrics_stale = Signal()  # ``metrics`` no longer match k: new ones are on their way
+    metrics_ready = Signal()  # ``metrics`` hold the current k
+    sweep_ready = Signal()  # ``sweep`` holds the gallery's and the plot's ranks
+    codecs_ready = Signal()  # ``codecs`` holds the PNG/JPEG figures
+    progress = Signal(object)  # SvdProgress of the full-resolution SVD, about every second
+    jobs_changed = Signal()  # something started, finished, failed or was cancelled
+    status = Signal(str)  # a sentence for the status bar
+
+    def __init__(self, runner: JobRunner, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self._image: LoadedImage | None = None
+        self._name = ""
+        self._color_mode = "rgb"  # the user's choice for colour images
+        self._mode = "rgb"
+        self._factors: ImageFactors | None = None
+        self._full = False
+        self._from_factor_file = False
+        self._metric_original: np.ndarray | None = None
+        self._k = 32
+        self._chroma_k = DEFAULT_CHROMA_RANK  # the engine's default, as the CLI's
+        self._generation = 0
+        self._metrics: ImageMetrics | None = None
+        self._sweep: list[ImageMetrics] = []
+        self._codecs: CodecReport | None = None
+        self._jobs: dict[str, int] = {}  # channel -> id of the job this session waits for
+        self._cancelled: set[str] = set()  # channels the user cancelled (see resume)
+        self._failed: dict[str, str] = {}  # channel -> why it failed
+        self._svd = ProgressTracker()
+        self._preview_seconds: float | None = None
+        self._ticker = QtCore.QTimer(self)
+        self._ticker.setInterval(1000)
+        self._ticker.timeout.connect(self._tick)
+        runner.progress.connect(self._on_progress)
+        runner.cancelled.connect(self._on_cancelled)
+
+    # ================================================================== state
+    @property
+    def image(self) -> LoadedImage | None:
+        """The image on show (a factor file's stored image counts as one)."""
+        return self._image
+
+    @property
+    def pixels(self) -> np.ndarray | None:
+        """Its source pixels (float32 [0, 255], read-only), or None."""
+        return None if self._image is None else self._image.pixels
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def mode(self) -> str:
+        """The colour mode in use: "gray", "rgb" or "ycbcr"."""
+        return self._mode
+
+    @property
+    def color_mode(self) -> str:
+        """The colour mode chosen for colour images (a grayscale image keeps the choice)."""
+        return self._color_mode
+
+    @property
+    def factors(self) -> ImageFactors | None:
+        """The best factors so far (a preview while ``full`` is False), or None."""
+        return self._factors
+
+    @property
+    def full(self) -> bool:
+        """True when ``factors`` are of the full-resolution image."""
+        return self._full
+
+    @property
+    def is_preview(self) -> bool:
+        """True when the factors on show belong to a downsampled copy."""
+        return self._factors is not None and self._factors.downsample_factor > 1
+
+    @property
+    def from_factor_file(self) -> bool:
+        return self._from_factor_file
+
+    @property
+    def metric_original(self) -> np.ndarray | None:
+        """The pixels the factors on show approximate (the preview copy for a preview)."""
+        return self._metric_original
+
+    @property
+    def k(self) -> int:
+        """The rank (the luma rank in YCbCr mode).  The one owner of k."""
+        return self._k
+
+    @property
+    def chroma_k(self) -> int:
+        """The chroma rank (used in YCbCr mode)."""
+        return self._chroma_k
+
+    @property
+    def generation(self) -> int:
+        """Increases with every new image or colour mode."""
+        return self._generation
+
+    @property
+    def metrics(self) -> ImageMetrics | None:
+        """The metrics of the current k (None until measured)."""
+        return self._metrics
+
+    @property
+    def metrics_current(self) -> bool:
+        """True when ``metrics`` are for the current k and chroma rank."""
+        m = self._metrics
+        return m is not None and m.rank == self._k and m.chroma_rank == self.chroma_arg()
+
+    @property
+    def sweep(self) -> list[ImageMetrics]:
+        return list(self._sweep)
+
+    @property
+    def codecs(self) -> CodecReport | None:
+        return self._codecs
+
+    def codec_notes(self) -> dict[str, str]:
+        """Codec ("PNG", "JPEG") → why it cannot store this image."""
+        return dict(self._codecs.cannot_store) if self._codecs is not None else {}
+
+    def chroma_arg(self) -> int | None:
+        """The chroma rank to pass to the engine (None outside YCbCr mode)."""
+        f = self._factors
+        return self._chroma_k if f is not None and f.mode == "ycbcr" else None
+
+    def computing(self) -> list[str]:
+        """Channels whose job this session is waiting for."""
+        return sorted(self._jobs)
+
+    def cancelled(self) -> list[str]:
+        """Channels the user cancelled (what :meth:`resume` would compute)."""
+        return sorted(self._cancelled)
+
+    def failures(self) -> dict[str, str]:
+        """Channel → the sentence of its failure (already reported by the main window)."""
+        return dict(self._failed)
+
+    def svd_progress(self) -> SvdProgress | None:
+        """The full-resolution SVD's progress, or None when it is not running."""
+        if "image.svd" not in self._jobs:
+            return None
+        return self._svd.snapshot()
+
+    def reconstruction(self) -> np.ndarray | None:
+        """The full-resolution rank-k image (float32 [0, 255]) or None."""
+        if self._factors is None:
+            return None
+        return reconstruct_image(self._factors, self._k, self.chroma_arg())
+
+    # ================================================================== image and mode
+    def set_image(
+        self,
+        img: LoadedImage,
+        name: str = "",
+        *,
+        factors: ImageFactors | None = None,
+    ) -> None:
+        """Show ``img`` (with ``factors`` already known, e.g. from a factor file) and decompose."""
+        self._image = img
+        self._name = name or Path(img.path).name
+        self._from_factor_file = factors is not None
+        if factors is not None:
+            ranks = [c.n_components for c in factors.channels]
+            self._mode = factors.mode
+            self._k = ranks[0]
+            if factors.mode == "ycbcr":
+                self._chroma_k = ranks[1]
+        else:
+            self._mode = self._color_mode if img.is_color else "gray"
+        self._codecs = None
+        self.image_changed.emit()
+        self.mode_changed.emit(self._mode)
+        self._start(factors)
+
+    def set_mode(self, mode: str) -> None:
+        """Use colour ``mode`` ("gray", "rgb", "ycbcr") and decompose again if it changed."""
+        if mode not in ("gray", "rgb", "ycbcr"):
+            raise ValueError(f"unknown colour mode {mode!r}")
+        img = self._image
+        if img is None or img.is_color:
+            self._color_mode = mode
+        if img is None or (not img.is_color and mode != "gray") or mode == self._mode:
+            return
+        self._mode = mode
+        self._from_factor_file = False
+        self._codecs = None
+        self.mode_changed.emit(mode)
+        self._start(None)
+
+    def restore_options(self, mode: str, k: int, chroma_k: int) -> None:
+        """Remembered options, before an image is opened."""
+        if mode in ("gray", "rgb", "ycbcr"):
+            self._color_mode = mode
+            if self._image is None:
+                self._mode = mode
+        self._k = max(1, int(k))
+        self._chroma_k = max(0, int(chroma_k))
+
+    # ================================================================== rank
+    def set_rank(self, k: int, *, preview: bool = False) -> None:
+        """Set k (clamped to the factors); ``preview``: mid-drag, metrics wait for the release."""
+        f = self._factors
+        k = max(1, int(k))
+        if f is not None:
+            k = min(k, f.max_rank)
+        self._k = k
+        self._rank_moved(preview)
+
+    def set_chroma_rank(self, kc: int, *, preview: bool = False) -> None:
+        """Set the chroma rank (YCbCr mode), clamped to the factors."""
+        f = self._factors
+        kc = max(0, int(kc))
+        if f is not None:
+            kc = min(kc, f.max_chroma_rank)
+        self._chroma_k = kc
+        self._rank_moved(preview)
+
+    def _rank_moved(self, preview: bool) -> None:
+        if self._factors is None:
+            return
+        self.rank_changed.emit(preview)
+        if not self.metrics_current:
+            self.metrics_stale.emit()
+        if not preview:
+            self._request_metrics()
+
+    def target_rank(self, kind: str, value: float, dtype: str = "float32") -> None:
+        """Set k from a target: "energy" (%), "psnr" (dB, measured in a job) or "bytes" (KiB).
+
+        Raises ValueError (with the reason) when the target cannot be met.
+        """
+        f = self._factors
+        if f is None:
+            return
+        if kind == "energy":
+            self.set_rank(rank_for_energy_target(f, min(value / 100.0, 1.0)))
+        elif kind == "bytes":
+            self.set_rank(rank_for_byte_budget(f, int(value * 1024), dtype, self.chroma_arg()))
+        elif kind == "psnr":
+            gen = self._generation
+            step = max(1, int(np.ceil(max(f.height, f.width) / 1000)))
+            self._submit(
+                "image.target",
+                rank_for_psnr_target,
+                self._metric_original,
+                f,
+                value,
+                self.chroma_arg(),
+                step=step,
+                description="Image: rank for a PSNR target",
+                in_process=False,
+                on_result=lambda k: gen == self._generation and self.set_rank(k),
+            )
+        else:
+            raise ValueError(f"unknown target kind {kind!r}")
+
+    # ================================================================== decomposition
+    def _start(self, preset: ImageFactors | None) -> None:
+        pixels = self.pixels
+        if pixels is None:
+            return
+        self._generation += 1
+        gen = self._generation
+        for channel in CHANNELS:  # work for the previous image or mode is of no use now
+            self._cancel(channel)
+        self._cancelled.clear()
+        self._failed.clear()
+        self._factors = None
+        self._full = False
+        self._metrics = None
+        self._sweep = []
+        self._metric_original = None
+        self._preview_seconds = None
+        self.factors_changed.emit()
+        if preset is not None and preset.mode == effective_mode(pixels, self._mode):
+            self._set_factors(preset, gen, full=True)
+            return
+        if pixels.shape[0] * pixels.shape[1] <= PREVIEW_ABOVE_PIXELS:
+            self._submit_full(gen, in_process=False)
+        else:
+            self._submit_preview(gen)
+        self.jobs_changed.emit()
+
+    def _submit_preview(self, gen: int) -> None:
+        t0 = time.monotonic()
+
+        def ready(f: ImageFactors) -> None:
+            self._preview_seconds = time.monotonic() - t0
+            self._set_factors(f, gen, full=False)
+            self._submit_full(gen, in_process=FULL_IN_PROCESS)
+
+        # The preview first, alone, so the first picture does not compete with the big SVD.
+        self._submit(
+            "image.preview",
+            decompose_image,
+            self.pixels,
+            self._mode,
+            preview_side=PREVIEW_SIDE,
+            release_gil=True,
+            description="Image: quick preview SVD",
+            in_process=False,
+            on_result=ready,
+            on_error=lambda _m, _d: self._submit_full(gen, in_process=FULL_IN_PROCESS),
+        )
+
+    def _submit_full(self, gen: int, *, in_process: bool) -> None:
+        """The full-resolution SVD (a killable worker process for big images)."""
+        pixels = self.pixels
+        if gen != self._generation or pixels is None:
+            return
+        self._svd.start(self._estimate_seconds(pixels.shape[0], pixels.shape[1]))
+        self._submit(
+            "image.svd",
+            decompose_image,
+            pixels,
+            self._mode,
+            description=f"Image: SVD of {self._name}",
+            in_process=in_process,
+            on_result=lambda f: self._set_factors(f, gen, full=True),
+        )
+        self._ticker.start()
+        self.jobs_changed.emit()
+
+    def _estimate_seconds(self, h: int, w: int) -> float:
+        """Expected seconds of the full SVD, scaled from the preview's time when there is one."""
+        f = self._factors
+        shape = (f.height, f.width) if f is not None and f.downsample_factor > 1 else None
+        n = 1 if self._mode == "gray" else 3
+        return estimate_svd_seconds(h, w, n, self._preview_seconds, shape)
+
+    def _on_progress(self, channel: str, job_id: int, fraction: float, message: str) -> None:
+        if channel != "image.svd" or self._jobs.get(channel) != job_id:
+            return
+        self._svd.report(fraction, message)
+        self._tick()
+
+    def _tick(self) -> None:
+        p = self.svd_progress()
+        if p is None:
+            self._ticker.stop()
+            return
+        self.progress.emit(p)
+
+    def _set_factors(self, factors: ImageFactors, gen: int, *, full: bool) -> None:
+        if gen != self._generation or (self._full and not full):
+            return
+        pixels = self.pixels
+        assert pixels is not None
+        self._factors = factors
+        self._full = full
+        self._metric_original = (
+            pixels
+            if factors.downsample_factor == 1
+            else downsample(pixels, factors.downsample_factor)
+        )
+        self._k = min(max(self._k, 1), factors.max_rank)
+        if factors.mode == "ycbcr":
+            self._chroma_k = min(self._chroma_k, factors.max_chroma_rank)
+        self._metrics = None
+        self._sweep = []
+        self.factors_changed.emit()
+        self.metrics_stale.emit()
+        self._request_metrics()
+        self._request_sweep()
+        self._request_codecs(gen)
+        self.jobs_changed.emit()
+
+    # ================================================================== measurements
+    def _request_metrics(self) -> None:
+        f = self._factors
+        if f is None:
+            return
+        gen, k, chroma = self._generation, self._k, self.chroma_arg()
+        self._submit(
+            "image.metrics",
+            image_metrics,
+            self._metric_original,
+            f,
+            k,
+            chroma,
+            description=f"Image: metrics for k = {k}",
+            in_process=False,
+            on_result=lambda m: self._on_metrics(m, gen),
+        )
+
+    def _on_metrics(self, m: ImageMetrics, gen: int) -> None:
+        if gen != self._generation:
+            return
+        self._metrics = self._honest(m)
+        self.metrics_ready.emit()
+        self.jobs_changed.emit()
+
+    def _honest(self, m: ImageMetrics) -> ImageMetrics:
+        """Add the codec sizes (full image only) and, for a factor file, the true error."""
+        if self._from_factor_file:
+            # The original is not stored: measured against the stored image the error would
+            # be 0 at the stored rank.  Eckart–Young gives it from the stored energy instead.
+            m = dataclasses.replace(m, relative_error=math.sqrt(max(0.0, 1.0 - m.energy_retained)))
+        codecs = self._codecs
+        if codecs is None or self.is_preview:
+            return m
+        ref = codecs.jpeg_reference
+        return dataclasses.replace(
+            m,
+            png_bytes=codecs.png_bytes,
+            jpeg_bytes=ref.nbytes if ref else None,
+            jpeg_quality=ref.quality if ref else None,
+        )
+
+    def _request_sweep(self) -> None:
+        f = self._factors
+        if f is None:
+            return
+        gen = self._generation
+        step = max(1, int(np.ceil(max(f.height, f.width) / 800)))
+        self._submit(
+            "image.sweep",
+            rank_sweep,
+            self._metric_original,
+            f,
+            sweep_ranks(f.max_rank, f.full_rank),
+            self.chroma_arg(),
+            step=step,
+            description="Image: quality at several ranks",
+            in_process=False,
+            on_result=lambda s: self._on_sweep(s, gen),
+        )
+
+    def _on_sweep(self, sweep: list[ImageMetrics], gen: int) -> None:
+        if gen != self._generation or self._factors is None:
+            return
+        self._sweep = [self._honest(m) for m in sweep]
+        self.sweep_ready.emit()
+        self.jobs_changed.emit()
+
+    def _request_codecs(self, gen: int) -> None:
+        """PNG/JPEG sizes of the image, once per image and mode (after the first picture)."""
+        pixels = self.pixels
+        if self._codecs is not None or "image.codecs" in self._jobs or pixels is None:
+            return
+        self._submit(
+            "image.codecs",
+            codec_job,
+            mode_reference(pixels, self._mode),
+            description="Image: PNG and JPEG sizes",
+            in_process=False,
+            on_result=lambda r: self._on_codecs(r, gen),
+        )
+
+    def _on_codecs(self, report: CodecReport, gen: int) -> None:
+        if gen != self._generation:
+            return
+        self._codecs = report
+        if self._metrics is not None:
+            self._metrics = self._honest(self._metrics)
+        self.codecs_ready.emit()
+        if self._metrics is not None and self.metrics_current:
+            self.metrics_ready.emit()  # the same k, now with the PNG/JPEG figures
+        self.jobs_changed.emit()
+
+    # ================================================================== zoom detail
+    def request_crop(
+        self, rows: slice, cols: slice, on_result: Callable[[object], None]
+    ) -> tuple | None:
+        """Rebuild ``rows`` × ``cols`` at full resolution for the current k (latest wins).
+
+        Returns the request's key (generation, rows, cols, k, chroma k), or None without full
+        factors.  ``on_result(CropPixels)`` is called unless a newer request replaced it.
+        """
+        f, pixels = self._factors, self.pixels
+        if f is None or not self._full or f.downsample_factor != 1 or pixels is None:
+            return None
+        k, chroma = self._k, self.chroma_arg()
+        self._submit(
+            "image.crop",
+            crop_pixels,
+            f,
+            pixels,
+            k,
+            chroma,
+            rows,
+            cols,
+            description="Image: full-resolution detail",
+            in_process=False,
+            on_result=on_result,
+        )
+        return (self._generation, rows, cols, k, chroma)
+
+    def crop_key(self, rows: slice, cols: slice) -> tuple:
+        """The key :meth:`request_crop` would give now."""
+        return (self._generation, rows, cols, self._k, self.chroma_arg())
+
+    def cancel_crop(self) -> None:
+        """Stop a crop rebuild that is no longer wanted."""
+        self._cancel("image.crop")
+
+    # ================================================================== jobs
+    def _submit(
+        self,
+        channel: str,
+        fn: Callable[..., object],
+        *args: object,
+        on_result: Callable[[object], object],
+        on_error: Callable[[str, str], object] | None = None,
+        **kwargs: object,
+    ) -> None:
+        """Submit on ``channel`` and remember the job; its end updates the state."""
+        self._jobs.pop(channel, None)  # the replaced job's cancel is ours, not the user's
+        self._cancelled.discard(channel)
+        self._failed.pop(channel, None)
+
+        def done(value: object) -> None:
+            self._jobs.pop(channel, None)
+            on_result(value)
+
+        def failed(message: str, details: str) -> None:
+            # The main window reports the failure (runner.failed); here only the state.
+            self._jobs.pop(channel, None)
+            self._failed[channel] = message
+            if on_error is not None:
+                on_error(message, details)
+            self.jobs_changed.emit()
+
+        job_id = self.runner.submit(channel, fn, *args, on_result=done, on_error=failed, **kwargs)
+        self._jobs[channel] = job_id
+
+    def _cancel(self, channel: str) -> None:
+        self._jobs.pop(channel, None)
+        self.runner.cancel(channel)
+
+    def _on_cancelled(self, channel: str, job_id: int) -> None:
+        if self._jobs.get(channel) != job_id:
+            return  # not ours, or replaced by this session
+        del self._jobs[channel]
+        if channel != "image.crop":  # zoom detail is rebuilt on the next view change
+            self._cancelled.add(channel)
+            self.status.emit(f"Cancelled: {self._cancel_sentence()}")
+        self.jobs_changed.emit()
+
+    def _cancel_sentence(self) -> str:
+        if {"image.svd", "image.preview"} & self._cancelled:
+            if self._factors is not None:
+                f = self._factors
+                return (
+                    f"keeping the preview computed on a {f.width}×{f.height} copy; "
+                    "Compute the rest finishes the full-resolution SVD."
+                )
+            return "no factors yet; Compute the rest starts the SVD again."
+        return "some figures were not computed; Compute the rest finishes them."
+
+    def cancel(self) -> None:
+        """Stop every job of this session (as the user's Cancel would)."""
+        for channel in list(self._jobs):
+            self.runner.cancel(channel)
+
+    def resume(self) -> None:
+        """Compute what a cancel (or a failure) left out, keeping what is there."""
+        if self.pixels is None:
+            return
+        gen = self._generation
+        wanted = self._cancelled | set(self._failed)
+        self._cancelled.clear()
+        self._failed.clear()
+        if not self._full and not {"image.svd", "image.preview"} & set(self._jobs):
+            big = self.pixels.shape[0] * self.pixels.shape[1] > PREVIEW_ABOVE_PIXELS
+            if self._factors is None and big:
+                self._submit_preview(gen)
+            else:
+                self._submit_full(gen, in_process=big and FULL_IN_PROCESS)
+        if self._factors is not None:
+            if self._metrics is None or not self.metrics_current or "image.metrics" in wanted:
+                self._request_metrics()
+            if not self._sweep:
+                self._request_sweep()
+            self._request_codecs(gen)
+        self.jobs_changed.emit()

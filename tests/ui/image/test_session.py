@@ -1,0 +1,387 @@
+"""The Image session and what first use found: progress, cancel and resume, preview marks,
+stale metrics, honest byte counts (checked against Pillow), odd sizes and factor files."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6 import QtWidgets
+
+from svdstudio.engine.decomposition import Cancelled
+from svdstudio.engine.image import decompose_image
+from svdstudio.io.image_factors import load_factors
+from svdstudio.io.images import load_image
+from svdstudio.ui.image import session as session_module
+from svdstudio.ui.image.jobs import codec_job
+from svdstudio.ui.image.metrics_table import fmt_energy, fmt_percent
+from svdstudio.ui.image.session import SvdProgress
+from svdstudio.ui.image.tab import ImageTab
+from svdstudio.workers import JobRunner
+
+TIMEOUT = 30_000
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    seen: list[str] = []
+    monkeypatch.setattr(
+        QtWidgets.QMessageBox, "warning", lambda parent, title, text, *a, **k: seen.append(text)
+    )
+    return seen
+
+
+@pytest.fixture
+def tab(qtbot, messages):
+    runner = JobRunner()
+    w = ImageTab(runner)
+    qtbot.addWidget(w)
+    w.resize(1200, 760)
+    w.show()
+    yield w
+    runner.shutdown()
+
+
+@pytest.fixture
+def gate(monkeypatch):
+    """The full-resolution SVD waits (on a thread) until the test opens the gate."""
+    opened = threading.Event()
+
+    def gated(pixels, mode="rgb", *, preview_side=None, release_gil=False, job=None):
+        if preview_side is None:
+            job.report(0.0, "decomposing channel 1 of 3 (R)")
+            while not opened.wait(0.01):
+                if job.cancelled():
+                    raise Cancelled()
+        return decompose_image(pixels, mode, preview_side=preview_side, release_gil=release_gil)
+
+    monkeypatch.setattr(session_module, "decompose_image", gated)
+    monkeypatch.setattr(session_module, "FULL_IN_PROCESS", False)
+    monkeypatch.setattr(session_module, "PREVIEW_ABOVE_PIXELS", 10_000)
+    monkeypatch.setattr(session_module, "PREVIEW_SIDE", 60)
+    return opened
+
+
+def smooth_rgb(h: int, w: int) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w]
+    base = 128 + 60 * np.sin(x / 9.0) * np.cos(y / 7.0) + 20 * np.cos((x + 2 * y) / 5.0)
+    return np.clip(np.stack([base, 255 - base, base * 0.5 + x % 90], -1), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def big_rgb(tmp_path):
+    path = tmp_path / "big.png"
+    Image.fromarray(smooth_rgb(150, 200)).save(path)
+    return str(path)
+
+
+def numpy_rank_k(a: np.ndarray, k: int) -> np.ndarray:
+    U, s, Vt = np.linalg.svd(a.astype(np.float64), full_matrices=False)
+    return np.clip((U[:, :k] * s[:k]) @ Vt[:k], 0, 255)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return 10 * math.log10(255**2 / np.mean((a.astype(float) - b.astype(float)) ** 2))
+
+
+def test_percent_formats_never_round_a_loss_away():
+    assert fmt_percent(1.0) == "100 %" and fmt_percent(0.0) == "0 %"
+    assert fmt_percent(0.9948) == "99.48 %"
+    assert fmt_percent(0.999995) == ">99.99 %"
+    assert fmt_percent(3e-5) == "<0.01 %"
+    assert fmt_energy(0.9999991) == ">99.99 % (9e-05 % lost)"
+    assert fmt_energy(0.5) == "50.00 %"
+
+
+def test_big_image_preview_then_full(qtbot, tab, gate, big_rgb):
+    s = tab.session
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        assert tab.open_file(big_rgb)
+    # The preview is on show, the full SVD waits at the gate.
+    f = s.factors
+    assert s.is_preview and not s.full and f.downsample_factor == 4
+    assert (f.height, f.width) == (150 // 4, 200 // 4)
+    assert "(preview)" in tab.ui.recon_pane.title.text()
+    table = tab.ui.metrics_table
+    for key in ("psnr_db", "stored_values", "bytes_float32", "raw_bytes", "ratio_raw"):
+        assert table.value(key).endswith("(preview)"), key
+    assert table.value("stored_values") == f"{s.k * (37 + 50 + 1) * 3:,} (preview)"
+    qtbot.waitUntil(lambda: bool(s.sweep), timeout=TIMEOUT)
+    assert all("preview" in c.caption.text() for c in tab.ui.cards if c.rank)
+    assert "preview" in tab.ui.notes_label.text()
+    gate.set()
+    qtbot.waitUntil(lambda: s.full, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: s.metrics_current, timeout=TIMEOUT)
+    f = s.factors
+    assert f.downsample_factor == 1 and (f.height, f.width) == (150, 200)
+    assert "(preview)" not in tab.ui.recon_pane.title.text()
+    assert table.value("stored_values") == f"{s.k * (150 + 200 + 1) * 3:,}"
+    qtbot.waitUntil(
+        lambda: all("preview" not in c.caption.text() for c in tab.ui.cards), timeout=5000
+    )
+
+
+def test_progress_names_the_step_and_the_time_left(qtbot, tab, gate, big_rgb):
+    s = tab.session
+    seen: list[SvdProgress] = []
+    s.progress.connect(seen.append)
+    tab.open_file(big_rgb)
+    qtbot.waitUntil(lambda: len(seen) >= 3, timeout=TIMEOUT)  # about one a second
+    p = seen[-1]
+    assert p.step == "decomposing channel 1 of 3 (R)" and 0 <= p.fraction < 1
+    assert p.elapsed > seen[0].elapsed and p.left is not None
+    assert "channel 1 of 3 (R)" in p.sentence()
+    # The gate holds the job past any estimate: it says so rather than "almost done".
+    assert p.left is not None
+    if p.left < 1:
+        assert "longer than the estimated" in p.sentence()
+    else:
+        assert "left" in p.sentence()
+    label = tab.ui.progress_label
+    assert label.isVisible() and label.text().startswith("Full-resolution SVD: decomposing")
+    gate.set()
+    qtbot.waitUntil(lambda: s.full, timeout=TIMEOUT)
+    assert not label.isVisible()
+
+
+def test_cancel_says_so_keeps_the_preview_and_resumes(qtbot, tab, gate, big_rgb):
+    s = tab.session
+    said: list[str] = []
+    tab.status_message.connect(said.append)
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        tab.open_file(big_rgb)
+    qtbot.waitUntil(lambda: s.codecs is not None, timeout=TIMEOUT)
+    assert "image.svd" in s.computing()
+    tab.runner.cancel_all()  # what the status bar's Cancel and Esc do
+    assert s.cancelled() == ["image.svd"] and s.computing() == []
+    assert s.is_preview and s.factors is not None  # what was computed is kept
+    assert said[-1].startswith("Cancelled: keeping the preview")
+    notes = tab.ui.notes_label.text()
+    assert "being computed" not in notes and "Cancelled: the full-resolution SVD" in notes
+    assert tab.ui.resume_button.isVisible() and not tab.ui.progress_label.isVisible()
+    gate.set()
+    with qtbot.waitSignal(tab.factors_ready, timeout=TIMEOUT):
+        tab.ui.resume_button.click()
+    assert s.full and s.cancelled() == [] and not tab.ui.resume_button.isVisible()
+
+
+def test_cancelled_codecs_do_not_wait_for_ever(qtbot, tab, monkeypatch, tmp_path):
+    started = threading.Event()
+
+    def slow_codecs(reference, job=None):
+        started.set()
+        while not job.cancelled():
+            threading.Event().wait(0.01)
+        raise Cancelled()
+
+    monkeypatch.setattr(session_module, "codec_job", slow_codecs)
+    path = tmp_path / "g.png"
+    Image.fromarray(smooth_rgb(40, 50)[..., 0]).save(path)
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        tab.open_file(str(path))
+    qtbot.waitUntil(started.is_set, timeout=TIMEOUT)
+    table = tab.ui.metrics_table
+    assert table.value("png_bytes") == "…"
+    tab.runner.cancel("image.codecs")
+    assert table.value("png_bytes") == "not computed (cancelled)"
+    assert table.value("ratio_jpeg") == "not computed (cancelled)"
+    assert "Cancelled: the PNG and JPEG sizes" in tab.ui.notes_label.text()
+    monkeypatch.setattr(session_module, "codec_job", codec_job)
+    tab.ui.resume_button.click()
+    qtbot.waitUntil(lambda: table.value("png_bytes") not in ("…", "–"), timeout=TIMEOUT)
+
+
+def test_stale_metrics_are_greyed_until_the_new_ones_arrive(qtbot, tab, tmp_path):
+    path = tmp_path / "s.png"
+    Image.fromarray(smooth_rgb(64, 80)).save(path)
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        tab.open_file(str(path))
+    table = tab.ui.metrics_table
+    assert not table.stale
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        tab.session.set_rank(5)
+        assert table.stale  # at once: the figures on show are for the old k
+        grey = table.item(1, 1).foreground().color().name()
+        assert grey == "#9a9a9a"
+    assert not table.stale and table.value("rank") == "5"
+    tab.session.set_rank(9, preview=True)  # dragging: stale until the release
+    assert table.stale
+
+
+def test_png_jpeg_bytes_ratios_and_a_curve_point_match_pillow(qtbot, tab, tmp_path):
+    rgb = smooth_rgb(60, 72)
+    path = tmp_path / "c.png"
+    Image.fromarray(rgb).save(path)
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        tab.open_file(str(path))
+    s = tab.session
+    qtbot.waitUntil(lambda: s.codecs is not None and bool(s.sweep), timeout=TIMEOUT)
+    qtbot.waitUntil(
+        lambda: s.metrics is not None and s.metrics.png_bytes is not None, timeout=TIMEOUT
+    )
+    png, jpeg75, jpeg50 = io.BytesIO(), io.BytesIO(), io.BytesIO()
+    Image.fromarray(rgb).save(png, "PNG")
+    Image.fromarray(rgb).save(jpeg75, "JPEG", quality=75)
+    Image.fromarray(rgb).save(jpeg50, "JPEG", quality=50)
+    m = s.metrics
+    assert m.png_bytes == len(png.getvalue()) and m.jpeg_bytes == len(jpeg75.getvalue())
+    f32 = 4 * s.k * (60 + 72 + 1) * 3
+    assert m.bytes_float32 == f32
+    table = tab.ui.metrics_table
+    assert table.value("ratio_png").split(" · ")[0] == f"{len(png.getvalue()) / f32:,.2f}×"
+    assert table.value("raw_bytes") == f"{60 * 72 * 3 / 1024:,.1f} KiB"
+    units = {table.value(k).split()[-1] for k in ("bytes_float32", "raw_bytes", "png_bytes")}
+    assert units == {"KiB"}  # one unit for the whole table
+    # The JPEG curve's quality-50 point: Pillow's bytes, PSNR of Pillow's decoding.
+    decoded = np.asarray(Image.open(io.BytesIO(jpeg50.getvalue())), dtype=np.float64)
+    xs, ys = tab.ui.quality_plot.jpeg.getData()
+    i = [p.quality for p in s.codecs.jpeg].index(50)
+    assert xs[i] == pytest.approx(math.log10(len(jpeg50.getvalue()) / 1024))
+    assert ys[i] == pytest.approx(psnr(rgb, decoded), abs=1e-6)
+    # The SVD curve's rank-8 point: bytes k(m+n+1)·3·4, PSNR of a plain numpy rank-8 image.
+    want = np.stack([numpy_rank_k(rgb[..., c], 8) for c in range(3)], -1)
+    xs, ys = tab.ui.quality_plot.svd32.getData()
+    j = [m.rank for m in s.sweep].index(8)
+    assert xs[j] == pytest.approx(math.log10(4 * 8 * (60 + 72 + 1) * 3 / 1024))
+    assert ys[j] == pytest.approx(psnr(rgb, want), abs=0.01)
+
+
+def test_a_size_jpeg_cannot_store_is_said_and_the_rest_works(qtbot, tab, tmp_path, messages):
+    wide = (np.arange(65535) % 256).astype(np.uint8)[None, :]
+    path = tmp_path / "wide.png"
+    Image.fromarray(wide).save(path)
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        assert tab.open_file(str(path))
+    s = tab.session
+    qtbot.waitUntil(lambda: s.codecs is not None, timeout=TIMEOUT)
+    table = tab.ui.metrics_table
+    qtbot.waitUntil(
+        lambda: "JPEG cannot store this size" in table.value("jpeg_bytes"), timeout=5000
+    )
+    assert "JPEG cannot store" in table.value("ratio_jpeg")
+    png = io.BytesIO()
+    Image.fromarray(wide).save(png, "PNG")
+    assert s.codecs.png_bytes == len(png.getvalue())
+    assert s.factors.max_rank == 1 and s.metrics.rank == 1
+    assert messages == []  # no error dialog
+
+
+def test_factor_file_ranks_and_error_against_the_original(qtbot, tab, tmp_path):
+    rgb = smooth_rgb(48, 64)
+    path = tmp_path / "o.png"
+    Image.fromarray(rgb).save(path)
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        tab.open_file(str(path))
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        tab.session.set_rank(6)
+    out = tmp_path / "o.svdz"
+    assert tab.save_factor_file(str(out))
+    factors, header = load_factors(out)
+    assert header["ranks"] == [6, 6, 6] and (factors.height, factors.width) == (48, 64)
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        assert tab.open_file(str(out))
+    m = tab.session.metrics
+    # Against the original (plain numpy): sqrt(Σ_{i>6} σ² / Σ σ²) over the three channels.
+    s2 = [np.linalg.svd(rgb[..., c].astype(float), compute_uv=False) ** 2 for c in range(3)]
+    want = math.sqrt(sum(x[6:].sum() for x in s2) / sum(x.sum() for x in s2))
+    assert m.relative_error == pytest.approx(want, rel=1e-3) and m.relative_error > 0.001
+    text = tab.ui.metrics_table.value("relative_error")
+    assert text.startswith(f"{100 * want:.2f} %") and "vs the original" in text
+    assert tab.ui.metrics_table.value("energy_retained") == fmt_energy(1 - want**2)
+
+
+def test_luma_ssim_legends_and_signed_error(qtbot, tab, tmp_path):
+    path = tmp_path / "l.png"
+    Image.fromarray(smooth_rgb(64, 80)).save(path)
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        tab.open_file(str(path))
+    s = tab.session
+    qtbot.waitUntil(lambda: bool(s.sweep), timeout=TIMEOUT)
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        s.set_rank(2)
+    table = tab.ui.metrics_table
+    assert table.item(2, 0).text() == "SSIM (luma)"
+    assert all("SSIM (luma)" in c.caption.text() for c in tab.ui.cards if c.rank)
+    assert tab.ui.error_legend.labels == ("darker −63", "0", "+63 brighter")
+    tab.ui.view_tabs.setCurrentIndex(2)
+    assert "mid-grey = 0" in tab.ui.layer_pane.title.text()
+    ch = s.factors.channels
+    peak = max(np.abs(c.s[0] * np.outer(c.U[:, 0], c.Vt[0])).max() for c in ch)
+    low, mid, high = tab.ui.layer_legend.labels
+    assert mid == "mid-grey = 0 (stretched)" and high == f"+{peak:,.1f}" and low == f"−{peak:,.1f}"
+    # The error pane is signed: 128 + 2·(A_k − A) of the channel differing most.
+    rec = tab.ui.recon_pane.item.image.astype(int)
+    ref = np.asarray(Image.open(path)).astype(int)
+    d = rec - ref
+    pick = np.argmax(np.abs(d), axis=2)[..., None]
+    d = np.take_along_axis(d, pick, axis=2)[..., 0]
+    np.testing.assert_array_equal(tab.ui.error_pane.item.image, 128 + 2 * np.clip(d, -63, 63))
+    assert (d > 0).any() and (d < 0).any()
+
+
+def test_main_window_opens_the_last_image_only_when_its_tab_is_shown(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from svdstudio.app import create_main_window
+
+    path = tmp_path / "last.png"
+    Image.fromarray(smooth_rgb(40, 48)).save(path)
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    settings.setValue("initialized", True)
+    settings.setValue("window/tab", 0)
+    settings.setValue("image/lastFile", str(path))
+    w = create_main_window(settings)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    tab = w.tab_by_kind["image"]
+    try:
+        assert tab.session.image is None and tab.pending_file() == str(path)
+        assert not w.runner.is_running("image.svd")
+        with qtbot.waitSignal(tab.factors_ready, timeout=TIMEOUT):
+            w.tabs.setCurrentWidget(tab)
+        assert tab.session.image.path == str(path)
+        assert load_image(str(path)).pixels.shape == tab.session.pixels.shape
+    finally:
+        w.runner.shutdown()
+
+
+def test_status_sentence_names_luma_ssim(qtbot, tab, tmp_path):
+    said: list[str] = []
+    tab.status_message.connect(said.append)
+    path = tmp_path / "g.png"
+    Image.fromarray(smooth_rgb(40, 50)[..., 1]).save(path)
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        tab.open_file(str(path))
+    assert any(re.match(r"k = \d+: PSNR [\d.]+ dB, SSIM \(luma\) ", t) for t in said)
+
+
+def test_a_new_metric_field_gets_a_row_by_name(qtbot, monkeypatch):
+    import dataclasses
+
+    from svdstudio.engine.image import ImageMetrics
+    from svdstudio.ui.image import metrics_table
+
+    @dataclasses.dataclass(frozen=True)
+    class WithIndex(ImageMetrics):
+        new_index: float = 0.0
+
+    monkeypatch.setattr(metrics_table, "ImageMetrics", WithIndex)
+    table = metrics_table.MetricsTable()
+    qtbot.addWidget(table)
+    m = WithIndex(
+        rank=4, chroma_rank=None, psnr_db=30.0, ssim=0.9, relative_error=0.05,
+        energy_retained=0.9975, stored_values=100, bytes_float32=400, bytes_float16=220,
+        bytes_uint8=180, raw_bytes=1200, png_bytes=900, jpeg_bytes=None, jpeg_quality=None,
+        compression_ratio=3.0, new_index=0.123456,
+    )  # fmt: skip
+    table.show_metrics(m)
+    assert table.item(table.rowCount() - 1, 0).text() == "New index"
+    assert table.value("new_index") == "0.1235"
+    assert table.value("energy_retained") == "99.75 %" and table.value("rank") == "4"
+    assert table.value("png_bytes") == "900 B" and table.value("jpeg_bytes") == "–"
