@@ -105,10 +105,10 @@ def choose_engine(args: argparse.Namespace, path: Path) -> str:
                     f"{path}: the table needs about {_gib(need)} in memory; tables this large "
                     'need the optional extra: pip install "svdstudio[big]"'
                 )
-            print(
-                f"svdstudio-cli: note: the table needs about {_gib(need)} in memory; "
-                "processing it chunk by chunk with Dask",
-                file=sys.stderr,
+            # Said once the file has opened: a bad file gets its one error line only.
+            args.engine_note = (
+                f"the table needs about {_gib(need)} in memory; "
+                "processing it chunk by chunk with Dask"
             )
     return engine
 
@@ -182,12 +182,7 @@ def _open_table(path: Path, label: str | None, chunk_rows: int | None, workers: 
 
     kw: dict[str, Any] = {"chunk_rows": chunk_rows, "chunk_bytes": chunk_bytes_for(workers)}
     try:
-        try:
-            return open_big_table(path, label_column=label, **kw)
-        except DatasetError:
-            if label is not None and label.isdigit() and int(label) >= 1:
-                return open_big_table(path, label_column=int(label) - 1, **kw)
-            raise
+        return open_big_table(path, label_column=label, **kw)  # a number typed is 1-based
     except DatasetError as exc:
         raise CliError(str(exc)) from None
 
@@ -221,6 +216,11 @@ def fit_table(table: Any, method: str, k: int, compute: DaskCompute) -> Any:
     )
 
 
+def _method_key(method: Any) -> str:
+    """The method's key ("tsvd", "pca", "standardized") from --method's parsed value."""
+    return str(getattr(method, "key", method))
+
+
 def run_chunked(args: argparse.Namespace, path: Path, label: str | None, engine: str) -> int:
     """Run ``project`` reading the table chunk by chunk (Dask, or memory for Parquet/.npy)."""
     from svdstudio.engine.outofcore import project_chunks
@@ -235,6 +235,8 @@ def run_chunked(args: argparse.Namespace, path: Path, label: str | None, engine:
     try:
         with compute:
             table = _open_table(path, label, getattr(args, "chunk_rows", None), compute.num_workers)
+            if getattr(args, "engine_note", None):
+                print(f"svdstudio-cli: note: {args.engine_note}", file=sys.stderr)
             try:
                 scan = scan_table(table, compute)
             except DatasetError as exc:
@@ -246,12 +248,12 @@ def run_chunked(args: argparse.Namespace, path: Path, label: str | None, engine:
                     f"{scan.n_rows}×{scan.n_features} table; got {args.components}"
                 )
             try:
-                fit = fit_table(table, args.method.key, args.components, compute)
+                fit = fit_table(table, _method_key(args.method), args.components, compute)
             except ValueError as exc:
                 raise CliError(f"{path}: {exc}") from None
             for notice in scan.notices:
                 print(f"svdstudio-cli: note: {notice}", file=sys.stderr)
-            names = component_names(args.method.key, fit.n_components)
+            names = component_names(fit.method, fit.n_components)
             keep_rows = args.json and scan.n_rows <= JSON_MAX_ROWS
             kept: list[tuple[np.ndarray, Any, np.ndarray]] = []
             chunks = [i for i, r in enumerate(scan.chunk_rows) if r > 0]

@@ -18,6 +18,7 @@ import numpy as np
 
 from svdstudio.io import datasets as _ds
 from svdstudio.io.datasets import MISSING_TOKENS, DatasetError
+from svdstudio.io.safety import InputFileError, check_regular_file
 
 __all__ = ["TableLayout", "layout_of"]
 
@@ -41,14 +42,12 @@ class TableLayout:
 
 
 def _check_file(p: Path) -> int:
+    # The same answers as every other reader for folders, pipes, devices and broken links:
+    # a pipe or /dev/zero would otherwise hang the chunked reader or never end.
     try:
-        size = p.stat().st_size
-    except FileNotFoundError:
-        raise DatasetError(f"{p}: file not found") from None
-    except OSError as exc:
-        raise DatasetError(f"{p}: cannot read the file ({exc.strerror or exc})") from None
-    if p.is_dir():
-        raise DatasetError(f"{p}: is a folder, not a table file")
+        size = check_regular_file(p, str(p))
+    except InputFileError as exc:
+        raise DatasetError(str(exc)) from None
     if size == 0:
         raise DatasetError(f"{p}: the file is empty; expected a table of numbers")
     return size

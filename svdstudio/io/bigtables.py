@@ -327,7 +327,7 @@ class BigTable:
         if not missing.any() and len(cols) == X.shape[1]:
             Xk = X  # nothing to drop: no copy
         else:
-            Xk = np.asfortranarray(X[np.ix_(keep, cols)])
+            Xk = np.asfortranarray(X[np.ix_(keep, np.asarray(cols, dtype=np.intp))])
         return CleanChunk(Xk, labels[keep] if labels is not None else None, rows)
 
     def load_features(self, i: int) -> np.ndarray:
@@ -347,6 +347,8 @@ class BigTable:
         start, stop = self.chunks[i]
         arr = np.load(self.path, mmap_mode="r", allow_pickle=False)
         X = np.asarray(arr[start:stop], dtype=np.float64)
+        if _all_finite(X):
+            return X, None, np.zeros(X.shape[0], dtype=bool)
         inf = np.isinf(X)
         if inf.any():
             r, c = np.argwhere(inf)[0]
@@ -354,7 +356,7 @@ class BigTable:
                 f"{self.path}: row {start + r + 1}, {_col_ref(c, self.names[c])} holds "
                 f"{float(X[r, c])!r}, which is not a finite number"
             )
-        return X, None, np.isnan(X).any(axis=1)
+        return X, None, np.asarray(np.isnan(X).any(axis=1))
 
     def _read_parquet(self, i: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         import pyarrow.compute as pc
@@ -374,14 +376,15 @@ class BigTable:
             col = table.column(name).cast("float64")
             X[:, c] = col.to_numpy(zero_copy_only=False)  # nulls become NaN
         offset = sum(self._opt["group_rows"][g] for g in range(groups[0]))
-        inf = np.isinf(X)
+        finite = _all_finite(X)
+        inf = np.zeros((0, 0), dtype=bool) if finite else np.isinf(X)
         if inf.any():
             r, c = np.argwhere(inf)[0]
             raise DatasetError(
                 f"{self.path}: row {offset + r + 1}, {_col_ref(c, cols[c])} holds "
                 f"{float(X[r, c])!r}, which is not a finite number"
             )
-        missing = np.isnan(X).any(axis=1)
+        missing = np.zeros(n, dtype=bool) if finite else np.asarray(np.isnan(X).any(axis=1))
         labels = None
         if self.label_col is not None:
             lab = table.column(cols[-1])
@@ -431,9 +434,10 @@ class BigTable:
         X = np.empty((n, len(feats)), order="F")
         for c, name in enumerate(feats):
             X[:, c] = table.column(name).to_numpy(zero_copy_only=False)
-        if np.isinf(X).any():
+        finite = _all_finite(X)
+        if not finite and np.isinf(X).any():
             raise ValueError("infinite value")  # the slow path names the cell
-        missing = np.isnan(X).any(axis=1)
+        missing = np.zeros(n, dtype=bool) if finite else np.asarray(np.isnan(X).any(axis=1))
         labels = None
         if self.label_col is not None:
             col = table.column(include[-1])
@@ -495,6 +499,13 @@ class BigTable:
         line0 = head.count(b"\n")
         rows = sum(1 for ln in before.split(b"\n")[:-1] if ln.strip())
         return rows, line0 + before.count(b"\n")
+
+
+def _all_finite(X: np.ndarray) -> bool:
+    """True if no cell is NaN or ±inf: one pass and an n-vector (a row sum is NaN or inf if any
+    of its cells is; a finite overflow only sends the caller to the cell-by-cell check)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(X.sum(axis=1)).all())
 
 
 def combine_moments(parts: Sequence[tuple[int, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]:

@@ -3,6 +3,7 @@
     python tests/benchmarks/bench_bigtable.py              # 20,000,000 × 50 Parquet (≈ 8 GB)
     python tests/benchmarks/bench_bigtable.py --rows 2e6   # a quicker run of the same steps
     python tests/benchmarks/bench_bigtable.py --dir /data  # generate the table there
+    python tests/benchmarks/bench_bigtable.py --dir /data/b --keep  # keep it for the next run
 
 Not part of pytest.  The table is generated chunk by chunk into a temporary folder on disk (it
 never exists in memory whole): 50 float64 columns, rank-8 structure plus noise, written as
@@ -92,7 +93,8 @@ def median_spread(values: list[float]) -> str:
 def big_table(folder: Path, rows: int, cols: int, repeat: int) -> None:
     path = folder / "big.parquet"
     t = time.perf_counter()
-    generate_parquet(path, rows, cols)
+    if not path.exists():  # --dir with --keep reuses the table of an earlier run
+        generate_parquet(path, rows, cols)
     size = path.stat().st_size
     line(
         f"generated {rows:,} × {cols} Parquet",
@@ -214,10 +216,15 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1, help="runs of the big table (median)")
     ap.add_argument("--dir", help="folder for the generated files (default: a temporary one)")
     ap.add_argument("--skip-big", action="store_true", help="only the table that fits")
+    ap.add_argument("--keep", action="store_true", help="keep the generated files (with --dir)")
     args = ap.parse_args()
     rows = int(args.rows)
     need = rows * args.cols * 8 * 1.1 + 300e6
-    folder = Path(tempfile.mkdtemp(prefix="svdstudio-bench-", dir=args.dir))
+    if args.keep and args.dir:
+        folder = Path(args.dir)
+        folder.mkdir(parents=True, exist_ok=True)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="svdstudio-bench-", dir=args.dir))
     free_disk = shutil.disk_usage(folder).free
     print(f"SVD Studio out-of-core benchmark in {folder} ({os.cpu_count()} CPUs, {load()})")
     try:
@@ -229,7 +236,8 @@ def main() -> int:
             big_table(folder, rows, args.cols, args.repeat)
         fits_in_memory(folder, 3)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 

@@ -136,7 +136,7 @@ def test_ragged_row_in_a_later_chunk(tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "file not found"),
+        (None, "no such file"),
         (b"", "the file is empty"),
         (b"\x00\x01\x02binary", "binary file"),
         (b"a,b,label\n1,2,x\n3,4,y\n", "only 2 usable rows"),

@@ -72,7 +72,7 @@ def chunk_bytes_for(workers: int, free: int | None = None) -> int:
     return int(min(128 << 20, max(8 << 20, per)))
 
 
-def _one_blas_thread(wanted: bool) -> contextlib.AbstractContextManager:
+def _one_blas_thread(wanted: bool) -> contextlib.AbstractContextManager[Any]:
     """One BLAS thread while several Dask threads compute (measured: 2 Dask threads × 2 OpenBLAS
     threads on 2 busy cores made a 25,000 × 50 QR 5-25× slower than 1 × 2)."""
     if not wanted:
@@ -95,20 +95,22 @@ class _Callbacks:
         self.done = 0
         self._last = 0.0
 
-    def as_tuple(self) -> tuple:
+    def as_tuple(self) -> tuple[Any, ...]:
         """The (start, start_state, pretask, posttask, finish) tuple ``dask.compute`` takes;
         passed per call, not registered globally, so concurrent computations stay apart."""
         return (None, self._start_state, self._pretask, self._posttask, None)
 
-    def _start_state(self, dsk: Any, state: dict) -> None:
+    def _start_state(self, dsk: Any, state: dict[str, Any]) -> None:
         self.total = max(1, sum(len(state[k]) for k in ("ready", "waiting", "running")))
         self.total += len(state.get("finished", ()))
 
-    def _pretask(self, key: Any, dsk: Any, state: dict) -> None:
+    def _pretask(self, key: Any, dsk: Any, state: dict[str, Any]) -> None:
         if self.cancelled():
             raise Cancelled()
 
-    def _posttask(self, key: Any, result: Any, dsk: Any, state: dict, worker_id: Any) -> None:
+    def _posttask(
+        self, key: Any, result: Any, dsk: Any, state: dict[str, Any], worker_id: Any
+    ) -> None:
         self.done += 1
         if self.cancelled():
             raise Cancelled()
@@ -183,7 +185,9 @@ class DaskCompute:
         if self.cancelled():
             raise Cancelled()
 
-    def compute(self, *collections: Any, stage: str = "computing", report: bool = True) -> tuple:
+    def compute(
+        self, *collections: Any, stage: str = "computing", report: bool = True
+    ) -> tuple[Any, ...]:
         """Compute Dask collections together (shared inputs are read once); a tuple of results.
 
         ``report`` False keeps this call's progress to the caller (who reports a larger whole).
@@ -204,7 +208,7 @@ class DaskCompute:
                 optimize_graph=True,
             )
 
-    def map(self, fn: Callable[[int], Any], indices: Sequence[int], stage: str) -> list:
+    def map(self, fn: Callable[[int], Any], indices: Sequence[int], stage: str) -> list[Any]:
         """``[fn(i) for i in indices]`` as parallel Dask tasks."""
         from dask import delayed
 
@@ -218,7 +222,7 @@ class DaskCompute:
         combine: Callable[..., Any],
         stage: str,
         fan_in: int = 8,
-    ) -> tuple[list, Any]:
+    ) -> tuple[list[Any], Any]:
         """Run ``fn(i) -> (small, big)`` per index; the smalls as a list, and the bigs reduced by
         ``combine(*bigs)`` in a tree of tasks (so at most a few bigs are held at a time)."""
         from dask import delayed
@@ -234,8 +238,8 @@ class DaskCompute:
         return list(out[:-1]), out[-1]
 
     def _compute_distributed(
-        self, collections: list, stage: str, progress: Progress | None
-    ) -> list:
+        self, collections: list[Any], stage: str, progress: Progress | None
+    ) -> list[Any]:
         futures = self.client.compute(collections)
         total = len(futures)
         while True:

@@ -45,7 +45,8 @@ class ChunkFactor:
 def _r_only(A: np.ndarray) -> np.ndarray:
     if A.shape[0] == 0:
         return np.zeros((0, A.shape[1]))
-    return np.linalg.qr(A, mode="r")
+    R: np.ndarray = np.linalg.qr(A, mode="r")  # type: ignore[assignment]  # mode "r": R only
+    return R
 
 
 def chunk_factor(X: np.ndarray, block_rows: int = _BLOCK_ROWS) -> ChunkFactor:
@@ -68,7 +69,7 @@ def combine_factors(*factors: ChunkFactor) -> ChunkFactor:
     if len(live) == 1:
         return live[0]
     n = sum(f.n for f in live)
-    mean = sum(f.n * f.mean for f in live) / n
+    mean = np.sum([f.n * f.mean for f in live], axis=0) / n
     # Σ n_i (μ_i − μ)(μ_i − μ)ᵀ is the between-chunk part of the centred Gram matrix.
     rows = [f.R for f in live] + [np.sqrt(f.n) * (f.mean - mean)[np.newaxis, :] for f in live]
     return ChunkFactor(int(n), mean, _r_only(np.vstack(rows)))

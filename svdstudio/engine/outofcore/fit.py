@@ -97,6 +97,11 @@ def chunked_array(
     return da.concatenate(blocks, axis=0)
 
 
+def _key(method: object) -> str:
+    """A method key from a key or a :class:`~svdstudio.engine.projection.ProjectionMethod`."""
+    return str(getattr(method, "key", method))
+
+
 def _check(method: str, n: int, p: int, n_components: int) -> int:
     if method not in METHOD_KEYS:
         raise ValueError(
@@ -192,6 +197,7 @@ def fit_from_factor(
 
     ``columns`` picks the features (constant columns left out: RᵀR's sub-block is theirs).
     """
+    method = _key(method)
     cols = list(range(factor.R.shape[1])) if columns is None else list(columns)
     n, p = factor.n, len(cols)
     k = _check(method, n, p, n_components)
@@ -241,6 +247,7 @@ def fit_projection(
     """
     import dask.array as da
 
+    method = _key(method)
     n, p = (int(d) for d in X.shape)  # type: ignore[attr-defined]
     k = _check(method, n, p, n_components)
     if exact is None:

@@ -29,7 +29,10 @@ def _project_task(
     Vt: np.ndarray,
 ) -> tuple[np.ndarray, Any]:
     X, payload = load(i)
-    return ((X - mean) / scale) @ Vt.T, payload
+    W = (Vt / scale).T  # ((X − mean) / scale) Vᵀᵀ without an n × p quotient
+    if not mean.any():
+        return X @ W, payload
+    return (X - mean) @ W, payload
 
 
 def project_chunks(

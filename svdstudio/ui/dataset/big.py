@@ -253,7 +253,6 @@ class BigTableBar(QtWidgets.QWidget):
         self.scheduler_edit.setObjectName("datasetScheduler")
         self.scheduler_edit.setAccessibleName("Dask scheduler address")
         self.scheduler_edit.setPlaceholderText("this machine (threads)")
-        self.scheduler_edit.setClearButtonEnabled(True)
         self.scheduler_edit.setToolTip(
             "Where big tables are computed: empty for this machine's cores, or the address of "
             "a running dask.distributed scheduler (tcp://host:8786); its workers must see the "
@@ -346,3 +345,43 @@ class BigTableBar(QtWidgets.QWidget):
         if not self.density_image.shown():
             text = text.split(" Shading:")[0]
         self.drawn_label.setText(text)
+
+
+def _preview() -> int:
+    """The Dataset tab on a generated 300,000-row Parquet table:
+    ``python -m svdstudio.ui.dataset.big``."""
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from svdstudio.ui.dataset.tab import DatasetTab
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    folder = tempfile.TemporaryDirectory()
+    path = Path(folder.name) / "preview.parquet"
+    rng = np.random.default_rng(0)
+    n = 300_000
+    kind = rng.choice(["alpha", "beta", "gamma"], size=n, p=[0.6, 0.3, 0.1])
+    centres = {"alpha": (0, 0, 0), "beta": (4, 1, -2), "gamma": (-3, 3, 1)}
+    data = rng.normal(size=(n, 6))
+    for k, c in centres.items():
+        data[kind == k, :3] += c
+    pq.write_table(
+        pa.table({**{f"x{j + 1}": data[:, j] for j in range(6)}, "kind": kind}),
+        path,
+        row_group_size=50_000,
+    )
+    runner = JobRunner()
+    tab = DatasetTab(runner)
+    tab.resize(1280, 800)
+    tab.open_file(str(path))
+    tab.show()
+    code = app.exec()
+    runner.shutdown()
+    folder.cleanup()
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(_preview())

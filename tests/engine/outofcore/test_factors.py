@@ -9,7 +9,7 @@ import pytest
 
 from svdstudio.engine.outofcore import chunk_factor, combine_factors, fit_from_factor
 from svdstudio.engine.outofcore.factors import raw_factor
-from svdstudio.engine.projection import METHODS, project
+from svdstudio.engine.projection import METHOD_KEYS, project
 
 
 def table(n=3000, p=6, seed=0, offset=1e4):
@@ -42,7 +42,7 @@ def test_pairwise_tree_equals_one_flat_combination():
     assert combine_factors(chunk_factor(X[:0]), parts[0]).n == 250
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", METHOD_KEYS)
 @pytest.mark.parametrize("offset", [0.0, 1e4])
 def test_fit_from_factor_agrees_with_the_in_memory_engine(method, offset):
     X = table(offset=offset, seed=7)

@@ -16,7 +16,7 @@ from svdstudio.engine.outofcore import (
     fit_projection,
     project_chunks,
 )
-from svdstudio.engine.projection import METHODS, project
+from svdstudio.engine.projection import METHOD_KEYS, project
 
 
 def table(n=1500, p=7, seed=0):
@@ -40,7 +40,7 @@ def project_all(data, rows, fit, compute):
     return np.concatenate([c for _, c, _ in out])
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", METHOD_KEYS)
 @pytest.mark.parametrize("rows", [[1500], [400, 3, 600, 497], [100] * 15])
 def test_exact_path_agrees_with_the_in_memory_engine(method, rows):
     X = table()

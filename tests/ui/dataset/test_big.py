@@ -34,17 +34,22 @@ def write_parquet(path, n=3000, seed=0):
 
 
 @pytest.fixture
-def tab(qtbot, monkeypatch):
+def runner():
+    r = JobRunner()
+    yield r
+    r.shutdown()
+
+
+@pytest.fixture
+def tab(qtbot, monkeypatch, runner):
     monkeypatch.setattr(big_module.BigTables, "__init__", _small_sample_init)
-    runner = JobRunner()
     w = DatasetTab(runner)
     qtbot.addWidget(w)
     w.resize(1100, 700)
     w.show()
     with qtbot.waitSignal(w.projection_ready, timeout=TIMEOUT):
         w.load_defaults()
-    yield w
-    runner.shutdown()
+    return w
 
 
 _real_init = big_module.BigTables.__init__
@@ -143,3 +148,27 @@ def test_bad_scheduler_is_reported_and_a_small_table_hides_the_bar(
     with qtbot.waitSignal(tab.projection_ready, timeout=TIMEOUT):
         tab.load_bundled("iris")
     assert not tab.big_bar.isVisible() and tab.dataset().n_rows == 150
+
+
+def test_progress_reaches_the_runner_and_cancel_keeps_the_table_on_show(
+    tab, runner, qtbot, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(big_module, "IN_PROCESS", False)
+    path = tmp_path / "big.parquet"
+    write_parquet(path, n=2100)
+    seen = []
+    runner.progress.connect(lambda ch, _id, f, msg: seen.append((ch, f, msg)))
+    with qtbot.waitSignal(tab.projection_ready, timeout=TIMEOUT):
+        tab.open_file(str(path))
+    stages = {msg for ch, _f, msg in seen if ch == "dataset.big.load"}
+    assert {"reading the table", "drawing a sample"} <= stages
+    assert all(0 <= f <= 1 for _ch, f, _m in seen)
+
+    with qtbot.waitSignal(tab.projection_ready, timeout=TIMEOUT):
+        tab.load_bundled("iris")
+    with qtbot.waitSignal(runner.cancelled, timeout=TIMEOUT) as sig:
+        tab.open_file(str(path))
+        runner.cancel("dataset.big.load")
+    assert sig.args[0] == "dataset.big.load"
+    qtbot.waitUntil(lambda: not runner.is_running("dataset.big.load"), timeout=TIMEOUT)
+    assert tab.dataset().n_rows == 150 and not tab.big_bar.isVisible()
