@@ -28,6 +28,8 @@ from svdstudio.ui.dataset.controls import DatasetControls
 from svdstudio.ui.dataset.session import DatasetSession
 from svdstudio.ui.dataset.view import DatasetView
 from svdstudio.ui.widgets import file_dialogs
+from svdstudio.ui.widgets.messages import show_warning
+from svdstudio.ui.widgets.preview import preview_tab
 from svdstudio.workers import JobRunner
 
 __all__ = ["DatasetTab"]
@@ -347,29 +349,12 @@ class DatasetTab(QtWidgets.QWidget):
 
     def _error(self, message: str) -> None:
         self.status_message.emit(message)
-        box = QtWidgets.QMessageBox(
-            QtWidgets.QMessageBox.Icon.Warning,
-            "Dataset",
-            message,
-            QtWidgets.QMessageBox.StandardButton.Ok,
-            self,
-        )
-        box.setObjectName("datasetErrorDialog")
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
+        show_warning(self, "Dataset", message, "datasetErrorDialog")
 
 
 def _preview() -> int:
     """Show the tab alone: ``python -m svdstudio.ui.dataset.tab``."""
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    runner = JobRunner()
-    tab = DatasetTab(runner)
-    tab.resize(1280, 800)
-    tab.load_defaults()
-    tab.show()
-    code = app.exec()
-    runner.shutdown()
-    return code
+    return preview_tab(DatasetTab)
 
 
 if __name__ == "__main__":

@@ -313,20 +313,9 @@ def _preview() -> int:
     """Show the tab alone: ``python -m svdstudio.ui.image.tab [IMAGE]``."""
     import sys
 
-    from svdstudio.workers import JobRunner
+    from svdstudio.ui.widgets.preview import preview_tab
 
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv)
-    runner = JobRunner()
-    tab = ImageTab(runner)
-    tab.resize(1280, 800)
-    if len(sys.argv) > 1:
-        tab.open_file(sys.argv[1])
-    else:
-        tab.load_defaults()
-    tab.show()
-    code = app.exec()
-    runner.shutdown()
-    return code
+    return preview_tab(ImageTab, path=sys.argv[1] if len(sys.argv) > 1 else None)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ from svdstudio.ui.network.plots import AccuracyPlot, BudgetPlot, PlotPanel
 from svdstudio.ui.network.session import NetworkSession
 from svdstudio.ui.network.table import LayerTable
 from svdstudio.ui.widgets import file_dialogs
+from svdstudio.ui.widgets.messages import show_warning
+from svdstudio.ui.widgets.preview import preview_tab
 from svdstudio.ui.widgets.spectrum_plot import SpectrumPlot
 from svdstudio.workers import JobRunner
 
@@ -613,29 +615,12 @@ class NetworkTab(QtWidgets.QWidget):
 
     def _error(self, message: str) -> None:
         self.status_message.emit(message)
-        box = QtWidgets.QMessageBox(
-            QtWidgets.QMessageBox.Icon.Warning,
-            "Network",
-            message,
-            QtWidgets.QMessageBox.StandardButton.Ok,
-            self,
-        )
-        box.setObjectName("networkErrorDialog")
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
+        show_warning(self, "Network", message, "networkErrorDialog")
 
 
 def _preview() -> int:
     """Show the tab alone: ``python -m svdstudio.ui.network.tab``."""
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    runner = JobRunner()
-    tab = NetworkTab(runner)
-    tab.resize(1280, 800)
-    tab.load_defaults()
-    tab.show()
-    code = app.exec()
-    runner.shutdown()
-    return code
+    return preview_tab(NetworkTab)
 
 
 if __name__ == "__main__":
