@@ -163,21 +163,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(
             [
-                {
-                    "rank": m.rank,
-                    "chroma_rank": m.chroma_rank,
-                    "psnr_db": m.psnr_db,
-                    "ssim": m.ssim,
-                    "relative_error": m.relative_error,
-                    "energy_retained": m.energy_retained,
-                    "stored_values": m.stored_values,
-                    "bytes_float32": m.bytes_float32,
-                    "bytes_float16": m.bytes_float16,
-                    "bytes_uint8": m.bytes_uint8,
-                    "raw_bytes": m.raw_bytes,
-                    "compression_ratio": m.compression_ratio,
-                    "output": str(out),
-                }
+                # Every ImageMetrics field by name (png/jpeg bytes are null: not computed here).
+                {**m.as_dict(), "output": str(out)}
                 for m, out in rows
             ]
         )

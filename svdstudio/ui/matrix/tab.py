@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
@@ -32,6 +32,8 @@ from svdstudio.ui.matrix.recovery import RecoveryBanner
 from svdstudio.ui.matrix.results import ResultsPanel
 from svdstudio.ui.matrix.state import Cells, forget_cells, load_cells, save_cells, to_int
 from svdstudio.ui.widgets import file_dialogs
+from svdstudio.ui.widgets.debounce import Debouncer
+from svdstudio.workers import JobRunner
 
 __all__ = ["MatrixTab"]
 
@@ -55,7 +57,7 @@ class MatrixTab(QWidget):
     file_opened = Signal(str)
     document_changed = Signal(str, bool)  # file name (or "untitled"), unsaved edits
 
-    def __init__(self, runner=None, parent: QWidget | None = None):
+    def __init__(self, runner: JobRunner | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("matrixTab")
         self.setAcceptDrops(True)
@@ -91,9 +93,7 @@ class MatrixTab(QWidget):
         self.recovery.restore_requested.connect(self._restore_recovered)
         self.editor.column.insertWidget(0, self.recovery)
         # Coalesce a burst of edits (one paste, one undo) into one decomposition.
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self._compute)
+        self._compute_later = Debouncer(0, self._compute, self)
 
         self.results = ResultsPanel(self)
         self.results.status_message.connect(self.status_message)
@@ -273,7 +273,7 @@ class MatrixTab(QWidget):
     # ---- computation ----------------------------------------------------------------------
     def _schedule(self) -> None:
         m, n = self._model.matrix_shape()
-        self._timer.start(BIG_EDIT_DELAY_MS if m * n >= PROCESS_ELEMENTS else 0)
+        self._compute_later.trigger(BIG_EDIT_DELAY_MS if m * n >= PROCESS_ELEMENTS else 0)
 
     def _compute(self) -> None:
         bad = self._model.first_invalid()
