@@ -261,15 +261,7 @@ def _open_csv(
     label_j = _ds._choose_label(
         str(p), names, label_column, no_label, text_cols, numeric, columns, missing, notices
     )
-    dropped: list[str] = []
-    for j in empty_cols:
-        if j != label_j:
-            dropped.append(names[j])
-            notices.append(f"Column {names[j]!r} has no values; left out.")
-    for j in text_cols:
-        if j != label_j:
-            dropped.append(names[j])
-            notices.append(f"Column {names[j]!r} is not numeric; left out.")
+    dropped = _ds._drop_unusable_columns(names, empty_cols, text_cols, label_j, notices)
     features = [j for j in range(width) if j in numeric and j != label_j]
 
     # Where the data rows start: just after the header's line (or the file's first byte).

@@ -441,15 +441,7 @@ def read_dataset(
             f"{columns[j][r].strip()!r}, which is not a finite number"
         )
 
-    dropped_cols: list[str] = []
-    for j in empty_cols:
-        if j != label_j:
-            dropped_cols.append(names[j])
-            notices.append(f"Column {names[j]!r} has no values; left out.")
-    for j in text_cols:
-        if j != label_j:
-            dropped_cols.append(names[j])
-            notices.append(f"Column {names[j]!r} is not numeric; left out.")
+    dropped_cols = _drop_unusable_columns(names, empty_cols, text_cols, label_j, notices)
 
     feature_js = [j for j in range(width) if j in numeric_values and j != label_j]
     used = feature_js + ([label_j] if label_j is not None else [])
@@ -589,6 +581,23 @@ def pixel_grid(feature_names: Sequence[str]) -> tuple[int, int] | None:
     h = max(r for r, _ in rc) + 1
     w = max(c for _, c in rc) + 1
     return (h, w) if len(rc) == h * w else None
+
+
+def _drop_unusable_columns(
+    names: Sequence[str],
+    empty_cols: Sequence[int],
+    text_cols: Sequence[int],
+    label_j: int | None,
+    notices: list[str],
+) -> list[str]:
+    """Names of the empty and non-numeric columns (the label excepted), each with a notice."""
+    dropped: list[str] = []
+    for cols, why in ((empty_cols, "has no values"), (text_cols, "is not numeric")):
+        for j in cols:
+            if j != label_j:
+                dropped.append(names[j])
+                notices.append(f"Column {names[j]!r} {why}; left out.")
+    return dropped
 
 
 def write_projection_csv(
