@@ -15,24 +15,9 @@ from PySide6.QtGui import QColor, QImage, QPainter
 
 from svdstudio.ui.dataset import scatter as dataset_scatter
 from svdstudio.ui.dataset.biplot import place_labels
-from svdstudio.ui.dataset.tab import DatasetTab
 from svdstudio.ui.widgets.plot_export import flatten_svg_strokes
-from svdstudio.workers import JobRunner
 
 TIMEOUT = 20000
-
-
-@pytest.fixture
-def tab(qtbot):
-    runner = JobRunner()
-    w = DatasetTab(runner)
-    qtbot.addWidget(w)
-    w.resize(1100, 700)
-    w.show()
-    with qtbot.waitSignal(w.projection_ready, timeout=TIMEOUT):
-        w.load_defaults()
-    yield w
-    runner.shutdown()
 
 
 def show(tab, qtbot, name, method="tsvd", arrows=True, axes=(1, 2)):

@@ -6,7 +6,6 @@ import csv
 import xml.etree.ElementTree as ET
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
@@ -25,19 +24,6 @@ from svdstudio.ui.dataset.tab import DatasetTab
 from svdstudio.workers import JobRunner
 
 TIMEOUT = 20000
-
-
-@pytest.fixture
-def tab(qtbot):
-    runner = JobRunner()
-    w = DatasetTab(runner)
-    qtbot.addWidget(w)
-    w.resize(1100, 700)
-    w.show()
-    with qtbot.waitSignal(w.projection_ready, timeout=TIMEOUT):
-        w.load_defaults()
-    yield w
-    runner.shutdown()
 
 
 def scatter_points(w: DatasetTab) -> np.ndarray:

@@ -11,7 +11,6 @@ import threading
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6 import QtWidgets
 
 from svdstudio.engine.decomposition import Cancelled
 from svdstudio.engine.image import decompose_image
@@ -25,15 +24,6 @@ from svdstudio.ui.image.tab import ImageTab
 from svdstudio.workers import JobRunner
 
 TIMEOUT = 30_000
-
-
-@pytest.fixture
-def messages(monkeypatch):
-    seen: list[str] = []
-    monkeypatch.setattr(
-        QtWidgets.QMessageBox, "warning", lambda parent, title, text, *a, **k: seen.append(text)
-    )
-    return seen
 
 
 @pytest.fixture

@@ -23,15 +23,6 @@ TIMEOUT = 30_000
 
 
 @pytest.fixture
-def messages(monkeypatch):
-    seen: list[str] = []
-    monkeypatch.setattr(
-        QtWidgets.QMessageBox, "warning", lambda parent, title, text, *a, **k: seen.append(text)
-    )
-    return seen
-
-
-@pytest.fixture
 def tab(qtbot, messages):
     runner = JobRunner()
     w = ImageTab(runner)
