@@ -13,7 +13,8 @@ import pytest
 
 from svdstudio.cli import main
 from svdstudio.engine.network import forward
-from svdstudio.io.networks import load_bundled_network, read_network, write_network
+from svdstudio.io.network_data import load_bundled_network
+from svdstudio.io.networks import read_network, write_network
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -23,15 +23,13 @@ from svdstudio.engine.network import (
     totals,
 )
 from svdstudio.engine.network.inference import layer_macs, layer_shapes
-from svdstudio.io.networks import (
-    BUNDLED_NETWORKS,
+from svdstudio.io.network_data import (
     LabelledData,
-    NetworkFileError,
     load_network_with_data,
     read_labelled_data,
     resolve_network,
-    write_network,
 )
+from svdstudio.io.networks import BUNDLED_NETWORKS, NetworkFileError, write_network
 
 EPILOG = """\
 examples:

@@ -1,4 +1,7 @@
-"""Read and write networks (safetensors, ``.npz``) and their labelled data; no Qt, no pickle.
+"""Read and write networks (safetensors, ``.npz``); no Qt, no pickle.
+
+Their labelled data and the bundled networks are in :mod:`svdstudio.io.network_data`, the
+Network lab's CSV exports in :mod:`svdstudio.io.network_exports`.
 
 A file holds a PyTorch-style ``nn.Sequential`` state dict: keys ``N.weight`` / ``N.bias`` in
 order of N (2-D weight = Linear, 4-D = Conv2d, 1-D with ``running_mean``/``running_var`` =
@@ -15,14 +18,11 @@ import json
 import os
 import re
 import zipfile
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from svdstudio.engine.network.factorize import LayerFactors
 from svdstudio.engine.network.inference import check_network
 from svdstudio.engine.network.layers import (
     BatchNorm,
@@ -34,10 +34,7 @@ from svdstudio.engine.network.layers import (
     Network,
     ReLU,
 )
-from svdstudio.engine.network.scoring import check_labels
-from svdstudio.io.atomic import atomic_write
 from svdstudio.io.safetensors import SafetensorsError, read_safetensors, write_safetensors
-from svdstudio.resources import resource_path
 
 __all__ = [
     "ARCHITECTURE_KEY",
@@ -45,21 +42,13 @@ __all__ = [
     "NETWORK_EXTENSIONS",
     "PYTORCH_RECIPE",
     "REFUSED_EXTENSIONS",
-    "BundledNetwork",
-    "LabelledData",
     "NetworkFileError",
     "architecture_of",
     "build_network",
-    "layer_table_rows",
-    "load_bundled_network",
     "looks_like_state_dict",
     "parse_architecture",
-    "read_labelled_data",
     "read_network",
-    "resolve_network",
     "state_dict_of",
-    "write_csv_rows",
-    "write_curves_csv",
     "write_network",
 ]
 
@@ -597,177 +586,3 @@ def _renamed(layer: Layer, name: str) -> Layer:
     if isinstance(layer, BatchNorm):
         return BatchNorm(layer.scale, layer.shift, name)
     return layer
-
-
-# ---------------------------------------------------------------------------------------------
-# Data
-
-
-@dataclass(frozen=True, eq=False)
-class LabelledData:
-    """Samples ``x`` (N × features or N × C × H × W, raw) and integer labels ``y``."""
-
-    x: np.ndarray
-    y: np.ndarray
-    source: str
-
-    @property
-    def n(self) -> int:
-        return int(self.y.shape[0])
-
-
-def _check_xy(x: np.ndarray, y: np.ndarray, source: str, n_classes: int | None) -> LabelledData:
-    if x.dtype.kind not in "fiub":
-        raise NetworkFileError(f"{source}: x holds {x.dtype}, not numbers")
-    if x.ndim not in (2, 3, 4):
-        raise NetworkFileError(
-            f"{source}: x must be N × features, N × H × W or N × C × H × W, not "
-            f"{x.ndim}-D {x.shape}"
-        )
-    if x.shape[0] == 0:
-        raise NetworkFileError(f"{source}: x holds no samples")
-    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
-        row = int(np.flatnonzero(~np.all(np.isfinite(x.reshape(x.shape[0], -1)), axis=1))[0])
-        raise NetworkFileError(f"{source}: x has NaN or ±inf in sample {row}")
-    if y.shape != (x.shape[0],):
-        raise NetworkFileError(
-            f"{source}: y must hold one label per sample ({x.shape[0]}), not shape {y.shape}"
-        )
-    try:
-        y = check_labels(y, n_classes if n_classes is not None else 2**62, source)
-    except ValueError as exc:
-        raise NetworkFileError(str(exc)) from None
-    return LabelledData(x, y, source)
-
-
-def read_labelled_data(
-    path: str | os.PathLike[str], n_classes: int | None = None, *, prefix: str = ""
-) -> LabelledData:
-    """``x`` and ``y`` (or ``x_<prefix>``/``y_<prefix>``) from an ``.npz``, checked."""
-    p = Path(path)
-    if p.suffix.lower() != ".npz":
-        raise NetworkFileError(f"{p}: data must be an .npz file with arrays x and y")
-    if p.is_file():
-        check_npz_headers(p)
-    try:
-        with np.load(p, allow_pickle=False) as npz:
-            kx, ky = (f"x_{prefix}", f"y_{prefix}") if prefix else ("x", "y")
-            missing = [k for k in (kx, ky) if k not in npz.files]
-            if missing:
-                raise NetworkFileError(
-                    f"{p}: missing key {missing[0]!r}; a data file holds x (N × features or "
-                    f"N × C × H × W) and integer labels y (keys in the file: "
-                    f"{', '.join(npz.files) or 'none'})"
-                )
-            x, y = npz[kx], npz[ky]
-    except NetworkFileError:
-        raise
-    except ValueError as exc:
-        raise NetworkFileError(
-            f"{p}: holds Python objects, which are never unpickled ({exc})"
-        ) from None
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise NetworkFileError(f"{p}: not a readable .npz archive ({exc})") from None
-    return _check_xy(x, y, f"{p}" + (f" ({prefix} split)" if prefix else ""), n_classes)
-
-
-@dataclass(frozen=True, eq=False)
-class BundledNetwork:
-    """A network with its train / val / test splits."""
-
-    name: str
-    path: Path
-    network: Network
-    splits: dict[str, LabelledData]
-
-
-def resolve_network(spec: str) -> Path:
-    """A bundled network name or a path, as a path."""
-    if spec in BUNDLED_NETWORKS:
-        return resource_path("networks", f"{spec}.safetensors")
-    return Path(spec)
-
-
-def load_network_with_data(path: str | os.PathLike[str]) -> BundledNetwork:
-    """A network file and, when its metadata names a data file beside it, its splits."""
-    p = Path(path)
-    network, meta = read_network(p)
-    splits: dict[str, LabelledData] = {}
-    data_name = meta.get(DATA_KEY)
-    if data_name:
-        data_path = p.parent / Path(data_name).name
-        n_classes = len(network.classes) or None
-        for split in SPLITS:
-            splits[split] = read_labelled_data(data_path, n_classes, prefix=split)
-    name = p.stem
-    return BundledNetwork(name, p, network, splits)
-
-
-def load_bundled_network(name: str) -> BundledNetwork:
-    """One of :data:`BUNDLED_NETWORKS` with its train / val / test splits."""
-    if name not in BUNDLED_NETWORKS:
-        raise NetworkFileError(
-            f"no bundled network {name!r}; choose one of {', '.join(BUNDLED_NETWORKS)}"
-        )
-    return load_network_with_data(resource_path("networks", f"{name}.safetensors"))
-
-
-# ---------------------------------------------------------------------------------------------
-# CSV exports (the per-layer table, the curves)
-
-
-def layer_table_rows(
-    factors: Mapping[str, LayerFactors], ranks: Mapping[str, int | None]
-) -> list[dict[str, object]]:
-    """One row per factorised layer: kind, shapes, rank, params and MACs before/after, and the
-    Eckart–Young figures at the chosen rank (the whole layer: 0 error, 100 % energy)."""
-    rows: list[dict[str, object]] = []
-    for name, f in factors.items():
-        k = ranks.get(name)
-        e = f.errors(f.max_rank if k is None else k)
-        rows.append(
-            {
-                "layer": name,
-                "kind": f.kind,
-                "shape": "×".join(map(str, f.shape)),
-                "scheme": f.scheme,
-                "method": f.method,
-                "matrix_shape": "×".join(map(str, f.matrix_shape)),
-                "rank": "" if k is None else k,
-                "max_rank": f.max_rank,
-                "params": f.params,
-                "params_compressed": f.cost_at(k, "params"),
-                "macs": f.macs,
-                "macs_compressed": f.cost_at(k, "macs"),
-                "frobenius_error": e.frobenius_error,
-                "frobenius_error_squared": e.frobenius_error_squared,
-                "spectral_error": e.spectral_error,
-                "energy_retained": e.energy_retained,
-            }
-        )
-    return rows
-
-
-def write_csv_rows(path: str | os.PathLike[str], rows: list[dict[str, object]]) -> None:
-    """Write dict rows (same keys, in order) as CSV with a header, atomically."""
-    import csv
-
-    if not rows:
-        raise ValueError("nothing to export: the table is empty")
-    with atomic_write(path, "w") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(
-                {k: (f"{v:.9g}" if isinstance(v, float) else v) for k, v in row.items()}
-            )
-
-
-def write_curves_csv(path: str | os.PathLike[str], columns: Mapping[str, Sequence[object]]) -> None:
-    """Write equal-length columns (e.g. rank, plain, data-aware) as CSV, atomically."""
-    lengths = {len(v) for v in columns.values()}
-    if len(lengths) != 1:
-        raise ValueError("the curves to export have different lengths")
-    names = list(columns)
-    n = lengths.pop()
-    write_csv_rows(path, [{c: columns[c][i] for c in names} for i in range(n)])

@@ -37,7 +37,8 @@ from svdstudio.engine.network import (
     replacements,
 )
 from svdstudio.engine.network.timing import ONE_THREAD_ENV, busy_warning
-from svdstudio.io.networks import BUNDLED_NETWORKS, load_bundled_network
+from svdstudio.io.network_data import load_bundled_network
+from svdstudio.io.networks import BUNDLED_NETWORKS
 
 
 def line(what: str, value: str, goal: str, ok: bool | None) -> None:

@@ -20,14 +20,13 @@ from svdstudio.engine.network import (
     forward,
 )
 from svdstudio.io.filetypes import classify_path
+from svdstudio.io.network_data import load_bundled_network, read_labelled_data
 from svdstudio.io.networks import (
     ARCHITECTURE_KEY,
     BUNDLED_NETWORKS,
     PYTORCH_RECIPE,
     NetworkFileError,
-    load_bundled_network,
     looks_like_state_dict,
-    read_labelled_data,
     read_network,
     write_network,
 )
@@ -451,7 +450,7 @@ def test_npz_architecture_key(tmp_path):
 def test_csv_exports(tmp_path):
     import csv
 
-    from svdstudio.io.networks import layer_table_rows, write_csv_rows, write_curves_csv
+    from svdstudio.io.network_exports import layer_table_rows, write_csv_rows, write_curves_csv
 
     b = load_bundled_network("digits-mlp")
     factors = analyse(b.network)

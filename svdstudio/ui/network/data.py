@@ -15,12 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from svdstudio.engine.network import Network, prepare_input
-from svdstudio.io.networks import (
-    BUNDLED_NETWORKS,
-    BundledNetwork,
-    LabelledData,
-    load_bundled_network,
-)
+from svdstudio.io.network_data import BundledNetwork, LabelledData, load_bundled_network
+from svdstudio.io.networks import BUNDLED_NETWORKS
 
 __all__ = ["DataPlan", "bundled_match", "plan_for_bundle", "plan_for_file"]
 

@@ -27,13 +27,13 @@ from svdstudio.engine.network import (
     ranks_for_energy,
     totals,
 )
-from svdstudio.io.networks import (
-    BUNDLED_NETWORKS,
+from svdstudio.io.network_data import (
     LabelledData,
     load_bundled_network,
     load_network_with_data,
     read_labelled_data,
 )
+from svdstudio.io.networks import BUNDLED_NETWORKS
 from svdstudio.ui.network import jobs
 from svdstudio.ui.network.data import DataPlan, plan_for_bundle, plan_for_file
 from svdstudio.ui.network.latency import LatencyReport, latency_job

@@ -20,7 +20,8 @@ from svdstudio.engine.network import (
     ranks_for_energy,
     totals,
 )
-from svdstudio.io.networks import load_bundled_network, read_network
+from svdstudio.io.network_data import load_bundled_network
+from svdstudio.io.networks import read_network
 from svdstudio.ui.network.jobs import PREVIEW_SAMPLES
 from svdstudio.ui.network.tab import NetworkTab
 from tests.ui.network.conftest import TIMEOUT, open_network
