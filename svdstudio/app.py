@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -47,10 +48,33 @@ def open_settings() -> QSettings:
     return QSettings(ORGANIZATION, APPLICATION)
 
 
+# Which tabs have their own state in the settings (a tab never shown has none yet).
+TABS_WITH_STATE_KEY = "window/tabsWithState"
+
+
+class TabsByKind(Mapping[str, Tab]):
+    """Every registered tab by kind; looking one up builds it if it was not built yet."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self._window = window
+
+    def __getitem__(self, kind: str) -> Tab:
+        return self._window.tab(kind)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([spec.kind for spec in self._window.tab_specs])
+
+    def __len__(self) -> int:
+        return len(self._window.tab_specs)
+
+
 class MainWindow(QMainWindow):
     """The registered tabs, menus, a status bar for jobs, and remembered state.
 
-    Tabs are reached only through :class:`~svdstudio.ui.tab_contract.Tab`.
+    Tabs are reached only through :class:`~svdstudio.ui.tab_contract.Tab`.  Only the tab on
+    show is built at start; another is built the first time it is needed (shown, sent a file,
+    asked to save), and then restores its own remembered state (or its defaults, the first
+    time): a fast start, and no work for tabs the user does not visit.
     """
 
     def __init__(
@@ -75,19 +99,15 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
         self.tab_specs = list(tab_specs)
-        self.tab_by_kind: dict[str, Tab] = {}
+        self._built: dict[str, Tab] = {}
+        self.tab_by_kind = TabsByKind(self)
         self._tab_messages: dict[int, str] = {}  # id(tab) -> its latest status sentence
         self.undo_group = QUndoGroup(self)
         for spec in self.tab_specs:
-            tab = spec.build(self.runner)
-            self.tab_by_kind[spec.kind] = tab
-            self.tabs.addTab(tab, spec.title)
-            stack = tab.undo_stack()
-            if stack is not None:
-                self.undo_group.addStack(stack)
-            tab.status_message.connect(lambda text, tab=tab: self._on_tab_message(tab, text))
-            tab.file_opened.connect(self.add_recent_file)
-            tab.document_changed.connect(lambda _name, _modified, tab=tab: self._update_title(tab))
+            # A placeholder page until the tab is first needed (see tab()).
+            page = QWidget(self.tabs)
+            page.setObjectName(f"{spec.kind}TabPending")
+            self.tabs.addTab(page, spec.title)
         self._build_status_bar()
         self._build_menus()
         self.tabs.currentChanged.connect(self._on_tab_changed)
@@ -250,13 +270,75 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- tabs
     def current_tab(self) -> Tab:
         """The tab on show."""
-        tab = self.tabs.currentWidget()
-        assert isinstance(tab, Tab)
+        return self._tab_at(self.tabs.currentIndex())
+
+    def tab(self, kind: str) -> Tab:
+        """The tab of ``kind``, built now if this is the first time it is needed."""
+        for index, spec in enumerate(self.tab_specs):
+            if spec.kind == kind:
+                return self._tab_at(index)
+        raise KeyError(kind)
+
+    def built_tabs(self) -> list[Tab]:
+        """The tabs built so far, in tab order (the others have nothing to save or ask)."""
+        return [self._built[s.kind] for s in self.tab_specs if s.kind in self._built]
+
+    def _tab_at(self, index: int) -> Tab:
+        spec = self.tab_specs[index]
+        built = self._built.get(spec.kind)
+        if built is not None:
+            return built
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            tab = spec.build(self.runner)
+        finally:
+            QApplication.restoreOverrideCursor()
+        assert isinstance(tab, QWidget)
+        page = self.tabs.widget(index)
+        current = self.tabs.currentIndex()
+        # Swap the placeholder for the tab without telling anyone the current tab changed.
+        blocked = self.tabs.blockSignals(True)
+        try:
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, tab, spec.title)
+            self.tabs.setCurrentIndex(current)
+        finally:
+            self.tabs.blockSignals(blocked)
+        if page is not None:
+            page.deleteLater()
+        self._built[spec.kind] = tab
+        stack = tab.undo_stack()
+        if stack is not None:
+            self.undo_group.addStack(stack)
+        tab.status_message.connect(lambda text, tab=tab: self._on_tab_message(tab, text))
+        tab.file_opened.connect(self.add_recent_file)
+        tab.document_changed.connect(lambda _name, _modified, tab=tab: self._update_title(tab))
+        if self._tab_has_state(spec.kind):
+            tab.restore_state(self.settings)
+        else:
+            tab.load_defaults()
         return tab
 
+    def _tab_has_state(self, kind: str) -> bool:
+        """Whether the settings hold ``kind``'s state (else the tab starts with its defaults)."""
+        s = self.settings
+        if not s.value("initialized", False, type=bool):
+            return False
+        saved = s.value(TABS_WITH_STATE_KEY)
+        if saved is None:  # saved by a version that built, and so saved, every tab
+            return True
+        return kind in ([saved] if isinstance(saved, str) else [str(k) for k in saved])
+
     def _on_tab_changed(self, index: int) -> None:
-        tab = self.tabs.widget(index)
-        if not isinstance(tab, Tab):
+        if not 0 <= index < len(self.tab_specs):
+            return
+        try:
+            tab = self._tab_at(index)
+        except Exception as exc:  # a tab that cannot be built is a bug: say so, keep the window
+            self._report_bug(
+                f"The {self.tab_specs[index].title} tab could not be opened: {exc}",
+                traceback.format_exc(),
+            )
             return
         self.undo_group.setActiveStack(tab.undo_stack())
         self.statusBar().showMessage(self._tab_messages.get(id(tab), ""))
@@ -286,20 +368,24 @@ class MainWindow(QMainWindow):
     def _on_job_failed(self, channel: str, job_id: int, message: str, details: str) -> None:
         self.show_message(message, 15000)
         if details:  # unexpected: a dialog, with the traceback on demand
-            box = QMessageBox(
-                QMessageBox.Icon.Critical, APPLICATION, message, QMessageBox.StandardButton.Ok, self
-            )
-            box.setObjectName("errorDialog")
-            box.setInformativeText("This looks like a bug in SVD Studio. Details are below.")
-            box.setDetailedText(details)
-            box.open()
+            self._report_bug(message, details)
+
+    def _report_bug(self, message: str, details: str) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Critical, APPLICATION, message, QMessageBox.StandardButton.Ok, self
+        )
+        box.setObjectName("errorDialog")
+        box.setInformativeText("This looks like a bug in SVD Studio. Details are below.")
+        box.setDetailedText(details)
+        box.open()
 
     # ----------------------------------------------------------------- files
     def file_filter(self) -> str:
         """Open-dialog filter: the current tab's types first, then every type."""
         filters = [self.current_tab().file_filter()]
-        for tab in self.tab_by_kind.values():
-            f = tab.file_filter()
+        for spec in self.tab_specs:  # a tab not built yet is not built for its filter
+            tab = self._built.get(spec.kind)
+            f = tab.file_filter() if tab is not None else spec.file_filter
             if f and f not in filters:
                 filters.append(f)
         filters.append("All files (*)")
@@ -332,7 +418,7 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, APPLICATION, str(exc))
             return False
         path = str(Path(path).resolve())
-        tab = self.tab_by_kind[kind]
+        tab = self.tab(kind)
         self.tabs.setCurrentWidget(tab)
         file_dialogs.remember(path)
         return bool(tab.open_file(path))
@@ -386,7 +472,7 @@ class MainWindow(QMainWindow):
         self._rebuild_recent_menu()
 
     def _save_as(self, kind: str) -> None:
-        tab = self.tab_by_kind[kind]
+        tab = self.tab(kind)
         self.tabs.setCurrentWidget(tab)
         tab.save_as()  # type: ignore[attr-defined]  # TabSpec.build checked it exists
 
@@ -416,12 +502,9 @@ class MainWindow(QMainWindow):
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
-        for tab in self.tab_by_kind.values():
-            if first_start:
-                tab.load_defaults()
-            else:
-                tab.restore_state(s)
-        self.tabs.setCurrentIndex(0 if first_start else s.value("window/tab", 0, type=int))
+        index = 0 if first_start else s.value("window/tab", 0, type=int)
+        # Only the tab on show is built now (by _on_tab_changed); the rest when first needed.
+        self.tabs.setCurrentIndex(index if 0 <= index < self.tabs.count() else 0)
 
     def _default_size(self) -> None:
         screen = self.screen() or QApplication.primaryScreen()
@@ -435,14 +518,19 @@ class MainWindow(QMainWindow):
             self.resize(w, h)
 
     def save_settings(self) -> None:
-        """Window layout, current tab and every tab's own state."""
+        """Window layout, current tab and the state of every tab built (the others keep what
+        they saved before, untouched)."""
         s = self.settings
+        with_state = {
+            k.kind for k in self.tab_specs if k.kind in self._built or self._tab_has_state(k.kind)
+        }
         s.setValue("initialized", True)
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         s.setValue("window/tab", self.tabs.currentIndex())
-        for tab in self.tab_by_kind.values():
+        for tab in self.built_tabs():
             tab.save_state(s)
+        s.setValue(TABS_WITH_STATE_KEY, [k.kind for k in self.tab_specs if k.kind in with_state])
         s.sync()
 
     def reset_settings(self) -> None:
@@ -480,7 +568,7 @@ class MainWindow(QMainWindow):
         AboutDialog(self).open()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        for tab in self.tab_by_kind.values():
+        for tab in self.built_tabs():
             if not tab.maybe_save():
                 self.tabs.setCurrentWidget(tab)
                 event.ignore()
