@@ -158,9 +158,7 @@ def one_run(app: QApplication, path: Path, decode_s: float, settings_dir: str) -
     w.resize(1920, 1080)
     w.show()
     app.processEvents()
-    tab = next(
-        w.tabs.widget(i) for i in range(w.tabs.count()) if hasattr(w.tabs.widget(i), "session")
-    )
+    tab = w.tab_by_kind["image"]  # built here if not yet (tabs are built when first needed)
     w.tabs.setCurrentWidget(tab)
     s = tab.session
     meter = GapMeter()
