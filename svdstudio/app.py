@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -113,6 +115,7 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.runner.failed.connect(self._on_job_failed)
         self._closing = False
+        self._preloading = False
         self._restore()
         self._on_tab_changed(self.tabs.currentIndex())
 
@@ -318,6 +321,29 @@ class MainWindow(QMainWindow):
         else:
             tab.load_defaults()
         return tab
+
+    def preload_tabs(self) -> threading.Thread | None:
+        """Import, on a background thread, the Qt-free modules that the tabs not built yet
+        name in ``TabSpec.preload``, so that first showing one costs its widgets, not its
+        imports.  Once per window; returns the thread (None if there is nothing to import, or
+        it was done before)."""
+        if self._preloading:
+            return None
+        self._preloading = True
+        names = [
+            name
+            for spec in self.tab_specs
+            if spec.kind not in self._built
+            for name in spec.preload
+            if name not in sys.modules
+        ]
+        if not names:
+            return None
+        thread = threading.Thread(
+            target=_import_quietly, args=(names,), name="svdstudio-preload", daemon=True
+        )
+        thread.start()
+        return thread
 
     def _tab_has_state(self, kind: str) -> bool:
         """Whether the settings hold ``kind``'s state (else the tab starts with its defaults)."""
@@ -579,6 +605,16 @@ class MainWindow(QMainWindow):
         event.accept()
 
 
+def _import_quietly(names: Sequence[str]) -> None:
+    # A module that fails here fails again, and is reported, when its tab is built: Python does
+    # not keep a module whose import raised.
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # reported when the tab is built, see above
+            continue
+
+
 def _is_bundled(path: str) -> bool:
     """True for the samples shipped with SVD Studio (they have their own menus)."""
     from svdstudio.resources import resources_root
@@ -623,7 +659,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_application(app)
     window = create_main_window()
     window.show()
-    # A warm worker process makes the first big decomposition start at once.
+    # Once the window is up: what the other tabs import (off the GUI thread), then a warm worker
+    # process, so that the first big decomposition starts at once.
+    QTimer.singleShot(500, window.preload_tabs)
     QTimer.singleShot(1500, window.runner.warm_up)
     for path in args.files:
         window.open_path(path)

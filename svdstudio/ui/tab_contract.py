@@ -116,6 +116,9 @@ class TabSpec:
     # The open-dialog filter while the tab is not built yet (tabs are built when first needed);
     # the same text as the built tab's file_filter() (the contract test checks it).
     file_filter: str = ""
+    # Qt-free modules (engine, io, numpy/scipy/Pillow) the tab's build imports, slow enough to
+    # be worth importing on a background thread after start, before the tab is first shown.
+    preload: tuple[str, ...] = ()
 
     def build(self, runner: JobRunner) -> QWidget:
         """The tab widget; raises TypeError if it does not keep the contract."""

@@ -294,3 +294,67 @@ def test_open_path_of_an_image_builds_the_image_tab_and_opens_it(qtbot, main_win
     qtbot.waitUntil(lambda: image.document_title() == "grey.png", timeout=20000)
     assert w.windowTitle() == "grey.png — SVD Studio"
     assert w.recent_files() == [str(path)]
+
+
+def test_preload_imports_the_unbuilt_tabs_modules_off_the_gui_thread(
+    qtbot, ini, tmp_path, monkeypatch
+):
+    probe = "svdstudio_preload_probe_{}"
+    for name, body in (
+        ("image", "import threading\nTHREAD = threading.current_thread().name\n"),
+        ("matrix", "THREAD = 'imported'\n"),
+        ("broken", "raise ImportError('half installed')\n"),
+    ):
+        (tmp_path / f"{probe.format(name)}.py").write_text(body)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    c = Counting()
+    specs = [
+        TabSpec(s.kind, s.title, s.opens, s.factory, preload=preload)
+        for s, preload in zip(
+            c.specs,
+            [(probe.format("matrix"),), (probe.format("broken"), probe.format("image")), ()],
+            strict=True,
+        )
+    ]
+    w = MainWindow(specs, QSettings(ini, QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    try:
+        thread = w.preload_tabs()
+        assert thread is not None and thread.name == "svdstudio-preload"
+        thread.join(30)
+        assert sys.modules[probe.format("image")].THREAD == "svdstudio-preload"
+        assert probe.format("matrix") not in sys.modules  # its tab was built already
+        assert probe.format("broken") not in sys.modules  # and it fails again, when built
+        with pytest.raises(ImportError, match="half installed"):
+            __import__(probe.format("broken"))
+        assert c.built == ["matrix"]  # preloading builds no tab
+        assert w.preload_tabs() is None  # once per window
+    finally:
+        for name in ("image", "matrix", "broken"):
+            sys.modules.pop(probe.format(name), None)
+        w.runner.shutdown()
+
+
+def test_what_the_tabs_preload_is_free_of_qt():
+    from svdstudio.ui.tabs import registered_tabs
+
+    names = [n for spec in registered_tabs() for n in spec.preload]
+    assert "scipy.ndimage" in names  # the Image tab's slowest import
+    code = (
+        "import importlib, json, sys\n"
+        "for n in sys.argv[1:]: importlib.import_module(n)\n"
+        "print(json.dumps(sorted(m for m in sys.modules"
+        " if m.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph'))))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *names],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
