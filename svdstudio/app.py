@@ -84,7 +84,11 @@ class MainWindow(QMainWindow):
         tab_specs: Sequence[TabSpec],
         settings: QSettings,
         runner: JobRunner | None = None,
+        *,
+        start_with: str | None = None,
     ) -> None:
+        """``start_with``: a file about to be opened; its tab is the one shown (and built) at
+        start instead of the remembered one."""
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle(APPLICATION)
@@ -116,7 +120,7 @@ class MainWindow(QMainWindow):
         self.runner.failed.connect(self._on_job_failed)
         self._closing = False
         self._preloading = False
-        self._restore()
+        self._restore(start_with)
         self._on_tab_changed(self.tabs.currentIndex())
 
     # ----------------------------------------------------------------- building
@@ -517,7 +521,7 @@ class MainWindow(QMainWindow):
                 return
 
     # ----------------------------------------------------------------- settings
-    def _restore(self) -> None:
+    def _restore(self, start_with: str | None = None) -> None:
         s = self.settings
         first_start = not s.value("initialized", False, type=bool)
         geometry = s.value("window/geometry")
@@ -529,6 +533,13 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         index = 0 if first_start else s.value("window/tab", 0, type=int)
+        if start_with:
+            try:
+                kind = self.kind_for_path(os.path.abspath(os.path.expanduser(start_with)))
+            except (ValueError, OSError):
+                pass  # open_path says why when it is asked to open it
+            else:
+                index = next(i for i, spec in enumerate(self.tab_specs) if spec.kind == kind)
         # Only the tab on show is built now (by _on_tab_changed); the rest when first needed.
         self.tabs.setCurrentIndex(index if 0 <= index < self.tabs.count() else 0)
 
@@ -625,11 +636,20 @@ def _is_bundled(path: str) -> bool:
         return False
 
 
-def create_main_window(settings: QSettings | None = None) -> MainWindow:
-    """The main window, ready to show, without running the event loop (needs a QApplication)."""
+def create_main_window(
+    settings: QSettings | None = None, *, start_with: str | None = None
+) -> MainWindow:
+    """The main window, ready to show, without running the event loop (needs a QApplication).
+
+    ``start_with``: a file that is opened next; the window starts on its tab.
+    """
     from svdstudio.ui.tabs import registered_tabs
 
-    return MainWindow(registered_tabs(), settings if settings is not None else open_settings())
+    return MainWindow(
+        registered_tabs(),
+        settings if settings is not None else open_settings(),
+        start_with=start_with,
+    )
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
@@ -657,7 +677,8 @@ def main(argv: list[str] | None = None) -> int:
     from svdstudio.desktop import configure_application
 
     configure_application(app)
-    window = create_main_window()
+    # Start on the first file's tab: the remembered tab is then not built for nothing.
+    window = create_main_window(start_with=args.files[0] if args.files else None)
     window.show()
     # Once the window is up: what the other tabs import (off the GUI thread), then a warm worker
     # process, so that the first big decomposition starts at once.

@@ -358,3 +358,47 @@ def test_what_the_tabs_preload_is_free_of_qt():
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []
+
+
+def test_a_file_given_at_start_picks_the_first_tab_built(qtbot, ini, tmp_path):
+    from PIL import Image
+
+    s = QSettings(ini, QSettings.Format.IniFormat)
+    s.setValue("initialized", True)
+    s.setValue("window/tab", 2)  # remembered: Dataset
+    s.sync()
+    path = tmp_path / "a.png"
+    Image.new("L", (4, 3)).save(path)
+    c = Counting()
+    w = MainWindow(c.specs, QSettings(ini, QSettings.Format.IniFormat), start_with=str(path))
+    qtbot.addWidget(w)
+    odd = tmp_path / "notes.docx"
+    odd.write_bytes(b"PK\x03\x04")
+    c2 = Counting()
+    w2 = MainWindow(c2.specs, QSettings(ini, QSettings.Format.IniFormat), start_with=str(odd))
+    qtbot.addWidget(w2)
+    try:
+        assert c.built == ["image"] and w.tabs.currentIndex() == 1
+        assert c2.built == ["dataset"]  # a file no tab opens: the remembered tab
+    finally:
+        w.runner.shutdown()
+        w2.runner.shutdown()
+
+
+def test_the_real_window_started_with_an_image_builds_only_the_image_tab(qtbot, tmp_path):
+    from PIL import Image
+
+    from svdstudio.app import create_main_window
+
+    path = tmp_path / "a.png"
+    Image.new("L", (8, 6), 200).save(path)
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    w = create_main_window(settings, start_with=str(path))
+    qtbot.addWidget(w)
+    try:
+        assert [type(t).__name__ for t in w.built_tabs()] == ["ImageTab"]
+        assert w.open_path(str(path))
+        assert [type(t).__name__ for t in w.built_tabs()] == ["ImageTab"]
+        qtbot.waitUntil(lambda: w.tab_by_kind["image"].document_title() == "a.png", timeout=20000)
+    finally:
+        w.runner.shutdown()
