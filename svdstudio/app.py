@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+import threading
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -47,10 +50,33 @@ def open_settings() -> QSettings:
     return QSettings(ORGANIZATION, APPLICATION)
 
 
+# Which tabs have their own state in the settings (a tab never shown has none yet).
+TABS_WITH_STATE_KEY = "window/tabsWithState"
+
+
+class TabsByKind(Mapping[str, Tab]):
+    """Every registered tab by kind; looking one up builds it if it was not built yet."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self._window = window
+
+    def __getitem__(self, kind: str) -> Tab:
+        return self._window.tab(kind)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([spec.kind for spec in self._window.tab_specs])
+
+    def __len__(self) -> int:
+        return len(self._window.tab_specs)
+
+
 class MainWindow(QMainWindow):
     """The registered tabs, menus, a status bar for jobs, and remembered state.
 
-    Tabs are reached only through :class:`~svdstudio.ui.tab_contract.Tab`.
+    Tabs are reached only through :class:`~svdstudio.ui.tab_contract.Tab`.  Only the tab on
+    show is built at start; another is built the first time it is needed (shown, sent a file,
+    asked to save), and then restores its own remembered state (or its defaults, the first
+    time): a fast start, and no work for tabs the user does not visit.
     """
 
     def __init__(
@@ -58,7 +84,11 @@ class MainWindow(QMainWindow):
         tab_specs: Sequence[TabSpec],
         settings: QSettings,
         runner: JobRunner | None = None,
+        *,
+        start_with: str | None = None,
     ) -> None:
+        """``start_with``: a file about to be opened; its tab is the one shown (and built) at
+        start instead of the remembered one."""
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle(APPLICATION)
@@ -75,25 +105,22 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
         self.tab_specs = list(tab_specs)
-        self.tab_by_kind: dict[str, Tab] = {}
+        self._built: dict[str, Tab] = {}
+        self.tab_by_kind = TabsByKind(self)
         self._tab_messages: dict[int, str] = {}  # id(tab) -> its latest status sentence
         self.undo_group = QUndoGroup(self)
         for spec in self.tab_specs:
-            tab = spec.build(self.runner)
-            self.tab_by_kind[spec.kind] = tab
-            self.tabs.addTab(tab, spec.title)
-            stack = tab.undo_stack()
-            if stack is not None:
-                self.undo_group.addStack(stack)
-            tab.status_message.connect(lambda text, tab=tab: self._on_tab_message(tab, text))
-            tab.file_opened.connect(self.add_recent_file)
-            tab.document_changed.connect(lambda _name, _modified, tab=tab: self._update_title(tab))
+            # A placeholder page until the tab is first needed (see tab()).
+            page = QWidget(self.tabs)
+            page.setObjectName(f"{spec.kind}TabPending")
+            self.tabs.addTab(page, spec.title)
         self._build_status_bar()
         self._build_menus()
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.runner.failed.connect(self._on_job_failed)
         self._closing = False
-        self._restore()
+        self._preloading = False
+        self._restore(start_with)
         self._on_tab_changed(self.tabs.currentIndex())
 
     # ----------------------------------------------------------------- building
@@ -250,13 +277,98 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- tabs
     def current_tab(self) -> Tab:
         """The tab on show."""
-        tab = self.tabs.currentWidget()
-        assert isinstance(tab, Tab)
+        return self._tab_at(self.tabs.currentIndex())
+
+    def tab(self, kind: str) -> Tab:
+        """The tab of ``kind``, built now if this is the first time it is needed."""
+        for index, spec in enumerate(self.tab_specs):
+            if spec.kind == kind:
+                return self._tab_at(index)
+        raise KeyError(kind)
+
+    def built_tabs(self) -> list[Tab]:
+        """The tabs built so far, in tab order (the others have nothing to save or ask)."""
+        return [self._built[s.kind] for s in self.tab_specs if s.kind in self._built]
+
+    def _tab_at(self, index: int) -> Tab:
+        spec = self.tab_specs[index]
+        built = self._built.get(spec.kind)
+        if built is not None:
+            return built
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            tab = spec.build(self.runner)
+        finally:
+            QApplication.restoreOverrideCursor()
+        assert isinstance(tab, QWidget)
+        page = self.tabs.widget(index)
+        current = self.tabs.currentIndex()
+        # Swap the placeholder for the tab without telling anyone the current tab changed.
+        blocked = self.tabs.blockSignals(True)
+        try:
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, tab, spec.title)
+            self.tabs.setCurrentIndex(current)
+        finally:
+            self.tabs.blockSignals(blocked)
+        if page is not None:
+            page.deleteLater()
+        self._built[spec.kind] = tab
+        stack = tab.undo_stack()
+        if stack is not None:
+            self.undo_group.addStack(stack)
+        tab.status_message.connect(lambda text, tab=tab: self._on_tab_message(tab, text))
+        tab.file_opened.connect(self.add_recent_file)
+        tab.document_changed.connect(lambda _name, _modified, tab=tab: self._update_title(tab))
+        if self._tab_has_state(spec.kind):
+            tab.restore_state(self.settings)
+        else:
+            tab.load_defaults()
         return tab
 
+    def preload_tabs(self) -> threading.Thread | None:
+        """Import, on a background thread, the Qt-free modules that the tabs not built yet
+        name in ``TabSpec.preload``, so that first showing one costs its widgets, not its
+        imports.  Once per window; returns the thread (None if there is nothing to import, or
+        it was done before)."""
+        if self._preloading:
+            return None
+        self._preloading = True
+        names = [
+            name
+            for spec in self.tab_specs
+            if spec.kind not in self._built
+            for name in spec.preload
+            if name not in sys.modules
+        ]
+        if not names:
+            return None
+        thread = threading.Thread(
+            target=_import_quietly, args=(names,), name="svdstudio-preload", daemon=True
+        )
+        thread.start()
+        return thread
+
+    def _tab_has_state(self, kind: str) -> bool:
+        """Whether the settings hold ``kind``'s state (else the tab starts with its defaults)."""
+        s = self.settings
+        if not s.value("initialized", False, type=bool):
+            return False
+        saved = s.value(TABS_WITH_STATE_KEY)
+        if saved is None:  # saved by a version that built, and so saved, every tab
+            return True
+        return kind in ([saved] if isinstance(saved, str) else [str(k) for k in saved])
+
     def _on_tab_changed(self, index: int) -> None:
-        tab = self.tabs.widget(index)
-        if not isinstance(tab, Tab):
+        if not 0 <= index < len(self.tab_specs):
+            return
+        try:
+            tab = self._tab_at(index)
+        except Exception as exc:  # a tab that cannot be built is a bug: say so, keep the window
+            self._report_bug(
+                f"The {self.tab_specs[index].title} tab could not be opened: {exc}",
+                traceback.format_exc(),
+            )
             return
         self.undo_group.setActiveStack(tab.undo_stack())
         self.statusBar().showMessage(self._tab_messages.get(id(tab), ""))
@@ -286,20 +398,24 @@ class MainWindow(QMainWindow):
     def _on_job_failed(self, channel: str, job_id: int, message: str, details: str) -> None:
         self.show_message(message, 15000)
         if details:  # unexpected: a dialog, with the traceback on demand
-            box = QMessageBox(
-                QMessageBox.Icon.Critical, APPLICATION, message, QMessageBox.StandardButton.Ok, self
-            )
-            box.setObjectName("errorDialog")
-            box.setInformativeText("This looks like a bug in SVD Studio. Details are below.")
-            box.setDetailedText(details)
-            box.open()
+            self._report_bug(message, details)
+
+    def _report_bug(self, message: str, details: str) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Critical, APPLICATION, message, QMessageBox.StandardButton.Ok, self
+        )
+        box.setObjectName("errorDialog")
+        box.setInformativeText("This looks like a bug in SVD Studio. Details are below.")
+        box.setDetailedText(details)
+        box.open()
 
     # ----------------------------------------------------------------- files
     def file_filter(self) -> str:
         """Open-dialog filter: the current tab's types first, then every type."""
         filters = [self.current_tab().file_filter()]
-        for tab in self.tab_by_kind.values():
-            f = tab.file_filter()
+        for spec in self.tab_specs:  # a tab not built yet is not built for its filter
+            tab = self._built.get(spec.kind)
+            f = tab.file_filter() if tab is not None else spec.file_filter
             if f and f not in filters:
                 filters.append(f)
         filters.append("All files (*)")
@@ -332,7 +448,7 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, APPLICATION, str(exc))
             return False
         path = str(Path(path).resolve())
-        tab = self.tab_by_kind[kind]
+        tab = self.tab(kind)
         self.tabs.setCurrentWidget(tab)
         file_dialogs.remember(path)
         return bool(tab.open_file(path))
@@ -386,7 +502,7 @@ class MainWindow(QMainWindow):
         self._rebuild_recent_menu()
 
     def _save_as(self, kind: str) -> None:
-        tab = self.tab_by_kind[kind]
+        tab = self.tab(kind)
         self.tabs.setCurrentWidget(tab)
         tab.save_as()  # type: ignore[attr-defined]  # TabSpec.build checked it exists
 
@@ -405,7 +521,7 @@ class MainWindow(QMainWindow):
                 return
 
     # ----------------------------------------------------------------- settings
-    def _restore(self) -> None:
+    def _restore(self, start_with: str | None = None) -> None:
         s = self.settings
         first_start = not s.value("initialized", False, type=bool)
         geometry = s.value("window/geometry")
@@ -416,12 +532,16 @@ class MainWindow(QMainWindow):
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
-        for tab in self.tab_by_kind.values():
-            if first_start:
-                tab.load_defaults()
+        index = 0 if first_start else s.value("window/tab", 0, type=int)
+        if start_with:
+            try:
+                kind = self.kind_for_path(os.path.abspath(os.path.expanduser(start_with)))
+            except (ValueError, OSError):
+                pass  # open_path says why when it is asked to open it
             else:
-                tab.restore_state(s)
-        self.tabs.setCurrentIndex(0 if first_start else s.value("window/tab", 0, type=int))
+                index = next(i for i, spec in enumerate(self.tab_specs) if spec.kind == kind)
+        # Only the tab on show is built now (by _on_tab_changed); the rest when first needed.
+        self.tabs.setCurrentIndex(index if 0 <= index < self.tabs.count() else 0)
 
     def _default_size(self) -> None:
         screen = self.screen() or QApplication.primaryScreen()
@@ -435,14 +555,19 @@ class MainWindow(QMainWindow):
             self.resize(w, h)
 
     def save_settings(self) -> None:
-        """Window layout, current tab and every tab's own state."""
+        """Window layout, current tab and the state of every tab built (the others keep what
+        they saved before, untouched)."""
         s = self.settings
+        with_state = {
+            k.kind for k in self.tab_specs if k.kind in self._built or self._tab_has_state(k.kind)
+        }
         s.setValue("initialized", True)
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         s.setValue("window/tab", self.tabs.currentIndex())
-        for tab in self.tab_by_kind.values():
+        for tab in self.built_tabs():
             tab.save_state(s)
+        s.setValue(TABS_WITH_STATE_KEY, [k.kind for k in self.tab_specs if k.kind in with_state])
         s.sync()
 
     def reset_settings(self) -> None:
@@ -480,7 +605,7 @@ class MainWindow(QMainWindow):
         AboutDialog(self).open()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        for tab in self.tab_by_kind.values():
+        for tab in self.built_tabs():
             if not tab.maybe_save():
                 self.tabs.setCurrentWidget(tab)
                 event.ignore()
@@ -489,6 +614,16 @@ class MainWindow(QMainWindow):
             self.save_settings()
         self.runner.shutdown()
         event.accept()
+
+
+def _import_quietly(names: Sequence[str]) -> None:
+    # A module that fails here fails again, and is reported, when its tab is built: Python does
+    # not keep a module whose import raised.
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # reported when the tab is built, see above
+            continue
 
 
 def _is_bundled(path: str) -> bool:
@@ -501,11 +636,20 @@ def _is_bundled(path: str) -> bool:
         return False
 
 
-def create_main_window(settings: QSettings | None = None) -> MainWindow:
-    """The main window, ready to show, without running the event loop (needs a QApplication)."""
+def create_main_window(
+    settings: QSettings | None = None, *, start_with: str | None = None
+) -> MainWindow:
+    """The main window, ready to show, without running the event loop (needs a QApplication).
+
+    ``start_with``: a file that is opened next; the window starts on its tab.
+    """
     from svdstudio.ui.tabs import registered_tabs
 
-    return MainWindow(registered_tabs(), settings if settings is not None else open_settings())
+    return MainWindow(
+        registered_tabs(),
+        settings if settings is not None else open_settings(),
+        start_with=start_with,
+    )
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
@@ -533,9 +677,12 @@ def main(argv: list[str] | None = None) -> int:
     from svdstudio.desktop import configure_application
 
     configure_application(app)
-    window = create_main_window()
+    # Start on the first file's tab: the remembered tab is then not built for nothing.
+    window = create_main_window(start_with=args.files[0] if args.files else None)
     window.show()
-    # A warm worker process makes the first big decomposition start at once.
+    # Once the window is up: what the other tabs import (off the GUI thread), then a warm worker
+    # process, so that the first big decomposition starts at once.
+    QTimer.singleShot(500, window.preload_tabs)
     QTimer.singleShot(1500, window.runner.warm_up)
     for path in args.files:
         window.open_path(path)

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 
 from svdstudio.engine.scaled import sum_of_squares
 from svdstudio.engine.signs import apply_sign_convention
@@ -108,6 +107,8 @@ def decompose(A: object, *, tol: float | None = None, allow_float32: bool = Fals
     Input is validated (see :func:`as_matrix`); matrices are computed in float64, images may
     stay float32 with ``allow_float32``.  ``tol`` overrides the numerical-rank tolerance.
     """
+    import scipy.linalg  # here, not at the top: scipy costs the app's start-up ≈ 0.7 s
+
     M = as_matrix(A, allow_float32=allow_float32)
     driver = "gesdd"
     try:
@@ -205,6 +206,8 @@ def decompose_topk(
             Q, _ = np.linalg.qr(M @ Z)
         _check(should_cancel)
         B = Q.T @ M
+        import scipy.linalg  # lazily, as in decompose()
+
         Ub, s, Vt = scipy.linalg.svd(B, full_matrices=False, check_finite=False)
         U = Q @ Ub[:, :k]
         s, Vt = s[:k], Vt[:k]

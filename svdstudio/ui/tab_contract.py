@@ -102,13 +102,23 @@ class Tab(Protocol):
 
 @dataclass(frozen=True)
 class TabSpec:
-    """A registered tab: who it is, which files it opens, and how to build it."""
+    """A registered tab: who it is, which files it opens, and how to build it.
+
+    The main window builds a tab only when it is first needed, so importing a ``spec`` module
+    must stay cheap: the factory imports the tab's widgets, not the module.
+    """
 
     kind: str  # stable id, also the settings prefix: "matrix"
     title: str  # the tab's label: "Matrix"
     opens: frozenset[str]  # file kinds of io.filetypes.classify_path that this tab opens
     factory: Callable[[JobRunner], QWidget]  # the tab, given the app's job runner
     save_title: str | None = None  # "Save matrix as…": the tab has a File › Save as action
+    # The open-dialog filter while the tab is not built yet (tabs are built when first needed);
+    # the same text as the built tab's file_filter() (the contract test checks it).
+    file_filter: str = ""
+    # Qt-free modules (engine, io, numpy/scipy/Pillow) the tab's build imports, slow enough to
+    # be worth importing on a background thread after start, before the tab is first shown.
+    preload: tuple[str, ...] = ()
 
     def build(self, runner: JobRunner) -> QWidget:
         """The tab widget; raises TypeError if it does not keep the contract."""

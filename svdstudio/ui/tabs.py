@@ -1,7 +1,8 @@
 """The registry of tabs, in the order they appear.  Adding a tab is one line here.
 
 Each tab package exposes ``TAB_SPEC`` (a :class:`~svdstudio.ui.tab_contract.TabSpec`) in its
-``spec`` module; the packages are imported only when the window is built.
+``spec`` module.  The spec modules are read when the window is built; a tab's own modules are
+imported only when the window first needs that tab (keep ``spec.py`` free of heavy imports).
 """
 
 from __future__ import annotations

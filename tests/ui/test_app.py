@@ -44,6 +44,15 @@ def window(main_window):
     return main_window
 
 
+@pytest.fixture
+def every_tab(window):
+    """The window with every tab built (a tab is built when first needed)."""
+    for kind in window.tab_by_kind:
+        window.tab(kind)
+    assert len(window.built_tabs()) == window.tabs.count()
+    return window
+
+
 def _error_panel_text(window) -> str:
     panel = window.findChild(QWidget, "errorPanel")
     if isinstance(panel, QLabel):
@@ -76,15 +85,15 @@ def test_first_start_shows_the_article_at_rank_two(qtbot, window):
     np.testing.assert_array_equal(values, [[6, 6, 2], [0, 1, 3], [4, 0, 1], [0, 6, 2]])
 
 
-def test_automation_names_exist(window):
-    missing = [n for n in REQUIRED_NAMES if window.findChild(QWidget, n) is None]
+def test_automation_names_exist(every_tab):
+    missing = [n for n in REQUIRED_NAMES if every_tab.findChild(QWidget, n) is None]
     assert missing == []
 
 
-def test_every_control_has_a_tooltip_and_an_accessible_name(window):
+def test_every_control_has_a_tooltip_and_an_accessible_name(every_tab):
     kinds = (QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit)
     lacking = []
-    for widget in window.findChildren(QWidget):
+    for widget in every_tab.findChildren(QWidget):
         if not isinstance(widget, kinds):
             continue
         # Qt's own sub-widgets (tab scrollers, spin-box line edits, dialog internals) are not ours.
@@ -138,9 +147,9 @@ def test_closing_the_window_leaves_no_thread_or_process(qtbot, window):
     assert not job.process.is_alive()
 
 
-def test_the_window_fits_a_small_screen(window):
+def test_the_window_fits_a_small_screen(every_tab):
     """Every tab lays out in 1024×600 (a netbook, or 1366×768 at 125 % scaling)."""
-    hint = window.minimumSizeHint()
+    hint = every_tab.minimumSizeHint()
     assert hint.width() <= 1024 and hint.height() <= 600, hint
 
 
@@ -161,8 +170,10 @@ def _no_questions(window, monkeypatch):
     monkeypatch.setattr(window.tab_by_kind["matrix"], "_ask_save_changes", lambda: "discard")
 
 
-def test_menus_and_shortcut_list_come_from_the_actions(qtbot, window):
+def test_menus_and_shortcut_list_come_from_the_actions(qtbot, every_tab):
     from svdstudio.ui.help import shortcut_rows, shortcuts_markdown
+
+    window = every_tab  # so that actions a tab adds are seen too
 
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["&File", "&Edit", "&View", "&Help"]

@@ -94,7 +94,9 @@ def test_first_start_loads_defaults_and_names(window):
     assert window.tabs.objectName() == "mainTabs"
     assert [window.tabs.tabText(i) for i in range(3)] == ["Matrix", "Image", "Dataset"]
     assert window.tabs.currentIndex() == 0
+    assert [t.kind for t in window.built_tabs()] == ["matrix"]  # the others when first needed
     assert all(t.calls == ["load_defaults"] for t in window.tab_by_kind.values())
+    assert [t.kind for t in window.built_tabs()] == ["matrix", "image", "dataset"]
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["&File", "&Edit", "&View", "&Help"]
     assert window.width() <= 1280 and window.height() <= 800

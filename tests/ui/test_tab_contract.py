@@ -40,6 +40,8 @@ def test_every_registered_tab_keeps_the_contract(qtbot, spec, tmp_path):
         for name in CONTRACT:
             assert callable(getattr(tab, name)), name
         assert "(*" in tab.file_filter()
+        # what File › Open lists for the tab before it is built
+        assert spec.file_filter == tab.file_filter()
         assert tab.has_unsaved_changes() is False
         assert tab.maybe_save() is True
         # save/restore through a real settings file round-trips without raising

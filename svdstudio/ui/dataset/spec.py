@@ -11,4 +11,10 @@ def _build(runner):
     return DatasetTab(runner)
 
 
-TAB_SPEC = TabSpec(kind="dataset", title="Dataset", opens=frozenset({"dataset"}), factory=_build)
+TAB_SPEC = TabSpec(
+    kind="dataset",
+    title="Dataset",
+    opens=frozenset({"dataset"}),
+    factory=_build,
+    file_filter="Data tables (*.csv *.tsv *.tab *.txt *.parquet *.pq *.npy)",
+)

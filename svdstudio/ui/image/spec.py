@@ -12,5 +12,14 @@ def _build(runner):
 
 
 TAB_SPEC = TabSpec(
-    kind="image", title="Image", opens=frozenset({"image", "factors"}), factory=_build
+    kind="image",
+    title="Image",
+    opens=frozenset({"image", "factors"}),
+    factory=_build,
+    file_filter=(
+        "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.ppm *.pgm *.pbm *.tga)"
+        ";;SVD image factors (*.svdz *.npz)"
+    ),
+    # scipy.ndimage alone (via the metrics) is about half of building this tab.
+    preload=("scipy.ndimage", "PIL.Image", "svdstudio.engine.image", "svdstudio.io.images"),
 )

@@ -17,4 +17,5 @@ TAB_SPEC = TabSpec(
     opens=frozenset({"matrix"}),
     factory=_build,
     save_title="&Save matrix as…",
+    file_filter="Matrices (*.csv *.tsv *.txt *.dat *.npy)",
 )

@@ -11,4 +11,10 @@ def _build(runner):
     return NetworkTab(runner)
 
 
-TAB_SPEC = TabSpec(kind="network", title="Network", opens=frozenset({"network"}), factory=_build)
+TAB_SPEC = TabSpec(
+    kind="network",
+    title="Network",
+    opens=frozenset({"network"}),
+    factory=_build,
+    file_filter="Networks (*.safetensors *.npz)",
+)
