@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 import scipy.linalg.cython_lapack as _cython_lapack
 
 from svdstudio.engine.decomposition import Cancelled, SVDResult, _summarise, decompose
@@ -31,11 +30,20 @@ from svdstudio.engine.scaled import sum_of_squares
 from svdstudio.engine.validate import as_matrix
 
 __all__ = [
+    "DRIVER",
     "STEPWISE_MIN_SIZE",
     "SingularValues",
     "decompose_stepwise",
-    "singular_values_first",
+    "estimate_seconds",
+    "values_only_result",
 ]
+
+#: The ``driver`` of a step-wise result: gesdd's own stages, called one at a time.
+DRIVER = "gebrd+bdsdc"
+
+# Seconds per M·N² (M ≥ N) of a full float64 SVD on the 2-core machines this was measured on
+# (5000×5000 ≈ 30 s idle); only the first guess before the job has a pace of its own.
+_SECONDS_PER_MN2 = 30.0 / 5000**3
 
 #: Below this min(m, n) the whole SVD takes well under a second: one ``gesdd`` call, no steps.
 STEPWISE_MIN_SIZE = 500
@@ -147,9 +155,8 @@ def decompose_stepwise(
         nonlocal done
         if ctl.cancelled():
             raise Cancelled()
-        elapsed = time.perf_counter() - t0
-        left = elapsed * (1 - done) / done if done > 0.05 else float("nan")
-        ctl.report(done, _with_eta(message, left))
+        number = list(_WEIGHTS).index(name) + 1
+        ctl.report(done, f"step {number} of {len(_WEIGHTS)}: {message}")
         done += _WEIGHTS[name]
 
     def lwork_of(query: Callable[[np.ndarray, ctypes.c_int], None]) -> int:
@@ -165,14 +172,14 @@ def decompose_stepwise(
     taup = np.zeros(cols)
     info = _int(0)
 
-    step("gebrd", f"Reducing the {m}×{n} matrix to bidiagonal form")
+    step("gebrd", "reducing the matrix to bidiagonal form")
     lw = lwork_of(lambda w, i: _call("dgebrd", mi, ni, F, lda, d, e, tauq, taup, w, _int(-1), i))
     work = np.zeros(lw)
     _call("dgebrd", mi, ni, F, lda, d, e, tauq, taup, work, _int(lw), info)
     _check_info("dgebrd", info)
     del work
 
-    step("sigma", "Singular values of the bidiagonal matrix")
+    step("sigma", "singular values")
     s = d.copy()
     es = e.copy()
     iwork = np.zeros(8 * cols, dtype=np.intc)
@@ -195,7 +202,7 @@ def decompose_stepwise(
     if callable(partial):
         partial(values)
 
-    step("bdsdc", "Singular vectors of the bidiagonal matrix")
+    step("bdsdc", "singular vectors of the bidiagonal form")
     ub = np.zeros((cols, cols))  # Fortran U_B, stored as its C transpose
     vtb = np.zeros((cols, cols))
     work = np.zeros(3 * cols * cols + 4 * cols)
@@ -204,7 +211,7 @@ def decompose_stepwise(
     if info.value != 0:
         return decompose(M0)
 
-    step("ormbr_q", "Left singular vectors: applying the reduction's reflectors")
+    step("ormbr_q", "left singular vectors U")
     # C = [U_B; 0] (rows × cols, Fortran) → Q C, the left singular vectors of T.
     uq = np.zeros((cols, rows))  # C-order cols × rows = Fortran rows × cols
     uq[:, :cols] = ub
@@ -225,7 +232,7 @@ def decompose_stepwise(
     ormbr(b"Q", b"L", b"N", rows, cols, uq)
     del ldc
 
-    step("ormbr_p", "Right singular vectors: applying the reduction's reflectors")
+    step("ormbr_p", "right singular vectors Vᵀ")
     ormbr(b"P", b"R", b"T", cols, cols, vtb)
     if ctl.cancelled():
         raise Cancelled()
@@ -237,27 +244,37 @@ def decompose_stepwise(
         U, Vt = VtT_t, UT_t
     else:  # T = A: U_A = U_T = (U_Tᵀ)ᵀ, Vt_A = V_Tᵀ
         U, Vt = UT_t.T, VtT_t.T
-    ctl.report(1.0, "Done")
+    ctl.report(1.0, "done")
     return _summarise(
         M0,
         np.ascontiguousarray(U),
         d.copy(),
         np.ascontiguousarray(Vt),
         tol=None,
-        driver="gesdd (step-wise)",
+        driver=DRIVER,
         partial=False,
         total_energy=total,
     )
 
 
-def singular_values_first(A: object) -> np.ndarray:
-    """σ of A by the same reduction (no vectors): what the step-wise SVD shows first."""
-    return np.asarray(scipy.linalg.svd(as_matrix(A), compute_uv=False, lapack_driver="gesdd"))
+def values_only_result(values: SingularValues) -> SVDResult:
+    """An :class:`SVDResult` holding σ and no vectors (U is m×0, Vᵀ is 0×n): the summary
+    figures (rank, condition number, errors of every rank) are already exact."""
+    m, n = values.shape
+    shape_only = np.broadcast_to(np.float64(0.0), (m, n))  # _summarise reads shape and dtype
+    return _summarise(
+        shape_only,
+        np.zeros((m, 0)),
+        values.s,
+        np.zeros((0, n)),
+        tol=None,
+        driver=DRIVER,
+        partial=False,
+        total_energy=values.total_energy,
+    )
 
 
-def _with_eta(message: str, seconds_left: float) -> str:
-    if not np.isfinite(seconds_left):
-        return message
-    if seconds_left < 1.5:
-        return f"{message} (about a second left)"
-    return f"{message} (about {seconds_left:.0f} s left)"
+def estimate_seconds(shape: tuple[int, int]) -> float:
+    """A first guess of the step-wise SVD's duration on these machines (idle)."""
+    big, small = max(shape), min(shape)
+    return _SECONDS_PER_MN2 * big * small * small

@@ -25,11 +25,15 @@ from svdstudio.engine import reconstruct as engine_reconstruct
 from svdstudio.engine import reduced as engine_reduced
 from svdstudio.engine.lowrank import SQUARED_ERROR_WORDS
 from svdstudio.engine.scaled import scaled_squares
+from svdstudio.ui.matrix.progress import JobProgress
 from svdstudio.ui.widgets.result_views import ArrayView, sign_legend_html
 from svdstudio.ui.widgets.spectrum_data import format_lost, format_retained
 from svdstudio.ui.widgets.spectrum_plot import SpectrumPlot
 
-__all__ = ["ResultsPanel", "format_figure"]
+__all__ = ["PENDING_VIEWS", "ResultsPanel", "format_figure"]
+
+#: The grids that need the singular vectors: "pending" while only σ are known.
+PENDING_VIEWS = ("U", "Vt", "Ak", "R", "Red", "T")
 
 BANNER_WAIT = "background:#fff4c2; color:#5a4500; border:1px solid #e0c860; padding:4px;"
 BANNER_ERROR = "background:#ffd6d6; color:#7a0000; border:1px solid #e08080; padding:4px;"
@@ -74,6 +78,7 @@ class ResultsPanel(QWidget):
         self._A: np.ndarray | None = None
         self._k = 2
         self._component = 1
+        self._values_only = False  # σ known, the singular vectors still being computed
 
         self.spectrum = SpectrumPlot(self)
         self.spectrum.setObjectName("spectrumPlot")
@@ -98,6 +103,7 @@ class ResultsPanel(QWidget):
         self.banner.setToolTip("Why the results are not up to date")
         self.banner.setAccessibleName("Results status")
         self.banner.hide()
+        self.progress = JobProgress(self)
 
         self.decimals = QSpinBox(self)
         self.decimals.setObjectName("decimalsSpin")
@@ -139,6 +145,7 @@ class ResultsPanel(QWidget):
         self.residual_legend.setTextFormat(Qt.TextFormat.RichText)
         self.residual_legend.setWordWrap(True)
         self._pages: dict[str, QWidget] = {}
+        self._titles = {key: title for key, (_, _, title) in views.items()}
         for key, (name, tip, title) in views.items():
             view = ArrayView(name, tip, self)
             self.views[key] = view
@@ -182,6 +189,7 @@ class ResultsPanel(QWidget):
         info_row.addWidget(self.decimals, 0, Qt.AlignmentFlag.AlignTop)
         col.addLayout(info_row)
         col.addWidget(self.banner)
+        col.addWidget(self.progress)
         col.addWidget(self.tabs, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
@@ -202,6 +210,12 @@ class ResultsPanel(QWidget):
 
     def rank(self) -> int:
         return self._k
+
+    def state(self) -> str:
+        """ "none" (no result yet), "values" (σ only, vectors pending) or "full"."""
+        if self._res is None:
+            return "none"
+        return "values" if self._values_only else "full"
 
     def info_text(self) -> str:
         """The summary line as plain text (what a screen reader says)."""
@@ -227,8 +241,44 @@ class ResultsPanel(QWidget):
             if self._views_k != self._k:
                 self._update_rank_views()
 
+    def set_values(self, res: SVDResult, matrix: np.ndarray) -> None:
+        """Show the singular values of ``matrix`` (``res`` holds σ only, no vectors yet):
+        spectrum, Σ, summary and errors; the grids that need U or Vᵀ say they are pending."""
+        self._values_only = True
+        self._show_values(res, matrix)
+        current = self.tabs.currentWidget()
+        for key in PENDING_VIEWS:
+            self.views[key].set_array(np.zeros((0, 0)))
+            index = self.tabs.indexOf(self._pages[key])
+            title = self.tabs.tabText(index).removesuffix(" (pending)")
+            self.tabs.setTabText(index, f"{title} (pending)")
+            self.tabs.setTabToolTip(index, "Being computed: the singular values came first")
+            self.tabs.setTabEnabled(index, False)
+        if current in (self._pages[key] for key in PENDING_VIEWS):
+            self.tabs.setCurrentWidget(self._pages["S"])
+        self._mark_kept()
+        self._update_error_panel(self._k)
+        self.results_updated.emit()
+
     def set_result(self, res: SVDResult, matrix: np.ndarray) -> None:
         """Show a fresh decomposition of ``A`` at the current k."""
+        if self._values_only:
+            self._values_only = False
+            for key in PENDING_VIEWS:
+                index = self.tabs.indexOf(self._pages[key])
+                self.tabs.setTabEnabled(index, True)
+                self.tabs.setTabText(index, self._titles[key])
+                self.tabs.setTabToolTip(index, self.views[key].toolTip())
+        self._show_values(res, matrix)
+        p = res.n_components
+        u_labels = [f"u{i}" for i in range(1, p + 1)]
+        self.views["U"].set_array(res.U, col_labels=u_labels)
+        self.views["Vt"].set_array(res.Vt, row_labels=[f"v{i}ᵀ" for i in range(1, p + 1)])
+        if self._views_k != self._k:
+            self._update_rank_views()
+        self.show_component(self._component, False)
+
+    def _show_values(self, res: SVDResult, matrix: np.ndarray) -> None:
         self._res, self._A = res, matrix
         self._k = max(1, min(self._k, res.n_components))
         self._component = max(1, min(self._component, res.n_components))
@@ -245,8 +295,6 @@ class ResultsPanel(QWidget):
         self.spectrum.set_rank(k)
         self._update_info()
         p = res.n_components
-        u_labels = [f"u{i}" for i in range(1, p + 1)]
-        self.views["U"].set_array(res.U, col_labels=u_labels)
         # Shares computed on σ/σ_1 (engine.scaled): right for σ near 1e308 or below 1e-162.
         scale, r2 = scaled_squares(res.s)
         with np.errstate(over="ignore", under="ignore"):
@@ -258,10 +306,6 @@ class ResultsPanel(QWidget):
             row_labels=[f"σ{i}" for i in range(1, p + 1)],
             col_labels=["σᵢ", "σᵢ²", "energy %", "cumulative %"],
         )
-        self.views["Vt"].set_array(res.Vt, row_labels=[f"v{i}ᵀ" for i in range(1, p + 1)])
-        if self._views_k != self._k:
-            self._update_rank_views()
-        self.show_component(self._component, False)
 
     def set_banner(self, text: str, error: bool = False) -> None:
         """Show (or with "" hide) the line saying why the results are not current."""
@@ -277,6 +321,14 @@ class ResultsPanel(QWidget):
     def show_component(self, i: int, switch_tab: bool = True) -> None:
         """Show the rank-1 term σ_i u_i v_iᵀ (1-based i)."""
         if self._res is None or not 1 <= i <= self._res.n_components:
+            return
+        if self._values_only:  # u_i, v_i are not known yet
+            self._component = i
+            self.spectrum.set_selected_component(i)
+            if switch_tab:
+                self.status_message.emit(
+                    f"σ{i} = {self._res.s[i - 1]:.4g}; its rank-1 term comes with the vectors."
+                )
             return
         self._component = i
         self.spectrum.set_selected_component(i)
@@ -339,9 +391,22 @@ class ResultsPanel(QWidget):
     _views_k = -1
     _loading = False
 
+    def _mark_kept(self) -> None:
+        k = self._k
+        self.views["U"].array_model().set_kept(cols=k)
+        self.views["S"].array_model().set_kept(rows=k)
+        self.views["Vt"].array_model().set_kept(rows=k)
+
     def _update_rank_views(self) -> None:
         res, a, k = self._res, self._A, self._k
         if res is None or a is None:
+            return
+        if self._values_only:  # only Σ and the errors follow k until the vectors come
+            self._mark_kept()
+            self._views_k = k
+            self.error_box.setTitle(f"Error of the rank-{k} approximation A{subscript(k)}")
+            self._update_error_panel(k)
+            self.results_updated.emit()
             return
         approx = engine_reconstruct(res, k)
         self.views["Ak"].set_array(approx)
@@ -352,9 +417,7 @@ class ResultsPanel(QWidget):
         self.views["Red"].set_array(
             engine_reduced(res, k), col_labels=[f"σ{i}u{i}" for i in range(1, k + 1)]
         )
-        self.views["U"].array_model().set_kept(cols=k)
-        self.views["S"].array_model().set_kept(rows=k)
-        self.views["Vt"].array_model().set_kept(rows=k)
+        self._mark_kept()
         j = subscript(k)
         for key, title in (("Ak", f"A{j}"), ("R", f"A − A{j}"), ("Red", f"U{j}Σ{j}")):
             self.tabs.setTabText(self.tabs.indexOf(self._pages[key]), title)
@@ -381,7 +444,7 @@ class ResultsPanel(QWidget):
         )
         nowrap = [f"<span style='white-space:nowrap'>{p}</span>" for p in phrases]
         text = f"{nowrap[0]} &nbsp;·&nbsp; {nowrap[1]} {nowrap[2]} &nbsp;·&nbsp; {nowrap[3]}"
-        if res.driver != "gesdd":  # say so: the slower, more robust LAPACK driver was needed
+        if res.driver == "gesvd":  # say so: the slower, more robust LAPACK driver was needed
             text += f" &nbsp;·&nbsp; computed&nbsp;with&nbsp;{res.driver} (gesdd did not converge)"
         self.info.setText(text)
         self.info.setToolTip(
