@@ -132,7 +132,9 @@ class JobProgress(QWidget):
             parts.append(self._step)
         timing = f"{format_seconds(elapsed)} so far"
         left = self.seconds_left()
-        if math.isfinite(left):
-            timing += f", about {format_seconds(left)} left" if left >= 1 else ", finishing"
+        if left >= 1:
+            timing += f", about {format_seconds(left)} left"
+        elif math.isfinite(left):
+            timing += ", finishing" if self._fraction >= 0.8 else ", longer than estimated"
         parts.append(timing)
         self.label.setText(" — ".join(parts))
