@@ -561,6 +561,7 @@ def _read_blocks(
 ) -> np.ndarray:
     blocks: list[np.ndarray] = []
     delimiter: str | None = None
+    header: bool | None = None
     width = first_row = 0
     line_base = rows = done = 0
     carry = b""
@@ -593,14 +594,14 @@ def _read_blocks(
             if numbered and delimiter is not None:
                 lines = [line for _, line in numbered]
                 numbers = [number for number, _ in numbered]
-                if not width:
+                if header is None:  # only the first data line may be a header
                     first = _split(lines[:1], numbers[:1], delimiter, source)[0]
-                    if _is_header(first, decimal_comma):
+                    header = _is_header(first, decimal_comma)
+                    if header:
                         lines, numbers = lines[1:], numbers[1:]
-                        first = (
-                            _split(lines[:1], numbers[:1], delimiter, source)[0] if lines else []
-                        )
-                    width, first_row = len(first), numbers[0] if numbers else 0
+                if not width and lines:
+                    width = len(_split(lines[:1], numbers[:1], delimiter, source)[0])
+                    first_row = numbers[0]
                 if lines:
                     values = _block_values(
                         lines, numbers, delimiter, width, first_row, decimal_comma, source
@@ -613,10 +614,9 @@ def _read_blocks(
         if not chunk:
             break
     if not blocks:
-        reason = "has a header row but no rows of numbers" if width else "is empty"
-        if not width:
-            reason += ": there are no numbers in it"
-        raise _error(source, reason)
+        if header:
+            raise _error(source, "has a header row but no rows of numbers")
+        raise _error(source, "is empty: there are no numbers in it")
     return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 
 
