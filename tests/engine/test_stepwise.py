@@ -1,4 +1,4 @@
-"""The step-wise SVD: σ first (equal to LAPACK's gesdd), then exact vectors; cancel between steps."""
+"""The step-wise SVD: σ first (equal to LAPACK's gesdd), exact vectors, cancel between steps."""
 
 from __future__ import annotations
 

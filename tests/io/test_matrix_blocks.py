@@ -79,9 +79,7 @@ def _bad_file(tmp_path, line: int, new: str) -> str:
         ("1,2,,4,5,6", "row 57, column 3 is empty", 57, 3),
     ],
 )
-def test_a_bad_cell_in_a_late_block_is_named_as_in_the_file(
-    tmp_path, new, message, row, column
-):
+def test_a_bad_cell_in_a_late_block_is_named_as_in_the_file(tmp_path, new, message, row, column):
     path = _bad_file(tmp_path, 57, new)
     with pytest.raises(MatrixFileError) as info:
         read_matrix_in_blocks(path)
