@@ -273,7 +273,7 @@ class MatrixTab(QWidget):
 
     def _opened(self, path: str, loaded: np.ndarray) -> None:
         full = os.path.abspath(path)
-        self._model.load_matrix(loaded, text=f"Open {Path(path).name}")
+        self._model.load_matrix(loaded, text=f"Open {Path(path).name}", owned=True)
         self._path = full
         self._mark_saved()
         self.file_opened.emit(full)
@@ -349,7 +349,7 @@ class MatrixTab(QWidget):
         if self._waiting:  # an edit or an undo fixed the cells: the old sentence is stale
             self._waiting = False
             self.status_message.emit("Every cell is a number again; the results are current.")
-        a = np.array(self._model.values(), dtype=np.float64)  # the job gets its own copy
+        a = self._model.snapshot()  # never written again: the job's own, without a copy
         m, n = a.shape
         if self._runner is None:
             try:
@@ -484,7 +484,7 @@ class MatrixTab(QWidget):
 
     # ---- what the user owns ---------------------------------------------------------------
     def _cells(self) -> Cells:
-        return np.array(self._model.values()), self._model.invalid_cells()
+        return self._model.snapshot(), self._model.invalid_cells()
 
     def _mark_saved(self) -> None:
         """The grid now equals a file (or the restored session): Discard comes back here."""
