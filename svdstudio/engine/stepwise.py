@@ -16,12 +16,17 @@ The calls release the GIL (ctypes), so a thread running them does not freeze the
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import itertools
+import math
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg.cython_blas as _cython_blas
 import scipy.linalg.cython_lapack as _cython_lapack
 
 from svdstudio.engine.decomposition import Cancelled, SVDResult, _summarise, decompose
@@ -48,6 +53,12 @@ _SECONDS_PER_MN2 = 30.0 / 5000**3
 #: Below this min(m, n) the whole SVD takes well under a second: one ``gesdd`` call, no steps.
 STEPWISE_MIN_SIZE = 500
 
+# dgebrd's block size and its crossover to unblocked code (LAPACK's ILAENV defaults).
+_NB, _NX = 32, 128
+# Each back-transformation in this many slices from this size up (each slice recomputes the
+# reflectors' T factors: +6 % on 800×800, one thread), for progress and cancel within it.
+_SLICES, _SLICE_FROM = 4, 2000
+
 _P = ctypes.c_void_p
 _int = ctypes.c_int
 _VOID = None
@@ -55,7 +66,8 @@ _VOID = None
 
 def _lapack(name: str, nargs: int) -> Callable[..., None]:
     """A LAPACK routine from scipy's Cython table, callable with pointers (GIL released)."""
-    capsule = _cython_lapack.__pyx_capi__[name]
+    table = _cython_blas if name == "dgemm" else _cython_lapack
+    capsule = table.__pyx_capi__[name]
     get_name = ctypes.pythonapi.PyCapsule_GetName
     get_name.restype = ctypes.c_char_p
     get_name.argtypes = [ctypes.py_object]
@@ -78,7 +90,18 @@ def _call(name: str, *args: object) -> None:
     fn(*(_ptr(a) for a in args))
 
 
+class _Address(int):
+    """A raw address inside an array (a sub-matrix or a vector from some index on)."""
+
+
+def _address(a: np.ndarray, offset: int = 0) -> _Address:
+    """The address of ``a``'s ``offset``-th float64 (its buffer is contiguous)."""
+    return _Address(int(a.ctypes.data) + 8 * int(offset))
+
+
 def _ptr(a: object) -> int | bytes:
+    if isinstance(a, _Address):
+        return int(a)
     if isinstance(a, np.ndarray):
         return int(a.ctypes.data)
     if isinstance(a, bytes):
@@ -86,6 +109,13 @@ def _ptr(a: object) -> int | bytes:
     if isinstance(a, ctypes._SimpleCData):
         return ctypes.addressof(a)
     raise TypeError(f"cannot pass {type(a).__name__} to LAPACK")
+
+
+def _workspace(name: str, *args: object) -> int:
+    """The optimal LWORK of a routine whose last arguments are WORK, LWORK, INFO."""
+    work, info = np.zeros(1), _int(0)
+    _call(name, *args, work, _int(-1), info)
+    return max(1, int(work[0]))
 
 
 def _check_info(name: str, info: ctypes.c_int) -> None:
@@ -140,7 +170,46 @@ def decompose_stepwise(
     fraction done with an estimate of the seconds left.  If the divide-and-conquer step fails
     to converge, falls back to :func:`decompose` (which then tries gesvd).
     """
-    ctl = job if job is not None else _noop_job()
+    with _fastest_blas_threads():
+        return _stepwise(A, job if job is not None else _noop_job(), on_values)
+
+
+@contextlib.contextmanager
+def _fastest_blas_threads() -> Iterator[int | None]:
+    """Run with the BLAS thread count that is faster right now: 1 or all cores.
+
+    On a 2-core machine that other programs keep busy, two OpenBLAS threads wait for each
+    other: a 1000×1000 SVD took 5.7 s on two threads and 0.59 s on one (measured while the
+    load average was 6-9); on an idle machine two are up to twice as fast.  A probe of six
+    small matrix products (≈ 50 ms) decides.  Without threadpoolctl the count stays.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield None
+        return
+    cores = os.cpu_count() or 1
+    if cores < 2:
+        yield None
+        return
+    b = np.random.default_rng(0).standard_normal((640, 640))
+    best = {1: math.inf, cores: math.inf}
+    for threads in (1, cores) * 3:
+        with threadpool_limits(threads, user_api="blas"):
+            start = time.perf_counter()
+            b @ b
+            b @ b
+            best[threads] = min(best[threads], time.perf_counter() - start)
+    # The risk is lopsided (at most 2× lost on an idle machine, 10× on a busy one): all cores
+    # only when they are clearly faster.
+    choice = cores if best[cores] * 1.3 < best[1] else 1
+    with threadpool_limits(choice, user_api="blas"):
+        yield choice
+
+
+def _stepwise(
+    A: object, ctl: JobControl, on_values: Callable[[SingularValues], None] | None
+) -> SVDResult:
     t0 = time.perf_counter()
     M0 = as_matrix(A)
     m, n = M0.shape
@@ -159,13 +228,7 @@ def decompose_stepwise(
         ctl.report(done, f"step {number} of {len(_WEIGHTS)}: {message}")
         done += _WEIGHTS[name]
 
-    def lwork_of(query: Callable[[np.ndarray, ctypes.c_int], None]) -> int:
-        work = np.zeros(1)
-        info = _int(0)
-        query(work, info)
-        return max(1, int(work[0]))
-
-    mi, ni, lda = _int(rows), _int(cols), _int(rows)
+    ni, lda = _int(cols), _int(rows)
     d = np.zeros(cols)
     e = np.zeros(max(cols - 1, 1))
     tauq = np.zeros(cols)
@@ -173,11 +236,18 @@ def decompose_stepwise(
     info = _int(0)
 
     step("gebrd", "reducing the matrix to bidiagonal form")
-    lw = lwork_of(lambda w, i: _call("dgebrd", mi, ni, F, lda, d, e, tauq, taup, w, _int(-1), i))
-    work = np.zeros(lw)
-    _call("dgebrd", mi, ni, F, lda, d, e, tauq, taup, work, _int(lw), info)
-    _check_info("dgebrd", info)
-    del work
+    base = done - _WEIGHTS["gebrd"]
+
+    def within(fraction: float) -> None:
+        if ctl.cancelled():
+            raise Cancelled()
+        ctl.report(
+            base + _WEIGHTS["gebrd"] * fraction,
+            f"step 1 of {len(_WEIGHTS)}: "
+            f"reducing the matrix to bidiagonal form ({100 * fraction:.0f} %)",
+        )
+
+    _bidiagonalize(F, rows, cols, d, e, tauq, taup, within)
 
     step("sigma", "singular values")
     s = d.copy()
@@ -218,22 +288,38 @@ def decompose_stepwise(
     del ub
     ldc = _int(rows)
 
-    def ormbr(vect: bytes, side: bytes, trans: bytes, cm: int, cn: int, c: np.ndarray) -> None:
-        # K is the reduced matrix's column count for Q, its row count for P.
-        k = _int(cols if vect == b"Q" else rows)
-        args = (vect, side, trans, _int(cm), _int(cn), k, F, lda)
-        tau = tauq if vect == b"Q" else taup
+    def ormbr(name: str, c: np.ndarray, message: str) -> None:
+        """Apply Q (from the left) or Pᵀ (from the right) to C in independent slices: Q C
+        column by column block, C Pᵀ row by row block, with progress and a cancel check."""
+        q = name == "ormbr_q"
+        vect, side, trans = (b"Q", b"L", b"N") if q else (b"P", b"R", b"T")
+        k = _int(cols if q else rows)  # the reduced matrix's columns for Q, rows for P
+        tau = tauq if q else taup
+        cm, cn = (rows, cols) if q else (cols, cols)
         ld = _int(cm)
-        lw = lwork_of(lambda w, i: _call("dormbr", *args, tau, c, ld, w, _int(-1), i))
-        work = np.zeros(lw)
-        _call("dormbr", *args, tau, c, ld, work, _int(lw), info)
-        _check_info("dormbr", info)
+        first = done - _WEIGHTS[name]
+        slices = _SLICES if cols >= _SLICE_FROM else 1
+        parts = np.linspace(0, cols, slices + 1).astype(int)
+        for j, (lo, hi) in enumerate(itertools.pairwise(parts)):
+            if ctl.cancelled():
+                raise Cancelled()
+            if j:
+                share = first + _WEIGHTS[name] * j / (len(parts) - 1)
+                ctl.report(share, message)
+            # Fortran C(1, lo) for a column block, C(lo, 1) for a row block.
+            at = _address(c, lo * cm if q else lo)
+            dims = (_int(cm), _int(hi - lo)) if q else (_int(hi - lo), _int(cn))
+            args = (vect, side, trans, *dims, k, F, lda, tau, at, ld)
+            lw = _workspace("dormbr", *args)
+            work = np.zeros(lw)
+            _call("dormbr", *args, work, _int(lw), info)
+            _check_info("dormbr", info)
 
-    ormbr(b"Q", b"L", b"N", rows, cols, uq)
+    ormbr("ormbr_q", uq, f"step 4 of {len(_WEIGHTS)}: left singular vectors U")
     del ldc
 
     step("ormbr_p", "right singular vectors Vᵀ")
-    ormbr(b"P", b"R", b"T", cols, cols, vtb)
+    ormbr("ormbr_p", vtb, f"step 5 of {len(_WEIGHTS)}: right singular vectors Vᵀ")
     if ctl.cancelled():
         raise Cancelled()
     # In C order: uq holds U_Tᵀ (cols × rows), vtb holds V_Tᵀᵀ = V_T (cols × cols, C view of
@@ -255,6 +341,114 @@ def decompose_stepwise(
         partial=False,
         total_energy=total,
     )
+
+
+def _bidiagonalize(
+    F: np.ndarray,
+    rows: int,
+    cols: int,
+    d: np.ndarray,
+    e: np.ndarray,
+    tauq: np.ndarray,
+    taup: np.ndarray,
+    within: Callable[[float], None],
+) -> None:
+    """LAPACK's dgebrd (rows ≥ cols, column-major in F's buffer), panel by panel.
+
+    The loop of the reference dgebrd: dlabrd reduces ``_NB`` columns and rows and returns the
+    matrices X, Y of the update; two dgemm apply it to the trailing matrix; the last ``_NX``
+    columns are reduced unblocked (dgebd2).  ``within(fraction)`` is called between panels
+    (the fraction of the reduction's flops done); it may raise to stop.
+    """
+    nb, lda = _NB, rows
+    ldx, ldy = rows, cols
+    work = np.zeros((rows + cols) * nb)
+    x, y = _address(work), _address(work, ldx * nb)  # WORK(1), WORK(LDWRKX*NB+1)
+    minus, plus = ctypes.c_double(-1.0), ctypes.c_double(1.0)
+    starts = list(range(0, cols - _NX, nb)) if cols > _NX else []
+    # Panel i costs ∝ (rows − i)(cols − i); the unblocked tail is counted the same way.
+    cost = np.array([(rows - i) * (cols - i) for i in [*starts, len(starts) * nb]], float)
+    cost[-1] *= min(cols - len(starts) * nb, _NX) / nb
+    done_cost, total_cost = 0.0, float(cost.sum()) or 1.0
+    reported = 0.0
+    for p, i in enumerate(starts):
+
+        def a(r: int, c: int) -> _Address:  # Fortran A(r, c), 0-based
+            return _address(F, r + c * lda)
+
+        _call(
+            "dlabrd",
+            _int(rows - i),
+            _int(cols - i),
+            _int(nb),
+            a(i, i),
+            _int(lda),
+            _address(d, i),
+            _address(e, i),
+            _address(tauq, i),
+            _address(taup, i),
+            x,
+            _int(ldx),
+            y,
+            _int(ldy),
+        )
+        mr, nr = _int(rows - i - nb), _int(cols - i - nb)
+        # A(i+nb:, i+nb:) -= V Yᵀ + X Uᵀ
+        _call(
+            "dgemm",
+            b"N",
+            b"T",
+            mr,
+            nr,
+            _int(nb),
+            minus,
+            a(i + nb, i),
+            _int(lda),
+            _Address(y + 8 * nb),
+            _int(ldy),
+            plus,
+            a(i + nb, i + nb),
+            _int(lda),
+        )
+        _call(
+            "dgemm",
+            b"N",
+            b"N",
+            mr,
+            nr,
+            _int(nb),
+            minus,
+            _Address(x + 8 * nb),
+            _int(ldx),
+            a(i, i + nb),
+            _int(lda),
+            plus,
+            a(i + nb, i + nb),
+            _int(lda),
+        )
+        for j in range(i, i + nb):  # put the bidiagonal back (dlabrd left the reflectors)
+            F[j, j] = d[j]
+            F[j + 1, j] = e[j]
+        done_cost += cost[p]
+        if done_cost / total_cost - reported >= 0.01:
+            reported = done_cost / total_cost
+            within(reported)
+    i = len(starts) * nb
+    info = _int(0)
+    _call(
+        "dgebd2",
+        _int(rows - i),
+        _int(cols - i),
+        _address(F, i + i * lda),
+        _int(lda),
+        _address(d, i),
+        _address(e, i),
+        _address(tauq, i),
+        _address(taup, i),
+        _address(work),
+        info,
+    )
+    _check_info("dgebd2", info)
 
 
 def values_only_result(values: SingularValues) -> SVDResult:

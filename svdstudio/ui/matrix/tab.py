@@ -274,6 +274,7 @@ class MatrixTab(QWidget):
     def _opened(self, path: str, loaded: np.ndarray) -> None:
         full = os.path.abspath(path)
         self._model.load_matrix(loaded, text=f"Open {Path(path).name}", owned=True)
+        self._compute_later.flush()  # no typing pause to wait for after a file
         self._path = full
         self._mark_saved()
         self.file_opened.emit(full)
