@@ -154,3 +154,23 @@ def test_estimate_grows_with_the_work():
     assert estimate_seconds((5000, 5000)) == pytest.approx(30.0)
     assert estimate_seconds((5000, 2500)) == estimate_seconds((2500, 5000))
     assert estimate_seconds((1000, 1000)) < estimate_seconds((2000, 2000)) / 7
+
+
+def test_the_reduction_reports_and_cancels_panel_by_panel():
+    a = np.random.default_rng(5).standard_normal((420, 400))
+    job = _Job()
+    decompose_stepwise(a, job=job)
+    inside = [value for kind, value in job.events if kind == "progress" and "%)" in value[1]]
+    assert len(inside) >= 5  # 400 columns: 9 panels of 32 before the unblocked tail
+    fractions = [f for f, _ in inside]
+    assert fractions == sorted(fractions) and fractions[0] > 0 and fractions[-1] < 0.55
+    assert all(m.startswith("step 1 of 5: reducing") for _, m in inside)
+
+    class CancelInside(_Job):
+        def cancelled(self) -> bool:
+            return sum(kind == "progress" for kind, _ in self.events) >= 3
+
+    stopped = CancelInside()
+    with pytest.raises(Cancelled):
+        decompose_stepwise(a, job=stopped)
+    assert not any(kind == "partial" for kind, _ in stopped.events)  # stopped within step 1

@@ -338,7 +338,10 @@ class MatrixTab(QWidget):
         bad = self._model.first_invalid()
         if bad is not None:
             if self._runner is not None:
-                self._runner.cancel("matrix.svd")
+                if self._long_job is not None and self._long_job[0] == SVD_CHANNEL:
+                    self._long_job = None  # the banner says why; no "Cancelled" row
+                    self.progress.stop()
+                self._runner.cancel(SVD_CHANNEL)
             r, c, why = bad
             n_bad = len(self._model.invalid_cells())
             more = f" ({n_bad} invalid cells)" if n_bad > 1 else ""

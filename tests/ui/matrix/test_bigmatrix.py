@@ -160,6 +160,16 @@ def test_esc_before_the_values_keeps_the_previous_result(qtbot, tab, runner):
     assert not tab.job_running()
 
 
+def test_an_invalid_cell_stops_the_job_and_says_why(qtbot, tab, runner):
+    a = _matrix(8)
+    tab.model().load_matrix(a)
+    qtbot.waitUntil(tab.job_running, timeout=TIMEOUT)
+    with qtbot.waitSignal(runner.cancelled, timeout=10_000):
+        tab.model().set_cell(3, 4, "abc")
+    assert tab.progress.isHidden() and not tab.job_running()
+    assert tab.results.banner.text().startswith("Results wait: cell (4, 5) is not a number")
+
+
 def test_a_big_file_opens_in_the_background_with_progress(
     qtbot, tab, runner, tmp_path, monkeypatch
 ):
