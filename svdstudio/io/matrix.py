@@ -85,7 +85,9 @@ BLOCK_READ_BYTES = 8 * 2**20
 #: Largest text matrix file read in blocks (memory is then the matrix plus one block): a
 #: 5000×5000 matrix written with exact digits is about 480 MB of CSV.
 MAX_BLOCK_READ_BYTES = 2**30
-_BLOCK_BYTES = 2 * 2**20  # one block of lines: about 0.1 M cells, a few tens of ms to parse
+# One block of lines: about 25 k cells, ≈ 10 ms to parse.  The parser holds the GIL, so this is
+# also the longest the window can wait on it (2 MB blocks gave 0.7 s gaps at load average 11).
+_BLOCK_BYTES = 2**19
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 _NPY_MAGIC = b"\x93NUMPY"
@@ -559,7 +561,7 @@ def read_matrix_in_blocks(
 def _read_blocks(
     fh: BinaryIO, source: str, size: int, job: JobControl | None, decimal_comma: bool
 ) -> np.ndarray:
-    blocks: list[np.ndarray] = []
+    out = np.empty((0, 0))  # rows are copied in as they come: no concatenation at the end
     delimiter: str | None = None
     header: bool | None = None
     width = first_row = 0
@@ -606,18 +608,37 @@ def _read_blocks(
                     values = _block_values(
                         lines, numbers, delimiter, width, first_row, decimal_comma, source
                     )
-                    blocks.append(values)
+                    _check_block_limits(rows + values.shape[0], width, source)
+                    out = _append_rows(out, rows, values, size, done)
                     rows += values.shape[0]
-                    _check_block_limits(rows, width, source)
         if job is not None:
             job.report(done / max(size, 1), f"Reading {source}: {rows:,} rows so far")
         if not chunk:
             break
-    if not blocks:
+    if not rows:
         if header:
             raise _error(source, "has a header row but no rows of numbers")
         raise _error(source, "is empty: there are no numbers in it")
-    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+    return out[:rows] if rows == out.shape[0] else out[:rows].copy()
+
+
+def _append_rows(
+    out: np.ndarray, used: int, values: np.ndarray, size: int, read: int
+) -> np.ndarray:
+    """Copy ``values`` below the ``used`` rows of ``out``, growing it when full.
+
+    The first guess of the row count comes from the bytes read so far and the file's size
+    (numpy.empty is lazy, so a guess on the high side costs address space, not memory).
+    """
+    need = used + values.shape[0]
+    if need > out.shape[0]:
+        guess = int(need * max(size / max(read, 1), 1.0) * 1.02) + 16
+        grown = np.empty((max(guess, 2 * out.shape[0], need), values.shape[1]))
+        if used:
+            grown[:used] = out[:used]
+        out = grown
+    out[used:need] = values
+    return out
 
 
 def _decode_block(block: bytes, source: str, line_base: int) -> str:
