@@ -2,13 +2,22 @@
 
 Run: ``.venv/bin/python tests/benchmarks/bench_matrix.py`` (offscreen).  Prints each figure
 beside its goal (OK/MISSED), the median over several runs with the spread, and the load average.
+
+``--big N`` (default 5000; ``--quick`` uses 1500) then drives the real tab with a real
+JobRunner through a big matrix: open it from .npy and from CSV (off the GUI thread), time to
+the singular values on screen and to the full factors, each against scipy's ``gesdd`` on the
+same matrix in the same run (before and after the tab, so a busy machine hits both alike), the
+longest event-loop gap (a 10 ms timer) in every phase, and Esc during the vectors.
+``--big 0`` skips it.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,12 +25,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np
-from PySide6.QtCore import Qt
+import scipy.linalg
+from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from svdstudio.engine import decompose
+from svdstudio.io.matrix import write_matrix
 from svdstudio.ui.matrix.model import MatrixModel
 from svdstudio.ui.matrix.tab import MatrixTab
+from svdstudio.workers import JobRunner
 
 RUNS = 5
 
@@ -44,9 +57,184 @@ def _report(name: str, goal_s: float, figures: tuple[float, float, float]) -> No
     )
 
 
+def _load() -> str:
+    return f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+
+
+class _Gaps:
+    """The longest gap between 10 ms timer ticks, per phase (what a user feels as a freeze)."""
+
+    def __init__(self) -> None:
+        self._clock = QElapsedTimer()
+        self._timer = QTimer()
+        self._timer.setInterval(10)
+        self._timer.timeout.connect(self._tick)
+        self._last = 0
+        self.worst = 0.0
+
+    def _tick(self) -> None:
+        now = self._clock.elapsed()
+        self.worst = max(self.worst, (now - self._last) / 1000)
+        self._last = now
+
+    def start(self) -> None:
+        self._clock.start()
+        self._last = 0
+        self.worst = 0.0
+        self._timer.start()
+
+    def stop(self) -> float:
+        self._tick()
+        self._timer.stop()
+        return self.worst
+
+
+def _wait(app: QApplication, done, timeout: float) -> float:
+    """Process events until ``done()``; the seconds it took (inf on timeout)."""
+    start = time.perf_counter()
+    while not done():
+        if time.perf_counter() - start > timeout:
+            return float("inf")
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+    return time.perf_counter() - start
+
+
+def _line(name: str, value: float, goal: float, unit: str = "s", note: str = "") -> None:
+    verdict = "OK" if value <= goal else "MISSED"
+    if unit == "ms":
+        shown, goal_shown = f"{value * 1000:8.0f} ms", f"{goal * 1000:.0f} ms"
+    else:
+        shown, goal_shown = f"{value:8.2f} s ", f"{goal:.2f} s"
+    print(f"{name:<52} {shown}  goal ≤ {goal_shown}  {verdict}{'  ' + note if note else ''}")
+
+
+def bench_big(app: QApplication, n: int, with_csv: bool, one_reference: bool = False) -> None:
+    """The real tab with a real runner through an n×n matrix (see the module docstring)."""
+    print(f"--- {n}×{n} float64 in the Matrix tab ({_load()})")
+    a = np.random.default_rng(1).standard_normal((n, n))
+    folder = Path(tempfile.mkdtemp(prefix="bench-matrix-"))
+    npy = folder / "big.npy"
+    write_matrix(npy, a)
+    csv = folder / "big.csv"
+    if with_csv:
+        np.savetxt(csv, a, delimiter=",", fmt="%.17g")
+        print(f"CSV: {csv.stat().st_size / 1e6:.0f} MB")
+
+    def reference() -> float:
+        start = time.perf_counter()
+        scipy.linalg.svd(a, full_matrices=False, lapack_driver="gesdd", check_finite=False)
+        return time.perf_counter() - start
+
+    ref_before = reference()
+    print(f"scipy gesdd (U, σ, Vᵀ) before the tab: {ref_before:.2f} s  ({_load()})")
+    runner = JobRunner()
+    runner.warm_up()
+    tab = MatrixTab(runner)
+    tab.resize(1280, 760)
+    tab.show()
+    gaps = _Gaps()
+    _wait(app, lambda: tab.result() is not None, 60)
+    _wait(app, runner.spare_alive, 30)
+    gaps.start()
+    _wait(app, lambda: False, 3.0)
+    floor = gaps.stop()
+    print(
+        f"longest event-loop gap with nothing running (this machine's floor): {floor * 1000:.0f} ms"
+    )
+
+    if with_csv:
+        gaps.start()
+        tab.open_file(str(csv))
+        took = _wait(app, lambda: tab.model().matrix_shape() == (n, n), 600)
+        gap = gaps.stop()
+        start = time.perf_counter()
+        np.loadtxt(csv, delimiter=",")
+        loadtxt = time.perf_counter() - start
+        _line(
+            f"open a {csv.stat().st_size / 1e6:.0f} MB CSV → grid filled",
+            took,
+            1.2 * loadtxt,
+            note=f"= {took / loadtxt:.2f} × numpy.loadtxt ({loadtxt:.1f} s); goal ≤ 1.2 ×",
+        )
+        _line("  longest event-loop gap while opening the CSV", gap, 0.05, "ms")
+        runner.cancel("matrix.svd")
+        tab.load_defaults()
+        _wait(app, lambda: tab.result() is not None and tab.result().shape == (4, 3), 60)
+        _wait(app, runner.spare_alive, 30)
+
+    gaps.start()
+    t0 = time.perf_counter()
+    tab.open_file(str(npy))
+    opened = _wait(app, lambda: tab.model().matrix_shape() == (n, n), 120)
+    gap_open = gaps.stop()
+    gaps.start()
+    sigma = _wait(app, lambda: tab.results.state() == "values", 900) + opened
+    gap_sigma = gaps.stop()
+    gaps.start()
+    full = _wait(app, lambda: tab.results.state() == "full", 900) + sigma
+    gap_full = gaps.stop()
+    gaps.start()
+    _wait(app, lambda: not tab.progress.isVisible(), 10)
+    app.processEvents()
+    gap_after = gaps.stop()
+    del t0
+    if one_reference:
+        ref = ref_before
+    else:
+        ref_after = reference()
+        ref = (ref_before + ref_after) / 2
+        print(f"scipy gesdd after the tab: {ref_after:.2f} s; mean {ref:.2f} s  ({_load()})")
+    _line("open the .npy → grid filled", opened, 1.0)
+    _line("  longest event-loop gap while opening", gap_open, 0.05, "ms")
+    _line(
+        "open → σ on screen (spectrum, Σ, errors)",
+        sigma,
+        0.6 * ref,
+        note=f"= {sigma / ref:.2f} × gesdd; goal ≤ 0.6 ×",
+    )
+    _line("  longest event-loop gap until σ", gap_sigma, 0.05, "ms")
+    _line(
+        "open → full factors on screen (U, Vᵀ, A_k)",
+        full,
+        1.1 * ref,
+        note=f"= {full / ref:.2f} × gesdd; goal ≤ 1.1 ×",
+    )
+    _line("  longest event-loop gap from σ to the factors", gap_full, 0.05, "ms")
+    _line("  longest event-loop gap showing the factors", gap_after, 0.05, "ms")
+
+    # Esc while the vectors are computed: the process is killed, the σ stay.
+    tab.model().load_matrix(a * 2.0)
+    _wait(app, lambda: tab.results.state() == "values", 900)
+    _wait(app, lambda: False, 0.5)
+    start = time.perf_counter()
+    QTest.keyClick(tab, Qt.Key.Key_Escape)
+    stopped = _wait(app, lambda: not tab.job_running() and runner.live_workers() <= 1, 10)
+    _line(
+        "Esc during the vectors → worker stopped, row says so",
+        time.perf_counter() - start if np.isfinite(stopped) else stopped,
+        0.25,
+        "ms",
+        note=f"state {tab.results.state()!r}: {tab.progress.text()[:40]}…",
+    )
+    runner.shutdown()
+    tab.close()
+    for f in (npy, csv):
+        f.unlink(missing_ok=True)
+    folder.rmdir()
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a 1500×1500 big case")
+    parser.add_argument("--big", type=int, default=None, help="size of the big case (0: skip)")
+    parser.add_argument("--no-csv", action="store_true", help="skip opening the CSV")
+    parser.add_argument(
+        "--one-reference", action="store_true", help="time gesdd before the tab only"
+    )
+    args = parser.parse_args()
+    big_n = args.big if args.big is not None else (1500 if args.quick else 5000)
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(_load())
     a = np.arange(250_000, dtype=float).reshape(500, 500) / 7
     model = MatrixModel(a)
 
@@ -87,7 +275,10 @@ def main() -> int:
         app.processEvents()
 
     _report("paste 200×200 non-numeric cells (40 000)", 0.5, _median(paste))
-    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(_load())
+    if big_n:
+        bench_big(app, big_n, with_csv=not args.no_csv, one_reference=args.one_reference)
+        print(_load())
     return 0
 
 

@@ -131,8 +131,11 @@ class _SnapshotCommand(QUndoCommand):
     def __init__(self, model: MatrixModel, after: tuple[np.ndarray, Invalid], text: str):
         super().__init__(text)
         self._model = model
-        self._before = (model._values.copy(), dict(model._invalid))
+        # No copies (a 5000×5000 matrix is 200 MB): the model copies before it next writes in
+        # place (copy on write, see MatrixModel._own).
+        self._before = (model._values, dict(model._invalid))
         self._after = after
+        model._shared = True
 
     def redo(self) -> None:
         self._model._apply_state(*self._after)
@@ -173,6 +176,9 @@ class MatrixModel(QAbstractTableModel):
         super().__init__(parent)
         arr = np.zeros((4, 3)) if values is None else np.array(values, dtype=np.float64)
         self._values: np.ndarray = np.atleast_2d(arr).astype(np.float64)
+        # True while an undo step, a snapshot or a job also holds self._values: the next
+        # in-place write copies it first (copy on write), so whole-matrix steps copy nothing.
+        self._shared = False
         self._invalid: Invalid = {}
         self._stack = undo_stack if undo_stack is not None else QUndoStack(self)
         self._stack.setUndoLimit(UNDO_LIMIT)
@@ -188,6 +194,12 @@ class MatrixModel(QAbstractTableModel):
         v = self._values.view()
         v.flags.writeable = False
         return v
+
+    def snapshot(self) -> np.ndarray:
+        """The matrix as it is now, read-only, without a copy: later edits never change it
+        (the model copies before its next in-place write).  For jobs and saved states."""
+        self._shared = True
+        return self.values()
 
     def matrix_shape(self) -> tuple[int, int]:
         return int(self._values.shape[0]), int(self._values.shape[1])
@@ -310,10 +322,19 @@ class MatrixModel(QAbstractTableModel):
         self._stack.push(_SnapshotCommand(self, (new, keep), text))
 
     def load_matrix(
-        self, values: object, text: str = "Load matrix", invalid: Invalid | None = None
+        self,
+        values: object,
+        text: str = "Load matrix",
+        invalid: Invalid | None = None,
+        *,
+        owned: bool = False,
     ) -> None:
-        """Replace the whole matrix (preset, file or recovered edits), as one undo step."""
-        arr = np.array(values, dtype=np.float64)
+        """Replace the whole matrix (preset, file or recovered edits), as one undo step.
+
+        ``owned``: the caller hands ``values`` over (a float64 array just read from a file)
+        and never writes to it again, so it is not copied.
+        """
+        arr = np.asarray(values, dtype=np.float64) if owned else np.array(values, np.float64)
         if arr.ndim != 2 or arr.size == 0:
             raise ValueError(f"a matrix needs rows and columns; got shape {arr.shape}")
         bad = dict(invalid or {})
@@ -386,21 +407,29 @@ class MatrixModel(QAbstractTableModel):
         self._stack.push(_SnapshotCommand(self, (new, bad), label))
 
     def _apply_state(self, values: np.ndarray, invalid: Invalid) -> None:
+        # ``values`` stays in its undo command too: shared until the next in-place write.
         if values.shape != self._values.shape:
             self.beginResetModel()
-            self._values = values.copy()
+            self._values, self._shared = values, True
             self._invalid = dict(invalid)
             self.endResetModel()
             self.shape_changed.emit(*self.matrix_shape())
         else:
-            self._values = values.copy()
+            self._values, self._shared = values, True
             self._invalid = dict(invalid)
             m, n = self.matrix_shape()
             self.dataChanged.emit(self.index(0, 0), self.index(m - 1, n - 1))
         self.matrix_changed.emit()
 
+    def _own(self) -> None:
+        """Copy the matrix if an undo step, a snapshot or a job shares it (copy on write)."""
+        if self._shared:
+            self._values = self._values.copy()
+            self._shared = False
+
     def _write_block(self, r: int, c: int, vals: np.ndarray, bad: Invalid) -> None:
         h, w = vals.shape
+        self._own()
         self._values[r : r + h, c : c + w] = vals
         if self._invalid:
             self._invalid = {

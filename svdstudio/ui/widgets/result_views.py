@@ -97,7 +97,8 @@ class ArrayTableModel(QAbstractTableModel):
         self._a = arr
         self._row_labels = row_labels
         self._col_labels = col_labels
-        self._vmax = float(np.max(np.abs(arr))) if arr.size else 0.0
+        # max and min, not abs: no temporary the size of the array (200 MB for a 5000²).
+        self._vmax = max(float(arr.max()), -float(arr.min())) if arr.size else 0.0
         self.endResetModel()
 
     def array(self) -> np.ndarray:
@@ -219,7 +220,7 @@ class ArrayView(QTableView):
     def _fit_columns(self) -> None:
         # Width for the widest value at the current decimals, computed once, not per cell.
         m = self.array_model()
-        vmax = float(np.max(np.abs(m.array()))) if m.array().size else 1.0
+        vmax = m.max_abs() if m.array().size else 1.0
         sample = f"-{vmax:.{m.decimals()}f}"
         metrics = QFontMetrics(self.font())
         width = metrics.horizontalAdvance(sample) + 16

@@ -44,6 +44,7 @@ def wait_for(qtbot, tab, matrix, k=None, timeout=10_000):
         shown = tab.results.views["Ak"].array_model().array()
         return (
             res is not None
+            and tab.results.state() == "full"  # from 500×500 up, σ come first
             and res.shape == np.shape(matrix)
             and tab.results.banner.isHidden()
             and np.allclose(tab.results.views["R"].array_model().array() + shown, matrix)
