@@ -135,7 +135,7 @@ def _describe(factors: ImageFactors) -> dict[str, Any]:
     computed = first.n_components
     if first.is_partial:
         text = (
-            f"top {computed} of {p} singular triplets per channel ({first.driver}, float32): "
+            f"top {computed} of {p} singular triplets per channel ({first.driver.upper()}, float32): "
             "exact to float32 precision; energies and errors exact (‖A‖_F² is known)"
         )
     else:
