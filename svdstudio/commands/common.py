@@ -188,8 +188,11 @@ class TerminalProgress:
         self.cost = max(float(cost), 0.0)
         self.total = max(self.total, self.done + self.cost, 1e-12)
 
-    def report(self, fraction: float, message: str) -> None:
-        """Progress inside the current step (``message`` details it, e.g. the channel)."""
+    def report(self, fraction: float, message: str = "") -> None:
+        """Progress inside the current step (``message`` details it, e.g. the channel).
+
+        A fraction of -1 (unknown) keeps the bar where it is.
+        """
         # The engine's own time estimate covers only its part; the line shows the job's.
         detail = message.split(" · ")[0]
         text = f"{self.name}: {detail}" if detail and detail != self.name else self.name

@@ -344,9 +344,9 @@ def _print_table(
             f"{_fmt(r['compression_ratio'], '6.2f')}×"
         )
         if sizes is not None:
-            png = _ratio(r["png_bytes"], r["bytes_float32"])
-            jpeg = _ratio(r["jpeg_bytes"], r["bytes_float32"])
-            line += f" {_fmt(png, '6.2f')}× {_fmt(jpeg, '6.2f')}×"
+            vs_png = _ratio(r["png_bytes"], r["bytes_float32"])
+            vs_jpeg = _ratio(r["jpeg_bytes"], r["bytes_float32"])
+            line += f" {_fmt(vs_png, '6.2f')}× {_fmt(vs_jpeg, '6.2f')}×"
         print(f"{line}  {r['output']}")
     if records[0]["ssim"] is None:
         print("(--no-metrics: PSNR, SSIM and the relative error were not computed)")
