@@ -134,8 +134,9 @@ def _describe(factors: ImageFactors) -> dict[str, Any]:
     first = factors.channels[0]
     computed = first.n_components
     if first.is_partial:
+        solver = first.driver.upper()
         text = (
-            f"top {computed} of {p} singular triplets per channel ({first.driver.upper()}, float32): "
+            f"top {computed} of {p} singular triplets per channel ({solver}, float32): "
             "exact to float32 precision; energies and errors exact (‖A‖_F² is known)"
         )
     else:
