@@ -230,35 +230,49 @@ def _run(args: argparse.Namespace, progress: TerminalProgress | None) -> int:
     limit = _rank_limit(height, width, [max(r, 1) for r in ranks])
     nc = 1 if mode == "gray" else 3
     samples = height * width * nc
-    svd_cost = nc * (
+    svd_cost = height * width * _RATE_REFERENCE * want_metrics + nc * (
         topk_cost(height, width, limit) if limit else estimate_full_cost(height, width)
     )
     rebuild_cost = sum(samples * (_RATE_REBUILD + _RATE_GEMM * k) for k in args.rank)
-    measure_cost = (
-        height * width * (_RATE_REFERENCE + _RATE_MEASURE * len(args.rank)) if want_metrics else 0
-    )
+    measure_cost = height * width * _RATE_MEASURE * len(args.rank) if want_metrics else 0
     png_cost = _RATE_PNG * samples * len(args.rank) / _PNG_WRITERS
     if progress is not None:
         progress.resize(time.perf_counter() - t0)  # the decode, measured
         progress.plan(time.perf_counter() - t0 + svd_cost + rebuild_cost + measure_cost + png_cost)
     stem = Path(args.image).stem
     rows: list[tuple[dict[str, Any], Path]] = []
-    with ThreadPoolExecutor(max_workers=_PNG_WRITERS + want_sizes) as pool:
+    with ThreadPoolExecutor(max_workers=_PNG_WRITERS + 2) as pool:
         # The original's PNG/JPEG sizes (GIL-free encoders) run beside the SVD.
         sizes_job = pool.submit(file_sizes, img.pixels) if want_sizes else None
+        # So does the reference side of the metrics (its blurs hold the GIL, but PROPACK's
+        # products release it between its short Fortran steps).
+        reference_job = pool.submit(metrics_reference, img.pixels, mode) if want_metrics else None
         if progress is not None:
             progress.step("decomposing", svd_cost)
         # Unrefined full factors rebuild every rank as exactly; only the tail's vectors would
         # gain orthonormality from refining, and nothing here reads them.
         factors = decompose_image(img.pixels, mode, max_rank=limit, job=progress, refine=False)
         reference: MetricsReference | None = None
-        if want_metrics:
+        if reference_job is not None:
             if progress is not None:
-                progress.step("preparing the metrics", height * width * _RATE_REFERENCE)
-            reference = metrics_reference(img.pixels, factors.mode)
+                progress.step("preparing the metrics", 0.0)
+            reference = reference_job.result()
         chroma = args.chroma_rank if factors.mode == "ycbcr" else None
         pending: deque[tuple[Path, Future[None]]] = deque()
+        to_measure: deque[tuple[int, np.ndarray, Path]] = deque()
         raw = height * width * nc
+
+        def measure(k: int, rec: np.ndarray, out: Path) -> None:
+            if reference is None:
+                rows.append((_storage_row(factors, k, chroma, raw), out))
+                return
+            if progress is not None:
+                progress.step(f"rank {k}: measuring", height * width * _RATE_MEASURE)
+            m = image_metrics(
+                img.pixels, factors, k, chroma, reconstruction=rec, reference=reference
+            )
+            rows.append((m.as_dict(), out))
+
         for k in args.rank:
             if progress is not None:
                 progress.step(f"rank {k}: rebuilding", samples * (_RATE_REBUILD + _RATE_GEMM * k))
@@ -267,16 +281,14 @@ def _run(args: argparse.Namespace, progress: TerminalProgress | None) -> int:
             while len(pending) >= _PNG_WRITERS:  # at most this many images held for writing
                 _wait_png(*pending.popleft())
             pending.append((out, pool.submit(save_png, out, rec)))
-            if reference is not None:
-                if progress is not None:
-                    progress.step(f"rank {k}: measuring", height * width * _RATE_MEASURE)
-                m = image_metrics(
-                    img.pixels, factors, k, chroma, reconstruction=rec, reference=reference
-                )
-                rows.append((m.as_dict(), out))
-            else:
-                rows.append((_storage_row(factors, k, chroma, raw), out))
+            to_measure.append((k, rec, out))
+            # Measuring holds the GIL (scipy.ndimage), PNG encoding does not: measure once
+            # every writer has an image, so both cores stay busy to the end.
+            if len(to_measure) >= _PNG_WRITERS:
+                measure(*to_measure.popleft())
             del rec
+        while to_measure:
+            measure(*to_measure.popleft())
         if progress is not None:
             progress.step("writing the PNG files", png_cost)
         while pending:
@@ -286,7 +298,7 @@ def _run(args: argparse.Namespace, progress: TerminalProgress | None) -> int:
             if progress is not None:
                 progress.step("PNG and JPEG sizes of the original", 0.0)
             sizes = sizes_job.result()
-    del reference
+    reference = None  # its maps are as large as the image; the printing needs none of it
     how = _describe(factors)
     records = [{**_with_sizes(row, sizes), **how, "output": str(out)} for row, out in rows]
     if args.json:
