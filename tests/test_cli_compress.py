@@ -438,3 +438,21 @@ def test_terminal_progress_percent_and_time_left():
     blank = stream.getvalue().split("\r")[-2]
     assert stream.getvalue().endswith("\r") and blank == " " * len(blank) and len(blank) >= width
     assert TerminalProgress.for_stream(io.StringIO()) is None  # not a terminal
+
+
+def test_full_rank_past_the_full_svds_reach_is_refused_first(tmp_path, monkeypatch):
+    """Past ~30 s per channel only the top-k path runs: rank p is refused before any work."""
+    from argparse import Namespace
+
+    from svdstudio.commands import compress
+    from svdstudio.commands.common import CliError
+
+    src = tmp_path / "pic.png"
+    make_image(src)
+    monkeypatch.setattr(compress, "choose_method", lambda h, w, max_rank=None: "topk")
+    monkeypatch.setattr(compress, "decompose_image", lambda *a, **k: pytest.fail("decomposed"))
+    args = Namespace(
+        image=str(src), rank=[30], mode="rgb", chroma_rank=None, outdir=str(tmp_path), json=True
+    )
+    with pytest.raises(CliError, match="rank 30 needs the full SVD of this 40×30 image"):
+        compress.run(args)

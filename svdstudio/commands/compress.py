@@ -25,6 +25,7 @@ from svdstudio.engine.image import (
     decompose_image,
     effective_mode,
     energy_retained,
+    estimated_full_seconds,
     image_metrics,
     reconstruct_image,
     storage_cost,
@@ -228,6 +229,14 @@ def _run(args: argparse.Namespace, progress: TerminalProgress | None) -> int:
     # Arguments are checked before any computation, against the image's size.
     mode, ranks = _check_args(args, img.pixels)
     limit = _rank_limit(height, width, [max(r, 1) for r in ranks])
+    if limit is None and choose_method(height, width) == "topk":
+        # Past the full SVD's reach only the top-k path runs, and it stops short of full rank.
+        p = min(height, width)
+        raise CliError(
+            f"{args.image}: rank {max(ranks)} needs the full SVD of this {width}×{height} "
+            f"image, about {estimated_full_seconds(height, width):.0f} s per channel here; "
+            f"ranks up to {p - 2} need only the top triplets"
+        )
     nc = 1 if mode == "gray" else 3
     samples = height * width * nc
     svd_cost = height * width * _RATE_REFERENCE * want_metrics + nc * (
