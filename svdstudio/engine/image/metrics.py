@@ -63,7 +63,7 @@ def _work(x: np.ndarray, y: np.ndarray) -> type[np.floating]:
 
 
 def _sum_squares(x: np.ndarray) -> float:
-    """Σ x², a band of rows at a time (float32 stays float32, see :func:`_sums`)."""
+    """Σ x², a band of rows at a time (float32 squared in float32, see :func:`_sums`)."""
     work = _work(x, x)
     return sum(
         _sum_sq(np.array(x[a : a + _BLOCK_ROWS], dtype=work))
@@ -74,8 +74,9 @@ def _sum_squares(x: np.ndarray) -> float:
 def _sums(x: np.ndarray, y: np.ndarray, *, with_ref: bool = True) -> tuple[float, float, int]:
     """(Σ (x − y)², Σ x², count) a band of rows at a time (Σ x² is 0 unless ``with_ref``).
 
-    float32 images stay float32 (half the bytes to move, a third of the time of float64
-    copies); anything else is summed in float64.  Bands keep the scratch memory at a few MB.
+    float32 images are subtracted and squared in float32 (no float64 copies: half the bytes
+    to move) and summed in float64; anything else works in float64.  Bands keep the scratch
+    memory at a few MB.
     """
     work = _work(x, y)
     diff2 = ref2 = 0.0
