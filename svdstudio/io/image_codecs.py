@@ -9,15 +9,17 @@ import numpy as np
 
 from svdstudio.engine.image import psnr, ssim
 from svdstudio.engine.jobs import JobControl
-from svdstudio.io.images import encode_png, jpeg_round_trip
+from svdstudio.io.images import encode_jpeg, encode_png, jpeg_round_trip
 
 __all__ = [
     "DEFAULT_JPEG_QUALITIES",
     "JPEG_MAX_SIDE",
     "CodecPoint",
     "CodecReport",
+    "FileSizes",
     "codec_cannot_store",
     "codec_report",
+    "file_sizes",
 ]
 
 DEFAULT_JPEG_QUALITIES = (10, 20, 30, 50, 75, 90, 95)
@@ -101,6 +103,43 @@ def codec_report(
     if reason is not None:
         cannot["JPEG"] = reason
     return CodecReport(png, tuple(points), cannot)
+
+
+@dataclass(frozen=True)
+class FileSizes:
+    """Bytes of the image saved as PNG and as JPEG at ``jpeg_quality`` (None: cannot store).
+
+    ``notes`` holds the sentence for each codec that cannot store the image.
+    """
+
+    png_bytes: int | None
+    jpeg_bytes: int | None
+    jpeg_quality: int
+    notes: tuple[str, ...] = ()
+
+
+def file_sizes(pixels: np.ndarray, jpeg_quality: int = REFERENCE_JPEG_QUALITY) -> FileSizes:
+    """What the image costs as a PNG and as a JPEG file: the encoders' own byte counts.
+
+    Only the sizes (no decode, no quality figures), so it is cheap enough to run beside an
+    SVD: Pillow's encoders release the GIL.
+    """
+    sizes: dict[str, int | None] = {}
+    notes = []
+    for codec, encode in (
+        ("PNG", encode_png),
+        ("JPEG", lambda px: encode_jpeg(px, jpeg_quality)),
+    ):
+        reason = codec_cannot_store(codec, pixels.shape)
+        if reason is None:
+            try:
+                sizes[codec] = len(encode(pixels))
+            except (OSError, ValueError) as exc:  # a limit the encoder knows and we did not
+                reason = f"{codec} cannot store this image ({exc})"
+        if reason is not None:
+            sizes[codec] = None
+            notes.append(reason)
+    return FileSizes(sizes["PNG"], sizes["JPEG"], int(jpeg_quality), tuple(notes))
 
 
 def codec_cannot_store(codec: str, shape: tuple[int, ...]) -> str | None:

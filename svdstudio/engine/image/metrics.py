@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import scipy.ndimage
 
 from svdstudio.engine.decomposition import Cancelled
 from svdstudio.engine.image.color import PEAK, luminance, mode_reference
@@ -22,9 +21,11 @@ from svdstudio.engine.jobs import JobControl
 
 __all__ = [
     "ImageMetrics",
+    "MetricsReference",
     "StorageCost",
     "energy_retained",
     "image_metrics",
+    "metrics_reference",
     "psnr",
     "rank_sweep",
     "relative_error",
@@ -46,17 +47,44 @@ def _pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 _BLOCK_ROWS = 256
 
 
-def _sums(x: np.ndarray, y: np.ndarray) -> tuple[float, float, int]:
-    """(Σ (x − y)², Σ x², count), accumulated in float64 a band of rows at a time.
+def _sum_sq(d: np.ndarray) -> float:
+    """Σ d² of a contiguous array, squaring in place (``d`` is scratch), summed in float64.
 
-    Bands keep memory at a few MB instead of two float64 copies of a whole 12-MP image.
+    A float32 square of a pixel value or difference is within eps₃₂ of the exact one (exact
+    for 8-bit values), far below the printed digits of PSNR or the relative error.
     """
+    flat = d.reshape(-1)
+    np.multiply(flat, flat, out=flat)
+    return float(flat.sum(dtype=np.float64))
+
+
+def _work(x: np.ndarray, y: np.ndarray) -> type[np.floating]:
+    return np.float32 if x.dtype == y.dtype == np.float32 else np.float64
+
+
+def _sum_squares(x: np.ndarray) -> float:
+    """Σ x², a band of rows at a time (float32 squared in float32, see :func:`_sums`)."""
+    work = _work(x, x)
+    return sum(
+        _sum_sq(np.array(x[a : a + _BLOCK_ROWS], dtype=work))
+        for a in range(0, x.shape[0], _BLOCK_ROWS)
+    )
+
+
+def _sums(x: np.ndarray, y: np.ndarray, *, with_ref: bool = True) -> tuple[float, float, int]:
+    """(Σ (x − y)², Σ x², count) a band of rows at a time (Σ x² is 0 unless ``with_ref``).
+
+    float32 images are subtracted and squared in float32 (no float64 copies: half the bytes
+    to move) and summed in float64; anything else works in float64.  Bands keep the scratch
+    memory at a few MB.
+    """
+    work = _work(x, y)
     diff2 = ref2 = 0.0
     for a in range(0, x.shape[0], _BLOCK_ROWS):
-        xb = np.asarray(x[a : a + _BLOCK_ROWS], dtype=np.float64)
-        d = xb - np.asarray(y[a : a + _BLOCK_ROWS], dtype=np.float64)
-        diff2 += float(np.vdot(d, d))
-        ref2 += float(np.vdot(xb, xb))
+        xb = np.asarray(x[a : a + _BLOCK_ROWS], dtype=work)
+        diff2 += _sum_sq(np.subtract(xb, np.asarray(y[a : a + _BLOCK_ROWS], dtype=work)))
+        if with_ref:
+            ref2 += _sum_sq(np.array(xb, dtype=work))
     return diff2, ref2, int(x.size)
 
 
@@ -76,12 +104,66 @@ def relative_error(original: np.ndarray, approx: np.ndarray) -> float:
     return diff / norm if norm > 0 else (0.0 if diff == 0 else math.inf)
 
 
+_SIGMA = 1.5
+_TRUNCATE = 3.5  # radius int(3.5·1.5 + 0.5) = 5: Wang's 11×11 window
+_SSIM_BAND = 256
+
+
+def _blur(a: np.ndarray, sigma: float) -> np.ndarray:
+    # Imported here: scipy.ndimage costs a noticeable part of the app's launch, which needs
+    # no SSIM until an image is measured.
+    import scipy.ndimage
+
+    return scipy.ndimage.gaussian_filter(a, sigma, mode="reflect", truncate=_TRUNCATE)
+
+
+@dataclass(frozen=True, eq=False)
+class _LumaStats:
+    """The reference side of SSIM, computed once for many comparisons (H×W maps)."""
+
+    luma: np.ndarray
+    mean: np.ndarray  # Gaussian-weighted local mean μx
+    var: np.ndarray  # local variance blur(x²) − μx²
+    sigma: float
+
+
+def _bands(h: int, r: int) -> list[tuple[int, int, int, int]]:
+    """(a, b, lo, hi): output rows a:b of a band computed on rows lo:hi (an r-row margin).
+
+    Bands with an r-row margin give exactly the whole-image Gaussian, and keep each C call
+    short (scipy.ndimage holds the GIL; a GUI thread gets a turn between bands).
+    """
+    out = []
+    for a in range(0, h, _SSIM_BAND):
+        b = min(h, a + _SSIM_BAND)
+        out.append((a, b, max(0, a - r), min(h, b + r)))
+    return out
+
+
+def _radius(sigma: float) -> int:
+    return int(_TRUNCATE * sigma + 0.5)
+
+
+def _luma_stats(luma: np.ndarray, sigma: float = _SIGMA) -> _LumaStats:
+    x = np.asarray(luma)
+    x = x.reshape(1, 1) if x.ndim == 0 else x
+    work = np.result_type(x.dtype, np.float32)
+    mean = np.empty(x.shape, work)
+    var = np.empty(x.shape, work)
+    for a, b, lo, hi in _bands(x.shape[0], _radius(sigma)):
+        xb = np.asarray(x[lo:hi], dtype=work)
+        mx = _blur(xb, sigma)[a - lo : b - lo]
+        mean[a:b] = mx
+        var[a:b] = _blur(xb * xb, sigma)[a - lo : b - lo] - mx * mx
+    return _LumaStats(x, mean, var, sigma)
+
+
 def ssim(
     original: np.ndarray,
     approx: np.ndarray,
     *,
     peak: float = PEAK,
-    sigma: float = 1.5,
+    sigma: float = _SIGMA,
     k1: float = 0.01,
     k2: float = 0.03,
 ) -> float:
@@ -91,38 +173,45 @@ def ssim(
     C1 = (k1·peak)², C2 = (k2·peak)²; the mean is taken over pixels whose window lies
     inside the image (Wang's "valid" windows; the whole map for images smaller than 11 px).
     """
+    x, y = _pair(luminance(original), luminance(approx))
+    return _ssim(x, y, None, peak=peak, sigma=sigma, k1=k1, k2=k2)
+
+
+def _ssim(
+    x: np.ndarray,
+    y: np.ndarray,
+    ref: _LumaStats | None,
+    *,
+    peak: float = PEAK,
+    sigma: float = _SIGMA,
+    k1: float = 0.01,
+    k2: float = 0.03,
+) -> float:
+    """SSIM of luma ``y`` against luma ``x``; ``ref``: x's statistics, if already computed."""
     # float32 images are blurred in float32 (half the bytes to move; SSIM differs by ~1e-7),
     # float64 input keeps float64.  The sums stay in float64.
-    x, y = _pair(luminance(original), luminance(approx))
     work = np.result_type(x.dtype, y.dtype, np.float32)
     c1, c2 = (k1 * peak) ** 2, (k2 * peak) ** 2
-    truncate = 3.5  # radius int(3.5·1.5 + 0.5) = 5
-    r = int(truncate * sigma + 0.5)
-
-    def blur(a: np.ndarray) -> np.ndarray:
-        return scipy.ndimage.gaussian_filter(a, sigma, mode="reflect", truncate=truncate)
-
+    r = _radius(sigma)
     h, w = x.shape
     crop = h > 2 * r and w > 2 * r
     total, count = 0.0, 0
-    # Bands of rows with an r-row margin give exactly the whole-image map, and keep each
-    # C call short (scipy.ndimage holds the GIL; a GUI thread gets a turn between bands).
-    for a in range(0, h, _SSIM_BAND):
-        b = min(h, a + _SSIM_BAND)
-        lo, hi = max(0, a - r), min(h, b + r)
-        xb = np.asarray(x[lo:hi], dtype=work)
-        yb = np.asarray(y[lo:hi], dtype=work)
-        mx, my = blur(xb), blur(yb)
-        sxx = blur(xb * xb) - mx * mx
-        syy = blur(yb * yb) - my * my
-        sxy = blur(xb * yb) - mx * my
-        smap = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
-        r0, r1 = a, b
-        if crop:
-            r0, r1 = max(a, r), min(b, h - r)
+    for a, b, lo, hi in _bands(h, r):
+        r0, r1 = (max(a, r), min(b, h - r)) if crop else (a, b)
         if r1 <= r0:
             continue
-        part = smap[r0 - lo : r1 - lo]
+        xb = np.asarray(x[lo:hi], dtype=work)
+        yb = np.asarray(y[lo:hi], dtype=work)
+        if ref is None:
+            mx = _blur(xb, sigma)[a - lo : b - lo]
+            sxx = _blur(xb * xb, sigma)[a - lo : b - lo] - mx * mx
+        else:
+            mx, sxx = ref.mean[a:b], ref.var[a:b]
+        my = _blur(yb, sigma)[a - lo : b - lo]
+        syy = _blur(yb * yb, sigma)[a - lo : b - lo] - my * my
+        sxy = _blur(xb * yb, sigma)[a - lo : b - lo] - mx * my
+        smap = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+        part = smap[r0 - a : r1 - a]
         if crop:
             part = part[:, r:-r]
         total += float(part.sum(dtype=np.float64))
@@ -130,7 +219,33 @@ def ssim(
     return total / count
 
 
-_SSIM_BAND = 256
+@dataclass(frozen=True, eq=False)
+class MetricsReference:
+    """What every rank of one image is compared with, computed once (:func:`metrics_reference`).
+
+    ``pixels`` is the mode's reference image, ``sum_squares`` = Σ x² (for the relative error)
+    and ``ssim_stats`` the luma statistics of SSIM's reference side (None: left to each rank).
+    """
+
+    mode: str
+    pixels: np.ndarray
+    sum_squares: float
+    ssim_stats: _LumaStats | None
+
+
+def metrics_reference(
+    original: np.ndarray, mode: str, *, with_ssim: bool = True
+) -> MetricsReference:
+    """The reference side of :func:`image_metrics` for ``original`` in colour ``mode``.
+
+    Reused for every rank, it saves a pass over the image and two of SSIM's five blurs per
+    rank; the figures are the same as without it.
+    """
+    ref = mode_reference(original, mode)
+    mode = "gray" if ref.ndim == 2 else mode
+    ref2 = _sum_squares(ref) if ref.ndim else float(ref) ** 2
+    stats = _luma_stats(luminance(ref)) if with_ssim else None
+    return MetricsReference(mode, ref, ref2, stats)
 
 
 @dataclass(frozen=True)
@@ -217,12 +332,19 @@ def image_metrics(
     png_bytes: int | None = None,
     jpeg_bytes: int | None = None,
     jpeg_quality: int | None = None,
+    reference: MetricsReference | None = None,
 ) -> ImageMetrics:
     """Every figure for rank k; ``original`` is the source pixels (gray mode: its luma is used).
 
     PNG/JPEG sizes are inputs (the engine does not encode files; see ``svdstudio.io.images``).
+    ``reference``: :func:`metrics_reference` of ``original`` in the factors' mode, to reuse
+    across ranks (then ``original`` is not read again).
     """
-    ref = mode_reference(original, factors.mode)
+    if reference is not None and reference.mode != factors.mode:
+        raise ValueError(
+            f"the metrics reference is for mode {reference.mode} but the factors are {factors.mode}"
+        )
+    ref = mode_reference(original, factors.mode) if reference is None else reference.pixels
     if ref.shape[:2] != (factors.height, factors.width):
         raise ValueError(
             f"original is {ref.shape[1]}×{ref.shape[0]} but the factors are for "
@@ -239,6 +361,7 @@ def image_metrics(
         png_bytes=png_bytes,
         jpeg_bytes=jpeg_bytes,
         jpeg_quality=jpeg_quality,
+        reference=reference,
     )
 
 
@@ -253,12 +376,22 @@ def _measure(
     png_bytes: int | None = None,
     jpeg_bytes: int | None = None,
     jpeg_quality: int | None = None,
+    reference: MetricsReference | None = None,
 ) -> ImageMetrics:
     """The metrics of ``rec`` against ``ref`` (same pixels) and the storage of rank k."""
     ranks = channel_ranks(factors, k, chroma_k)
     cost = storage_cost(factors.height, factors.width, ranks)
     x, y = _pair(ref, rec)
-    diff2, ref2, count = _sums(x, y)  # one pass for PSNR and the relative error
+    # One pass for PSNR and the relative error (Σ x² once per image when it is known).
+    diff2, ref2, count = _sums(x, y, with_ref=reference is None)
+    if reference is not None:
+        ref2 = reference.sum_squares
+    stats = None if reference is None else reference.ssim_stats
+    if stats is None:
+        quality = ssim(ref, rec)
+    else:
+        luma, _ = _pair(luminance(rec), stats.luma)
+        quality = _ssim(stats.luma, luma, stats, sigma=stats.sigma)
     mse = diff2 / count
     if ref2 > 0:
         rel = math.sqrt(diff2 / ref2)
@@ -268,7 +401,7 @@ def _measure(
         rank=int(k),
         chroma_rank=ranks[1] if factors.mode == "ycbcr" else None,
         psnr_db=math.inf if mse == 0 else 10.0 * math.log10(PEAK * PEAK / mse),
-        ssim=ssim(ref, rec),
+        ssim=quality,
         relative_error=rel,
         energy_retained=energy_retained(factors, ranks),
         stored_values=cost.stored_values,
