@@ -26,8 +26,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg.cython_blas as _cython_blas
-import scipy.linalg.cython_lapack as _cython_lapack
 
 from svdstudio.engine.decomposition import Cancelled, SVDResult, _summarise, decompose
 from svdstudio.engine.jobs import JobControl
@@ -66,7 +64,12 @@ _VOID = None
 
 def _lapack(name: str, nargs: int) -> Callable[..., None]:
     """A LAPACK routine from scipy's Cython table, callable with pointers (GIL released)."""
-    table = _cython_blas if name == "dgemm" else _cython_lapack
+    # Imported here, not at the top: the Matrix tab imports this module at start-up, and
+    # scipy costs about half a second to import.
+    if name == "dgemm":
+        import scipy.linalg.cython_blas as table
+    else:
+        import scipy.linalg.cython_lapack as table
     capsule = table.__pyx_capi__[name]
     get_name = ctypes.pythonapi.PyCapsule_GetName
     get_name.restype = ctypes.c_char_p
