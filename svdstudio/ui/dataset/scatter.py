@@ -59,6 +59,46 @@ LEGEND_MARGIN_PX = 10  # between the legend and the plot's edge, and past it bef
 FAST_POINTS_FROM = 5000
 
 
+class GridAxis(pg.AxisItem):
+    """An axis whose grid lines are drawn opaque, in the colour they had blended over the
+    white plot, and beneath the points (not over them).
+
+    Translucent lines are slow to draw here: 22 grid lines over a 760 × 700 plot took 7 ms
+    with a translucent pen and 0.25 ms with an opaque one, for each axis at every repaint of
+    the plot.  On white the colours are the same; under the points, none is dimmed by a line.
+    """
+
+    def __init__(self, orientation: str) -> None:
+        super().__init__(orientation)
+        self._pens: dict[int, QtGui.QPen] = {}
+
+    def generateDrawSpecs(self, p: QtGui.QPainter):
+        """pyqtgraph's specs with every translucent tick pen made opaque over white."""
+        specs = super().generateDrawSpecs(p)
+        if specs is None:
+            return None
+        axis_spec, tick_specs, text_specs = specs
+        return axis_spec, [(self._opaque(pen), a, b) for pen, a, b in tick_specs], text_specs
+
+    def _opaque(self, pen: QtGui.QPen) -> QtGui.QPen:
+        colour = pen.color()
+        if colour.alpha() == 255:
+            return pen
+        key = colour.rgba()
+        if key not in self._pens:
+            a = colour.alphaF()
+            mixed = QtGui.QColor(
+                *(
+                    round(255 * (1 - a) + c * a)
+                    for c in (colour.red(), colour.green(), colour.blue())
+                )
+            )
+            opaque = QtGui.QPen(pen)
+            opaque.setColor(mixed)
+            self._pens[key] = opaque
+        return self._pens[key]
+
+
 def class_colours(classes: list[str]) -> dict[str, str]:
     """One palette colour per class, in order (classes beyond the palette share grey)."""
     return {c: (PALETTE[i] if i < len(PALETTE) else "#999999") for i, c in enumerate(classes)}
@@ -70,7 +110,11 @@ class DatasetScatter(pg.PlotWidget):
     point_hovered = Signal(int)  # index into the shown points, -1 when the cursor leaves them
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent, background="w")
+        super().__init__(
+            parent,
+            background="w",
+            axisItems={"left": GridAxis("left"), "bottom": GridAxis("bottom")},
+        )
         self.setObjectName("datasetScatter")
         self.setAccessibleName("Projected data scatter plot")
         self.setToolTip("")
@@ -92,6 +136,7 @@ class DatasetScatter(pg.PlotWidget):
             # Two levels of grid lines, not three: the third (at 4 % opacity, barely seen)
             # tripled the cost of drawing the axes, about 12 ms of every full repaint.
             axis.setStyle(maxTickLevel=1)
+            axis.setZValue(-200)  # below the view box (z -100): the grid goes under the points
         self._legend = pi.addLegend(
             offset=(-LEGEND_MARGIN_PX, LEGEND_MARGIN_PX),
             brush=pg.mkBrush(255, 255, 255, 190),
@@ -144,7 +189,7 @@ class DatasetScatter(pg.PlotWidget):
 
     def point_steps(
         self,
-        xy: np.ndarray,
+        xy: np.ndarray | Callable[[], np.ndarray],
         labels: np.ndarray | None,
         classes: list[str],
         x_title: str,
@@ -152,10 +197,14 @@ class DatasetScatter(pg.PlotWidget):
         codes: np.ndarray | None = None,
     ) -> list[Step]:
         """The work of :meth:`set_points` as short steps to run in order (one per event-loop
-        pass for a big table): each class's points, each legend entry, then the items, axis
-        titles and the fit.  The plot shows the old points until the last step runs."""
-        xy = np.asarray(xy, dtype=np.float64)
-        n = xy.shape[0]
+        pass for a big table): the coordinates (``xy`` may be a function that returns them,
+        called in the first step), each class's points, each legend entry, then the items,
+        axis titles and the fit.  The plot shows the old points until the last step runs."""
+        got: list[np.ndarray] = []  # the coordinates, once the first step has run
+
+        def coordinates() -> None:
+            got.append(np.asarray(xy() if callable(xy) else xy, dtype=np.float64))
+
         if labels is None or not classes or len(classes) > MAX_CLASSES:
             names = ["all rows" if labels is None else f"{len(classes)} classes"]
             split = False
@@ -168,21 +217,21 @@ class DatasetScatter(pg.PlotWidget):
         def pick(i: int, name: str) -> Step:
             def step() -> None:
                 if not split:
-                    picked.append((name, xy, UNLABELLED))
+                    picked.append((name, got[0], UNLABELLED))
                     return
                 # Integer class codes: far cheaper than comparing 100 000 strings 10 times.
                 mask = codes == i if codes is not None else labels == name
-                picked.append((name, xy[mask], colours[name]))
+                picked.append((name, got[0][mask], colours[name]))
 
             return step
 
-        steps: list[Step] = [pick(i, name) for i, name in enumerate(names)]
-        fast = n >= FAST_POINTS_FROM
+        steps: list[Step] = [coordinates, *(pick(i, name) for i, name in enumerate(names))]
         legend_steps: list[Step] = []
 
         def legend() -> None:
             # The legend is rebuilt only when its entries change (not when the axes do): each
             # entry is a text item laid out from HTML, a slow step on a table of 100 000 rows.
+            fast = got[0].shape[0] >= FAST_POINTS_FROM
             entries = [(name, int(pts.shape[0])) for name, pts, _ in picked]
             if entries == self._legend_entries and fast:
                 return
@@ -204,7 +253,7 @@ class DatasetScatter(pg.PlotWidget):
             lambda i=i: legend_steps[i]() if i < len(legend_steps) else None
             for i in range(len(names))
         )
-        steps.append(lambda: self._install(xy, picked, labels is not None, x_title, y_title))
+        steps.append(lambda: self._install(got[0], picked, labels is not None, x_title, y_title))
         return steps
 
     def _install(
