@@ -140,8 +140,9 @@ class PointCloud(pg.GraphicsObject):
         return False
 
     def drawing(self) -> bool:
-        """Whether the raster of the view is still being built (more paints follow)."""
-        return self._ranks is not None and self._done < self._total
+        """Whether the picture of the view is unfinished: not painted yet, or its raster
+        still being built (more paints follow)."""
+        return self._ranks is None or self._done < self._total or self._shown != self._done
 
     def paint(self, painter: QtGui.QPainter, *args: object) -> None:
         """The image of the view (re-rasterised, in steps, when the view moved), or vector

@@ -199,7 +199,8 @@ class DatasetScatter(pg.PlotWidget):
         """The work of :meth:`set_points` as short steps to run in order (one per event-loop
         pass for a big table): the coordinates (``xy`` may be a function that returns them,
         called in the first step), each class's points, each legend entry, then the items,
-        axis titles and the fit.  The plot shows the old points until the last step runs."""
+        axis titles, and last the items and the fit.  The plot shows the old points until the
+        last step runs."""
         got: list[np.ndarray] = []  # the coordinates, once the first step has run
 
         def coordinates() -> None:
@@ -253,7 +254,10 @@ class DatasetScatter(pg.PlotWidget):
             lambda i=i: legend_steps[i]() if i < len(legend_steps) else None
             for i in range(len(names))
         )
-        steps.append(lambda: self._install(got[0], picked, labels is not None, x_title, y_title))
+        # The axis titles a pass before the points: the layout they change settles before the
+        # fit, which is then done once (not again on the resize that followed).
+        steps.append(lambda: self._set_titles(x_title, y_title))
+        steps.append(lambda: self._install(got[0], picked, labels is not None))
         return steps
 
     def _install(
@@ -261,8 +265,6 @@ class DatasetScatter(pg.PlotWidget):
         xy: np.ndarray,
         picked: list[tuple[str, np.ndarray, str]],
         labelled: bool,
-        x_title: str,
-        y_title: str,
     ) -> None:
         """Put the picked points on show (the last step of :meth:`point_steps`)."""
         pi = self.getPlotItem()
@@ -293,10 +295,13 @@ class DatasetScatter(pg.PlotWidget):
             self._cloud.setZValue(5)
             pi.addItem(self._cloud)
         self._legend.setVisible(labelled and len(picked) > 0)
-        pi.setLabel("bottom", x_title, color="#333333")
-        pi.setLabel("left", y_title, color="#333333")
         self._set_hovered(-1)
         self.fit_view()
+
+    def _set_titles(self, x_title: str, y_title: str) -> None:
+        pi = self.getPlotItem()
+        pi.setLabel("bottom", x_title, color="#333333")
+        pi.setLabel("left", y_title, color="#333333")
 
     def _remove_points(self) -> None:
         pi = self.getPlotItem()

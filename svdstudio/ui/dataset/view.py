@@ -176,8 +176,11 @@ class DatasetView(QtWidgets.QSplitter):
             codes=self._session.class_codes(),
         )
         title = f"{self._session.title()} · {dataset_text.method_title(res.method)}"
-        steps.append(
-            lambda: self.scatter.getPlotItem().setTitle(title, color="#222222", size="11pt")
+        # The title before the last step (the points and the fit), for the same reason as the
+        # axis titles: its layout settles first.
+        steps.insert(
+            len(steps) - 1,
+            lambda: self.scatter.getPlotItem().setTitle(title, color="#222222", size="11pt"),
         )
         steps.append(self._draw_arrows_now)
         steps.append(lambda: self.show_hover(-1))
