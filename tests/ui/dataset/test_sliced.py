@@ -318,6 +318,7 @@ def test_the_column_list_is_filled_when_it_opens(tab, qtbot):
     assert button.text() == "Columns 4/4" and button.excluded() == ()
     s.set_excluded(["petal_length_cm"])
     assert button.excluded() == ("petal_length_cm",) and button.text() == "Columns 3/4"
+    assert button.list.count() == 0  # nothing listed before the list is opened
     menu = button.menu()
     menu.popup(button.mapToGlobal(QPoint(0, button.height())))
     try:
