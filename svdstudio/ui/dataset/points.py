@@ -2,15 +2,23 @@
 
 Drawing 100,000 antialiased 3-px dots with QPainter took 80–290 ms per frame here (busy 2-core
 machine); pyqtgraph's ScatterPlotItem takes 0.4 s just to build for 50 000.  :class:`PointCloud`
-instead writes square dots of a fixed pixel size straight into an ARGB array covering the view
-(about 10 ms for 100 000 points), draws it as one image, and keeps it until the view moves.
-Classes are drawn in order, so a later class lies on top, as separate items would.  Exports
-(pyqtgraph's export mode) draw real vector dots instead, so an SVG holds no bitmap.
+instead writes each dot's class (its rank in the drawing order) into a byte image covering the
+view, grows the centres into squares of the dots' size with a few shifted maxima of the whole
+image, and turns ranks into colours through a table: one scattered write per point instead of
+one per pixel of every dot.  The image is kept until the view moves.  Classes are drawn in
+order, so a later class lies on top, as separate items would (the largest rank wins).
+
+A view of many points is rasterised in steps of :attr:`PointCloud.chunk_points`: a paint on
+screen does what fits in :attr:`PointCloud.slice_seconds` and draws it, and a zero-timer asks
+for the next paint, so the event loop runs between steps.  The finished picture is the same as
+one step's (a test checks it).  Exports (pyqtgraph's export mode) draw real vector dots
+instead, so an SVG holds no bitmap.
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -24,6 +32,7 @@ class FastPoints:
     """One class's dots: coordinates, colour and size in pixels (drawn by a PointCloud)."""
 
     def __init__(self, x: np.ndarray, y: np.ndarray, colour: str, size: float) -> None:
+        # Views of contiguous float64 input are kept as they are (no copy).
         self._x = np.ascontiguousarray(x, dtype=np.float64)
         self._y = np.ascontiguousarray(y, dtype=np.float64)
         self.colour = QtGui.QColor(colour)
@@ -39,18 +48,59 @@ def _offsets(size: float) -> range:
     return range(-(s // 2), s - s // 2)
 
 
+def _grow(ranks: np.ndarray, offsets: range) -> np.ndarray:
+    """Each pixel takes the largest rank within ``offsets`` of it along both axes (a square
+    max-filter, done as one pass per axis): every centre becomes a dot of that size."""
+    out = ranks
+    for axis in (1, 0):
+        grown = out.copy()
+        n = out.shape[axis]
+        for d in offsets:
+            if d == 0 or abs(d) >= n:
+                continue
+            # A centre at i covers i + d: grown[i + d] = max(grown[i + d], out[i]).
+            dst = [slice(None)] * 2
+            src = [slice(None)] * 2
+            dst[axis] = slice(max(d, 0), n + min(d, 0))
+            src[axis] = slice(max(-d, 0), n + min(-d, 0))
+            np.maximum(grown[tuple(dst)], out[tuple(src)], out=grown[tuple(dst)])
+        out = grown
+    return out
+
+
 class PointCloud(pg.GraphicsObject):
     """The dots of several :class:`FastPoints` groups, painted as one image of the view."""
 
+    chunk_points = 131_072  # points rasterised per step
+    slice_seconds = 0.010  # rasterising done in one paint on screen before it draws
+
     def __init__(self, groups: list[FastPoints]) -> None:
         super().__init__()
+        if len(groups) > 254:
+            raise ValueError(f"{len(groups)} groups of points: at most 254 can be drawn")
         self._groups = groups
         self._exporting = False
         self._cache_key: tuple | None = None
         self._image: QtGui.QImage | None = None
         self._buffer: np.ndarray | None = None  # the QImage's memory
-        xs = [g.getData()[0] for g in groups if g.getData()[0].size]
-        ys = [g.getData()[1] for g in groups if g.getData()[1].size]
+        # The drawing order as (rank, x, y, size) runs; rank 0 is the empty background.
+        self._runs = [(i + 1, *g.getData(), g.size) for i, g in enumerate(groups)]
+        self._total = sum(x.size for _, x, _, _ in self._runs)
+        self._lut = np.zeros(len(groups) + 1, dtype=np.uint32)
+        for i, g in enumerate(groups):
+            self._lut[i + 1] = np.uint32(g.colour.rgba())  # opaque: premultiplied is the same
+        self._uniform = len({g.size for g in groups}) <= 1
+        # Progress of the raster of the current view (see _begin).
+        self._ranks: np.ndarray | None = None
+        self._frame: tuple | None = None  # (m11, m22, dx, dy, left, top, w, h, pad, ratio)
+        self._done = 0  # points rasterised so far, in drawing order
+        self._shown = -1  # points in the image last made from the ranks
+        self._more = QtCore.QTimer()
+        self._more.setSingleShot(True)
+        self._more.setInterval(0)
+        self._more.timeout.connect(self.update)
+        xs = [x for _, x, _, _ in self._runs if x.size]
+        ys = [y for _, _, y, _ in self._runs if y.size]
         if xs:
             lo = (min(float(x.min()) for x in xs), min(float(y.min()) for y in ys))
             hi = (max(float(x.max()) for x in xs), max(float(y.max()) for y in ys))
@@ -89,8 +139,14 @@ class PointCloud(pg.GraphicsObject):
         self._exporting = bool(export)
         return False
 
+    def drawing(self) -> bool:
+        """Whether the picture of the view is unfinished: not painted yet, or its raster
+        still being built (more paints follow)."""
+        return self._ranks is None or self._done < self._total or self._shown != self._done
+
     def paint(self, painter: QtGui.QPainter, *args: object) -> None:
-        """The cached image of the view (re-rendered when the view moved), or vector dots."""
+        """The image of the view (re-rasterised, in steps, when the view moved), or vector
+        dots while exporting."""
         t = painter.transform()
         if self._exporting or t.m12() != 0 or t.m21() != 0:
             self._paint_vector(painter)
@@ -106,40 +162,82 @@ class PointCloud(pg.GraphicsObject):
         height = max(math.ceil(device.bottom()) - top, 1)
         key = (t.m11(), t.m22(), t.dx(), t.dy(), width, height, ratio)
         if key != self._cache_key:
-            self._render(t, left, top, width, height, ratio)
+            self._begin(t, left, top, width, height, ratio)
             self._cache_key = key
+        if self._done < self._total:
+            self.rasterise(self.slice_seconds)
+            if self._done < self._total:
+                self._more.start()  # the rest on the next paints, after other events
+        if self._shown != self._done:
+            self._make_image()
+        if self._image is None:
+            return
         painter.save()
         painter.resetTransform()
         painter.drawImage(QtCore.QRectF(left, top, width, height), self._image)
         painter.restore()
 
-    def _render(
+    def _begin(
         self, t: QtGui.QTransform, left: int, top: int, width: int, height: int, ratio: float
     ) -> None:
         w, h = max(round(width * ratio), 1), max(round(height * ratio), 1)
         pad = math.ceil(self._pad_px * ratio) + 1
-        # Padded on every side, so a dot near the edge needs no clipping per offset.
-        stride = w + 2 * pad
-        img = np.zeros((h + 2 * pad) * stride, dtype=np.uint32)
-        for g in self._groups:
-            x, y = g.getData()
-            fx = (t.m11() * x + (t.dx() - left)) * ratio
-            fy = (t.m22() * y + (t.dy() - top)) * ratio
+        # Padded on every side, so a dot near the edge needs no clipping.
+        self._ranks = np.zeros((h + 2 * pad, w + 2 * pad), dtype=np.uint8)
+        self._frame = (t.m11(), t.m22(), t.dx() - left, t.dy() - top, w, h, pad, ratio)
+        self._done = 0
+        self._shown = -1
+
+    def rasterise(self, seconds: float | None = None) -> None:
+        """Rasterise the current view's points, in steps of :attr:`chunk_points`, until done
+        or (when ``seconds`` is given) once that much time has been spent."""
+        if self._ranks is None or self._frame is None:
+            return
+        start = time.perf_counter()
+        while self._done < self._total:
+            self._step(self.chunk_points)
+            if seconds is not None and time.perf_counter() - start >= seconds:
+                break
+
+    def _step(self, count: int) -> None:
+        """Rasterise the next ``count`` points (in drawing order)."""
+        assert self._ranks is not None and self._frame is not None
+        m11, m22, dx, dy, w, h, pad, ratio = self._frame
+        flat = self._ranks.reshape(-1)
+        stride = self._ranks.shape[1]
+        begin, end, offset = self._done, min(self._done + count, self._total), 0
+        for rank, x, y, size in self._runs:
+            lo, hi = max(begin - offset, 0), min(end - offset, x.size)
+            offset += x.size
+            if lo >= hi:
+                continue
+            fx = x[lo:hi] * (m11 * ratio) + (dx * ratio)
+            fy = y[lo:hi] * (m22 * ratio) + (dy * ratio)
             inside = (fx >= -0.5) & (fx < w - 0.5) & (fy >= -0.5) & (fy < h - 0.5)
-            # One flat index per dot, then one shifted write per pixel of the dot's square.
-            lin = (np.rint(fy[inside]).astype(np.int32) + pad) * stride
-            lin += np.rint(fx[inside]).astype(np.int32) + pad
-            argb = np.uint32(g.colour.rgba())  # opaque: premultiplied is the same
-            offsets = _offsets(g.size * ratio)
-            for dy in offsets:
-                for dx in offsets:
-                    img[lin + (dy * stride + dx)] = argb
-        img = img.reshape(h + 2 * pad, stride)
-        self._buffer = np.ascontiguousarray(img[pad : pad + h, pad : pad + w])
+            lin = (np.rint(fy[inside]).astype(np.intp) + pad) * stride
+            lin += np.rint(fx[inside]).astype(np.intp) + pad
+            if self._uniform:
+                flat[lin] = rank  # the centres; _make_image grows them into dots
+            else:
+                # Sizes differ: stamp each dot's square now, in drawing order.
+                offsets = _offsets(size * ratio)
+                for oy in offsets:
+                    for ox in offsets:
+                        flat[lin + (oy * stride + ox)] = rank
+        self._done = end
+
+    def _make_image(self) -> None:
+        assert self._ranks is not None and self._frame is not None
+        _m11, _m22, _dx, _dy, w, h, pad, ratio = self._frame
+        ranks = self._ranks
+        if self._uniform and self._groups:
+            ranks = _grow(ranks, _offsets(self._groups[0].size * ratio))
+        self._buffer = np.ascontiguousarray(self._lut[ranks[pad : pad + h, pad : pad + w]])
         self._image = QtGui.QImage(
             self._buffer.data, w, h, 4 * w, QtGui.QImage.Format.Format_ARGB32_Premultiplied
         )
         self._image.setDevicePixelRatio(ratio)
+        self._shown = self._done
 
     def _paint_vector(self, painter: QtGui.QPainter) -> None:
         # Device pixels first: an SVG then holds plain coordinates, and a PNG drawn at twice

@@ -107,6 +107,13 @@ class DatasetSession(QtCore.QObject):
         self.big.project_failed.connect(self._on_big_failed)
         self.big.refused.connect(self._on_big_refused)
         self.big.status.connect(self.status)
+        # A new table's projection starts on the next pass of the event loop: the widgets'
+        # work for the new table and the job's start (a worker process spawned) then make two
+        # short pauses of the GUI thread instead of one long one.
+        self._compute_soon = QtCore.QTimer(self)
+        self._compute_soon.setSingleShot(True)
+        self._compute_soon.setInterval(0)
+        self._compute_soon.timeout.connect(self.compute)
 
     # ================================================================ the view state
     @property
@@ -365,7 +372,7 @@ class DatasetSession(QtCore.QObject):
             source=source, label=label, excluded=tuple(n for n in features if n in excluded)
         )
         self.dataset_changed.emit(path, user)
-        self.compute()
+        self._compute_soon.start()
 
     def columns(self) -> list[str]:
         """Every column of the table on show, label and left-out ones included."""
@@ -382,6 +389,7 @@ class DatasetSession(QtCore.QObject):
     # ================================================================ the projection
     def compute(self) -> None:
         """Start projecting the table with the current method and columns."""
+        self._compute_soon.stop()
         ds = self.dataset
         if ds is None:
             return

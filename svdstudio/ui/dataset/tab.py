@@ -97,7 +97,7 @@ class DatasetTab(QtWidgets.QWidget):
         s.dataset_changed.connect(self._on_dataset_changed)
         s.columns_changed.connect(self._show_columns)
         s.computing.connect(lambda _busy: self.controls.set_view_enabled(False))
-        s.result_ready.connect(self._on_result)
+        v.result_drawn.connect(self._on_result)  # a big table's drawing takes a few passes
         s.failed.connect(self._error)
         s.status.connect(self.status_message)
 
@@ -255,6 +255,7 @@ class DatasetTab(QtWidgets.QWidget):
         """Save the scatter plot as PNG (2× the on-screen size) or SVG, by extension (atomic)."""
         if self.session.result is None:
             return False
+        self.view.finish_drawing()  # the whole picture, even while a big table is drawn
         error = dataset_export.save_plot(self.scatter, path)
         return self._report(error, f"Saved the plot to {path}.")
 

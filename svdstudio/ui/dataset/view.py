@@ -7,21 +7,29 @@ point describes its row in the panel and in a tooltip.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from PySide6 import QtGui, QtWidgets
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 
 from svdstudio.io.datasets import pixel_grid
 from svdstudio.ui.dataset import text as dataset_text
 from svdstudio.ui.dataset.hover import HoverPanel, describe_row
 from svdstudio.ui.dataset.scatter import DatasetScatter
 from svdstudio.ui.dataset.session import DatasetSession
+from svdstudio.ui.dataset.slices import Slices, Step
 from svdstudio.ui.widgets.spectrum_plot import SpectrumPlot
 
-__all__ = ["DatasetView"]
+__all__ = ["SLICED_FROM", "DatasetView"]
+
+# From this many rows on, drawing is cut into steps run one per event-loop pass.
+SLICED_FROM = 5000
 
 
 class DatasetView(QtWidgets.QSplitter):
     """Scatter | (spectrum / hover panel), two splitters the tab remembers."""
+
+    result_drawn = Signal()  # a new projection is on show (spectrum, dots, legend, arrows)
 
     def __init__(self, session: DatasetSession, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
@@ -30,6 +38,9 @@ class DatasetView(QtWidgets.QSplitter):
         self._grid: tuple[int, int] | None = None  # pixel grid of a pixel table (Digits)
         self._hover_plain = ""
         self._hover_rich = ""
+        self.slices = Slices(self)
+        self.slices.finished.connect(self._on_drawn)
+        self._result_pending = False  # show_result ran; result_drawn follows its last step
 
         self.scatter = DatasetScatter()
         self.scatter.setToolTip(
@@ -79,17 +90,53 @@ class DatasetView(QtWidgets.QSplitter):
         self.setSizes([760, 480])
 
         session.dataset_changed.connect(lambda _path, _user: self.show_table())
-        session.computing.connect(self.scatter.clear_points)
-        session.job_failed.connect(lambda msg: self.scatter.clear_points(f"No projection: {msg}"))
+        session.computing.connect(self._clear)
+        session.job_failed.connect(lambda msg: self._clear(f"No projection: {msg}"))
         session.result_ready.connect(self.show_result)
         session.axes_changed.connect(lambda _x, _y: self.draw())
         session.arrows_changed.connect(lambda _on: self.draw_arrows())
         session.k_changed.connect(self.spectrum.set_rank)
 
+    # ---------------------------------------------------------------- steps
+    def _big(self) -> bool:
+        ds = self._session.dataset
+        return ds is not None and ds.n_rows >= SLICED_FROM
+
+    def _queue(self, name: str, steps: Iterable[Step]) -> None:
+        """Run ``steps``: one per event-loop pass for a big table, else at once."""
+        self.slices.queue(name, steps)
+        if not self._big():
+            self.slices.flush()
+
+    def finish_drawing(self) -> None:
+        """Run every drawing step still queued now (before an export or a screenshot)."""
+        self.slices.flush()
+
+    def drawing(self) -> bool:
+        """Whether drawing steps are still queued."""
+        return self.slices.busy()
+
+    def _on_drawn(self) -> None:
+        if self._result_pending:
+            self._result_pending = False
+            self.result_drawn.emit()
+
+    def _clear(self, message: str) -> None:
+        # What was being drawn belongs to a projection no longer on show (a cleared spectrum
+        # of a new table still goes on).
+        if self._result_pending:
+            self.slices.drop("spectrum")
+        self.slices.drop("arrows")
+        self._result_pending = False
+        self._queue("scatter", [lambda: self.scatter.clear_points(message)])
+
+    # ---------------------------------------------------------------- drawing
     def show_table(self) -> None:
         """A new table: drop the old spectrum and hover (they belong to another table)."""
         ds = self._session.dataset
-        self.spectrum.clear()
+        self.slices.cancel()
+        self._result_pending = False
+        self._queue("spectrum", [self.spectrum.clear])
         self.show_hover(-1)
         if ds is not None:
             self._grid = pixel_grid([c for c in ds.all_columns if c != ds.label_name])
@@ -100,8 +147,14 @@ class DatasetView(QtWidgets.QSplitter):
         res = self._session.result
         if res is None:
             return
-        self.spectrum.set_values(res.singular_values, energy_label=dataset_text.energy_label(res))
-        self.spectrum.set_rank(self._session.k)
+
+        def spectrum() -> None:
+            values, label = res.singular_values, dataset_text.energy_label(res)
+            self.spectrum.set_values(values, energy_label=label)
+            self.spectrum.set_rank(self._session.k)
+
+        self._result_pending = True
+        self._queue("spectrum", [spectrum])
         self.draw()
 
     def _shown(self) -> tuple[int, int]:
@@ -114,24 +167,32 @@ class DatasetView(QtWidgets.QSplitter):
         if res is None or ds is None:
             return
         cx, cy = self._shown()
-        self.scatter.set_points(
-            res.projection[:, [cx, cy]],
+        steps = self.scatter.point_steps(
+            res.projection,  # the two columns are picked in the steps, a block at a time
             ds.labels,
             self._session.classes(),
             dataset_text.axis_title(res, cx),
             dataset_text.axis_title(res, cy),
             codes=self._session.class_codes(),
+            columns=(cx, cy),
         )
-        self.scatter.getPlotItem().setTitle(
-            f"{self._session.title()} · {dataset_text.method_title(res.method)}",
-            color="#222222",
-            size="11pt",
+        title = f"{self._session.title()} · {dataset_text.method_title(res.method)}"
+        # The title before the last step (the points and the fit), for the same reason as the
+        # axis titles: its layout settles first.
+        steps.insert(
+            len(steps) - 1,
+            lambda: self.scatter.getPlotItem().setTitle(title, color="#222222", size="11pt"),
         )
-        self.draw_arrows()
-        self.show_hover(-1)
+        steps.append(self._draw_arrows_now)
+        steps.append(lambda: self.show_hover(-1))
+        self._queue("scatter", steps)
 
     def draw_arrows(self) -> None:
-        """Draw (or remove) the feature arrows of the components on show."""
+        """Draw (or remove) the feature arrows of the components on show (after the dots, if
+        they are still being drawn)."""
+        self._queue("arrows", [self._draw_arrows_now])
+
+    def _draw_arrows_now(self) -> None:
         res, ds = self._session.result, self._session.dataset
         if res is None or ds is None or not self._session.arrows:
             self.scatter.set_arrows(None)
