@@ -388,9 +388,10 @@ class MatrixTab(QWidget):
         if stepwise:
             self._long_job = (SVD_CHANNEL, job_id)
             self.progress.start(what, estimate_seconds((m, n)))
+            previous = " The results below are of the previous matrix."
             self.results.set_banner(
                 f"Computing the SVD of the {m}×{n} matrix: the singular values come first, "
-                "then U and Vᵀ. The results below are of the previous matrix."
+                "then U and Vᵀ." + (previous if self.results.state() != "none" else "")
             )
 
     def _on_values(self, values, a: np.ndarray) -> None:
