@@ -29,13 +29,13 @@ from PySide6.QtWidgets import (
 )
 
 from svdstudio import __version__
+from svdstudio.ui.recent import RecentFiles
 from svdstudio.ui.tab_contract import Tab, TabSpec
 from svdstudio.ui.widgets import file_dialogs
 from svdstudio.workers import JobRunner
 
 __all__ = ["MainWindow", "create_main_window", "main"]
 
-MAX_RECENT = 10
 ORGANIZATION = "SVDStudio"
 APPLICATION = "SVD Studio"
 # Set to a file path to keep settings out of the user's real ones (tests, smoke runs).
@@ -166,6 +166,9 @@ class MainWindow(QMainWindow):
         )
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.setObjectName("recentMenu")
+        self.recent = RecentFiles(
+            self.settings, self.recent_menu, self.open_path, self, APPLICATION
+        )
         file_menu.addSeparator()
         self.save_actions: dict[str, QAction] = {}
         for spec in self.tab_specs:
@@ -272,7 +275,7 @@ class MainWindow(QMainWindow):
             "Version, licences and data attributions",
             "actionAbout",
         )
-        self._rebuild_recent_menu()
+        self.recent.rebuild_menu()
 
     # ----------------------------------------------------------------- tabs
     def current_tab(self) -> Tab:
@@ -455,51 +458,11 @@ class MainWindow(QMainWindow):
 
     def recent_files(self) -> list[str]:
         """Recent files, newest first."""
-        value = self.settings.value("recentFiles", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or []) if not _is_bundled(str(v))]
+        return self.recent.files()
 
     def add_recent_file(self, path: str) -> None:
-        """Put ``path`` first in Open Recent (bundled samples stay out: it is for the user's
-        own files)."""
-        if _is_bundled(path):
-            return
-        files = [p for p in self.recent_files() if p != path]
-        files.insert(0, path)
-        self.settings.setValue("recentFiles", files[:MAX_RECENT])
-        file_dialogs.remember(path)
-        self._rebuild_recent_menu()
-
-    def _rebuild_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        files = self.recent_files()
-        for i, path in enumerate(files):
-            label = f"&{i + 1} {Path(path).name}" if i < 9 else Path(path).name
-            act = self.recent_menu.addAction(label)
-            act.setToolTip(path)
-            act.setStatusTip(path)
-            act.triggered.connect(lambda _c=False, p=path: self._open_recent(p))
-        if files:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear list", self._clear_recent)
-        else:
-            none = self.recent_menu.addAction("(no recent files)")
-            none.setEnabled(False)
-
-    def _open_recent(self, path: str) -> None:
-        if not Path(path).exists():
-            QMessageBox.warning(
-                self, APPLICATION, f"{path} no longer exists; it is removed from the recent files."
-            )
-            self.settings.setValue("recentFiles", [p for p in self.recent_files() if p != path])
-            self._rebuild_recent_menu()
-            return
-        self.open_path(path)
-
-    def _clear_recent(self) -> None:
-        self.settings.setValue("recentFiles", [])
-        self._rebuild_recent_menu()
+        """Put ``path`` first in Open Recent (not the bundled samples)."""
+        self.recent.add(path)
 
     def _save_as(self, kind: str) -> None:
         tab = self.tab(kind)
@@ -583,7 +546,7 @@ class MainWindow(QMainWindow):
         self.settings.clear()
         self.settings.sync()
         self._reset_pending = True
-        self._rebuild_recent_menu()
+        self.recent.rebuild_menu()
         self.show_message("Settings reset; defaults apply on the next start.")
 
     def show_user_guide(self) -> None:
@@ -624,16 +587,6 @@ def _import_quietly(names: Sequence[str]) -> None:
             importlib.import_module(name)
         except Exception:  # reported when the tab is built, see above
             continue
-
-
-def _is_bundled(path: str) -> bool:
-    """True for the samples shipped with SVD Studio (they have their own menus)."""
-    from svdstudio.resources import resources_root
-
-    try:
-        return Path(path).resolve().is_relative_to(resources_root().resolve())
-    except (OSError, RuntimeError):  # no resources folder, or a symlink loop
-        return False
 
 
 def create_main_window(
