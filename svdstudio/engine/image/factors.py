@@ -248,10 +248,12 @@ def _progressive(
         quick.append(fast_full_svd(ch, start=tops[c], refine=False, progress=prog))
         del ch
     hand_over(quick)
+    del tops
     final: list[SVDResult] = []
     for c in range(nc):
         prog.label = f"channel {names[c]} ({c + 1} of {nc})"
         final.append(refine_tail(quick[c], progress=prog))
+        quick[c] = final[c]  # the quick factors were handed over: one copy per channel, not two
     return final
 
 

@@ -4,7 +4,12 @@ No widgets.  The tab's widgets write through this object's methods and redraw fr
 signals; every ``runner.submit`` of the tab is made here.  Each image or colour mode gets a
 new *generation*; a result of an older generation is dropped.  Big images get a quick
 downsampled preview SVD on a thread first and the full-resolution SVD in a killable worker
-process, whose progress is reported every second with an estimate of the time left.  A job
+process, whose progress is reported every second with an estimate of the time left.  Its
+stages (the exact top triplets, then every rank with the tail marked approximate) are shown
+as they arrive, but the costly measurements (full-resolution metrics, the quality sweep, the
+PNG/JPEG sizes) wait for the final factors: run beside the SVD they took the cores it needs.
+Final factors are kept per colour mode (:class:`FactorCache`, while memory allows), so
+switching the mode back shows them again at once.  A job
 the user cancels is remembered so that :meth:`resume` can compute the rest; a failed job is
 reported by the main window (``runner.failed``), here it only changes the state.
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +31,7 @@ from svdstudio.engine.image import (
     DEFAULT_CHROMA_RANK,
     PREVIEW_ABOVE_PIXELS,
     PREVIEW_SIDE,
+    FactorCache,
     ImageFactors,
     ImageMetrics,
     decompose_image,
@@ -71,6 +78,20 @@ CHANNELS = (
 )
 # A big image's full SVD runs in a killable worker process (tests may use a thread).
 FULL_IN_PROCESS = True
+# Factors of other colour modes are kept while they take at most this share of the machine's
+# memory and half of what is still free (checked whenever factors are kept).
+CACHE_SHARE_OF_MEMORY = 0.25
+
+
+def factor_cache_budget() -> int:
+    """Bytes the factors kept per colour mode may take now ("while memory allows")."""
+    try:
+        page = os.sysconf("SC_PAGE_SIZE")
+        total = os.sysconf("SC_PHYS_PAGES") * page
+        free = os.sysconf("SC_AVPHYS_PAGES") * page
+    except (AttributeError, OSError, ValueError):  # no sysconf (Windows): a modest fixed budget
+        return 1 << 30
+    return int(max(0, min(total * CACHE_SHARE_OF_MEMORY, free / 2)))
 
 
 class ImageSession(QtCore.QObject):
@@ -97,6 +118,9 @@ class ImageSession(QtCore.QObject):
         self._mode = "rgb"
         self._factors: ImageFactors | None = None
         self._full = False
+        self._stage = False  # factors on show are a stage of the running full SVD
+        self._cache = FactorCache(factor_cache_budget())  # final factors per colour mode
+        self._codec_cache: dict[str, CodecReport] = {}  # PNG/JPEG figures per colour mode
         self._from_factor_file = False
         self._metric_original: np.ndarray | None = None
         self._k = 32
@@ -244,6 +268,8 @@ class ImageSession(QtCore.QObject):
         self._image = img
         self._name = name or Path(img.path).name
         self._from_factor_file = factors is not None
+        self._cache.drop()  # factors and codec figures of the previous image are of no use
+        self._codec_cache.clear()
         if factors is not None:
             ranks = [c.n_components for c in factors.channels]
             self._mode = factors.mode
@@ -268,9 +294,10 @@ class ImageSession(QtCore.QObject):
             return
         self._mode = mode
         self._from_factor_file = False
-        self._codecs = None
+        self._codecs = self._codec_cache.get(mode)
         self.mode_changed.emit(mode)
-        self._start(None)
+        # Factors kept from an earlier visit to this mode are shown again without an SVD.
+        self._start(self._cache.get("image", mode))
 
     def restore_options(self, mode: str, k: int, chroma_k: int) -> None:
         """Remembered options, before an image is opened."""
@@ -352,6 +379,7 @@ class ImageSession(QtCore.QObject):
         self._failed.clear()
         self._factors = None
         self._full = False
+        self._stage = False
         self._metrics = None
         self._sweep = []
         self._metric_original = None
@@ -374,6 +402,10 @@ class ImageSession(QtCore.QObject):
             self._set_factors(f, gen, full=False)
             self._submit_full(gen, in_process=FULL_IN_PROCESS)
 
+        if FULL_IN_PROCESS:
+            # The worker process for the full SVD imports numpy and scipy (about 0.8 s) while
+            # the preview runs, instead of after it (a no-op when a spare is already waiting).
+            self.runner.warm_up()
         # The preview first, alone, so the first picture does not compete with the big SVD.
         self._submit(
             "image.preview",
@@ -399,7 +431,14 @@ class ImageSession(QtCore.QObject):
             # A progressive SVD's stages (the exact top triplets, then full factors with the
             # tail marked approximate) replace the preview as soon as they cover k.
             if f.max_rank >= min(self._k, f.full_rank):
-                self._set_factors(f, gen, full=False)
+                self._set_factors(f, gen, full=False, stage=True)
+
+        def failed(_message: str, _details: str) -> None:
+            # No final factors will come: measure the stage on show (nothing competes now).
+            if gen == self._generation and self._stage:
+                self._stage = False
+                self._request_metrics()
+                self._request_sweep()
 
         self._submit(
             "image.svd",
@@ -410,6 +449,7 @@ class ImageSession(QtCore.QObject):
             in_process=in_process,
             on_result=lambda f: self._set_factors(f, gen, full=True),
             on_partial=stage,
+            on_error=failed,
         )
         self._ticker.start()
         self.jobs_changed.emit()
@@ -434,13 +474,20 @@ class ImageSession(QtCore.QObject):
             return
         self.progress.emit(p)
 
-    def _set_factors(self, factors: ImageFactors, gen: int, *, full: bool) -> None:
+    def _set_factors(
+        self, factors: ImageFactors, gen: int, *, full: bool, stage: bool = False
+    ) -> None:
+        """Show ``factors``; a ``stage`` of the running full SVD is not measured yet."""
         if gen != self._generation or (self._full and not full):
             return
         pixels = self.pixels
         assert pixels is not None
         self._factors = factors
         self._full = full
+        self._stage = stage
+        if full and not self._from_factor_file:
+            self._cache.max_bytes = factor_cache_budget()
+            self._cache.put("image", factors.mode, factors)
         self._metric_original = (
             pixels
             if factors.downsample_factor == 1
@@ -453,15 +500,25 @@ class ImageSession(QtCore.QObject):
         self._sweep = []
         self.factors_changed.emit()
         self.metrics_stale.emit()
-        self._request_metrics()
-        self._request_sweep()
-        self._request_codecs(gen)
+        if not stage:
+            # A stage is replaced within seconds: its full-resolution metrics (≈ 1.5 s of one
+            # core at 12 MP) and sweep would only slow the SVD down.  The preview's are cheap.
+            self._request_metrics()
+            self._request_sweep()
+        if full:
+            # The PNG/JPEG sizes are shown beside full-resolution figures only; encoding a
+            # 12-MP photo at 7 qualities took as long as the SVD when run beside it.
+            self._request_codecs(gen)
         self.jobs_changed.emit()
 
     # ================================================================== measurements
+    def _measuring_waits(self) -> bool:
+        """True while a stage of the running full SVD is on show (measured when it ends)."""
+        return self._stage and "image.svd" in self._jobs
+
     def _request_metrics(self) -> None:
         f = self._factors
-        if f is None:
+        if f is None or self._measuring_waits():
             return
         gen, k, chroma = self._generation, self._k, self.chroma_arg()
         self._submit(
@@ -502,7 +559,7 @@ class ImageSession(QtCore.QObject):
 
     def _request_sweep(self) -> None:
         f = self._factors
-        if f is None:
+        if f is None or self._measuring_waits():
             return
         gen = self._generation
         step = max(1, int(np.ceil(max(f.height, f.width) / 800)))
@@ -544,6 +601,7 @@ class ImageSession(QtCore.QObject):
         if gen != self._generation:
             return
         self._codecs = report
+        self._codec_cache[self._mode] = report
         if self._metrics is not None:
             self._metrics = self._honest(self._metrics)
         self.codecs_ready.emit()
@@ -632,8 +690,15 @@ class ImageSession(QtCore.QObject):
 
     def _cancel_sentence(self) -> str:
         if {"image.svd", "image.preview"} & self._cancelled:
-            if self._factors is not None:
-                f = self._factors
+            f = self._factors
+            if f is not None and f.downsample_factor == 1:
+                have = (
+                    f"the top {f.max_rank} of {f.full_rank} full-resolution ranks"
+                    if f.max_rank < f.full_rank
+                    else "full-resolution factors with the last vectors approximate"
+                )
+                return f"keeping {have}; Compute the rest finishes the full-resolution SVD."
+            if f is not None:
                 return (
                     f"keeping the preview computed on a {f.width}×{f.height} copy; "
                     "Compute the rest finishes the full-resolution SVD."
@@ -665,5 +730,6 @@ class ImageSession(QtCore.QObject):
                 self._request_metrics()
             if not self._sweep:
                 self._request_sweep()
-            self._request_codecs(gen)
+            if self._full:
+                self._request_codecs(gen)
         self.jobs_changed.emit()
