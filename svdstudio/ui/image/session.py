@@ -38,7 +38,6 @@ from svdstudio.engine.image import (
     downsample,
     effective_mode,
     image_metrics,
-    mode_reference,
     rank_for_byte_budget,
     rank_for_energy_target,
     rank_for_psnr_target,
@@ -119,6 +118,7 @@ class ImageSession(QtCore.QObject):
         self._factors: ImageFactors | None = None
         self._full = False
         self._stage = False  # factors on show are a stage of the running full SVD
+        self._codecs_wait = False  # the PNG/JPEG job waits for the metrics and the sweep
         self._cache = FactorCache(factor_cache_budget())  # final factors per colour mode
         self._codec_cache: dict[str, CodecReport] = {}  # PNG/JPEG figures per colour mode
         self._from_factor_file = False
@@ -380,6 +380,7 @@ class ImageSession(QtCore.QObject):
         self._factors = None
         self._full = False
         self._stage = False
+        self._codecs_wait = False
         self._metrics = None
         self._sweep = []
         self._metric_original = None
@@ -508,7 +509,7 @@ class ImageSession(QtCore.QObject):
         if full:
             # The PNG/JPEG sizes are shown beside full-resolution figures only; encoding a
             # 12-MP photo at 7 qualities took as long as the SVD when run beside it.
-            self._request_codecs(gen)
+            self._codecs_after_measurements(want=True)
         self.jobs_changed.emit()
 
     # ================================================================== measurements
@@ -531,6 +532,7 @@ class ImageSession(QtCore.QObject):
             description=f"Image: metrics for k = {k}",
             in_process=False,
             on_result=lambda m: self._on_metrics(m, gen),
+            on_error=lambda _m, _d: self._codecs_after_measurements(),
         )
 
     def _on_metrics(self, m: ImageMetrics, gen: int) -> None:
@@ -538,7 +540,21 @@ class ImageSession(QtCore.QObject):
             return
         self._metrics = self._honest(m)
         self.metrics_ready.emit()
+        self._codecs_after_measurements()
         self.jobs_changed.emit()
+
+    def _codecs_after_measurements(self, *, want: bool = False) -> None:
+        """Start the PNG/JPEG job once the metrics and the sweep are done (not beside them).
+
+        Each holds copies of the image while it runs (at 12 MP: metrics +412 MiB, codecs
+        +503 MiB, sweep +137 MiB): all three at once took the GUI process past its memory goal.
+        """
+        if want:
+            self._codecs_wait = True
+        busy = {"image.metrics", "image.sweep"} & set(self._jobs)
+        if self._codecs_wait and self._full and not busy:
+            self._codecs_wait = False
+            self._request_codecs(self._generation)
 
     def _honest(self, m: ImageMetrics) -> ImageMetrics:
         """Add the codec sizes (full image only) and, for a factor file, the true error."""
@@ -574,6 +590,7 @@ class ImageSession(QtCore.QObject):
             description="Image: quality at several ranks",
             in_process=False,
             on_result=lambda s: self._on_sweep(s, gen),
+            on_error=lambda _m, _d: self._codecs_after_measurements(),
         )
 
     def _on_sweep(self, sweep: list[ImageMetrics], gen: int) -> None:
@@ -581,6 +598,7 @@ class ImageSession(QtCore.QObject):
             return
         self._sweep = [self._honest(m) for m in sweep]
         self.sweep_ready.emit()
+        self._codecs_after_measurements()
         self.jobs_changed.emit()
 
     def _request_codecs(self, gen: int) -> None:
@@ -591,7 +609,8 @@ class ImageSession(QtCore.QObject):
         self._submit(
             "image.codecs",
             codec_job,
-            mode_reference(pixels, self._mode),
+            pixels,
+            self._mode,
             description="Image: PNG and JPEG sizes",
             in_process=False,
             on_result=lambda r: self._on_codecs(r, gen),
@@ -683,6 +702,7 @@ class ImageSession(QtCore.QObject):
         if self._jobs.get(channel) != job_id:
             return  # not ours, or replaced by this session
         del self._jobs[channel]
+        self._codecs_wait = False  # a cancel stops what was queued too (resume restarts it)
         if channel != "image.crop":  # zoom detail is rebuilt on the next view change
             self._cancelled.add(channel)
             self.status.emit(f"Cancelled: {self._cancel_sentence()}")
@@ -730,6 +750,5 @@ class ImageSession(QtCore.QObject):
                 self._request_metrics()
             if not self._sweep:
                 self._request_sweep()
-            if self._full:
-                self._request_codecs(gen)
+            self._codecs_after_measurements(want=True)
         self.jobs_changed.emit()

@@ -165,7 +165,7 @@ def test_cancel_says_so_keeps_the_preview_and_resumes(qtbot, tab, gate, big_rgb)
 def test_cancelled_codecs_do_not_wait_for_ever(qtbot, tab, monkeypatch, tmp_path):
     started = threading.Event()
 
-    def slow_codecs(reference, job=None):
+    def slow_codecs(pixels, mode, job=None):
         started.set()
         while not job.cancelled():
             threading.Event().wait(0.01)
