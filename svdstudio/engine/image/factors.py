@@ -26,6 +26,7 @@ from svdstudio.engine.image.fast_svd import (
     StepProgress,
     estimate_full_cost,
     fast_full_svd,
+    lean_blas,
     refine_tail,
     topk_cost,
 )
@@ -230,15 +231,16 @@ def _progressive(
             topk_cost(h, w, PROGRESSIVE_TOP),
         )
         ch = channel(arr, mode, c)
-        tops.append(
-            decompose_topk(
+        with lean_blas():
+            top = decompose_topk(
                 ch,
                 PROGRESSIVE_TOP,
                 method="propack",
                 allow_float32=True,
                 should_cancel=prog.check_flag,
             )
-        )
+        tops.append(top)
+        del ch, top
         prog.finish_step()
     hand_over(tops)
     quick: list[SVDResult] = []
@@ -337,9 +339,14 @@ def decompose_image(
             elif how == "gesdd":
                 res = decompose(ch, allow_float32=True)
             else:
-                res = decompose_topk(
-                    ch, k_top, method="propack", allow_float32=True, should_cancel=prog.check_flag
-                )
+                with lean_blas():
+                    res = decompose_topk(
+                        ch,
+                        k_top,
+                        method="propack",
+                        allow_float32=True,
+                        should_cancel=prog.check_flag,
+                    )
             prog.finish_step()
         results.append(res)
         del ch
