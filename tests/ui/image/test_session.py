@@ -504,3 +504,27 @@ def test_a_cancel_during_a_stage_says_what_is_kept(qtbot, tab, monkeypatch, big_
     assert s.factors.max_rank == 40 and not s.full
     s.resume()  # the full SVD again; the stage on show is measured when it is replaced
     assert s.computing() == ["image.svd"]
+
+
+def test_png_jpeg_sizes_start_after_the_metrics_and_the_sweep(qtbot, tab, tmp_path):
+    """Run together the three measurements held three copies of a big image at once."""
+    path = tmp_path / "q.png"
+    Image.fromarray(smooth_rgb(64, 80)).save(path)
+    s = tab.session
+    events: list[tuple[str, str]] = []
+    tab.runner.started.connect(lambda channel, _i, _d: events.append(("start", channel)))
+    tab.runner.result_ready.connect(lambda channel, _i, _v: events.append(("end", channel)))
+    tab.open_file(str(path))
+    qtbot.waitUntil(lambda: s.full and s.codecs is not None and not s.computing(), timeout=TIMEOUT)
+    codecs = events.index(("start", "image.codecs"))
+    ends = [
+        i for i, e in enumerate(events) if e in (("end", "image.metrics"), ("end", "image.sweep"))
+    ]
+    starts = [
+        i
+        for i, e in enumerate(events)
+        if e in (("start", "image.metrics"), ("start", "image.sweep"))
+    ]
+    assert len(starts) == 2 and len(ends) == 2 and max(ends) < codecs
+    assert events.count(("start", "image.codecs")) == 1
+    assert s.metrics.png_bytes == s.codecs.png_bytes  # the table got the sizes afterwards
