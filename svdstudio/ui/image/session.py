@@ -9,9 +9,9 @@ stages (the exact top triplets, then every rank with the tail marked approximate
 as they arrive, but the costly measurements (full-resolution metrics, the quality sweep, the
 PNG/JPEG sizes) wait for the final factors: run beside the SVD they took the cores it needs.
 Final factors are kept per colour mode (:class:`FactorCache`, while memory allows), so
-switching the mode back shows them again at once.  A job
-the user cancels is remembered so that :meth:`resume` can compute the rest; a failed job is
-reported by the main window (``runner.failed``), here it only changes the state.
+switching the mode back shows them again at once.  A job the user cancels is remembered so
+that :meth:`resume` can compute the rest; a failed job is reported by the main window
+(``runner.failed``), here it only changes the state.
 """
 
 from __future__ import annotations
@@ -502,8 +502,9 @@ class ImageSession(QtCore.QObject):
         self.factors_changed.emit()
         self.metrics_stale.emit()
         if not stage:
-            # A stage is replaced within seconds: its full-resolution metrics (≈ 1.5 s of one
-            # core at 12 MP) and sweep would only slow the SVD down.  The preview's are cheap.
+            # A stage is replaced within seconds: its full-resolution metrics (2-5.5 s of one
+            # core at 12 MP, busy machine) and sweep would only slow the SVD down.  The
+            # preview's are cheap.
             self._request_metrics()
             self._request_sweep()
         if full:
