@@ -87,7 +87,12 @@ def process_main(conn: Any, cancel: Any) -> None:
     try:
         # A spare process warms up while it waits for a job: the engine's imports are the slow
         # part of a spawn (about 0.7 s), and they are done before the user asks for anything.
-        import svdstudio.engine  # noqa: F401
+        # The image engine and PROPACK's module too: the image SVD is the usual job, and
+        # importing them after it arrived took another 0.7 s on a busy machine.
+        import scipy.sparse.linalg  # noqa: F401
+
+        import svdstudio.engine
+        import svdstudio.engine.image  # noqa: F401
 
         fn, args, kwargs = receive_message(conn)  # arrays arrive out of band
     except (EOFError, OSError, KeyboardInterrupt):

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from svdstudio.engine.image import effective_mode, mode_reference
 from svdstudio.engine.jobs import JobControl
 from svdstudio.io.image_codecs import CodecReport, codec_report
 
@@ -54,9 +55,17 @@ def sweep_ranks(max_rank: int, full_rank: int) -> list[int]:
     return sorted(ranks | {r for r in GALLERY_RANKS if r <= max_rank})
 
 
-def codec_job(reference: np.ndarray, job: JobControl | None = None) -> CodecReport:
-    """PNG and JPEG figures of ``reference`` (a codec that cannot store it is in
-    ``cannot_store``, not raised)."""
+def codec_job(pixels: np.ndarray, mode: str, job: JobControl | None = None) -> CodecReport:
+    """PNG and JPEG figures of the image ``mode``'s reconstructions are compared with (a codec
+    that cannot store it is in ``cannot_store``, not raised).
+
+    The reference is made here, in the job's thread: :func:`mode_reference` copies a colour
+    image (137 MiB at 12 MP), which held the GUI thread; float32 RGB pixels need no copy.
+    """
+    if effective_mode(pixels, mode) != "gray" and pixels.dtype == np.float32:
+        reference = pixels  # codec_report only reads it
+    else:
+        reference = mode_reference(pixels, mode)
     return codec_report(reference, job=job)
 
 

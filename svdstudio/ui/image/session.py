@@ -4,15 +4,21 @@ No widgets.  The tab's widgets write through this object's methods and redraw fr
 signals; every ``runner.submit`` of the tab is made here.  Each image or colour mode gets a
 new *generation*; a result of an older generation is dropped.  Big images get a quick
 downsampled preview SVD on a thread first and the full-resolution SVD in a killable worker
-process, whose progress is reported every second with an estimate of the time left.  A job
-the user cancels is remembered so that :meth:`resume` can compute the rest; a failed job is
-reported by the main window (``runner.failed``), here it only changes the state.
+process, whose progress is reported every second with an estimate of the time left.  Its
+stages (the exact top triplets, then every rank with the tail marked approximate) are shown
+as they arrive, but the costly measurements (full-resolution metrics, the quality sweep, the
+PNG/JPEG sizes) wait for the final factors: run beside the SVD they took the cores it needs.
+Final factors are kept per colour mode (:class:`FactorCache`, while memory allows), so
+switching the mode back shows them again at once.  A job the user cancels is remembered so
+that :meth:`resume` can compute the rest; a failed job is reported by the main window
+(``runner.failed``), here it only changes the state.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,13 +31,13 @@ from svdstudio.engine.image import (
     DEFAULT_CHROMA_RANK,
     PREVIEW_ABOVE_PIXELS,
     PREVIEW_SIDE,
+    FactorCache,
     ImageFactors,
     ImageMetrics,
     decompose_image,
     downsample,
     effective_mode,
     image_metrics,
-    mode_reference,
     rank_for_byte_budget,
     rank_for_energy_target,
     rank_for_psnr_target,
@@ -71,6 +77,20 @@ CHANNELS = (
 )
 # A big image's full SVD runs in a killable worker process (tests may use a thread).
 FULL_IN_PROCESS = True
+# Factors of other colour modes are kept while they take at most this share of the machine's
+# memory and half of what is still free (checked whenever factors are kept).
+CACHE_SHARE_OF_MEMORY = 0.25
+
+
+def factor_cache_budget() -> int:
+    """Bytes the factors kept per colour mode may take now ("while memory allows")."""
+    try:
+        page = os.sysconf("SC_PAGE_SIZE")
+        total = os.sysconf("SC_PHYS_PAGES") * page
+        free = os.sysconf("SC_AVPHYS_PAGES") * page
+    except (AttributeError, OSError, ValueError):  # no sysconf (Windows): a modest fixed budget
+        return 1 << 30
+    return int(max(0, min(total * CACHE_SHARE_OF_MEMORY, free / 2)))
 
 
 class ImageSession(QtCore.QObject):
@@ -97,6 +117,10 @@ class ImageSession(QtCore.QObject):
         self._mode = "rgb"
         self._factors: ImageFactors | None = None
         self._full = False
+        self._stage = False  # factors on show are a stage of the running full SVD
+        self._codecs_wait = False  # the PNG/JPEG job waits for the metrics and the sweep
+        self._cache = FactorCache(factor_cache_budget())  # final factors per colour mode
+        self._codec_cache: dict[str, CodecReport] = {}  # PNG/JPEG figures per colour mode
         self._from_factor_file = False
         self._metric_original: np.ndarray | None = None
         self._k = 32
@@ -244,6 +268,8 @@ class ImageSession(QtCore.QObject):
         self._image = img
         self._name = name or Path(img.path).name
         self._from_factor_file = factors is not None
+        self._cache.drop()  # factors and codec figures of the previous image are of no use
+        self._codec_cache.clear()
         if factors is not None:
             ranks = [c.n_components for c in factors.channels]
             self._mode = factors.mode
@@ -268,9 +294,10 @@ class ImageSession(QtCore.QObject):
             return
         self._mode = mode
         self._from_factor_file = False
-        self._codecs = None
+        self._codecs = self._codec_cache.get(mode)
         self.mode_changed.emit(mode)
-        self._start(None)
+        # Factors kept from an earlier visit to this mode are shown again without an SVD.
+        self._start(self._cache.get("image", mode))
 
     def restore_options(self, mode: str, k: int, chroma_k: int) -> None:
         """Remembered options, before an image is opened."""
@@ -352,6 +379,8 @@ class ImageSession(QtCore.QObject):
         self._failed.clear()
         self._factors = None
         self._full = False
+        self._stage = False
+        self._codecs_wait = False
         self._metrics = None
         self._sweep = []
         self._metric_original = None
@@ -374,6 +403,10 @@ class ImageSession(QtCore.QObject):
             self._set_factors(f, gen, full=False)
             self._submit_full(gen, in_process=FULL_IN_PROCESS)
 
+        if FULL_IN_PROCESS:
+            # The worker process for the full SVD imports numpy and scipy (about 0.8 s) while
+            # the preview runs, instead of after it (a no-op when a spare is already waiting).
+            self.runner.warm_up()
         # The preview first, alone, so the first picture does not compete with the big SVD.
         self._submit(
             "image.preview",
@@ -399,7 +432,14 @@ class ImageSession(QtCore.QObject):
             # A progressive SVD's stages (the exact top triplets, then full factors with the
             # tail marked approximate) replace the preview as soon as they cover k.
             if f.max_rank >= min(self._k, f.full_rank):
-                self._set_factors(f, gen, full=False)
+                self._set_factors(f, gen, full=False, stage=True)
+
+        def failed(_message: str, _details: str) -> None:
+            # No final factors will come: measure the stage on show (nothing competes now).
+            if gen == self._generation and self._stage:
+                self._stage = False
+                self._request_metrics()
+                self._request_sweep()
 
         self._submit(
             "image.svd",
@@ -410,6 +450,7 @@ class ImageSession(QtCore.QObject):
             in_process=in_process,
             on_result=lambda f: self._set_factors(f, gen, full=True),
             on_partial=stage,
+            on_error=failed,
         )
         self._ticker.start()
         self.jobs_changed.emit()
@@ -434,13 +475,20 @@ class ImageSession(QtCore.QObject):
             return
         self.progress.emit(p)
 
-    def _set_factors(self, factors: ImageFactors, gen: int, *, full: bool) -> None:
+    def _set_factors(
+        self, factors: ImageFactors, gen: int, *, full: bool, stage: bool = False
+    ) -> None:
+        """Show ``factors``; a ``stage`` of the running full SVD is not measured yet."""
         if gen != self._generation or (self._full and not full):
             return
         pixels = self.pixels
         assert pixels is not None
         self._factors = factors
         self._full = full
+        self._stage = stage
+        if full and not self._from_factor_file:
+            self._cache.max_bytes = factor_cache_budget()
+            self._cache.put("image", factors.mode, factors)
         self._metric_original = (
             pixels
             if factors.downsample_factor == 1
@@ -453,15 +501,26 @@ class ImageSession(QtCore.QObject):
         self._sweep = []
         self.factors_changed.emit()
         self.metrics_stale.emit()
-        self._request_metrics()
-        self._request_sweep()
-        self._request_codecs(gen)
+        if not stage:
+            # A stage is replaced within seconds: its full-resolution metrics (2-5.5 s of one
+            # core at 12 MP, busy machine) and sweep would only slow the SVD down.  The
+            # preview's are cheap.
+            self._request_metrics()
+            self._request_sweep()
+        if full:
+            # The PNG/JPEG sizes are shown beside full-resolution figures only; encoding a
+            # 12-MP photo at 7 qualities took as long as the SVD when run beside it.
+            self._codecs_after_measurements(want=True)
         self.jobs_changed.emit()
 
     # ================================================================== measurements
+    def _measuring_waits(self) -> bool:
+        """True while a stage of the running full SVD is on show (measured when it ends)."""
+        return self._stage and "image.svd" in self._jobs
+
     def _request_metrics(self) -> None:
         f = self._factors
-        if f is None:
+        if f is None or self._measuring_waits():
             return
         gen, k, chroma = self._generation, self._k, self.chroma_arg()
         self._submit(
@@ -474,6 +533,7 @@ class ImageSession(QtCore.QObject):
             description=f"Image: metrics for k = {k}",
             in_process=False,
             on_result=lambda m: self._on_metrics(m, gen),
+            on_error=lambda _m, _d: self._codecs_after_measurements(),
         )
 
     def _on_metrics(self, m: ImageMetrics, gen: int) -> None:
@@ -481,7 +541,21 @@ class ImageSession(QtCore.QObject):
             return
         self._metrics = self._honest(m)
         self.metrics_ready.emit()
+        self._codecs_after_measurements()
         self.jobs_changed.emit()
+
+    def _codecs_after_measurements(self, *, want: bool = False) -> None:
+        """Start the PNG/JPEG job once the metrics and the sweep are done (not beside them).
+
+        Each holds copies of the image while it runs (at 12 MP: metrics +412 MiB, codecs
+        +503 MiB, sweep +137 MiB): all three at once took the GUI process past its memory goal.
+        """
+        if want:
+            self._codecs_wait = True
+        busy = {"image.metrics", "image.sweep"} & set(self._jobs)
+        if self._codecs_wait and self._full and not busy:
+            self._codecs_wait = False
+            self._request_codecs(self._generation)
 
     def _honest(self, m: ImageMetrics) -> ImageMetrics:
         """Add the codec sizes (full image only) and, for a factor file, the true error."""
@@ -502,7 +576,7 @@ class ImageSession(QtCore.QObject):
 
     def _request_sweep(self) -> None:
         f = self._factors
-        if f is None:
+        if f is None or self._measuring_waits():
             return
         gen = self._generation
         step = max(1, int(np.ceil(max(f.height, f.width) / 800)))
@@ -517,6 +591,7 @@ class ImageSession(QtCore.QObject):
             description="Image: quality at several ranks",
             in_process=False,
             on_result=lambda s: self._on_sweep(s, gen),
+            on_error=lambda _m, _d: self._codecs_after_measurements(),
         )
 
     def _on_sweep(self, sweep: list[ImageMetrics], gen: int) -> None:
@@ -524,6 +599,7 @@ class ImageSession(QtCore.QObject):
             return
         self._sweep = [self._honest(m) for m in sweep]
         self.sweep_ready.emit()
+        self._codecs_after_measurements()
         self.jobs_changed.emit()
 
     def _request_codecs(self, gen: int) -> None:
@@ -534,7 +610,8 @@ class ImageSession(QtCore.QObject):
         self._submit(
             "image.codecs",
             codec_job,
-            mode_reference(pixels, self._mode),
+            pixels,
+            self._mode,
             description="Image: PNG and JPEG sizes",
             in_process=False,
             on_result=lambda r: self._on_codecs(r, gen),
@@ -544,6 +621,7 @@ class ImageSession(QtCore.QObject):
         if gen != self._generation:
             return
         self._codecs = report
+        self._codec_cache[self._mode] = report
         if self._metrics is not None:
             self._metrics = self._honest(self._metrics)
         self.codecs_ready.emit()
@@ -625,6 +703,7 @@ class ImageSession(QtCore.QObject):
         if self._jobs.get(channel) != job_id:
             return  # not ours, or replaced by this session
         del self._jobs[channel]
+        self._codecs_wait = False  # a cancel stops what was queued too (resume restarts it)
         if channel != "image.crop":  # zoom detail is rebuilt on the next view change
             self._cancelled.add(channel)
             self.status.emit(f"Cancelled: {self._cancel_sentence()}")
@@ -632,8 +711,15 @@ class ImageSession(QtCore.QObject):
 
     def _cancel_sentence(self) -> str:
         if {"image.svd", "image.preview"} & self._cancelled:
-            if self._factors is not None:
-                f = self._factors
+            f = self._factors
+            if f is not None and f.downsample_factor == 1:
+                have = (
+                    f"the top {f.max_rank} of {f.full_rank} full-resolution ranks"
+                    if f.max_rank < f.full_rank
+                    else "full-resolution factors with the last vectors approximate"
+                )
+                return f"keeping {have}; Compute the rest finishes the full-resolution SVD."
+            if f is not None:
                 return (
                     f"keeping the preview computed on a {f.width}×{f.height} copy; "
                     "Compute the rest finishes the full-resolution SVD."
@@ -665,5 +751,5 @@ class ImageSession(QtCore.QObject):
                 self._request_metrics()
             if not self._sweep:
                 self._request_sweep()
-            self._request_codecs(gen)
+            self._codecs_after_measurements(want=True)
         self.jobs_changed.emit()

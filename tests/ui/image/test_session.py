@@ -145,8 +145,10 @@ def test_cancel_says_so_keeps_the_preview_and_resumes(qtbot, tab, gate, big_rgb)
     tab.status_message.connect(said.append)
     with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
         tab.open_file(big_rgb)
-    qtbot.waitUntil(lambda: s.codecs is not None, timeout=TIMEOUT)
-    assert "image.svd" in s.computing()
+    qtbot.waitUntil(lambda: bool(s.sweep), timeout=TIMEOUT)
+    # The PNG/JPEG sizes wait for the full-resolution factors (they slowed the SVD down).
+    assert "image.svd" in s.computing() and "image.codecs" not in s.computing()
+    assert s.codecs is None
     tab.runner.cancel_all()  # what the status bar's Cancel and Esc do
     assert s.cancelled() == ["image.svd"] and s.computing() == []
     assert s.is_preview and s.factors is not None  # what was computed is kept
@@ -163,7 +165,7 @@ def test_cancel_says_so_keeps_the_preview_and_resumes(qtbot, tab, gate, big_rgb)
 def test_cancelled_codecs_do_not_wait_for_ever(qtbot, tab, monkeypatch, tmp_path):
     started = threading.Event()
 
-    def slow_codecs(reference, job=None):
+    def slow_codecs(pixels, mode, job=None):
         started.set()
         while not job.cancelled():
             threading.Event().wait(0.01)
@@ -377,3 +379,152 @@ def test_a_new_metric_field_gets_a_row_by_name(qtbot, monkeypatch):
     assert table.value("new_index") == "0.1235"
     assert table.value("energy_retained") == "99.75 %" and table.value("rank") == "4"
     assert table.value("png_bytes") == "900 B" and table.value("jpeg_bytes") == "–"
+
+
+def test_switching_the_colour_mode_back_reuses_the_kept_factors(qtbot, tab, tmp_path):
+    path = tmp_path / "m.png"
+    Image.fromarray(smooth_rgb(64, 80)).save(path)
+    s = tab.session
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        tab.open_file(str(path))
+    qtbot.waitUntil(lambda: s.full and s.codecs is not None and not s.computing(), timeout=TIMEOUT)
+    rgb, rgb_codecs = s.factors, s.codecs
+    s.set_rank(7)
+    qtbot.waitUntil(lambda: s.metrics_current and not s.computing(), timeout=TIMEOUT)
+    rgb_metrics = s.metrics
+    s.set_mode("ycbcr")
+    qtbot.waitUntil(lambda: s.full and s.codecs is not None and not s.computing(), timeout=TIMEOUT)
+    ycc = s.factors
+    assert ycc.mode == "ycbcr" and ycc is not rgb
+    starts: list[str] = []
+    tab.runner.started.connect(lambda channel, _i, _d: starts.append(channel))
+    s.set_mode("rgb")
+    # At once, without an SVD: the same factors and PNG/JPEG figures as before the switch.
+    assert s.factors is rgb and s.full and s.codecs is rgb_codecs and s.k == 7
+    assert "image.svd" not in starts and "image.preview" not in starts
+    assert "image.codecs" not in starts
+    qtbot.waitUntil(lambda: s.metrics_current, timeout=TIMEOUT)
+    assert s.metrics.psnr_db == pytest.approx(rgb_metrics.psnr_db, abs=1e-9)
+    s.set_mode("ycbcr")
+    assert s.factors is ycc and "image.svd" not in starts
+    # Another image forgets them: its colour modes are decomposed afresh.
+    other = tmp_path / "n.png"
+    Image.fromarray(smooth_rgb(50, 70)).save(other)
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        tab.open_file(str(other))
+    qtbot.waitUntil(lambda: s.full and not s.computing(), timeout=TIMEOUT)
+    starts.clear()
+    s.set_mode("rgb")
+    assert s.factors is None and "image.svd" in starts
+
+
+def test_factors_are_not_kept_past_the_memory_budget(qtbot, tab, tmp_path, monkeypatch):
+    monkeypatch.setattr(session_module, "factor_cache_budget", lambda: 1000)  # bytes
+    path = tmp_path / "b.png"
+    Image.fromarray(smooth_rgb(64, 80)).save(path)
+    s = tab.session
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        tab.open_file(str(path))
+    qtbot.waitUntil(lambda: s.full and not s.computing(), timeout=TIMEOUT)
+    s.set_mode("ycbcr")
+    qtbot.waitUntil(lambda: s.full and not s.computing(), timeout=TIMEOUT)
+    s.set_mode("rgb")
+    assert s.factors is None and "image.svd" in s.computing()  # decomposed again
+    qtbot.waitUntil(lambda: s.full, timeout=TIMEOUT)
+
+
+def test_stages_of_the_full_svd_wait_to_be_measured(qtbot, tab, monkeypatch, big_rgb):
+    """A progressive SVD's stages are shown, but metrics, sweep and codecs wait for the end."""
+    proceed = threading.Event()
+    staged = threading.Event()
+
+    def staged_svd(pixels, mode="rgb", *, preview_side=None, release_gil=False, job=None):
+        if preview_side is not None:
+            return decompose_image(pixels, mode, preview_side=preview_side, release_gil=True)
+        full = decompose_image(pixels, mode)
+        job.partial(full)  # a stage: every rank (as the quick factors are)
+        staged.set()
+        while not proceed.wait(0.01):
+            if job.cancelled():
+                raise Cancelled()
+        return full
+
+    monkeypatch.setattr(session_module, "decompose_image", staged_svd)
+    monkeypatch.setattr(session_module, "FULL_IN_PROCESS", False)
+    monkeypatch.setattr(session_module, "PREVIEW_ABOVE_PIXELS", 10_000)
+    monkeypatch.setattr(session_module, "PREVIEW_SIDE", 60)
+    s = tab.session
+    starts: list[str] = []
+    tab.runner.started.connect(lambda channel, _i, _d: starts.append(channel))
+    tab.open_file(big_rgb)
+    qtbot.waitUntil(
+        lambda: s.factors is not None and s.factors.downsample_factor == 1, timeout=TIMEOUT
+    )
+    assert staged.is_set() and not s.full and s.metrics is None and s.sweep == []
+    starts.clear()
+    s.set_rank(12)  # a release during the SVD: measured when the final factors land
+    assert s.computing() == ["image.svd"] and starts == []
+    proceed.set()
+    qtbot.waitUntil(lambda: s.full and s.metrics_current and bool(s.sweep), timeout=TIMEOUT)
+    assert s.metrics.rank == 12 and "image.codecs" in starts
+    assert "(preview)" not in tab.ui.recon_pane.title.text()
+
+
+def test_a_cancel_during_a_stage_says_what_is_kept(qtbot, tab, monkeypatch, big_rgb):
+    from svdstudio.engine import decompose_topk
+    from svdstudio.engine.image import ImageFactors
+
+    def top_stage(pixels, mode="rgb", *, preview_side=None, release_gil=False, job=None):
+        if preview_side is not None:
+            return decompose_image(pixels, mode, preview_side=preview_side, release_gil=True)
+        chans = [np.ascontiguousarray(pixels[..., c], dtype=np.float32) for c in range(3)]
+        tops = tuple(decompose_topk(ch, 40, allow_float32=True) for ch in chans)
+        job.partial(ImageFactors("rgb", *pixels.shape[:2], ("R", "G", "B"), tops))
+        while not job.cancelled():
+            threading.Event().wait(0.01)
+        raise Cancelled()
+
+    monkeypatch.setattr(session_module, "decompose_image", top_stage)
+    monkeypatch.setattr(session_module, "FULL_IN_PROCESS", False)
+    monkeypatch.setattr(session_module, "PREVIEW_ABOVE_PIXELS", 10_000)
+    monkeypatch.setattr(session_module, "PREVIEW_SIDE", 60)
+    s = tab.session
+    said: list[str] = []
+    tab.status_message.connect(said.append)
+    tab.open_file(big_rgb)
+    qtbot.waitUntil(
+        lambda: s.factors is not None and s.factors.downsample_factor == 1, timeout=TIMEOUT
+    )
+    tab.runner.cancel_all()
+    assert s.cancelled() == ["image.svd"] and s.computing() == []
+    assert said[-1] == (
+        "Cancelled: keeping the top 40 of 150 full-resolution ranks; "
+        "Compute the rest finishes the full-resolution SVD."
+    )
+    assert s.factors.max_rank == 40 and not s.full
+    s.resume()  # the full SVD again; the stage on show is measured when it is replaced
+    assert s.computing() == ["image.svd"]
+
+
+def test_png_jpeg_sizes_start_after_the_metrics_and_the_sweep(qtbot, tab, tmp_path):
+    """Run together the three measurements held three copies of a big image at once."""
+    path = tmp_path / "q.png"
+    Image.fromarray(smooth_rgb(64, 80)).save(path)
+    s = tab.session
+    events: list[tuple[str, str]] = []
+    tab.runner.started.connect(lambda channel, _i, _d: events.append(("start", channel)))
+    tab.runner.result_ready.connect(lambda channel, _i, _v: events.append(("end", channel)))
+    tab.open_file(str(path))
+    qtbot.waitUntil(lambda: s.full and s.codecs is not None and not s.computing(), timeout=TIMEOUT)
+    codecs = events.index(("start", "image.codecs"))
+    ends = [
+        i for i, e in enumerate(events) if e in (("end", "image.metrics"), ("end", "image.sweep"))
+    ]
+    starts = [
+        i
+        for i, e in enumerate(events)
+        if e in (("start", "image.metrics"), ("start", "image.sweep"))
+    ]
+    assert len(starts) == 2 and len(ends) == 2 and max(ends) < codecs
+    assert events.count(("start", "image.codecs")) == 1
+    assert s.metrics.png_bytes == s.codecs.png_bytes  # the table got the sizes afterwards
