@@ -59,6 +59,7 @@ __all__ = [
     "MAX_MATRIX_VALUES",
     "MatrixFileError",
     "ParsedText",
+    "check_matrix_size",
     "format_matrix_text",
     "parse_matrix_bytes",
     "parse_matrix_text",
@@ -536,26 +537,55 @@ def read_matrix_in_blocks(
         raise _error(source, exc.reason) from None
     with fh:
         size = os.fstat(fh.fileno()).st_size
-        head = fh.read(2**20)
-        simple = (
-            size <= BLOCK_READ_BYTES
-            or head.startswith((_NPY_MAGIC, _ZIP_MAGIC))
-            or b"\n" not in head  # one huge line, or old Mac line ends: the one-go path
-            or (b"\x00" in head)  # UTF-16/32 or binary: decode_text knows what to say
-        )
-        if not simple:
-            if size > MAX_BLOCK_READ_BYTES:
-                raise _error(
-                    source,
-                    f"the file is {describe_size(size)}; text matrix files up to "
-                    f"{describe_size(MAX_BLOCK_READ_BYTES)} can be opened (as .npy, up to "
-                    f"{MAX_MATRIX_VALUES:,} values)",
-                )
+        if _in_blocks(fh, source, size):
             fh.seek(0)
             return _read_blocks(fh, source, size, job, decimal_comma)
     if job is not None:
         job.report(-1, f"Reading {source}")
     return read_matrix(path, decimal_comma=decimal_comma)
+
+
+def check_matrix_size(path: str | os.PathLike[str]) -> None:
+    """Refuse at once (MatrixFileError, the reader's own message) a file that
+    :func:`read_matrix_in_blocks` would refuse for its size: a caller that reads in the
+    background can then say so before it starts, and keep what is on show."""
+    p = Path(path)
+    source = p.name or str(path)
+    try:
+        fh = open_regular_file(p, source)
+    except InputFileError as exc:
+        raise _error(source, exc.reason) from None
+    with fh:
+        size = os.fstat(fh.fileno()).st_size
+        if not _in_blocks(fh, source, size):
+            fh.seek(0)
+            if fh.read(len(_NPY_MAGIC)) != _NPY_MAGIC and size > MAX_MATRIX_FILE_BYTES:
+                raise _error(
+                    source,
+                    f"the file is {describe_size(size)}; matrix files up to "
+                    f"{describe_size(MAX_MATRIX_FILE_BYTES)} can be opened (as .npy, up to "
+                    f"{MAX_MATRIX_VALUES:,} values)",
+                )
+
+
+def _in_blocks(fh: BinaryIO, source: str, size: int) -> bool:
+    """Whether a file of ``size`` bytes open in ``fh`` is read a block of lines at a time
+    (big line-based text), refusing one above :data:`MAX_BLOCK_READ_BYTES`."""
+    head = fh.read(2**20)
+    simple = (
+        size <= BLOCK_READ_BYTES
+        or head.startswith((_NPY_MAGIC, _ZIP_MAGIC))
+        or b"\n" not in head  # one huge line, or old Mac line ends: the one-go path
+        or (b"\x00" in head)  # UTF-16/32 or binary: decode_text knows what to say
+    )
+    if not simple and size > MAX_BLOCK_READ_BYTES:
+        raise _error(
+            source,
+            f"the file is {describe_size(size)}; text matrix files up to "
+            f"{describe_size(MAX_BLOCK_READ_BYTES)} can be opened (as .npy, up to "
+            f"{MAX_MATRIX_VALUES:,} values)",
+        )
+    return not simple
 
 
 def _read_blocks(

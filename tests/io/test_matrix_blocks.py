@@ -138,3 +138,36 @@ def test_row_and_value_limits(tmp_path, monkeypatch):
     monkeypatch.setattr(matrix, "MAX_MATRIX_VALUES", 200)
     with pytest.raises(MatrixFileError, match="holds more than 200 values"):
         read_matrix_in_blocks(path)
+
+
+@pytest.mark.parametrize(
+    ("head", "size", "words"),
+    [
+        # Line-based text above the block reader's limit (read in blocks, refused by size).
+        (b"1,2\n3,4\n" * 200_000, 3 * 2**30, "text matrix files up to 1.0 GiB"),
+        # Text the block reader hands to read_matrix (a hole of zero bytes after the head).
+        (b"1,2\n3,4\n", 5 * 2**30, "matrix files up to 256 MiB"),
+        (b"1,2,3,4" * 10, 300 * 2**20, "matrix files up to 256 MiB"),  # no line end
+    ],
+)
+def test_check_matrix_size_refuses_what_the_reader_would(tmp_path, head, size, words):
+    from tests._hostile import sparse_file
+
+    path = sparse_file(tmp_path / "big.csv", size, head=head)
+    with pytest.raises(MatrixFileError) as caught:
+        matrix.check_matrix_size(path)
+    assert words in str(caught.value) and "big.csv" in str(caught.value)
+    with pytest.raises(MatrixFileError) as again:  # the reader itself says the same
+        read_matrix_in_blocks(path)
+    assert str(again.value) == str(caught.value)
+
+
+def test_check_matrix_size_passes_what_the_reader_reads(tmp_path):
+    text = tmp_path / "a.csv"
+    text.write_text("\n".join(_rows(40, 5)) + "\n")
+    npy = tmp_path / "a.npy"
+    np.save(npy, np.arange(12.0).reshape(3, 4))
+    for path in (text, npy):
+        assert matrix.check_matrix_size(path) is None
+    with pytest.raises(MatrixFileError, match="is a folder"):
+        matrix.check_matrix_size(tmp_path)

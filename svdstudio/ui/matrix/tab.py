@@ -31,6 +31,7 @@ from svdstudio.engine.stepwise import (
 )
 from svdstudio.io.matrix import (
     MATRIX_FILE_FILTER,
+    check_matrix_size,
     read_matrix,
     read_matrix_in_blocks,
     write_matrix,
@@ -237,6 +238,11 @@ class MatrixTab(QWidget):
         except OSError:
             size = 0  # read_matrix says what is wrong with it
         if self._runner is not None and size > BACKGROUND_OPEN_BYTES:
+            try:
+                check_matrix_size(path)  # a file too big is refused now, not after a job
+            except (ValueError, OSError) as exc:
+                self._show_error("Could not open matrix", str(exc))
+                return False
             return self._open_in_background(path)
         try:
             loaded = read_matrix(path)
