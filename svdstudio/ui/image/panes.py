@@ -20,6 +20,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
+from svdstudio.ui.widgets.steady_label import LabelBox
+
 __all__ = ["FIT_PADDING", "ImagePane", "PaneGroup", "link_panes", "to_qimage"]
 
 FIT_PADDING = 0.01
@@ -58,7 +60,9 @@ class ImagePane(QtWidgets.QWidget):
         self.title.setSizePolicy(
             QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
         )
-        lay.addWidget(self.title)
+        # In a box: a caption that changes every frame of a drag must not relayout the window.
+        self.title_box = LabelBox(self.title)
+        lay.addWidget(self.title_box)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("#f4f5f7")
         self.graphics.ci.setContentsMargins(0, 0, 0, 0)

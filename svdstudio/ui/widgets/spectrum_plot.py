@@ -31,6 +31,7 @@ from svdstudio.ui.widgets.spectrum_items import (
     SpectrumSeries,
     ValueAxis,
 )
+from svdstudio.ui.widgets.steady_label import LabelBox
 
 __all__ = ["SpectrumPlot", "use_settings"]
 
@@ -194,6 +195,8 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._label.setSizePolicy(
             QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
         )
+        # In a box: the label changes on every step of a drag and must not relayout the window.
+        self._label_box = LabelBox(self._label)
         self._fixed_controls = (k_label, self.rank_spin, self._log_check, self._style_combo)
         for col, widget in enumerate(self._fixed_controls):
             row.addWidget(widget, 0, col)
@@ -211,11 +214,11 @@ class SpectrumPlot(QtWidgets.QWidget):
         label_row = 0 if self.width() >= needed else 1
         if label_row != self._label_row:
             self._label_row = label_row
-            self._controls.removeWidget(self._label)
+            self._controls.removeWidget(self._label_box)
             if label_row == 0:
-                self._controls.addWidget(self._label, 0, 4)
+                self._controls.addWidget(self._label_box, 0, 4)
             else:
-                self._controls.addWidget(self._label, 1, 0, 1, 5)
+                self._controls.addWidget(self._label_box, 1, 0, 1, 5)
 
     def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
         super().resizeEvent(ev)
