@@ -60,9 +60,7 @@ class FastErrorMapper:
         """Indices for ``shown`` (uint8, the reference's shape); the buffer is reused."""
         shown = np.asarray(shown)
         if shown.shape[:2] != self.shape or len(_planes(shown)) != len(self._ref):
-            raise ValueError(
-                f"shown pixels {shown.shape} do not match the reference {self.shape}"
-            )
+            raise ValueError(f"shown pixels {shown.shape} do not match the reference {self.shape}")
         if shown.ndim == 3:
             np.copyto(self._shown, shown.transpose(2, 0, 1))
             planes = list(self._shown)
