@@ -214,7 +214,11 @@ class ImageRenderer(QtCore.QObject):
 
     def _on_rank(self, preview: bool) -> None:
         s, ui = self.session, self.ui
-        ui.spectrum.set_rank(max(s.chroma_k, 1) if self.chroma_driven() else s.k)
+        if not preview:
+            # Mid-drag the spectrum already shows the rank (it sent it); setting it there
+            # would make it the plot's committed rank, and the release would then see no
+            # change and never commit (the metrics stayed stale after every mouse drag).
+            ui.spectrum.set_rank(max(s.chroma_k, 1) if self.chroma_driven() else s.k)
         if s.chroma_k != ui.chroma_spin.value():
             ui.chroma_spin.blockSignals(True)
             ui.chroma_spin.setValue(s.chroma_k)
