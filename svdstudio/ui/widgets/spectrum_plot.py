@@ -31,7 +31,7 @@ from svdstudio.ui.widgets.spectrum_items import (
     SpectrumSeries,
     ValueAxis,
 )
-from svdstudio.ui.widgets.steady_label import LabelBox
+from svdstudio.ui.widgets.steady_label import SteadyLabel
 
 __all__ = ["SpectrumPlot", "use_settings"]
 
@@ -183,7 +183,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._style_combo.setToolTip("Draw the singular values as bars or as stems")
         self._style_combo.currentIndexChanged.connect(lambda i: self.set_stems(i == 1))
         self._style_combo.activated.connect(lambda i: self._remember("stems", i == 1))
-        self._label = QtWidgets.QLabel()
+        self._label = SteadyLabel("", self)
         self._label.setObjectName("spectrumLabel")
         self._label.setAccessibleName("Rank summary")
         self._label.setToolTip(
@@ -195,8 +195,8 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._label.setSizePolicy(
             QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
         )
-        # In a box: the label changes on every step of a drag and must not relayout the window.
-        self._label_box = LabelBox(self._label)
+        # A slot: the label changes on every step of a drag and must not relayout the window.
+        self._label_box = self._label.slot()
         self._fixed_controls = (k_label, self.rank_spin, self._log_check, self._style_combo)
         for col, widget in enumerate(self._fixed_controls):
             row.addWidget(widget, 0, col)
