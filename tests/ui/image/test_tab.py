@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from svdstudio.engine.image import reconstruct_image
+from svdstudio.engine.image import display_grid, reconstruct_image
 from svdstudio.io.image_factors import load_factors
 from svdstudio.io.images import load_image
 from svdstudio.resources import resource_path
@@ -154,6 +154,14 @@ def test_gallery_labels(qtbot, tab, small_gray):
     captions = [c.caption.text() for c in tab.ui.cards]
     assert captions[0].startswith("k = 8:") and "dB" in captions[0]
     assert captions[3].startswith("k = full:")
+    # The full-rank card is the image itself, subsampled like the others.
+    pic = tab.ui.cards[3].image()
+    rows, cols = display_grid(72, 96, image_tab_module.THUMB_SIDE)
+    want = np.rint(load_image(small_gray).pixels[rows, cols]).astype(np.uint8)
+    got = np.array(
+        [[QtGui.qGray(pic.pixel(x, y)) for x in range(pic.width())] for y in range(pic.height())]
+    )
+    np.testing.assert_array_equal(got, want)
     assert tab.findChild(QtWidgets.QWidget, "imageGallery") is tab.ui.gallery
 
 
