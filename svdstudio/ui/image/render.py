@@ -27,7 +27,7 @@ from svdstudio.engine.image import (
     rank_one_layer,
     reconstruct_image,
 )
-from svdstudio.engine.image.display_fast import FastErrorMapper
+from svdstudio.engine.image.display_fast import FastErrorMapper, one_blas_thread
 from svdstudio.io.images import to_uint8
 from svdstudio.ui.image.layout import VIEW_INDEX, ImageLayout
 from svdstudio.ui.image.metrics_table import fmt_percent
@@ -84,6 +84,7 @@ class ImageRenderer(QtCore.QObject):
         self._regrid.timeout.connect(self._follow_pane_size)
         for pane in self._compare_panes():
             pane.view.sigResized.connect(self._regrid.start)
+        ui.view_tabs.currentChanged.connect(lambda _i: self._regrid.start())
         ui.mode_combo.currentIndexChanged.connect(self._on_mode_combo)
         ui.chroma_spin.valueChanged.connect(self._on_chroma_spin)
         ui.channel_combo.currentIndexChanged.connect(lambda _i: self._show_spectrum())
@@ -106,9 +107,10 @@ class ImageRenderer(QtCore.QObject):
         """The display grid of a ``height``×``width`` image in the compare panes as laid out."""
         sizes = []
         for pane in self._compare_panes():
-            if pane.isVisible():
-                dpr = pane.graphics.devicePixelRatioF()
-                sizes.append((pane.view.width() * dpr, pane.view.height() * dpr))
+            # A pane on a hidden view tab keeps its laid-out size; one never laid out is
+            # tiny (ignored by pane_grid) and its first resize brings the grid in line.
+            dpr = pane.graphics.devicePixelRatioF()
+            sizes.append((pane.view.width() * dpr, pane.view.height() * dpr))
         return pane_grid(height, width, sizes, MAX_DISPLAY_SIDE)
 
     def _follow_pane_size(self) -> None:
@@ -278,7 +280,11 @@ class ImageRenderer(QtCore.QObject):
             return
         self._show_original_if_needed()
         chroma = s.chroma_arg()
-        u8 = self.display.render(s.k, chroma)
+        if preview:
+            with one_blas_thread():  # a few rank-1 terms: a second BLAS thread only waits
+                u8 = self.display.render(s.k, chroma)
+        else:
+            u8 = self.display.render(s.k, chroma)
         size = self._source_size()
         self.ui.recon_pane.set_pixels(u8, size)
         err = self._errors.compute(u8)
