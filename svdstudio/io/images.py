@@ -8,7 +8,10 @@ Safety: Pillow's decompression-bomb limit (``Image.MAX_IMAGE_PIXELS``) is respec
 changed.  A file above it raises :class:`ImageTooLargeError` with the pixel count; the caller
 may then re-open it explicitly with ``max_pixels=<that count>`` and ``downscale_to=<pixels>``
 (JPEG decodes straight at 1/2, 1/4 or 1/8 scale via ``Image.draft``; other formats decode and
-are reduced by an integer factor).  Truncated files are never loaded partially.
+are reduced by an integer factor), or at full size with ``accept_large=True`` once the user
+accepted that very file (the limit stays in force for every other file).
+:func:`probe_image` reads only the header (size, format) and applies the same checks, so a
+caller can ask before decoding.  Truncated files are never loaded partially.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ __all__ = [
     "encode_png",
     "jpeg_round_trip",
     "load_image",
+    "probe_image",
     "save_png",
     "to_uint8",
 ]
@@ -124,7 +128,7 @@ def _open_unchecked(path: str) -> Image.Image:
     raise ImageFileError(f"{path}: not an image file Pillow can read")
 
 
-def _open(path: str, max_pixels: int | None) -> Image.Image:
+def _open(path: str, max_pixels: int | None, accept_large: bool = False) -> Image.Image:
     limit = Image.MAX_IMAGE_PIXELS
     try:
         with warnings.catch_warnings():
@@ -133,6 +137,8 @@ def _open(path: str, max_pixels: int | None) -> Image.Image:
             im: Image.Image = Image.open(path)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         im = _open_unchecked(path)
+        if accept_large and (max_pixels is None or im.width * im.height <= max_pixels):
+            return im  # the user accepted this file above the limit
         if max_pixels is None or im.width * im.height > max_pixels:
             size = im.size
             im.close()
@@ -244,12 +250,50 @@ def _to_pixels(im: Image.Image, bg: tuple[int, int, int], notes: list[str]) -> n
     return np.asarray(im if mode == "RGB" else im.convert("RGB"), dtype=np.float32)
 
 
+@dataclass(frozen=True)
+class ImageProbe:
+    """What an image file's header says: ``size`` = (width, height), ``format``, ``mode``."""
+
+    path: str
+    size: tuple[int, int]
+    format: str | None
+    mode: str
+
+    @property
+    def pixel_count(self) -> int:
+        return int(self.size[0]) * int(self.size[1])
+
+    @property
+    def is_color(self) -> bool:
+        """Whether :func:`load_image` will give H×W×3 pixels (a guess from the mode)."""
+        return self.mode not in ("1", "L", "LA", "La", "I", "F") and not self.mode.startswith("I;")
+
+
+def probe_image(path: str | os.PathLike[str], *, accept_large: bool = False) -> ImageProbe:
+    """Read only the header of ``path``, with :func:`load_image`'s checks (no pixel decoded).
+
+    Raises :class:`ImageTooLargeError` above the decompression-bomb limit unless
+    ``accept_large``, and :class:`ImageFileError` for a file that is not a readable image.
+    """
+    spath = str(path)
+    try:
+        open_regular_file(Path(spath), spath).close()
+    except InputFileError as exc:
+        raise ImageFileError(str(exc)) from None
+    im = _open(spath, None, accept_large)
+    try:
+        return ImageProbe(spath, (int(im.width), int(im.height)), im.format, im.mode)
+    finally:
+        im.close()
+
+
 def load_image(
     path: str | os.PathLike[str],
     *,
     background: tuple[int, int, int] = (255, 255, 255),
     max_pixels: int | None = None,
     downscale_to: int | None = None,
+    accept_large: bool = False,
 ) -> LoadedImage:
     """Load ``path`` as float32 pixels in [0, 255] (see the module docstring).
 
@@ -258,6 +302,9 @@ def load_image(
     Passing a larger value is how a caller accepts a file the user confirmed.
     ``downscale_to``: if given, the result has at most about this many pixels (integer
     reduction; JPEG decodes directly at reduced scale).
+    ``accept_large``: the user accepted *this* file above the decompression-bomb limit: it
+    is decoded at full size (``max_pixels``, if given, still caps it).  Pillow's global
+    limit is not changed.
     Raises :class:`ImageFileError` (a ValueError) naming the file on any failure.
     """
     spath = str(path)
@@ -268,7 +315,7 @@ def load_image(
     except InputFileError as exc:
         raise ImageFileError(str(exc)) from None
     notes: list[str] = []
-    src = _open(spath, max_pixels)
+    src = _open(spath, max_pixels, accept_large)
     im = src
     try:
         original_size = (int(im.width), int(im.height))
@@ -284,7 +331,12 @@ def load_image(
                 im.draft(im.mode, (max(1, im.width // factor), max(1, im.height // factor)))
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                # Accepted: a frame of the accepted size may warn (1–2× the limit); a frame
+                # beyond twice the limit still stops Pillow (DecompressionBombError).
+                if accept_large:
+                    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                else:
+                    warnings.simplefilter("error", Image.DecompressionBombWarning)
                 im.load()
                 _check_finite(im, spath)
                 if factor > 1:
@@ -307,7 +359,15 @@ def load_image(
         except ImageFileError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageTooLargeError(spath, original_size, Image.MAX_IMAGE_PIXELS or 0) from None
+            if not accept_large:
+                raise ImageTooLargeError(
+                    spath, original_size, Image.MAX_IMAGE_PIXELS or 0
+                ) from None
+            raise ImageFileError(
+                f"{spath}: Pillow's {im.format or 'image'} decoder refuses frames of more than "
+                f"twice its safety limit ({2 * (Image.MAX_IMAGE_PIXELS or 0):,} pixels), even "
+                "accepted; open a downscaled copy instead"
+            ) from None
         except MemoryError:
             raise ImageFileError(f"{spath}: not enough memory to decode this image") from None
         except _DECODE_ERRORS as exc:

@@ -19,6 +19,7 @@ from svdstudio.io.images import (
     encode_png,
     jpeg_round_trip,
     load_image,
+    probe_image,
     save_png,
 )
 from svdstudio.resources import resource_path
@@ -210,6 +211,42 @@ def test_bomb_jpeg_uses_draft(tmp_path, monkeypatch):
         load_image(tmp_path / "big.jpg")
     small = load_image(tmp_path / "big.jpg", max_pixels=64 * 80, downscale_to=64 * 80 // 16)
     assert small.pixels.shape[:2] == (16, 20)
+
+
+@pytest.mark.parametrize("ext", ["png", "jpg"])
+def test_accepted_large_image_opens_in_full_and_the_limit_stays(tmp_path, monkeypatch, ext):
+    rgb = gradient(40, 48)
+    path = tmp_path / f"big.{ext}"
+    Image.fromarray(rgb).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 1920 px: between 1× and 2×
+    with pytest.raises(ImageTooLargeError):
+        probe_image(path)
+    probe = probe_image(path, accept_large=True)
+    assert probe.size == (48, 40) and probe.pixel_count == 1920 and probe.is_color
+    full = load_image(path, accept_large=True)
+    assert full.pixels.shape == (40, 48, 3) and not any("Downscaled" in n for n in full.notes)
+    if ext == "png":
+        np.testing.assert_array_equal(full.pixels, rgb)
+    assert Image.MAX_IMAGE_PIXELS == 1000
+    with pytest.raises(ImageTooLargeError):  # another call, not accepted: refused again
+        load_image(path)
+    # max_pixels still caps an accepted file.
+    with pytest.raises(ImageTooLargeError, match="1,920 pixels"):
+        load_image(path, accept_large=True, max_pixels=1500)
+
+
+def test_probe_reads_the_header_only_and_names_bad_files(tmp_path):
+    noise = np.random.default_rng(0).integers(0, 255, (30, 20), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "g.png")
+    cut = tmp_path / "cut.png"
+    cut.write_bytes((tmp_path / "g.png").read_bytes()[:200])  # of about 650
+    probe = probe_image(cut)  # the header is whole; the pixels are not read
+    assert probe.size == (20, 30) and probe.format == "PNG" and not probe.is_color
+    with pytest.raises(ImageFileError, match="truncated or corrupt"):
+        load_image(cut)
+    (tmp_path / "x.png").write_text("no picture")
+    with pytest.raises(ImageFileError, match=r"x\.png"):
+        probe_image(tmp_path / "x.png")
 
 
 def test_max_pixels_stricter_than_pillow(tmp_path):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from PySide6 import QtCore
 
-from svdstudio.engine.image import display_grid, reconstruct_image
+from svdstudio.engine.image import display_grid, mode_reference, reconstruct_image
 from svdstudio.io.images import to_uint8
 from svdstudio.ui.image.layout import ImageLayout
 from svdstudio.ui.image.metrics_table import byte_unit, fmt_bytes
@@ -111,7 +111,12 @@ class ImageMeasurements(QtCore.QObject):
             card.set_content(0, None, "")
         for card, k in zip(self.ui.cards, ranks, strict=False):
             m = by_rank.get(k)
-            pic = to_uint8(reconstruct_image(f, k, None, rows=rows, cols=cols))
+            if k == f.full_rank and f.mode != "ycbcr" and s.metric_original is not None:
+                # A at full rank is the image itself: no (rows × r)·(r × cols) product of
+                # thousands of terms in the GUI thread (YCbCr keeps its chroma rank).
+                pic = to_uint8(mode_reference(s.metric_original[rows, cols], f.mode))
+            else:
+                pic = to_uint8(reconstruct_image(f, k, None, rows=rows, cols=cols))
             name = "full" if k == f.full_rank else str(k)
             if m is not None and m.chroma_rank is not None:
                 name += f" (chroma {m.chroma_rank})"

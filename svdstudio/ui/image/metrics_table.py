@@ -179,6 +179,8 @@ class MetricsTable(QtWidgets.QTableWidget):
 
     def set_stale(self, stale: bool) -> None:
         """Grey the values out while they are being recomputed for a new rank."""
+        if bool(stale) == self.stale:
+            return  # mid-drag this comes every frame: restyling 18 rows each time is waste
         self.stale = bool(stale)
         colour = STALE_COLOUR if stale else self._normal
         for row in range(len(self.rows)):

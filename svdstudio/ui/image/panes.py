@@ -20,6 +20,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
+from svdstudio.ui.widgets.steady_label import SteadyLabel
+
 __all__ = ["FIT_PADDING", "ImagePane", "PaneGroup", "link_panes", "to_qimage"]
 
 FIT_PADDING = 0.01
@@ -49,7 +51,7 @@ class ImagePane(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        self.title = QtWidgets.QLabel(title)
+        self.title = SteadyLabel(title, self)
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title.setStyleSheet("font-weight: 600;")
         self.title.setAccessibleName(f"{title} caption")
@@ -58,7 +60,8 @@ class ImagePane(QtWidgets.QWidget):
         self.title.setSizePolicy(
             QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
         )
-        lay.addWidget(self.title)
+        # A slot: a caption that changes every frame of a drag must not relayout the window.
+        lay.addWidget(self.title.slot())
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("#f4f5f7")
         self.graphics.ci.setContentsMargins(0, 0, 0, 0)

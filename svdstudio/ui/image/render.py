@@ -3,9 +3,18 @@
 :class:`ImageRenderer` edits k through the session (the spectrum displays and edits it, the
 session owns it) and redraws from the session's signals.  Moving k only redraws the on-screen
 pixels from the cached factors (a :class:`DisplayReconstructor`); metrics follow on release.
+
+The compare panes are drawn from a display grid at the panes' own resolution (a stride no
+coarser than one image sample per device pixel of the largest pane, and at most
+:data:`MAX_DISPLAY_SIDE` a side): a 12-MP photo in a 570-pixel pane is rebuilt from 0.3 MP, not
+from 12 (zooming in is the zoom detail's job).  The grid follows pane resizes (debounced).
+While the cutoff is dragged, rank changes are coalesced: the panes are redrawn once per
+event-loop turn, at the latest rank.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from PySide6 import QtCore
@@ -18,17 +27,39 @@ from svdstudio.engine.image import (
     rank_one_layer,
     reconstruct_image,
 )
-from svdstudio.engine.image.crop import ErrorMapper
+from svdstudio.engine.image.display_fast import FastErrorMapper, one_blas_thread
 from svdstudio.io.images import to_uint8
 from svdstudio.ui.image.layout import VIEW_INDEX, ImageLayout
 from svdstudio.ui.image.metrics_table import fmt_percent
 from svdstudio.ui.image.session import ImageSession
 from svdstudio.ui.image.views import ERROR_LUT, signed_to_uint8
 
-__all__ = ["ERROR_LUT", "LAYER_SIDE", "MAX_DISPLAY_SIDE", "ImageRenderer"]
+__all__ = ["ERROR_LUT", "LAYER_SIDE", "MAX_DISPLAY_SIDE", "ImageRenderer", "pane_grid"]
 
 MAX_DISPLAY_SIDE = 1600
 LAYER_SIDE = 800
+REGRID_MS = 150  # a pane resize settles this long before the display grid follows it
+MIN_PANE_PX = 48  # a pane smaller than this is not laid out yet: the grid falls back
+
+
+def pane_grid(
+    height: int, width: int, panes_px: list[tuple[float, float]], max_side: int
+) -> tuple[slice, slice]:
+    """Strided rows/columns for panes of ``panes_px`` = [(width, height) device px].
+
+    The stride is the largest that still gives at least one sample per device pixel of the
+    biggest pane when the whole image is fitted in it (never coarser than the screen), and
+    at least the stride that keeps the grid within ``max_side``.  No usable pane: the
+    ``max_side`` grid alone.
+    """
+    cap = max(1, math.ceil(max(height, width) / max(1, int(max_side))))
+    sizes = [(pw, ph) for pw, ph in panes_px if pw >= MIN_PANE_PX and ph >= MIN_PANE_PX]
+    step = cap
+    if sizes:
+        # Image pixels per screen pixel of a fitted pane; the finest pane decides.
+        per_px = min(max(width / pw, height / ph) for pw, ph in sizes)
+        step = max(cap, math.floor(per_px))
+    return slice(0, height, step), slice(0, width, step)
 
 
 class ImageRenderer(QtCore.QObject):
@@ -39,8 +70,21 @@ class ImageRenderer(QtCore.QObject):
         self.session = session
         self.ui = ui
         self.display: DisplayReconstructor | None = None
-        self._errors: ErrorMapper | None = None
+        self._errors: FastErrorMapper | None = None
         self._zoom = None  # ZoomDetail, told about rank changes (set by the tab)
+        self._grid: tuple[slice, slice] | None = None  # the display grid of ``display``
+        # Mid-drag rank changes are drawn once per event-loop turn, at the latest rank.
+        self._frame = QtCore.QTimer(self)
+        self._frame.setSingleShot(True)
+        self._frame.setInterval(0)
+        self._frame.timeout.connect(lambda: self.render(preview=True))
+        self._regrid = QtCore.QTimer(self)
+        self._regrid.setSingleShot(True)
+        self._regrid.setInterval(REGRID_MS)
+        self._regrid.timeout.connect(self._follow_pane_size)
+        for pane in self._compare_panes():
+            pane.view.sigResized.connect(self._regrid.start)
+        ui.view_tabs.currentChanged.connect(lambda _i: self._regrid.start())
         ui.mode_combo.currentIndexChanged.connect(self._on_mode_combo)
         ui.chroma_spin.valueChanged.connect(self._on_chroma_spin)
         ui.channel_combo.currentIndexChanged.connect(lambda _i: self._show_spectrum())
@@ -54,6 +98,30 @@ class ImageRenderer(QtCore.QObject):
         session.factors_changed.connect(self._on_factors)
         session.rank_changed.connect(self._on_rank)
         self._update_chroma_enabled()
+
+    def _compare_panes(self) -> tuple:
+        ui = self.ui
+        return (ui.original_pane, ui.recon_pane, ui.error_pane)
+
+    def display_grid_for(self, height: int, width: int) -> tuple[slice, slice]:
+        """The display grid of a ``height``×``width`` image in the compare panes as laid out."""
+        sizes = []
+        for pane in self._compare_panes():
+            # A pane on a hidden view tab keeps its laid-out size; one never laid out is
+            # tiny (ignored by pane_grid) and its first resize brings the grid in line.
+            dpr = pane.graphics.devicePixelRatioF()
+            sizes.append((pane.view.width() * dpr, pane.view.height() * dpr))
+        return pane_grid(height, width, sizes, MAX_DISPLAY_SIDE)
+
+    def _follow_pane_size(self) -> None:
+        """A pane was resized: rebuild the grid if the panes now need another stride."""
+        f = self.session.factors
+        if f is None or self.display is None:
+            return
+        if self.display_grid_for(f.height, f.width) != self._grid:
+            self._build_display()
+            self._show_original()
+            self.render()
 
     def set_zoom(self, zoom: object) -> None:
         """The zoom detail to tell about rank changes."""
@@ -111,16 +179,15 @@ class ImageRenderer(QtCore.QObject):
         f = s.factors
         if self._zoom is not None:
             self._zoom.clear()
+        self._frame.stop()
         if f is None:
             self.display = None
+            self._grid = None
             ui.spectrum.clear()
             self._show_original()
             return
-        rows, cols = display_grid(f.height, f.width, MAX_DISPLAY_SIDE)
-        self.display = DisplayReconstructor(f, rows, cols)
-        original = s.metric_original
-        assert original is not None
-        self._errors = ErrorMapper(mode_reference(original[rows, cols], f.mode))
+        self._build_display()
+        self._show_original()
         ui.chroma_spin.blockSignals(True)
         ui.chroma_spin.setRange(0, f.max_chroma_rank)
         ui.chroma_spin.setValue(s.chroma_k)
@@ -138,16 +205,32 @@ class ImageRenderer(QtCore.QObject):
         self.render()
         self.render_layers()
 
+    def _build_display(self) -> None:
+        """The display reconstructor and error mapper on the grid the panes need now."""
+        f, original = self.session.factors, self.session.metric_original
+        assert f is not None and original is not None
+        rows, cols = self.display_grid_for(f.height, f.width)
+        self._grid = (rows, cols)
+        self.display = DisplayReconstructor(f, rows, cols)
+        self._errors = FastErrorMapper(mode_reference(original[rows, cols], f.mode))
+
     def _on_rank(self, preview: bool) -> None:
         s, ui = self.session, self.ui
-        ui.spectrum.set_rank(max(s.chroma_k, 1) if self.chroma_driven() else s.k)
+        if not preview:
+            # Mid-drag the spectrum already shows the rank (it sent it); setting it there
+            # would make it the plot's committed rank, and the release would then see no
+            # change and never commit (the metrics stayed stale after every mouse drag).
+            ui.spectrum.set_rank(max(s.chroma_k, 1) if self.chroma_driven() else s.k)
         if s.chroma_k != ui.chroma_spin.value():
             ui.chroma_spin.blockSignals(True)
             ui.chroma_spin.setValue(s.chroma_k)
             ui.chroma_spin.blockSignals(False)
-        self.render(preview=preview)
-        if not preview:
-            self.render_layers()
+        if preview:
+            self._frame.start()  # coalesced: one redraw per event-loop turn
+            return
+        self._frame.stop()
+        self.render()
+        self.render_layers()
 
     def _show_spectrum(self) -> None:
         f = self.session.factors
@@ -183,7 +266,7 @@ class ImageRenderer(QtCore.QObject):
         if pixels is None:
             return
         h, w = pixels.shape[:2]
-        rows, cols = display_grid(h, w, MAX_DISPLAY_SIDE)
+        rows, cols = self.display_grid_for(h, w)
         ref = mode_reference(pixels[rows, cols], self.session.mode)
         self.ui.original_pane.set_pixels(to_uint8(ref), self._source_size())
         self.ui.recon_pane.set_pixels(None)
@@ -192,11 +275,16 @@ class ImageRenderer(QtCore.QObject):
     def render(self, preview: bool = False) -> None:
         """Redraw the rank-k and error panes (``preview``: mid-drag, keep it cheap)."""
         s = self.session
+        self._frame.stop()
         if self.display is None or s.factors is None or self._errors is None:
             return
         self._show_original_if_needed()
         chroma = s.chroma_arg()
-        u8 = self.display.render(s.k, chroma)
+        # One BLAS thread: a drag frame adds a few rank-1 terms, and while a worker process
+        # decomposes on both cores a second GUI-thread BLAS thread only waits for a core
+        # (a 500×667 rank-32 rebuild took 72 ms that way).
+        with one_blas_thread():
+            u8 = self.display.render(s.k, chroma)
         size = self._source_size()
         self.ui.recon_pane.set_pixels(u8, size)
         err = self._errors.compute(u8)

@@ -10,6 +10,7 @@ first shown.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Signal
 
 from svdstudio.engine.image import ImageFactors, reconstruct_image
+from svdstudio.engine.image.factors import TOPK_DEFAULT, choose_method
 from svdstudio.io.image_factors import FACTOR_FILE_FILTER, FACTOR_SUFFIXES, load_factors
 from svdstudio.io.images import (
     IMAGE_FILE_FILTER,
@@ -24,6 +26,7 @@ from svdstudio.io.images import (
     ImageTooLargeError,
     LoadedImage,
     load_image,
+    probe_image,
     to_uint8,
 )
 from svdstudio.resources import resource_path
@@ -38,9 +41,78 @@ from svdstudio.ui.image.zoom import ZoomDetail
 from svdstudio.ui.widgets import file_dialogs
 from svdstudio.workers import JobRunner
 
-__all__ = ["GALLERY_RANKS", "MAX_DISPLAY_SIDE", "MODES", "SAMPLES", "THUMB_SIDE", "ImageTab"]
+__all__ = [
+    "GALLERY_RANKS",
+    "MAX_DISPLAY_SIDE",
+    "MODES",
+    "SAMPLES",
+    "THUMB_SIDE",
+    "ImageTab",
+    "ask_large_image",
+    "available_memory",
+    "full_open_bytes",
+]
 
 DOWNSCALE_TO = 16_000_000
+# Above this many pixels the file is decoded on a worker thread (Pillow releases the GIL):
+# a 12-MP JPEG takes 0.25–0.5 s, far over a 50 ms frame.
+DECODE_IN_THREAD_ABOVE = 2_000_000
+# The full image is offered only if its estimated memory fits in this share of what is free.
+MEMORY_SHARE = 0.8
+
+
+def full_open_bytes(width: int, height: int, color: bool) -> int:
+    """Estimated peak bytes of opening a ``width``×``height`` image in full and decomposing it.
+
+    The float32 pixels, plus the working set of the SVD: one float32 channel at a time
+    (two copies while it is decomposed) and the float32 factors of every channel (the full
+    U, σ, Vᵀ, or only the top :data:`TOPK_DEFAULT` triplets where the full SVD is too slow).
+    """
+    nc = 3 if color else 1
+    plane = 4 * width * height
+    p = min(width, height)
+    k = TOPK_DEFAULT if choose_method(height, width) == "topk" else p
+    factors = nc * 4 * k * (width + height + 1)
+    return nc * plane + 2 * plane + factors
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation now (None when unknown)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def ask_large_image(parent: QtWidgets.QWidget, text: str, offer_full: bool) -> str:
+    """Ask what to do with an image above the safety limit: "downscale", "full" or "cancel"."""
+    box = QtWidgets.QMessageBox(parent)
+    box.setIcon(QtWidgets.QMessageBox.Icon.Question)
+    box.setWindowTitle("Very large image")
+    box.setText(text)
+    down = box.addButton("Open a downscaled copy", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+    full = (
+        box.addButton("Open the full image", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+        if offer_full
+        else None
+    )
+    cancel = box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(down)
+    box.setEscapeButton(cancel)
+    box.exec()
+    clicked = box.clickedButton()
+    if clicked is down:
+        return "downscale"
+    if full is not None and clicked is full:
+        return "full"
+    return "cancel"
 
 
 class ImageTab(QtWidgets.QWidget):
@@ -226,28 +298,70 @@ class ImageTab(QtWidgets.QWidget):
                 return
 
     def open_file(self, path: str) -> bool:
-        """Open an image (or a factor file); on failure explain and keep the current image."""
+        """Open an image (or a factor file); on failure explain and keep the current image.
+
+        The header is read here (size, the safety limit's question); a big image is decoded
+        on a worker thread (True then means "opening": ``file_opened`` follows, and a decode
+        failure is reported by the main window with the file's name, the current image
+        staying on show).
+        """
         path = str(Path(path).expanduser())
         self._pending_open = None  # the user's choice wins over the remembered file
+        self.runner.cancel("image.decode")  # ... and over a file still being decoded
         if Path(path).suffix.lower() in FACTOR_SUFFIXES:
             return self.open_factor_file(path)
+        options: dict[str, object] = {}
         try:
-            img = load_image(path)
+            probe = probe_image(path)
+            pixels = probe.pixel_count
         except ImageTooLargeError as exc:
-            if not self._ask_downscale(exc):
+            choice = self._ask_downscale(exc)
+            if choice == "cancel":
                 self._status(f"Did not open {Path(path).name}: too large.")
                 return False
-            try:
-                img = load_image(path, max_pixels=exc.pixel_count, downscale_to=DOWNSCALE_TO)
-            except (ImageFileError, MemoryError) as exc2:
-                self._error(str(exc2))
-                return False
+            if choice == "full":
+                options = {"accept_large": True}
+                pixels = exc.pixel_count
+            else:
+                options = {"max_pixels": exc.pixel_count, "downscale_to": DOWNSCALE_TO}
+                pixels = min(exc.pixel_count, DOWNSCALE_TO)
         except ImageFileError as exc:
             self._error(str(exc))
             return False
+        if pixels > DECODE_IN_THREAD_ABOVE:
+            self._decode_in_thread(path, options)
+            return True
+        try:
+            img = load_image(path, **options)  # type: ignore[arg-type]
+        except (ImageFileError, MemoryError) as exc:
+            self._error(str(exc))
+            return False
+        self._opened(img, path)
+        return True
+
+    def _opened(self, img: LoadedImage, path: str) -> None:
         self._set_image(img)
         self.file_opened.emit(str(Path(path).resolve()))
-        return True
+
+    def _decode_in_thread(self, path: str, options: dict[str, object]) -> None:
+        """Decode on the "image.decode" channel (latest wins); the GUI stays responsive."""
+        name = Path(path).name
+        self._status(f"Decoding {name}…")
+
+        def failed(message: str, _details: str) -> None:
+            # The main window reports the failure (runner.failed); the current image stays.
+            self._status(f"Did not open {name}: {message}")
+
+        self.runner.submit(
+            "image.decode",
+            load_image,
+            path,
+            description=f"Image: decoding {name}",
+            in_process=False,
+            on_result=lambda img: self._opened(img, path),
+            on_error=failed,
+            **options,
+        )
 
     def open_factor_file(self, path: str) -> bool:
         """Open a saved factor file: its stored-rank image becomes the reference image."""
@@ -281,16 +395,43 @@ class ImageTab(QtWidgets.QWidget):
         self.file_opened.emit(str(Path(path).resolve()))
         return True
 
-    def _ask_downscale(self, exc: ImageTooLargeError) -> bool:
-        answer = QtWidgets.QMessageBox.question(
-            self,
-            "Very large image",
-            f"{Path(exc.path).name} is {exc.size[0]:,}×{exc.size[1]:,} = {exc.pixel_count:,} "
-            f"pixels, above the safety limit of {exc.limit:,} pixels (it could be a "
-            "decompression bomb).\n\nOpen a downscaled copy (about "
-            f"{DOWNSCALE_TO // 1_000_000} megapixels) instead?",
+    def _ask_downscale(self, exc: ImageTooLargeError) -> str:
+        """Ask about an image above the safety limit: "downscale", "full" or "cancel".
+
+        The full image is offered only when its estimated memory (the float32 image and the
+        SVD's working set) fits in :data:`MEMORY_SHARE` of the memory available now.
+        """
+        w, h = exc.size
+        try:
+            color = probe_image(exc.path, accept_large=True).is_color
+        except ImageFileError:
+            color = True
+        need = full_open_bytes(w, h, color)
+        free = available_memory()
+        offer_full = free is not None and need <= MEMORY_SHARE * free
+        gib = 2**30
+        if free is None:
+            memory = (
+                f"Opening it in full would need about {need / gib:.1f} GiB; the free memory "
+                "of this machine is unknown, so only a downscaled copy is offered."
+            )
+        elif offer_full:
+            memory = (
+                f"Opening it in full needs about {need / gib:.1f} GiB (float32 pixels and the "
+                f"SVD's working set); {free / gib:.1f} GiB are available."
+            )
+        else:
+            memory = (
+                f"Opening it in full would need about {need / gib:.1f} GiB (float32 pixels and "
+                f"the SVD's working set), more than the {free / gib:.1f} GiB available."
+            )
+        text = (
+            f"{Path(exc.path).name} is {w:,}×{h:,} = {exc.pixel_count:,} pixels, above the "
+            f"safety limit of {exc.limit:,} pixels (it could be a decompression bomb).\n\n"
+            f"Open a downscaled copy (about {DOWNSCALE_TO // 1_000_000} megapixels) instead?"
+            f"\n\n{memory}"
         )
-        return answer == QtWidgets.QMessageBox.StandardButton.Yes
+        return ask_large_image(self, text, offer_full)
 
     def _set_image(
         self, img: LoadedImage, header_name: str = "", factors: ImageFactors | None = None

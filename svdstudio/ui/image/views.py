@@ -59,6 +59,10 @@ class ThumbnailCard(QtWidgets.QFrame):
         self.setAccessibleName(f"Gallery rank {rank}")
         self._rescale()
 
+    def image(self) -> QtGui.QImage | None:
+        """The card's picture at its own resolution (None when empty)."""
+        return self._image
+
     def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
         super().resizeEvent(ev)
         self._rescale()

@@ -31,6 +31,7 @@ from svdstudio.ui.widgets.spectrum_items import (
     SpectrumSeries,
     ValueAxis,
 )
+from svdstudio.ui.widgets.steady_label import SteadyLabel
 
 __all__ = ["SpectrumPlot", "use_settings"]
 
@@ -182,7 +183,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._style_combo.setToolTip("Draw the singular values as bars or as stems")
         self._style_combo.currentIndexChanged.connect(lambda i: self.set_stems(i == 1))
         self._style_combo.activated.connect(lambda i: self._remember("stems", i == 1))
-        self._label = QtWidgets.QLabel()
+        self._label = SteadyLabel("", self)
         self._label.setObjectName("spectrumLabel")
         self._label.setAccessibleName("Rank summary")
         self._label.setToolTip(
@@ -194,6 +195,8 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._label.setSizePolicy(
             QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
         )
+        # A slot: the label changes on every step of a drag and must not relayout the window.
+        self._label_box = self._label.slot()
         self._fixed_controls = (k_label, self.rank_spin, self._log_check, self._style_combo)
         for col, widget in enumerate(self._fixed_controls):
             row.addWidget(widget, 0, col)
@@ -211,11 +214,11 @@ class SpectrumPlot(QtWidgets.QWidget):
         label_row = 0 if self.width() >= needed else 1
         if label_row != self._label_row:
             self._label_row = label_row
-            self._controls.removeWidget(self._label)
+            self._controls.removeWidget(self._label_box)
             if label_row == 0:
-                self._controls.addWidget(self._label, 0, 4)
+                self._controls.addWidget(self._label_box, 0, 4)
             else:
-                self._controls.addWidget(self._label, 1, 0, 1, 5)
+                self._controls.addWidget(self._label_box, 1, 0, 1, 5)
 
     def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
         super().resizeEvent(ev)

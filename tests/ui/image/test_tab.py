@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 
 import numpy as np
 import pytest
 from PIL import Image
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from svdstudio.engine.image import reconstruct_image
+from svdstudio.engine.image import display_grid, reconstruct_image
 from svdstudio.io.image_factors import load_factors
 from svdstudio.io.images import load_image
 from svdstudio.resources import resource_path
@@ -153,6 +154,14 @@ def test_gallery_labels(qtbot, tab, small_gray):
     captions = [c.caption.text() for c in tab.ui.cards]
     assert captions[0].startswith("k = 8:") and "dB" in captions[0]
     assert captions[3].startswith("k = full:")
+    # The full-rank card is the image itself, subsampled like the others.
+    pic = tab.ui.cards[3].image()
+    rows, cols = display_grid(72, 96, image_tab_module.THUMB_SIDE)
+    want = np.rint(load_image(small_gray).pixels[rows, cols]).astype(np.uint8)
+    got = np.array(
+        [[QtGui.qGray(pic.pixel(x, y)) for x in range(pic.width())] for y in range(pic.height())]
+    )
+    np.testing.assert_array_equal(got, want)
     assert tab.findChild(QtWidgets.QWidget, "imageGallery") is tab.ui.gallery
 
 
@@ -169,22 +178,100 @@ def test_bad_files_keep_current_image(qtbot, tab, tmp_path, messages, small_gray
     assert tab.session.image.path == small_gray and tab.session.factors is not None
 
 
-def test_bomb_offers_downscaled_copy(qtbot, tab, tmp_path, monkeypatch):
+@pytest.fixture
+def bomb(tmp_path, monkeypatch):
+    """A 160×120 PNG above a safety limit of 5000 pixels, and the question's answers."""
     img = np.random.default_rng(0).integers(0, 255, (120, 160), dtype=np.uint8)
-    Image.fromarray(img).save(tmp_path / "big.png")
+    path = tmp_path / "big.png"
+    Image.fromarray(img).save(path)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5000)
     monkeypatch.setattr(image_tab_module, "DOWNSCALE_TO", 4800)
-    asked = []
+    asked: list[tuple[str, bool]] = []
+    answer = {"choice": "downscale"}
 
-    def answer(parent, title, text, *a, **k):
-        asked.append(text)
-        return QtWidgets.QMessageBox.StandardButton.Yes
+    def ask(parent, text, offer_full):
+        asked.append((text, offer_full))
+        return answer["choice"]
 
-    monkeypatch.setattr(QtWidgets.QMessageBox, "question", answer)
-    open_and_wait(qtbot, tab, str(tmp_path / "big.png"))
-    assert "19,200 pixels" in asked[0]
+    monkeypatch.setattr(image_tab_module, "ask_large_image", ask)
+    return path, img, asked, answer
+
+
+def test_bomb_offers_downscaled_copy(qtbot, tab, bomb):
+    path, _img, asked, _answer = bomb
+    open_and_wait(qtbot, tab, str(path))
+    text, offer_full = asked[0]
+    assert "19,200 pixels" in text and offer_full  # 160×120 fits in any machine's memory
     assert tab.session.pixels.shape[0] * tab.session.pixels.shape[1] <= 4800
     assert "Downscaled" in tab.ui.notes_label.text()
+    assert Image.MAX_IMAGE_PIXELS == 5000  # the limit is never raised
+
+
+def test_bomb_full_image_when_memory_allows(qtbot, tab, bomb, monkeypatch):
+    path, img, asked, answer = bomb
+    answer["choice"] = "full"
+    monkeypatch.setattr(image_tab_module, "available_memory", lambda: 8 * 2**30)
+    open_and_wait(qtbot, tab, str(path))
+    text, offer_full = asked[0]
+    need = image_tab_module.full_open_bytes(160, 120, False)
+    # float32 pixels, two working copies of the channel, full factors (p = 120).
+    assert need == 3 * 4 * 160 * 120 + 4 * 120 * (160 + 120 + 1)
+    assert offer_full and f"about {need / 2**30:.1f} GiB" in text and "8.0 GiB" in text
+    np.testing.assert_array_equal(tab.session.pixels, img.astype(np.float32))
+    assert "Downscaled" not in tab.ui.notes_label.text()
+    assert Image.MAX_IMAGE_PIXELS == 5000
+
+
+def test_bomb_full_image_not_offered_without_memory(qtbot, tab, bomb, monkeypatch, small_gray):
+    path, _img, asked, answer = bomb
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)  # 72×96 opens without a question
+    open_and_wait(qtbot, tab, small_gray)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5000)
+    monkeypatch.setattr(image_tab_module, "available_memory", lambda: 100_000)
+    answer["choice"] = "cancel"
+    assert not tab.open_file(str(path))
+    assert len(asked) == 1
+    text, offer_full = asked[0]
+    assert not offer_full and "more than the 0.0 GiB available" in text
+    # Refused: nothing is lost, the image on show stays.
+    assert tab.session.image.path == small_gray and tab.session.factors is not None
+
+
+def test_big_file_decodes_on_a_thread_and_a_failure_keeps_the_image(
+    qtbot, tab, tmp_path, monkeypatch, small_gray
+):
+    open_and_wait(qtbot, tab, small_gray)
+    monkeypatch.setattr(image_tab_module, "DECODE_IN_THREAD_ABOVE", 1000)
+    rgb = np.random.default_rng(1).integers(0, 255, (60, 80, 3), dtype=np.uint8)
+    good = tmp_path / "photo.png"
+    Image.fromarray(rgb).save(good)
+    threads = []
+    real = image_tab_module.load_image
+
+    def spy(*a, **k):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(*a, **k)
+
+    monkeypatch.setattr(image_tab_module, "load_image", spy)
+    opened = []
+    tab.file_opened.connect(opened.append)
+    with qtbot.waitSignals([tab.factors_ready, tab.metrics_ready], timeout=TIMEOUT):
+        assert tab.open_file(str(good))
+        assert tab.session.image.path == small_gray  # still decoding: the old one shows
+    assert threads == [False] and opened and opened[0].endswith("photo.png")
+    np.testing.assert_array_equal(tab.session.pixels, rgb.astype(np.float32))
+    # A file whose header is fine but whose data is cut: the failure leaves the image.
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(good.read_bytes()[:300])
+    failures = []
+    tab.runner.failed.connect(lambda *a: failures.append(a))
+    statuses = []
+    tab.status_message.connect(statuses.append)
+    assert tab.open_file(str(cut))
+    qtbot.waitUntil(lambda: bool(failures), timeout=TIMEOUT)
+    assert "cut.png" in failures[0][2] and "truncated or corrupt" in failures[0][2]
+    assert any(t.startswith("Did not open cut.png") for t in statuses)
+    assert tab.session.image.path == str(good)
 
 
 def test_ycbcr_mode_and_chroma_rank(qtbot, tab, small_rgb):

@@ -1,0 +1,106 @@
+"""SteadyLabel: a label whose text changes every frame without relaying out the window.
+
+``QLabel.setText`` always calls ``updateGeometry()``, and every layout it passes through
+answers with its own ``updateGeometry()``: one new caption per frame re-lays out the whole
+window, and each ``QTabWidget`` on the way repaints all of itself (measured: the full
+1920×1080 window repainted on every step of a rank drag).  Qt skips all that for a widget of
+fixed size, so a :class:`SteadyLabel` keeps a fixed size, given by a :class:`LabelSlot` that
+takes its place in the layout (a widget with no layout of its own, which ends the chain).  The
+slot changes its (fixed) height only when a new text needs another number of lines.  The
+label stays a child of the slot's parent, so its geometry reads as before.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+__all__ = ["LabelSlot", "SteadyLabel"]
+
+
+class SteadyLabel(QtWidgets.QLabel):
+    """A QLabel sized by its :class:`LabelSlot` (create the slot with :meth:`slot`)."""
+
+    def __init__(self, text: str = "", parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self._slot: LabelSlot | None = None
+
+    def slot(self) -> LabelSlot:
+        """The widget to put into a layout in this label's place."""
+        if self._slot is None:
+            self._slot = LabelSlot(self)
+        return self._slot
+
+    def setText(self, text: str) -> None:  # the Qt name, shadowed on purpose
+        if text == self.text():
+            return
+        super().setText(text)
+        if self._slot is not None:
+            self._slot.refit()
+
+
+class LabelSlot(QtWidgets.QWidget):
+    """Stands in a layout for a :class:`SteadyLabel` and keeps the label over itself."""
+
+    def __init__(self, label: SteadyLabel) -> None:
+        super().__init__(label.parentWidget())
+        self.label = label
+        self.setSizePolicy(
+            label.sizePolicy().horizontalPolicy(), QtWidgets.QSizePolicy.Policy.Fixed
+        )
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.refit()
+
+    def _needed_height(self) -> int:
+        label = self.label
+        if label.wordWrap():
+            h = label.heightForWidth(max(self.width(), 1))
+            if h >= 0:
+                return max(h, label.minimumSizeHint().height(), 1)
+        return label.sizeHint().height()
+
+    def refit(self) -> None:
+        """Grow or shrink to the label's text (a relayout only if the height changes)."""
+        h = self._needed_height()
+        if self.minimumHeight() != h or self.maximumHeight() != h:
+            self.setFixedHeight(h)
+        self._place()
+
+    def _place(self) -> None:
+        label = self.label
+        parent = self.parentWidget()
+        if parent is not None and label.parentWidget() is not parent:
+            label.setParent(parent)  # the slot was put into another widget's layout
+            label.setVisible(self.isVisible())
+            label.raise_()
+        if label.size() != self.size():
+            label.setFixedSize(self.size())
+        if label.pos() != self.pos():
+            label.move(self.pos())
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(self.label.sizeHint().width(), self._needed_height())
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(self.label.minimumSizeHint().width(), self._needed_height())
+
+    def event(self, ev: QtCore.QEvent) -> bool:
+        if ev.type() == QtCore.QEvent.Type.ParentChange:
+            self._place()
+        return super().event(ev)
+
+    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(ev)
+        self.refit()
+
+    def moveEvent(self, ev: QtGui.QMoveEvent) -> None:
+        super().moveEvent(ev)
+        self._place()
+
+    def showEvent(self, ev: QtGui.QShowEvent) -> None:
+        super().showEvent(ev)
+        self.label.show()
+        self._place()
+
+    def hideEvent(self, ev: QtGui.QHideEvent) -> None:
+        super().hideEvent(ev)
+        self.label.hide()
