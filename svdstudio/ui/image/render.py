@@ -226,6 +226,8 @@ class ImageRenderer(QtCore.QObject):
             ui.chroma_spin.setValue(s.chroma_k)
             ui.chroma_spin.blockSignals(False)
         if preview:
+            if self._zoom is not None:
+                self._zoom.rank_changed(True)  # the stale detail goes now, not a turn later
             self._frame.start()  # coalesced: one redraw per event-loop turn
             return
         self._frame.stop()

@@ -532,12 +532,13 @@ class ImageSession(QtCore.QObject):
             chroma,
             description=f"Image: metrics for k = {k}",
             in_process=False,
-            on_result=lambda m: self._on_metrics(m, gen),
+            on_result=lambda m, f=f: self._on_metrics(m, gen, f),
             on_error=lambda _m, _d: self._codecs_after_measurements(),
         )
 
-    def _on_metrics(self, m: ImageMetrics, gen: int) -> None:
-        if gen != self._generation:
+    def _on_metrics(self, m: ImageMetrics, gen: int, factors: ImageFactors) -> None:
+        if gen != self._generation or factors is not self._factors:
+            self._codecs_after_measurements()
             return
         self._metrics = self._honest(m)
         self.metrics_ready.emit()
@@ -590,12 +591,14 @@ class ImageSession(QtCore.QObject):
             step=step,
             description="Image: quality at several ranks",
             in_process=False,
-            on_result=lambda s: self._on_sweep(s, gen),
+            on_result=lambda s, f=f: self._on_sweep(s, gen, f),
             on_error=lambda _m, _d: self._codecs_after_measurements(),
         )
 
-    def _on_sweep(self, sweep: list[ImageMetrics], gen: int) -> None:
-        if gen != self._generation or self._factors is None:
+    def _on_sweep(self, sweep: list[ImageMetrics], gen: int, factors: ImageFactors) -> None:
+        # Measured on other factors (a preview's, replaced by a stage meanwhile): not these.
+        if gen != self._generation or factors is not self._factors:
+            self._codecs_after_measurements()
             return
         self._sweep = [self._honest(m) for m in sweep]
         self.sweep_ready.emit()
