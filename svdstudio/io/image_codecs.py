@@ -9,7 +9,7 @@ import numpy as np
 
 from svdstudio.engine.image import psnr, ssim
 from svdstudio.engine.jobs import JobControl
-from svdstudio.io.images import encode_jpeg, encode_png, jpeg_round_trip
+from svdstudio.io.images import encode_jpeg, encode_png, jpeg_round_trip, to_uint8
 
 __all__ = [
     "DEFAULT_JPEG_QUALITIES",
@@ -73,12 +73,14 @@ def codec_report(
     ``ssim_max_pixels`` pixels, where it would cost seconds per quality.
     """
     with_ssim = pixels.shape[0] * pixels.shape[1] <= ssim_max_pixels
+    # The 8-bit image every encoder is given, made once (not once per quality).
+    u8 = to_uint8(pixels)
     cannot: dict[str, str] = {}
     png = None
     reason = codec_cannot_store("PNG", pixels.shape)
     if reason is None:
         try:
-            png = len(encode_png(pixels))
+            png = len(encode_png(u8))
         except (OSError, ValueError) as exc:
             reason = f"PNG cannot store this image ({exc})"
     if reason is not None:
@@ -91,7 +93,7 @@ def codec_report(
 
             raise Cancelled()
         try:
-            nbytes, decoded = jpeg_round_trip(pixels, q)
+            nbytes, decoded = jpeg_round_trip(u8, q)
         except (OSError, ValueError) as exc:  # a limit libjpeg knows and we did not
             reason = f"JPEG cannot store this image ({exc})"
             points = []

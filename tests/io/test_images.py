@@ -319,3 +319,20 @@ def test_bad_factor_files(tmp_path):
     np.savez(tmp_path / "broken.npz", **data)
     with pytest.raises(ValueError, match="c1_u has shape"):
         load_factors(tmp_path / "broken.npz")
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (9, 4, 3), (1, 11), (13, 1, 3)])
+def test_to_uint8_in_bands_equals_one_pass(monkeypatch, shape):
+    import svdstudio.io.images as images_module
+
+    rng = np.random.default_rng(3)
+    pix = rng.uniform(-40, 300, size=shape).astype(np.float32)
+    pix.flat[:4] = [0.5, 1.5, 254.5, 255.49]  # ties round to even, as np.rint does
+    expected = np.clip(np.rint(pix), 0, 255).astype(np.uint8)
+    monkeypatch.setattr(images_module, "_UINT8_BAND_SAMPLES", 7)  # a few rows per band
+    got = images_module.to_uint8(pix)
+    assert got.dtype == np.uint8 and got.shape == shape
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(images_module.to_uint8(pix.astype(np.float64)), expected)
+    assert images_module.to_uint8(expected) is expected  # 8-bit input is not copied
+    assert pix.min() < 0  # the input is left alone
