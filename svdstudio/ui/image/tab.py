@@ -141,6 +141,7 @@ class ImageTab(QtWidgets.QWidget):
         self.zoom_detail = ZoomDetail(self.session, panes, ERROR_LUT, self)
         self.renderer.set_zoom(self.zoom_detail)
         self._pending_open: str | None = None  # reopened when the tab is first shown
+        self._opens = 0  # open_file calls so far: a deferred reopen yields to a newer one
         ui.open_button.clicked.connect(self.open_dialog)
         ui.sample_combo.activated.connect(self._on_sample)
         ui.fit_button.clicked.connect(self.fit_views)
@@ -272,7 +273,15 @@ class ImageTab(QtWidgets.QWidget):
         path, self._pending_open = self._pending_open, None
         if path and self.session.image is None:
             # After the show: the window paints first, then the decomposition starts.
-            QtCore.QTimer.singleShot(0, lambda: self.session.image is None and self.open_file(path))
+            # A file the user opened meanwhile wins, even while it is still being decoded
+            # (the session has no image yet then).
+            opens = self._opens
+            QtCore.QTimer.singleShot(
+                0,
+                lambda: (
+                    opens == self._opens and self.session.image is None and self.open_file(path)
+                ),
+            )
 
     # ================================================================== opening
     def open_dialog(self) -> None:
@@ -306,6 +315,7 @@ class ImageTab(QtWidgets.QWidget):
         staying on show).
         """
         path = str(Path(path).expanduser())
+        self._opens += 1
         self._pending_open = None  # the user's choice wins over the remembered file
         self.runner.cancel("image.decode")  # ... and over a file still being decoded
         if Path(path).suffix.lower() in FACTOR_SUFFIXES:

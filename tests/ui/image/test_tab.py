@@ -360,3 +360,34 @@ def test_colour_mode_choice_survives_a_grayscale_image(qtbot, tab, small_gray, s
     assert tab.ui.mode_combo.currentData() == "gray" and not tab.ui.mode_combo.isEnabled()
     open_and_wait(qtbot, tab, small_rgb)
     assert tab.ui.mode_combo.currentData() == "ycbcr" and tab.session.factors.mode == "ycbcr"
+
+
+@pytest.mark.parametrize("first", ["defaults", "remembered"])
+def test_a_file_opened_at_start_wins_over_the_deferred_reopen(qtbot, tmp_path, monkeypatch, first):
+    """A file opened just after the tab is shown (command line, drag-drop) while it is still
+    decoding on a thread must not be replaced by the sample or the remembered file, whose
+    open was deferred to the show (it once was: the sample cancelled the photo's decode)."""
+    monkeypatch.setattr(image_tab_module, "DECODE_IN_THREAD_ABOVE", 1000)
+    rgb = np.random.default_rng(2).integers(0, 255, (60, 80, 3), dtype=np.uint8)
+    photo = tmp_path / "photo.png"
+    Image.fromarray(rgb).save(photo)
+    runner = JobRunner()
+    t = ImageTab(runner)
+    qtbot.addWidget(t)
+    if first == "defaults":
+        t.load_defaults()
+    else:
+        other = tmp_path / "last.png"
+        Image.fromarray(rgb[:, ::-1].copy()).save(other)
+        settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
+        settings.setValue("image/lastFile", str(other))
+        t.restore_state(settings)
+    assert t.pending_file() is not None  # deferred until the tab is shown
+    t.show()
+    assert t.open_file(str(photo))  # decoding on a thread: the session has no image yet
+    assert t.session.image is None
+    qtbot.waitUntil(lambda: t.session.factors is not None, timeout=TIMEOUT)
+    qtbot.wait(50)  # the deferred reopen's turn has long come
+    assert t.session.name == "photo.png" and t.session.image.path == str(photo)
+    np.testing.assert_array_equal(t.session.pixels, rgb.astype(np.float32))
+    runner.shutdown()
