@@ -301,13 +301,19 @@ def one_run(app: QApplication, path: Path, decode_s: float, settings_dir: str) -
     # Cancel (Esc) during the full SVD of another mode.
     meter.start()
     s.set_mode("ycbcr")
-    wait(lambda: "image.svd" in s.computing() and s.svd_progress() is not None, 60)
+    started = wait(lambda: "image.svd" in s.computing() and s.svd_progress() is not None, 60)
     wait(lambda: False, 1.0)  # well inside the SVD
+    running = "image.svd" in s.computing()
     t = time.perf_counter()
     w.cancel_action.trigger()
     said = wait(lambda: "image.svd" in s.cancelled(), 5)
     idle = wait(lambda: w.runner.live_workers() <= 1, 5)  # the spare process may stay
     out["cancel"] = time.perf_counter() - t if said and idle else float("inf")
+    if out["cancel"] == float("inf"):  # say which condition failed, not only "inf"
+        print(
+            f"(cancel not measured: SVD started {started}, running at Esc {running}, "
+            f"said cancelled {said}, workers idle {idle}: {w.runner.live_workers()} alive)"
+        )
     out["gap_cancel"] = meter.stop()
     w.runner.shutdown()
     w.close()
