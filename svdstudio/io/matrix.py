@@ -477,6 +477,24 @@ def read_matrix_stream(fh: BinaryIO, source: str, *, decimal_comma: bool = False
     return parse_matrix_bytes(data, source, decimal_comma=decimal_comma)
 
 
+def _open_matrix_file(p: Path, source: str) -> tuple[BinaryIO, int]:
+    """The regular file ``p`` open for reading, and its size (refusals as MatrixFileError)."""
+    try:
+        fh = open_regular_file(p, source)
+    except InputFileError as exc:
+        raise _error(source, exc.reason) from None
+    return fh, os.fstat(fh.fileno()).st_size
+
+
+def _too_big_to_read_at_once(source: str, size: int) -> MatrixFileError:
+    return _error(
+        source,
+        f"the file is {describe_size(size)}; matrix files up to "
+        f"{describe_size(MAX_MATRIX_FILE_BYTES)} can be opened (as .npy, up to "
+        f"{MAX_MATRIX_VALUES:,} values)",
+    )
+
+
 def read_matrix(path: str | os.PathLike[str], *, decimal_comma: bool = False) -> np.ndarray:
     """Read a float64 2-D matrix from CSV, TSV, whitespace-separated text or ``.npy``.
 
@@ -486,24 +504,15 @@ def read_matrix(path: str | os.PathLike[str], *, decimal_comma: bool = False) ->
     """
     p = Path(path)
     source = p.name or str(path)
-    try:
-        # A .npy file may hold up to MAX_MATRIX_VALUES values; its header is checked below.
-        fh = open_regular_file(p, source)
-    except InputFileError as exc:
-        raise _error(source, exc.reason) from None
+    # A .npy file may hold up to MAX_MATRIX_VALUES values; its header is checked below.
+    fh, size = _open_matrix_file(p, source)
     with fh:
-        size = os.fstat(fh.fileno()).st_size
         try:
             head = fh.read(len(_NPY_MAGIC))
             if head == _NPY_MAGIC:
                 return _from_npy(fh, source, size)  # straight from the file: no second copy
             if size > MAX_MATRIX_FILE_BYTES:
-                raise _error(
-                    source,
-                    f"the file is {describe_size(size)}; matrix files up to "
-                    f"{describe_size(MAX_MATRIX_FILE_BYTES)} can be opened (as .npy, up to "
-                    f"{MAX_MATRIX_VALUES:,} values)",
-                )
+                raise _too_big_to_read_at_once(source, size)
             data = head + read_limited(
                 fh, source, MAX_MATRIX_FILE_BYTES - len(head), what="matrix files"
             )
@@ -531,12 +540,8 @@ def read_matrix_in_blocks(
     """
     p = Path(path)
     source = p.name or str(path)
-    try:
-        fh = open_regular_file(p, source)
-    except InputFileError as exc:
-        raise _error(source, exc.reason) from None
+    fh, size = _open_matrix_file(p, source)
     with fh:
-        size = os.fstat(fh.fileno()).st_size
         if _in_blocks(fh, source, size):
             fh.seek(0)
             return _read_blocks(fh, source, size, job, decimal_comma)
@@ -551,21 +556,12 @@ def check_matrix_size(path: str | os.PathLike[str]) -> None:
     background can then say so before it starts, and keep what is on show."""
     p = Path(path)
     source = p.name or str(path)
-    try:
-        fh = open_regular_file(p, source)
-    except InputFileError as exc:
-        raise _error(source, exc.reason) from None
+    fh, size = _open_matrix_file(p, source)
     with fh:
-        size = os.fstat(fh.fileno()).st_size
         if not _in_blocks(fh, source, size):
             fh.seek(0)
             if fh.read(len(_NPY_MAGIC)) != _NPY_MAGIC and size > MAX_MATRIX_FILE_BYTES:
-                raise _error(
-                    source,
-                    f"the file is {describe_size(size)}; matrix files up to "
-                    f"{describe_size(MAX_MATRIX_FILE_BYTES)} can be opened (as .npy, up to "
-                    f"{MAX_MATRIX_VALUES:,} values)",
-                )
+                raise _too_big_to_read_at_once(source, size)
 
 
 def _in_blocks(fh: BinaryIO, source: str, size: int) -> bool:
