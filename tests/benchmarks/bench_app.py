@@ -34,7 +34,6 @@ import numpy as np
 from PySide6.QtCore import (
     QElapsedTimer,
     QEvent,
-    QEventLoop,
     QObject,
     QPoint,
     QSettings,
@@ -45,6 +44,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from tests.benchmarks.bench_image import line, load, make_photo, spread
+from tests.benchmarks.qt_wait import wait
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -143,18 +143,6 @@ def caption_rank(label) -> int:
     """The rank in a "Rank k = 57 …" caption (-1 when there is none)."""
     words = label.text().split()
     return int(words[3].rstrip(",")) if len(words) > 3 and words[3].rstrip(",").isdigit() else -1
-
-
-def wait(predicate, timeout_s: float) -> bool:
-    """Run the event loop until ``predicate()`` holds (checked every 5 ms) or time runs out."""
-    end = time.monotonic() + timeout_s
-    loop = QEventLoop()
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        QTimer.singleShot(5, loop.quit)
-        loop.exec()
-    return predicate()
 
 
 _LAUNCH_CHILD = """

@@ -20,22 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
+
+from tests.benchmarks.qt_wait import wait as _wait
 
 GAP_GOAL_S = 1.5  # "moves at least every second or so"
 CANCEL_GOAL_S = 0.5  # from Cancel to the "Cancelled" sentence
-
-
-def _wait(predicate, timeout_s: float) -> bool:
-    end = time.monotonic() + timeout_s
-    loop = QEventLoop()
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        QTimer.singleShot(5, loop.quit)
-        loop.exec()
-    return predicate()
 
 
 def one_run(path: str, watch_s: float) -> tuple[list[float], float, str]:

@@ -17,26 +17,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np
-from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+from PySide6.QtCore import QElapsedTimer, QTimer
 from PySide6.QtWidgets import QApplication
 
 from svdstudio import engine
 from svdstudio.workers import JobRunner
 from tests import _jobs
+from tests.benchmarks.qt_wait import wait as _wait
 
 GAP_GOAL_MS = 250.0
 CANCEL_GOAL_S = 3.0
-
-
-def _wait(predicate, timeout_s: float) -> bool:
-    end = time.monotonic() + timeout_s
-    loop = QEventLoop()
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        QTimer.singleShot(5, loop.quit)
-        loop.exec()
-    return predicate()
 
 
 def worst_gap_during_svd(runner: JobRunner, n: int) -> float:
