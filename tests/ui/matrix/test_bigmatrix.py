@@ -17,18 +17,9 @@ from svdstudio.ui.matrix import results as results_module
 from svdstudio.ui.matrix import tab as tab_module
 from svdstudio.ui.matrix.results import PENDING_VIEWS
 from svdstudio.ui.matrix.tab import MatrixTab
-from svdstudio.workers import JobRunner
 
 N = 600  # above STEPWISE_MIN_SIZE, small enough to decompose in a second or two
 TIMEOUT = 120_000  # a busy 2-core machine
-
-
-@pytest.fixture
-def runner(qtbot):
-    r = JobRunner()
-    yield r
-    r.shutdown()
-    assert r.live_workers() == 0
 
 
 @pytest.fixture

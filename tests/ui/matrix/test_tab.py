@@ -9,21 +9,12 @@ from PySide6.QtWidgets import QApplication, QLabel, QSpinBox, QTableView
 
 from svdstudio.ui.matrix.presets import ARTICLE_MATRIX
 from svdstudio.ui.matrix.tab import MatrixTab
-from svdstudio.workers import JobRunner
 
 EDIT = Qt.ItemDataRole.EditRole
 # Printed in the reference article (2 decimals).
 ARTICLE_A2 = [[5.97, 5.80, 2.51], [0.12, 1.87, 0.72], [4.04, 0.26, 0.31], [-0.01, 5.91, 2.25]]
 ARTICLE_A1 = [[4.79, 6.57, 2.75], [0.96, 1.32, 0.55], [1.43, 1.95, 0.82], [2.92, 4.01, 1.67]]
 ARTICLE_U2S2 = [[-8.58, -1.43], [-1.73, 1.02], [-2.55, -3.15], [-5.23, 3.54]]
-
-
-@pytest.fixture
-def runner(qtbot):
-    r = JobRunner()
-    yield r
-    r.shutdown()
-    assert r.live_workers() == 0
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from svdstudio.ui.network.tab import NetworkTab
-from svdstudio.workers import JobRunner
 
 TIMEOUT = 60000
 
@@ -14,14 +13,6 @@ def open_network(qtbot, tab: NetworkTab, name: str) -> None:
     """Open a bundled network and wait until its original accuracy has been scored."""
     with qtbot.waitSignal(tab.session.accuracy_ready, timeout=TIMEOUT):
         assert tab.open_bundled(name)
-
-
-@pytest.fixture
-def runner():
-    r = JobRunner()
-    yield r
-    r.shutdown()
-    assert r.live_workers() == 0
 
 
 @pytest.fixture
