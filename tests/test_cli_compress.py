@@ -456,3 +456,34 @@ def test_full_rank_past_the_full_svds_reach_is_refused_first(tmp_path, monkeypat
     )
     with pytest.raises(CliError, match="rank 30 needs the full SVD of this 40×30 image"):
         compress.run(args)
+
+
+def test_a_rank_given_twice_is_computed_written_and_printed_once(tmp_path, monkeypatch, capsys):
+    """``-k 8 32 8``: one row and one PNG per distinct rank, in the order first given."""
+    from argparse import Namespace
+
+    from svdstudio.commands import compress
+
+    src = tmp_path / "pic.png"
+    make_image(src)
+    saved: list[str] = []
+    real = compress.save_png
+
+    def spy(out, rec):
+        saved.append(Path(out).name)
+        return real(out, rec)
+
+    monkeypatch.setattr(compress, "save_png", spy)
+    args = Namespace(
+        image=str(src),
+        rank=[8, 2, 8, 2],
+        mode="rgb",
+        chroma_rank=None,
+        outdir=str(tmp_path),
+        json=True,
+    )
+    assert compress.run(args) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["rank"] for row in rows] == [8, 2]
+    assert sorted(saved) == ["pic_rgb_k2.png", "pic_rgb_k8.png"]
+    assert [Path(row["output"]).name for row in rows] == ["pic_rgb_k8.png", "pic_rgb_k2.png"]

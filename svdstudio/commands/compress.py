@@ -191,6 +191,8 @@ def _check_args(args: argparse.Namespace, pixels: np.ndarray) -> tuple[str, list
     mode = effective_mode(pixels, args.mode)
     if args.chroma_rank is not None and mode == "ycbcr" and not 0 <= args.chroma_rank <= p:
         raise CliError(f"--chroma-rank must be between 0 and {p}")
+    # A rank given twice ("-k 8 8") is one output file: computed, written and printed once.
+    args.rank = list(dict.fromkeys(args.rank))
     ranks = list(args.rank)
     if mode == "ycbcr":
         # The chroma channels need their own rank too (the default one when none is given).
