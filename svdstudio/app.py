@@ -8,16 +8,14 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import (
-    QAction,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
-    QKeySequence,
     QUndoGroup,
 )
 from PySide6.QtWidgets import (
@@ -29,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from svdstudio import __version__
+from svdstudio.ui.main_menus import build_menus
 from svdstudio.ui.recent import RecentFiles
 from svdstudio.ui.tab_contract import Tab, TabSpec
 from svdstudio.ui.widgets import file_dialogs
@@ -115,7 +114,14 @@ class MainWindow(QMainWindow):
             page.setObjectName(f"{spec.kind}TabPending")
             self.tabs.addTab(page, spec.title)
         self._build_status_bar()
-        self._build_menus()
+        menus = build_menus(self)
+        self.recent_menu = menus.recent_menu
+        self.save_actions = menus.save_actions
+        self.cancel_action = menus.cancel_action
+        self.recent = RecentFiles(
+            self.settings, self.recent_menu, self.open_path, self, APPLICATION
+        )
+        self.recent.rebuild_menu()
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.runner.failed.connect(self._on_job_failed)
         self._closing = False
@@ -130,152 +136,6 @@ class MainWindow(QMainWindow):
         self.job_status = JobStatus(self.runner, self)
         self.statusBar().addPermanentWidget(self.job_status)
         self.statusBar().setObjectName("statusBar")
-
-    def _action(
-        self,
-        menu,
-        text: str,
-        slot: Callable[[], object],
-        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
-        tip: str = "",
-        name: str = "",
-    ) -> QAction:
-        act = QAction(text, self)
-        if shortcut is not None:
-            act.setShortcut(QKeySequence(shortcut))
-        if tip:
-            act.setStatusTip(tip)
-            act.setToolTip(tip)
-        if name:
-            act.setObjectName(name)
-        act.triggered.connect(lambda _checked=False: slot())
-        menu.addAction(act)
-        return act
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        std_key = QKeySequence.StandardKey
-        file_menu = bar.addMenu("&File")
-        self._action(
-            file_menu,
-            "&Open…",
-            self.open_dialog,
-            std_key.Open,
-            "Open a matrix, an image or a dataset",
-            "actionOpen",
-        )
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self.recent_menu.setObjectName("recentMenu")
-        self.recent = RecentFiles(
-            self.settings, self.recent_menu, self.open_path, self, APPLICATION
-        )
-        file_menu.addSeparator()
-        self.save_actions: dict[str, QAction] = {}
-        for spec in self.tab_specs:
-            if spec.save_title:
-                self.save_actions[spec.kind] = self._action(
-                    file_menu,
-                    spec.save_title,
-                    lambda kind=spec.kind: self._save_as(kind),
-                    std_key.SaveAs if not self.save_actions else None,
-                    f"Save what the {spec.title} tab holds",
-                    f"actionSave{spec.kind.title()}",
-                )
-        self._action(
-            file_menu,
-            "&Export…",
-            self._export,
-            "Ctrl+E",
-            "Export what the current tab shows",
-            "actionExport",
-        )
-        file_menu.addSeparator()
-        self._action(
-            file_menu,
-            "Reset settings…",
-            self.reset_settings,
-            None,
-            "Forget window layout, recent files and remembered values",
-            "actionResetSettings",
-        )
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, "Ctrl+Q", "Quit SVD Studio", "actionQuit")
-
-        edit = bar.addMenu("&Edit")
-        undo = self.undo_group.createUndoAction(self, "&Undo")
-        undo.setShortcut(QKeySequence(std_key.Undo))
-        undo.setObjectName("actionUndo")
-        redo = self.undo_group.createRedoAction(self, "&Redo")
-        redo.setShortcuts([QKeySequence(std_key.Redo), QKeySequence("Ctrl+Y")])
-        redo.setObjectName("actionRedo")
-        edit.addAction(undo)
-        edit.addAction(redo)
-        edit.addSeparator()
-        for text, slot, key, name in (
-            ("&Copy", lambda: self.current_tab().copy(), std_key.Copy, "actionCopy"),
-            ("&Paste", lambda: self.current_tab().paste(), std_key.Paste, "actionPaste"),
-            (
-                "Select &all",
-                lambda: self.current_tab().select_all(),
-                std_key.SelectAll,
-                "actionSelectAll",
-            ),
-        ):
-            act = self._action(edit, text, slot, key, name=name)
-            # Shortcuts act only when the focus is not in an editor that handles them itself.
-            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.tabs.addAction(act)
-
-        view = bar.addMenu("&View")
-        for i in range(self.tabs.count()):
-            self._action(
-                view,
-                f"&{i + 1} {self.tabs.tabText(i)}",
-                lambda i=i: self.tabs.setCurrentIndex(i),
-                f"Ctrl+{i + 1}",
-                f"Show the {self.tabs.tabText(i)} tab",
-            )
-        view.addSeparator()
-        self.cancel_action = self._action(
-            view,
-            "Cancel running job",
-            self.job_status.cancel,
-            "Esc",
-            "Stop the computation that is running",
-            "actionCancelJob",
-        )
-        # Enabled only while something runs, so Esc keeps its usual meaning (leave a cell editor).
-        self.cancel_action.setEnabled(False)
-        self.runner.started.connect(self._update_cancel_action)
-        self.runner.finished.connect(self._update_cancel_action)
-
-        help_menu = bar.addMenu("&Help")
-        self._action(
-            help_menu,
-            "&User guide",
-            self.show_user_guide,
-            std_key.HelpContents,
-            "How to use each tab (works offline)",
-            "actionUserGuide",
-        )
-        self._action(
-            help_menu,
-            "&Keyboard shortcuts",
-            self.show_shortcuts,
-            "Ctrl+/",
-            "Every keyboard shortcut of SVD Studio",
-            "actionShortcuts",
-        )
-        help_menu.addSeparator()
-        self._action(
-            help_menu,
-            "&About SVD Studio",
-            self.show_about,
-            None,
-            "Version, licences and data attributions",
-            "actionAbout",
-        )
-        self.recent.rebuild_menu()
 
     # ----------------------------------------------------------------- tabs
     def current_tab(self) -> Tab:
@@ -385,7 +245,8 @@ class MainWindow(QMainWindow):
         mark = "*" if tab.has_unsaved_changes() else ""
         self.setWindowTitle(f"{name}{mark} — {APPLICATION}" if name else APPLICATION)
 
-    def _update_cancel_action(self, *_args) -> None:
+    def update_cancel_action(self, *_args) -> None:
+        """Esc (Cancel running job) is enabled only while a job runs."""
         self.cancel_action.setEnabled(self.runner.is_running())
 
     def _on_tab_message(self, tab: QWidget, text: str) -> None:
@@ -464,12 +325,14 @@ class MainWindow(QMainWindow):
         """Put ``path`` first in Open Recent (not the bundled samples)."""
         self.recent.add(path)
 
-    def _save_as(self, kind: str) -> None:
+    def save_as(self, kind: str) -> None:
+        """Show the ``kind`` tab and ask it to save what it holds (File › Save As)."""
         tab = self.tab(kind)
         self.tabs.setCurrentWidget(tab)
         tab.save_as()  # type: ignore[attr-defined]  # TabSpec.build checked it exists
 
-    def _export(self) -> None:
+    def export(self) -> None:
+        """Export what the tab on show shows (File › Export)."""
         self.current_tab().export()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
