@@ -1,22 +1,32 @@
-"""Qt-free helpers of the Image session: sweep ranks, the codec job, SVD progress and estimate."""
+"""Qt-free helpers of the Image session: its jobs (preview, codecs), sweep ranks, SVD progress."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 
 import numpy as np
 
-from svdstudio.engine.image import effective_mode, mode_reference
+from svdstudio.engine.decomposition import Cancelled
+from svdstudio.engine.image import (
+    ImageFactors,
+    decompose_image,
+    downsample,
+    effective_mode,
+    mode_reference,
+)
 from svdstudio.engine.jobs import JobControl
 from svdstudio.io.image_codecs import CodecReport, codec_report
 
 __all__ = [
     "GALLERY_RANKS",
+    "Preview",
     "ProgressTracker",
     "SvdProgress",
     "codec_job",
     "estimate_svd_seconds",
+    "preview_job",
     "sweep_ranks",
 ]
 
@@ -67,6 +77,31 @@ def codec_job(pixels: np.ndarray, mode: str, job: JobControl | None = None) -> C
     else:
         reference = mode_reference(pixels, mode)
     return codec_report(reference, job=job)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Preview:
+    """A big image's quick preview: its factors and the downsampled pixels they approximate."""
+
+    factors: ImageFactors
+    original: np.ndarray  # float32, the copy the metrics of the preview compare with
+
+
+def preview_job(pixels: np.ndarray, mode: str, side: int, job: JobControl | None = None) -> Preview:
+    """The preview SVD of ``pixels`` block-averaged to a longer side of at most ``side``.
+
+    The same factors as ``decompose_image(pixels, mode, preview_side=side,
+    release_gil=True)``, plus the downsampled copy itself: the session's metrics compare
+    with it, and block-averaging 12 MP again in the GUI thread when the preview arrived
+    blocked the window for tens of milliseconds.
+    """
+    factor = max(1, math.ceil(max(pixels.shape[:2]) / side))
+    small = downsample(pixels, factor) if factor > 1 else np.asarray(pixels, dtype=np.float32)
+    if job is not None and job.cancelled():
+        raise Cancelled()
+    f = decompose_image(small, mode, release_gil=True)
+    small.setflags(write=False)
+    return Preview(dataclasses.replace(f, downsample_factor=factor), small)
 
 
 @dataclasses.dataclass(frozen=True)

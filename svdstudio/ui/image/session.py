@@ -49,10 +49,12 @@ from svdstudio.io.image_codecs import CodecReport
 from svdstudio.io.images import LoadedImage
 from svdstudio.ui.image.jobs import (
     GALLERY_RANKS,
+    Preview,
     ProgressTracker,
     SvdProgress,
     codec_job,
     estimate_svd_seconds,
+    preview_job,
     sweep_ranks,
 )
 from svdstudio.workers import JobRunner
@@ -398,9 +400,9 @@ class ImageSession(QtCore.QObject):
     def _submit_preview(self, gen: int) -> None:
         t0 = time.monotonic()
 
-        def ready(f: ImageFactors) -> None:
+        def ready(p: Preview) -> None:
             self._preview_seconds = time.monotonic() - t0
-            self._set_factors(f, gen, full=False)
+            self._set_factors(p.factors, gen, full=False, original=p.original)
             self._submit_full(gen, in_process=FULL_IN_PROCESS)
 
         if FULL_IN_PROCESS:
@@ -410,11 +412,10 @@ class ImageSession(QtCore.QObject):
         # The preview first, alone, so the first picture does not compete with the big SVD.
         self._submit(
             "image.preview",
-            decompose_image,
+            preview_job,
             self.pixels,
             self._mode,
-            preview_side=PREVIEW_SIDE,
-            release_gil=True,
+            PREVIEW_SIDE,
             description="Image: quick preview SVD",
             in_process=False,
             on_result=ready,
@@ -476,9 +477,19 @@ class ImageSession(QtCore.QObject):
         self.progress.emit(p)
 
     def _set_factors(
-        self, factors: ImageFactors, gen: int, *, full: bool, stage: bool = False
+        self,
+        factors: ImageFactors,
+        gen: int,
+        *,
+        full: bool,
+        stage: bool = False,
+        original: np.ndarray | None = None,
     ) -> None:
-        """Show ``factors``; a ``stage`` of the running full SVD is not measured yet."""
+        """Show ``factors``; a ``stage`` of the running full SVD is not measured yet.
+
+        ``original``: the downsampled pixels a preview's factors approximate (made by the
+        preview job; made here only when missing).
+        """
         if gen != self._generation or (self._full and not full):
             return
         pixels = self.pixels
@@ -489,11 +500,12 @@ class ImageSession(QtCore.QObject):
         if full and not self._from_factor_file:
             self._cache.max_bytes = factor_cache_budget()
             self._cache.put("image", factors.mode, factors)
-        self._metric_original = (
-            pixels
-            if factors.downsample_factor == 1
-            else downsample(pixels, factors.downsample_factor)
-        )
+        if factors.downsample_factor == 1:
+            self._metric_original = pixels
+        elif original is not None and original.shape[:2] == (factors.height, factors.width):
+            self._metric_original = original
+        else:
+            self._metric_original = downsample(pixels, factors.downsample_factor)
         self._k = min(max(self._k, 1), factors.max_rank)
         if factors.mode == "ycbcr":
             self._chroma_k = min(self._chroma_k, factors.max_chroma_rank)

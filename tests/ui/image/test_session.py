@@ -528,3 +528,32 @@ def test_png_jpeg_sizes_start_after_the_metrics_and_the_sweep(qtbot, tab, tmp_pa
     assert len(starts) == 2 and len(ends) == 2 and max(ends) < codecs
     assert events.count(("start", "image.codecs")) == 1
     assert s.metrics.png_bytes == s.codecs.png_bytes  # the table got the sizes afterwards
+
+
+def test_preview_job_gives_the_preview_factors_and_their_original():
+    img = smooth_rgb(150, 200).astype(np.float32)
+    p = session_module.preview_job(img, "ycbcr", 60)
+    ref = decompose_image(img, "ycbcr", preview_side=60, release_gil=True)
+    assert p.factors.downsample_factor == ref.downsample_factor == 4
+    assert (p.factors.height, p.factors.width) == (ref.height, ref.width) == (37, 50)
+    for a, b in zip(p.factors.channels, ref.channels, strict=True):
+        np.testing.assert_array_equal(a.s, b.s)
+    small = img[:148, :200].reshape(37, 4, 50, 4, 3).mean(axis=(1, 3))
+    np.testing.assert_allclose(p.original, small, rtol=1e-6)
+    assert not p.original.flags.writeable
+
+
+def test_preview_arrival_does_not_downsample_in_the_gui_thread(
+    qtbot, tab, gate, big_rgb, monkeypatch
+):
+    # The preview job made the downsampled original; doing it again on arrival blocked
+    # the window (about 0.2 s at 12 MP, busy machine).
+    def no(*_a, **_k):
+        raise AssertionError("downsampled in the GUI thread")
+
+    monkeypatch.setattr(session_module, "downsample", no)
+    s = tab.session
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        assert tab.open_file(big_rgb)
+    assert s.is_preview and s.metric_original.shape == (37, 50, 3)
+    assert s.metrics.psnr_db > 20
