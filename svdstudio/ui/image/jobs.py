@@ -11,22 +11,30 @@ import numpy as np
 from svdstudio.engine.decomposition import Cancelled
 from svdstudio.engine.image import (
     ImageFactors,
+    ImageMetrics,
     decompose_image,
+    display_grid,
     downsample,
     effective_mode,
     mode_reference,
+    rank_sweep,
+    reconstruct_image,
 )
 from svdstudio.engine.jobs import JobControl
 from svdstudio.io.image_codecs import CodecReport, codec_report
+from svdstudio.io.images import to_uint8
 
 __all__ = [
     "GALLERY_RANKS",
     "Preview",
     "ProgressTracker",
     "SvdProgress",
+    "Sweep",
     "codec_job",
     "estimate_svd_seconds",
+    "gallery_ranks",
     "preview_job",
+    "sweep_job",
     "sweep_ranks",
 ]
 
@@ -63,6 +71,49 @@ def sweep_ranks(max_rank: int, full_rank: int) -> list[int]:
     if max_rank == full_rank:
         ranks.add(full_rank)
     return sorted(ranks | {r for r in GALLERY_RANKS if r <= max_rank})
+
+
+def gallery_ranks(max_rank: int) -> list[int]:
+    """Ranks of the gallery's cards: :data:`GALLERY_RANKS` that fit, then the largest."""
+    return [r for r in GALLERY_RANKS if r <= max_rank] + [max_rank]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Sweep:
+    """The quality sweep's metrics and the gallery's pictures (rank → uint8 thumbnail)."""
+
+    metrics: list[ImageMetrics]
+    pictures: dict[int, np.ndarray]
+
+
+def sweep_job(
+    original: np.ndarray,
+    factors: ImageFactors,
+    ranks: list[int],
+    chroma_k: int | None,
+    *,
+    step: int,
+    thumb_side: int,
+    job: JobControl | None = None,
+) -> Sweep:
+    """:func:`rank_sweep` plus the gallery's thumbnails (at most ``thumb_side`` pixels a side).
+
+    The thumbnails were rebuilt in the GUI thread when the sweep arrived (about 80 ms of
+    blocked window per sweep at 12 MP, busy machine); here they cost the job a few ms.
+    """
+    metrics = rank_sweep(original, factors, ranks, chroma_k, step=step, job=job)
+    rows, cols = display_grid(factors.height, factors.width, thumb_side)
+    pictures = {}
+    for k in gallery_ranks(factors.max_rank):
+        if job is not None and job.cancelled():
+            raise Cancelled()
+        if k == factors.full_rank and factors.mode != "ycbcr":
+            # A at full rank is the image itself (YCbCr keeps its chroma rank).
+            pic = mode_reference(np.asarray(original)[rows, cols], factors.mode)
+        else:
+            pic = reconstruct_image(factors, k, None, rows=rows, cols=cols)
+        pictures[k] = to_uint8(pic)
+    return Sweep(metrics, pictures)
 
 
 def codec_job(pixels: np.ndarray, mode: str, job: JobControl | None = None) -> CodecReport:

@@ -41,7 +41,6 @@ from svdstudio.engine.image import (
     rank_for_byte_budget,
     rank_for_energy_target,
     rank_for_psnr_target,
-    rank_sweep,
     reconstruct_image,
 )
 from svdstudio.engine.image.crop import crop_pixels
@@ -52,9 +51,11 @@ from svdstudio.ui.image.jobs import (
     Preview,
     ProgressTracker,
     SvdProgress,
+    Sweep,
     codec_job,
     estimate_svd_seconds,
     preview_job,
+    sweep_job,
     sweep_ranks,
 )
 from svdstudio.workers import JobRunner
@@ -77,6 +78,8 @@ CHANNELS = (
     "image.target",
     "image.crop",
 )
+# Longer side of the gallery's thumbnails (made by the sweep job).
+THUMB_SIDE = 320
 # A big image's full SVD runs in a killable worker process (tests may use a thread).
 FULL_IN_PROCESS = True
 # Factors of other colour modes are kept while they take at most this share of the machine's
@@ -130,6 +133,7 @@ class ImageSession(QtCore.QObject):
         self._generation = 0
         self._metrics: ImageMetrics | None = None
         self._sweep: list[ImageMetrics] = []
+        self._gallery: dict[int, np.ndarray] = {}  # rank → the gallery's uint8 picture
         self._codecs: CodecReport | None = None
         self._jobs: dict[str, int] = {}  # channel -> id of the job this session waits for
         self._cancelled: set[str] = set()  # channels the user cancelled (see resume)
@@ -220,6 +224,10 @@ class ImageSession(QtCore.QObject):
     @property
     def sweep(self) -> list[ImageMetrics]:
         return list(self._sweep)
+
+    def gallery_picture(self, k: int) -> np.ndarray | None:
+        """The gallery's uint8 thumbnail of rank ``k`` (made with the sweep), or None."""
+        return self._gallery.get(k)
 
     @property
     def codecs(self) -> CodecReport | None:
@@ -385,6 +393,7 @@ class ImageSession(QtCore.QObject):
         self._codecs_wait = False
         self._metrics = None
         self._sweep = []
+        self._gallery = {}
         self._metric_original = None
         self._preview_seconds = None
         self.factors_changed.emit()
@@ -511,6 +520,7 @@ class ImageSession(QtCore.QObject):
             self._chroma_k = min(self._chroma_k, factors.max_chroma_rank)
         self._metrics = None
         self._sweep = []
+        self._gallery = {}
         self.factors_changed.emit()
         self.metrics_stale.emit()
         if not stage:
@@ -595,24 +605,26 @@ class ImageSession(QtCore.QObject):
         step = max(1, int(np.ceil(max(f.height, f.width) / 800)))
         self._submit(
             "image.sweep",
-            rank_sweep,
+            sweep_job,
             self._metric_original,
             f,
             sweep_ranks(f.max_rank, f.full_rank),
             self.chroma_arg(),
             step=step,
+            thumb_side=THUMB_SIDE,
             description="Image: quality at several ranks",
             in_process=False,
             on_result=lambda s, f=f: self._on_sweep(s, gen, f),
             on_error=lambda _m, _d: self._codecs_after_measurements(),
         )
 
-    def _on_sweep(self, sweep: list[ImageMetrics], gen: int, factors: ImageFactors) -> None:
+    def _on_sweep(self, sweep: Sweep, gen: int, factors: ImageFactors) -> None:
         # Measured on other factors (a preview's, replaced by a stage meanwhile): not these.
         if gen != self._generation or factors is not self._factors:
             self._codecs_after_measurements()
             return
-        self._sweep = [self._honest(m) for m in sweep]
+        self._sweep = [self._honest(m) for m in sweep.metrics]
+        self._gallery = sweep.pictures
         self.sweep_ready.emit()
         self._codecs_after_measurements()
         self.jobs_changed.emit()

@@ -557,3 +557,27 @@ def test_preview_arrival_does_not_downsample_in_the_gui_thread(
         assert tab.open_file(big_rgb)
     assert s.is_preview and s.metric_original.shape == (37, 50, 3)
     assert s.metrics.psnr_db > 20
+
+
+def test_gallery_pictures_come_with_the_sweep(qtbot, tab, gate, big_rgb, monkeypatch):
+    from svdstudio.engine.image import display_grid, reconstruct_image
+    from svdstudio.ui.image import measure as measure_module
+
+    def no(*_a, **_k):
+        raise AssertionError("a gallery picture was rebuilt in the GUI thread")
+
+    monkeypatch.setattr(measure_module, "reconstruct_image", no)
+    monkeypatch.setattr(measure_module, "mode_reference", no)
+    s = tab.session
+    tab.open_file(big_rgb)
+    qtbot.waitUntil(lambda: bool(s.sweep), timeout=TIMEOUT)
+    gate.set()
+    qtbot.waitUntil(lambda: s.full and bool(s.sweep), timeout=TIMEOUT)
+    f = s.factors
+    rows, cols = display_grid(f.height, f.width, session_module.THUMB_SIDE)
+    want = np.clip(np.rint(reconstruct_image(f, 8, None, rows=rows, cols=cols)), 0, 255)
+    np.testing.assert_array_equal(s.gallery_picture(8), want.astype(np.uint8))
+    full = s.gallery_picture(f.full_rank)  # the image itself
+    np.testing.assert_array_equal(full, np.rint(s.pixels[rows, cols]).astype(np.uint8))
+    card = next(c for c in tab.ui.cards if c.rank == 8)
+    assert card.caption.text().startswith("k = 8:") and not card.image().isNull()
