@@ -43,6 +43,7 @@ from svdstudio.engine.image import (
     rank_for_psnr_target,
     reconstruct_image,
 )
+from svdstudio.engine.image.cache import full_factor_bytes
 from svdstudio.engine.image.crop import crop_pixels
 from svdstudio.io.image_codecs import CodecReport
 from svdstudio.io.images import LoadedImage
@@ -83,8 +84,15 @@ THUMB_SIDE = 320
 # A big image's full SVD runs in a killable worker process (tests may use a thread).
 FULL_IN_PROCESS = True
 # Factors of other colour modes are kept while they take at most this share of the machine's
-# memory and half of what is still free (checked whenever factors are kept).
+# memory and half of what is still free (checked whenever factors are kept) ...
 CACHE_SHARE_OF_MEMORY = 0.25
+# ... and while they and the factors a running SVD will bring (its quick stage and its final
+# factors, both held at the hand-over) take at most this many sets of the image's factors:
+# with the image and the set on show, that is what issue 11's memory goal (peak ≤ 3 × (image
+# + its factors)) leaves.  At 12 MP the RGB factors kept through a YCbCr SVD took the GUI
+# past it.  Below CACHE_FLOOR bytes memory is no concern: small images keep every mode.
+CACHE_SETS_OF_FACTORS = 2
+CACHE_FLOOR = 256 << 20
 
 
 def factor_cache_budget() -> int:
@@ -385,6 +393,7 @@ class ImageSession(QtCore.QObject):
         gen = self._generation
         for channel in CHANNELS:  # work for the previous image or mode is of no use now
             self._cancel(channel)
+        self._cache.release()  # ... nor are the factors it would have brought
         self._cancelled.clear()
         self._failed.clear()
         self._factors = None
@@ -437,6 +446,11 @@ class ImageSession(QtCore.QObject):
         if gen != self._generation or pixels is None:
             return
         self._svd.start(self._estimate_seconds(pixels.shape[0], pixels.shape[1]))
+        # Its factors count against the cache's budget now: what they would push out goes
+        # before they arrive (the GUI held both, and the RGB factors, through a YCbCr SVD).
+        mode = effective_mode(pixels, self._mode)
+        self._cache.max_bytes = self._cache_budget()
+        self._cache.reserve("image", mode, CACHE_SETS_OF_FACTORS * self._set_bytes(mode))
 
         def stage(f: ImageFactors) -> None:
             # A progressive SVD's stages (the exact top triplets, then full factors with the
@@ -446,6 +460,8 @@ class ImageSession(QtCore.QObject):
 
         def failed(_message: str, _details: str) -> None:
             # No final factors will come: measure the stage on show (nothing competes now).
+            if gen == self._generation:
+                self._cache.release("image", mode)
             if gen == self._generation and self._stage:
                 self._stage = False
                 self._request_metrics()
@@ -464,6 +480,19 @@ class ImageSession(QtCore.QObject):
         )
         self._ticker.start()
         self.jobs_changed.emit()
+
+    def _set_bytes(self, mode: str) -> int:
+        """Bytes of one colour mode's full factors of the image on show."""
+        pixels = self.pixels
+        if pixels is None:
+            return 0
+        return full_factor_bytes(pixels.shape[0], pixels.shape[1], 1 if mode == "gray" else 3)
+
+    def _cache_budget(self) -> int:
+        """The cache's budget now: memory allows, and the memory goal (see CACHE_SETS_...)."""
+        mode = "gray" if self.pixels is not None and self.pixels.ndim == 2 else "rgb"
+        goal = max(CACHE_FLOOR, CACHE_SETS_OF_FACTORS * self._set_bytes(mode))
+        return min(factor_cache_budget(), goal)
 
     def _estimate_seconds(self, h: int, w: int) -> float:
         """Expected seconds of the full SVD, scaled from the preview's time when there is one."""
@@ -507,7 +536,7 @@ class ImageSession(QtCore.QObject):
         self._full = full
         self._stage = stage
         if full and not self._from_factor_file:
-            self._cache.max_bytes = factor_cache_budget()
+            self._cache.max_bytes = self._cache_budget()
             self._cache.put("image", factors.mode, factors)
         if factors.downsample_factor == 1:
             self._metric_original = pixels
@@ -730,6 +759,8 @@ class ImageSession(QtCore.QObject):
         if self._jobs.get(channel) != job_id:
             return  # not ours, or replaced by this session
         del self._jobs[channel]
+        if channel == "image.svd":
+            self._cache.release()  # its factors will not come (resume reserves again)
         self._codecs_wait = False  # a cancel stops what was queued too (resume restarts it)
         if channel != "image.crop":  # zoom detail is rebuilt on the next view change
             self._cancelled.add(channel)

@@ -581,3 +581,41 @@ def test_gallery_pictures_come_with_the_sweep(qtbot, tab, gate, big_rgb, monkeyp
     np.testing.assert_array_equal(full, np.rint(s.pixels[rows, cols]).astype(np.uint8))
     card = next(c for c in tab.ui.cards if c.rank == 8)
     assert card.caption.text().startswith("k = 8:") and not card.image().isNull()
+
+
+@pytest.mark.parametrize("floor", [0, 256 << 20])
+def test_cached_factors_leave_when_a_running_svd_needs_their_room(
+    qtbot, tab, big_rgb, monkeypatch, floor
+):
+    # Budget: two sets of this image's factors (floor 0), or memory is no concern (256 MiB).
+    # A YCbCr SVD reserves two sets (its quick stage and final factors): the RGB factors
+    # must go when it starts, not after it ends (the GUI held all three at 12 MP).
+    held = threading.Event()
+
+    def svd(pixels, mode="rgb", *, preview_side=None, release_gil=False, job=None):
+        if preview_side is None and mode == "ycbcr":
+            held.set()
+            while not job.cancelled():
+                threading.Event().wait(0.01)
+            raise Cancelled()
+        return decompose_image(pixels, mode, preview_side=preview_side, release_gil=release_gil)
+
+    monkeypatch.setattr(session_module, "decompose_image", svd)
+    monkeypatch.setattr(session_module, "FULL_IN_PROCESS", False)
+    monkeypatch.setattr(session_module, "PREVIEW_ABOVE_PIXELS", 10_000)
+    monkeypatch.setattr(session_module, "PREVIEW_SIDE", 60)
+    monkeypatch.setattr(session_module, "CACHE_FLOOR", floor)
+    s = tab.session
+    tab.open_file(big_rgb)
+    qtbot.waitUntil(lambda: s.full and not s.computing(), timeout=TIMEOUT)
+    rgb = s.factors
+    s.set_mode("ycbcr")
+    qtbot.waitUntil(lambda: held.is_set() and "image.svd" in s.computing(), timeout=TIMEOUT)
+    s.cancel()
+    qtbot.waitUntil(lambda: "image.svd" in s.cancelled(), timeout=TIMEOUT)
+    s.set_mode("rgb")
+    if floor:
+        assert s.factors is rgb and s.full and "image.svd" not in s.computing()
+    else:  # decomposed again, preview first
+        assert s.factors is None and "image.preview" in s.computing()
+        qtbot.waitUntil(lambda: s.full, timeout=TIMEOUT)
