@@ -69,6 +69,28 @@ class RssPeak:
         return f"peak RSS GUI {self.gui / 2**20:.0f} MiB, worker {self.worker / 2**20:.0f} MiB"
 
 
+class RssTimeline:
+    """Resident MiB of this process and its workers every 0.25 s, with the phase marks."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.rows: list[str] = []
+        self.mark = "start"
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            workers = [_rss(c.pid or 0) for c in multiprocessing.active_children()]
+            self.rows.append(
+                f"{time.perf_counter() - self.t0:7.2f} s  GUI {_rss('self') / 2**20:5.0f} MiB  "
+                f"workers {' '.join(f'{w / 2**20:.0f}' for w in workers) or '-'}  [{self.mark}]"
+            )
+            time.sleep(0.25)
+
+
+TIMELINE: RssTimeline | None = None
+
+
 class WatchedGapMeter(bench_app.GapMeter):
     """bench_app's gap meter, with a stall watchdog and an RSS peak while it measures."""
 
@@ -84,11 +106,15 @@ class WatchedGapMeter(bench_app.GapMeter):
         super().start()
         self.watch.start()
         self.rss.start()
+        if TIMELINE is not None:
+            TIMELINE.mark = PHASES[min(len(self.reports), len(PHASES) - 1)]
 
     def stop(self) -> float:
         self.watch.stop()
         rss = self.rss.stop()
         worst = super().stop()
+        if TIMELINE is not None:
+            TIMELINE.mark = "between phases"
         name = PHASES[len(self.reports)] if len(self.reports) < len(PHASES) else "?"
         self.reports.append(
             f"--- {name}: worst gap {worst * 1000:.0f} ms, {rss}\n" + self.watch.report(self.depth)
@@ -100,7 +126,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true", help="4000×3000 instead of 1600×1200")
     ap.add_argument("--depth", type=int, default=6)
+    ap.add_argument("--timeline", action="store_true", help="print RSS every 0.25 s")
     args = ap.parse_args()
+    global TIMELINE
     width, height = (4000, 3000) if args.full else (1600, 1200)
     print(f"load average before: {load()}")
     app = QApplication.instance() or QApplication([])
@@ -113,8 +141,12 @@ def main() -> int:
         make_photo(width, height, path)
         t = time.perf_counter()
         load_image(path)
+        if args.timeline:
+            TIMELINE = RssTimeline()
         out = bench_app.one_run(app, path, time.perf_counter() - t, d)
     print("\n".join(WatchedGapMeter.reports))
+    if TIMELINE is not None:
+        print("\n".join(TIMELINE.rows))
     print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in out.items()})
     print(f"load average after: {load()}")
     return 0
