@@ -233,6 +233,12 @@ def one_run(app: QApplication, path: Path, decode_s: float, settings_dir: str) -
     w.resize(1920, 1080)
     w.show()
     app.processEvents()
+    # main() preloads the tabs' modules half a second after launch (scipy.ndimage for the
+    # metrics, ...); without it the photo's first metrics imported scipy.ndimage in their
+    # thread, which a user opening a file after launch never meets.
+    preload = w.preload_tabs()
+    if preload is not None:
+        preload.join(60)
     tab = w.tab_by_kind["image"]  # built here if not yet (tabs are built when first needed)
     w.tabs.setCurrentWidget(tab)
     s = tab.session

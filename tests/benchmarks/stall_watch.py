@@ -40,6 +40,7 @@ class StallWatch:
         self._timer.timeout.connect(self._beat)
         self._main = threading.main_thread().ident
         self._samples: list[list[str]] = []
+        self._others: list[str] = []  # other threads' innermost frames at each sample
         self._beat_at = time.perf_counter()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -51,14 +52,22 @@ class StallWatch:
         while not self._stop.wait(0.01):
             if time.perf_counter() - self._beat_at < self.threshold:
                 continue
-            frame = sys._current_frames().get(self._main)
+            frames = sys._current_frames()
+            frame = frames.get(self._main)
             if frame is None:
                 continue
             stack = traceback.extract_stack(frame)[::-1]  # innermost first
             self._samples.append([_where(f) for f in stack])
+            # The thread that held the GIL just let the watchdog in: it is among these.
+            me = threading.get_ident()
+            for tid, f in frames.items():
+                if tid not in (self._main, me):
+                    inner = traceback.extract_stack(f)[::-1][:3]
+                    self._others.append(" <- ".join(_where(x) for x in inner))
 
     def start(self) -> None:
         self._samples = []
+        self._others = []
         self._beat()
         self._stop.clear()
         self._timer.start()
@@ -81,6 +90,11 @@ class StallWatch:
         lines = [f"{len(self._samples)} stall samples (about 10 ms each)"]
         for where, n in count.most_common(top):
             lines.append(f"{n:4d}  {where}")
+        others = collections.Counter(self._others)
+        if others:
+            lines.append("  other threads at those moments (one of them held the GIL):")
+            for where, n in others.most_common(top // 2):
+                lines.append(f"  {n:4d}  {where}")
         return "\n".join(lines)
 
 
