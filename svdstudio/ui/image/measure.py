@@ -16,7 +16,8 @@ from svdstudio.io.images import to_uint8
 from svdstudio.ui.image.jobs import gallery_ranks
 from svdstudio.ui.image.layout import ImageLayout
 from svdstudio.ui.image.metrics_table import byte_unit, fmt_bytes
-from svdstudio.ui.image.session import THUMB_SIDE, ImageSession
+from svdstudio.ui.image.session import ImageSession
+from svdstudio.ui.image.session_measure import THUMB_SIDE
 
 __all__ = ["THUMB_SIDE", "ImageMeasurements"]
 TARGET_DEFAULTS = {

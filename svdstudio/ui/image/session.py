@@ -11,16 +11,15 @@ PNG/JPEG sizes) wait for the final factors: run beside the SVD they took the cor
 Final factors are kept per colour mode (:class:`FactorCache`, while memory allows), so
 switching the mode back shows them again at once.  A job the user cancels is remembered so
 that :meth:`resume` can compute the rest; a failed job is reported by the main window
-(``runner.failed``), here it only changes the state.
+(``runner.failed``), here it only changes the state.  The measurement scheduling lives in
+:mod:`.session_measure` and the job bookkeeping in :mod:`.session_jobs` (mixins of this
+class).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +36,12 @@ from svdstudio.engine.image import (
     decompose_image,
     downsample,
     effective_mode,
-    image_metrics,
     rank_for_byte_budget,
     rank_for_energy_target,
     rank_for_psnr_target,
     reconstruct_image,
 )
 from svdstudio.engine.image.cache import full_factor_bytes
-from svdstudio.engine.image.crop import crop_pixels
 from svdstudio.io.image_codecs import CodecReport
 from svdstudio.io.images import LoadedImage
 from svdstudio.ui.image.jobs import (
@@ -52,13 +49,13 @@ from svdstudio.ui.image.jobs import (
     Preview,
     ProgressTracker,
     SvdProgress,
-    Sweep,
     codec_job,
     estimate_svd_seconds,
     preview_job,
-    sweep_job,
     sweep_ranks,
 )
+from svdstudio.ui.image.session_jobs import JobBookkeeping
+from svdstudio.ui.image.session_measure import MeasurementScheduling
 from svdstudio.workers import JobRunner
 
 __all__ = [
@@ -79,8 +76,6 @@ CHANNELS = (
     "image.target",
     "image.crop",
 )
-# Longer side of the gallery's thumbnails (made by the sweep job).
-THUMB_SIDE = 320
 # A big image's full SVD runs in a killable worker process (tests may use a thread).
 FULL_IN_PROCESS = True
 # Factors of other colour modes are kept while they take at most this share of the machine's
@@ -106,7 +101,7 @@ def factor_cache_budget() -> int:
     return int(max(0, min(total * CACHE_SHARE_OF_MEMORY, free / 2)))
 
 
-class ImageSession(QtCore.QObject):
+class ImageSession(QtCore.QObject, MeasurementScheduling, JobBookkeeping):
     """The Image lab's state (read its properties) and the only place that submits its jobs."""
 
     image_changed = Signal()  # a new image (or factor file) is on show; factors follow
@@ -564,232 +559,7 @@ class ImageSession(QtCore.QObject):
             self._codecs_after_measurements(want=True)
         self.jobs_changed.emit()
 
-    # ================================================================== measurements
-    def _measuring_waits(self) -> bool:
-        """True while a stage of the running full SVD is on show (measured when it ends)."""
-        return self._stage and "image.svd" in self._jobs
-
-    def _request_metrics(self) -> None:
-        f = self._factors
-        if f is None or self._measuring_waits():
-            return
-        gen, k, chroma = self._generation, self._k, self.chroma_arg()
-        self._submit(
-            "image.metrics",
-            image_metrics,
-            self._metric_original,
-            f,
-            k,
-            chroma,
-            description=f"Image: metrics for k = {k}",
-            in_process=False,
-            on_result=lambda m, f=f: self._on_metrics(m, gen, f),
-            on_error=lambda _m, _d: self._codecs_after_measurements(),
-        )
-
-    def _on_metrics(self, m: ImageMetrics, gen: int, factors: ImageFactors) -> None:
-        if gen != self._generation or factors is not self._factors:
-            self._codecs_after_measurements()
-            return
-        self._metrics = self._honest(m)
-        self.metrics_ready.emit()
-        self._codecs_after_measurements()
-        self.jobs_changed.emit()
-
-    def _codecs_after_measurements(self, *, want: bool = False) -> None:
-        """Start the PNG/JPEG job once the metrics and the sweep are done (not beside them).
-
-        Each holds copies of the image while it runs (at 12 MP: metrics +412 MiB, codecs
-        +503 MiB, sweep +137 MiB): all three at once took the GUI process past its memory goal.
-        """
-        if want:
-            self._codecs_wait = True
-        busy = {"image.metrics", "image.sweep"} & set(self._jobs)
-        if self._codecs_wait and self._full and not busy:
-            self._codecs_wait = False
-            self._request_codecs(self._generation)
-
-    def _honest(self, m: ImageMetrics) -> ImageMetrics:
-        """Add the codec sizes (full image only) and, for a factor file, the true error."""
-        if self._from_factor_file:
-            # The original is not stored: measured against the stored image the error would
-            # be 0 at the stored rank.  Eckart–Young gives it from the stored energy instead.
-            m = dataclasses.replace(m, relative_error=math.sqrt(max(0.0, 1.0 - m.energy_retained)))
-        codecs = self._codecs
-        if codecs is None or self.is_preview:
-            return m
-        ref = codecs.jpeg_reference
-        return dataclasses.replace(
-            m,
-            png_bytes=codecs.png_bytes,
-            jpeg_bytes=ref.nbytes if ref else None,
-            jpeg_quality=ref.quality if ref else None,
-        )
-
-    def _request_sweep(self) -> None:
-        f = self._factors
-        if f is None or self._measuring_waits():
-            return
-        gen = self._generation
-        step = max(1, int(np.ceil(max(f.height, f.width) / 800)))
-        self._submit(
-            "image.sweep",
-            sweep_job,
-            self._metric_original,
-            f,
-            sweep_ranks(f.max_rank, f.full_rank),
-            self.chroma_arg(),
-            step=step,
-            thumb_side=THUMB_SIDE,
-            description="Image: quality at several ranks",
-            in_process=False,
-            on_result=lambda s, f=f: self._on_sweep(s, gen, f),
-            on_error=lambda _m, _d: self._codecs_after_measurements(),
-        )
-
-    def _on_sweep(self, sweep: Sweep, gen: int, factors: ImageFactors) -> None:
-        # Measured on other factors (a preview's, replaced by a stage meanwhile): not these.
-        if gen != self._generation or factors is not self._factors:
-            self._codecs_after_measurements()
-            return
-        self._sweep = [self._honest(m) for m in sweep.metrics]
-        self._gallery = sweep.pictures
-        self.sweep_ready.emit()
-        self._codecs_after_measurements()
-        self.jobs_changed.emit()
-
-    def _request_codecs(self, gen: int) -> None:
-        """PNG/JPEG sizes of the image, once per image and mode (after the first picture)."""
-        pixels = self.pixels
-        if self._codecs is not None or "image.codecs" in self._jobs or pixels is None:
-            return
-        self._submit(
-            "image.codecs",
-            codec_job,
-            pixels,
-            self._mode,
-            description="Image: PNG and JPEG sizes",
-            in_process=False,
-            on_result=lambda r: self._on_codecs(r, gen),
-        )
-
-    def _on_codecs(self, report: CodecReport, gen: int) -> None:
-        if gen != self._generation:
-            return
-        self._codecs = report
-        self._codec_cache[self._mode] = report
-        if self._metrics is not None:
-            self._metrics = self._honest(self._metrics)
-        self.codecs_ready.emit()
-        if self._metrics is not None and self.metrics_current:
-            self.metrics_ready.emit()  # the same k, now with the PNG/JPEG figures
-        self.jobs_changed.emit()
-
-    # ================================================================== zoom detail
-    def request_crop(
-        self, rows: slice, cols: slice, on_result: Callable[[object], None]
-    ) -> tuple | None:
-        """Rebuild ``rows`` × ``cols`` at full resolution for the current k (latest wins).
-
-        Returns the request's key (generation, rows, cols, k, chroma k), or None without full
-        factors.  ``on_result(CropPixels)`` is called unless a newer request replaced it.
-        """
-        f, pixels = self._factors, self.pixels
-        if f is None or not self._full or f.downsample_factor != 1 or pixels is None:
-            return None
-        k, chroma = self._k, self.chroma_arg()
-        self._submit(
-            "image.crop",
-            crop_pixels,
-            f,
-            pixels,
-            k,
-            chroma,
-            rows,
-            cols,
-            description="Image: full-resolution detail",
-            in_process=False,
-            on_result=on_result,
-        )
-        return (self._generation, rows, cols, k, chroma)
-
-    def crop_key(self, rows: slice, cols: slice) -> tuple:
-        """The key :meth:`request_crop` would give now."""
-        return (self._generation, rows, cols, self._k, self.chroma_arg())
-
-    def cancel_crop(self) -> None:
-        """Stop a crop rebuild that is no longer wanted."""
-        self._cancel("image.crop")
-
-    # ================================================================== jobs
-    def _submit(
-        self,
-        channel: str,
-        fn: Callable[..., object],
-        *args: object,
-        on_result: Callable[[object], object],
-        on_error: Callable[[str, str], object] | None = None,
-        **kwargs: object,
-    ) -> None:
-        """Submit on ``channel`` and remember the job; its end updates the state."""
-        self._jobs.pop(channel, None)  # the replaced job's cancel is ours, not the user's
-        self._cancelled.discard(channel)
-        self._failed.pop(channel, None)
-
-        def done(value: object) -> None:
-            self._jobs.pop(channel, None)
-            on_result(value)
-
-        def failed(message: str, details: str) -> None:
-            # The main window reports the failure (runner.failed); here only the state.
-            self._jobs.pop(channel, None)
-            self._failed[channel] = message
-            if on_error is not None:
-                on_error(message, details)
-            self.jobs_changed.emit()
-
-        job_id = self.runner.submit(channel, fn, *args, on_result=done, on_error=failed, **kwargs)
-        self._jobs[channel] = job_id
-
-    def _cancel(self, channel: str) -> None:
-        self._jobs.pop(channel, None)
-        self.runner.cancel(channel)
-
-    def _on_cancelled(self, channel: str, job_id: int) -> None:
-        if self._jobs.get(channel) != job_id:
-            return  # not ours, or replaced by this session
-        del self._jobs[channel]
-        if channel == "image.svd":
-            self._cache.release()  # its factors will not come (resume reserves again)
-        self._codecs_wait = False  # a cancel stops what was queued too (resume restarts it)
-        if channel != "image.crop":  # zoom detail is rebuilt on the next view change
-            self._cancelled.add(channel)
-            self.status.emit(f"Cancelled: {self._cancel_sentence()}")
-        self.jobs_changed.emit()
-
-    def _cancel_sentence(self) -> str:
-        if {"image.svd", "image.preview"} & self._cancelled:
-            f = self._factors
-            if f is not None and f.downsample_factor == 1:
-                have = (
-                    f"the top {f.max_rank} of {f.full_rank} full-resolution ranks"
-                    if f.max_rank < f.full_rank
-                    else "full-resolution factors with the last vectors approximate"
-                )
-                return f"keeping {have}; Compute the rest finishes the full-resolution SVD."
-            if f is not None:
-                return (
-                    f"keeping the preview computed on a {f.width}×{f.height} copy; "
-                    "Compute the rest finishes the full-resolution SVD."
-                )
-            return "no factors yet; Compute the rest starts the SVD again."
-        return "some figures were not computed; Compute the rest finishes them."
-
-    def cancel(self) -> None:
-        """Stop every job of this session (as the user's Cancel would)."""
-        for channel in list(self._jobs):
-            self.runner.cancel(channel)
-
+    # ================================================================== resume
     def resume(self) -> None:
         """Compute what a cancel (or a failure) left out, keeping what is there."""
         if self.pixels is None:

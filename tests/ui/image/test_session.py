@@ -17,6 +17,7 @@ from svdstudio.engine.image import decompose_image
 from svdstudio.io.image_factors import load_factors
 from svdstudio.io.images import load_image
 from svdstudio.ui.image import session as session_module
+from svdstudio.ui.image import session_measure
 from svdstudio.ui.image.jobs import codec_job
 from svdstudio.ui.image.metrics_table import fmt_energy, fmt_percent
 from svdstudio.ui.image.session import SvdProgress
@@ -171,7 +172,7 @@ def test_cancelled_codecs_do_not_wait_for_ever(qtbot, tab, monkeypatch, tmp_path
             threading.Event().wait(0.01)
         raise Cancelled()
 
-    monkeypatch.setattr(session_module, "codec_job", slow_codecs)
+    monkeypatch.setattr(session_measure, "codec_job", slow_codecs)
     path = tmp_path / "g.png"
     Image.fromarray(smooth_rgb(40, 50)[..., 0]).save(path)
     with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
@@ -183,7 +184,7 @@ def test_cancelled_codecs_do_not_wait_for_ever(qtbot, tab, monkeypatch, tmp_path
     assert table.value("png_bytes") == "not computed (cancelled)"
     assert table.value("ratio_jpeg") == "not computed (cancelled)"
     assert "Cancelled: the PNG and JPEG sizes" in tab.ui.notes_label.text()
-    monkeypatch.setattr(session_module, "codec_job", codec_job)
+    monkeypatch.setattr(session_measure, "codec_job", codec_job)
     tab.ui.resume_button.click()
     qtbot.waitUntil(lambda: table.value("png_bytes") not in ("…", "–"), timeout=TIMEOUT)
 
@@ -574,7 +575,7 @@ def test_gallery_pictures_come_with_the_sweep(qtbot, tab, gate, big_rgb, monkeyp
     gate.set()
     qtbot.waitUntil(lambda: s.full and bool(s.sweep), timeout=TIMEOUT)
     f = s.factors
-    rows, cols = display_grid(f.height, f.width, session_module.THUMB_SIDE)
+    rows, cols = display_grid(f.height, f.width, session_measure.THUMB_SIDE)
     want = np.clip(np.rint(reconstruct_image(f, 8, None, rows=rows, cols=cols)), 0, 255)
     np.testing.assert_array_equal(s.gallery_picture(8), want.astype(np.uint8))
     full = s.gallery_picture(f.full_rank)  # the image itself
