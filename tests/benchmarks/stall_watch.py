@@ -41,6 +41,7 @@ class StallWatch:
         self._main = threading.main_thread().ident
         self._samples: list[list[str]] = []
         self._others: list[str] = []  # other threads' innermost frames at each sample
+        self._times: list[float] = []  # when each sample was taken
         self._beat_at = time.perf_counter()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -58,6 +59,7 @@ class StallWatch:
                 continue
             stack = traceback.extract_stack(frame)[::-1]  # innermost first
             self._samples.append([_where(f) for f in stack])
+            self._times.append(time.perf_counter())
             # The thread that held the GIL just let the watchdog in: it is among these.
             me = threading.get_ident()
             for tid, f in frames.items():
@@ -68,6 +70,7 @@ class StallWatch:
     def start(self) -> None:
         self._samples = []
         self._others = []
+        self._times = []
         self._beat()
         self._stop.clear()
         self._timer.start()
@@ -90,12 +93,31 @@ class StallWatch:
         lines = [f"{len(self._samples)} stall samples (about 10 ms each)"]
         for where, n in count.most_common(top):
             lines.append(f"{n:4d}  {where}")
+        worst = self._worst_stall()
+        if worst:
+            lines.append(f"  longest stall: {len(worst)} samples in a row, at")
+            for where, n in collections.Counter(" <- ".join(s[:depth]) for s in worst).most_common(
+                4
+            ):
+                lines.append(f"  {n:4d}  {where}")
         others = collections.Counter(self._others)
         if others:
             lines.append("  other threads at those moments (one of them held the GIL):")
             for where, n in others.most_common(top // 2):
                 lines.append(f"  {n:4d}  {where}")
         return "\n".join(lines)
+
+    def _worst_stall(self) -> list[list[str]]:
+        """The samples of the longest run taken less than 30 ms apart (one stall)."""
+        best: list[list[str]] = []
+        run: list[list[str]] = []
+        last = -1.0
+        for t, sample in zip(self._times, self._samples, strict=True):
+            run = [*run, sample] if t - last < 0.03 else [sample]
+            last = t
+            if len(run) > len(best):
+                best = run
+        return best
 
 
 def _where(f: traceback.FrameSummary) -> str:
