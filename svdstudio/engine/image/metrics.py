@@ -375,12 +375,15 @@ def image_metrics(
     jpeg_bytes: int | None = None,
     jpeg_quality: int | None = None,
     reference: MetricsReference | None = None,
+    job: JobControl | None = None,
 ) -> ImageMetrics:
     """Every figure for rank k; ``original`` is the source pixels (gray mode: its luma is used).
 
     PNG/JPEG sizes are inputs (the engine does not encode files; see ``svdstudio.io.images``).
     ``reference``: :func:`metrics_reference` of ``original`` in the factors' mode, to reuse
-    across ranks (then ``original`` is not read again).
+    across ranks (then ``original`` is not read again).  ``job``: checked for cancel between
+    bands of rows (raises :class:`Cancelled`): at 12 MP one rank's figures are seconds of a
+    core, which went on after the user's Esc.
     """
     if reference is not None and reference.mode != factors.mode:
         raise ValueError(
@@ -408,7 +411,7 @@ def image_metrics(
             **codecs,
         )
     raw = factors.height * factors.width * (1 if gray else 3)
-    return _measure_in_bands(source, factors, k, chroma_k, raw, reference, codecs)
+    return _measure_in_bands(source, factors, k, chroma_k, raw, reference, codecs, job)
 
 
 def _measure_in_bands(
@@ -419,6 +422,7 @@ def _measure_in_bands(
     raw_bytes: int,
     reference: MetricsReference | None,
     codecs: dict[str, int | None],
+    job: JobControl | None = None,
 ) -> ImageMetrics:
     """:func:`_measure` of the rank-k rebuild, made and compared a band of rows at a time.
 
@@ -435,6 +439,8 @@ def _measure_in_bands(
     diff2 = ref2 = total = 0.0
     count = 0
     for a, b, lo, hi in _bands(h, r, w):
+        if job is not None and job.cancelled():
+            raise Cancelled()
         x = mode_reference(source[lo:hi], mode)  # float32 band (luma in gray mode)
         y = reconstruct_image(factors, k, chroma_k, rows=slice(lo, hi))
         xa, ya = x[a - lo : b - lo], y[a - lo : b - lo]

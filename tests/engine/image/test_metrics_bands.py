@@ -7,6 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from svdstudio.engine.decomposition import Cancelled
 from svdstudio.engine.image import decompose_image, image_metrics, rank_sweep, reconstruct_image
 from svdstudio.engine.image import metrics as metrics_module
 from svdstudio.engine.image.metrics import metrics_reference
@@ -77,3 +78,30 @@ def test_sweep_subsamples_before_it_copies():
         tracemalloc.stop()
     assert peak < 0.5 * img.nbytes, peak / img.nbytes  # 1.3 × with a whole float32 copy first
     assert [m.rank for m in out] == [4, 8] and out[1].psnr_db > out[0].psnr_db
+
+
+class _Job:
+    """Cancelled once it has been asked ``after`` times."""
+
+    def __init__(self, after: int | None) -> None:
+        self.after, self.asked = after, 0
+
+    def cancelled(self) -> bool:
+        self.asked += 1
+        return self.after is not None and self.asked > self.after
+
+    def report(self, fraction: float, message: str = "") -> None:
+        pass
+
+
+def test_metrics_stop_between_bands_when_cancelled(monkeypatch):
+    img = photo(200, 61)
+    f = decompose_image(img, "rgb")
+    monkeypatch.setattr(metrics_module, "_BAND_PIXELS", 1)  # 32-row bands: 7 of them
+    plain = image_metrics(img, f, 5)
+    job = _Job(None)
+    assert image_metrics(img, f, 5, job=job) == plain and job.asked == 7
+    job = _Job(2)
+    with pytest.raises(Cancelled):
+        image_metrics(img, f, 5, job=job)
+    assert job.asked == 3  # stopped at the third band, not after all seven
