@@ -223,17 +223,30 @@ def one_run(app: QApplication, path: Path, decode_s: float, settings_dir: str) -
     from svdstudio.app import create_main_window
     from svdstudio.io.images import load_image
 
-    settings = QSettings(os.path.join(settings_dir, "s.ini"), QSettings.Format.IniFormat)
+    # A settings file of its own per run: the window saves the colour mode (YCbCr after the
+    # cancel phase) and the last file, and a second run reading them opened the photo in
+    # YCbCr, measured that, and found set_mode("ycbcr") a no-op (no SVD to cancel).
+    ini = tempfile.mkstemp(suffix=".ini", dir=settings_dir)
+    os.close(ini[0])
+    settings = QSettings(ini[1], QSettings.Format.IniFormat)
     w = create_main_window(settings)
     w.resize(1920, 1080)
     w.show()
     app.processEvents()
+    # main() preloads the tabs' modules half a second after launch (scipy.ndimage for the
+    # metrics, ...); without it the photo's first metrics imported scipy.ndimage in their
+    # thread, which a user opening a file after launch never meets.
+    preload = w.preload_tabs()
+    if preload is not None:
+        preload.join(60)
     tab = w.tab_by_kind["image"]  # built here if not yet (tabs are built when first needed)
     w.tabs.setCurrentWidget(tab)
     s = tab.session
     # A first-built Image tab opens its sample image: let it settle, so that every figure
     # below is the photo's (not the 512×512 sample's, which the clocks once measured).
     wait(lambda: not s.computing() and (s.image is None or s.full), 120)
+    if s.color_mode != "rgb":
+        raise RuntimeError(f"the run starts in colour mode {s.color_mode}, not rgb")
     photo = path.name
 
     def mine() -> bool:

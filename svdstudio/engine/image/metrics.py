@@ -15,7 +15,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from svdstudio.engine.decomposition import Cancelled
-from svdstudio.engine.image.color import PEAK, luminance, mode_reference
+from svdstudio.engine.image.color import (
+    PEAK,
+    _check_pixels,
+    effective_mode,
+    luminance,
+    mode_reference,
+)
 from svdstudio.engine.image.factors import ImageFactors, channel_ranks, reconstruct_image
 from svdstudio.engine.jobs import JobControl
 
@@ -106,7 +112,12 @@ def relative_error(original: np.ndarray, approx: np.ndarray) -> float:
 
 _SIGMA = 1.5
 _TRUNCATE = 3.5  # radius int(3.5·1.5 + 0.5) = 5: Wang's 11×11 window
-_SSIM_BAND = 256
+_SSIM_BAND = 256  # rows per band at most
+# ... and at most about this many pixels per band: scipy.ndimage holds the GIL through each
+# blur, and a 256-row band of a 4000-wide image (1 M pixels) held it for tens of
+# milliseconds per call, long enough to stall the GUI thread of the window measuring it.
+_BAND_PIXELS = 1 << 19
+_MIN_BAND = 32
 
 
 def _blur(a: np.ndarray, sigma: float) -> np.ndarray:
@@ -127,15 +138,19 @@ class _LumaStats:
     sigma: float
 
 
-def _bands(h: int, r: int) -> list[tuple[int, int, int, int]]:
+def _bands(h: int, r: int, w: int = 0) -> list[tuple[int, int, int, int]]:
     """(a, b, lo, hi): output rows a:b of a band computed on rows lo:hi (an r-row margin).
 
     Bands with an r-row margin give exactly the whole-image Gaussian, and keep each C call
-    short (scipy.ndimage holds the GIL; a GUI thread gets a turn between bands).
+    short (scipy.ndimage holds the GIL; a GUI thread gets a turn between bands): at most
+    :data:`_SSIM_BAND` rows and, for a ``w``-wide image, about :data:`_BAND_PIXELS` pixels.
     """
+    rows = _SSIM_BAND
+    if w > 0:
+        rows = min(rows, max(_MIN_BAND, _BAND_PIXELS // w))
     out = []
-    for a in range(0, h, _SSIM_BAND):
-        b = min(h, a + _SSIM_BAND)
+    for a in range(0, h, rows):
+        b = min(h, a + rows)
         out.append((a, b, max(0, a - r), min(h, b + r)))
     return out
 
@@ -150,7 +165,7 @@ def _luma_stats(luma: np.ndarray, sigma: float = _SIGMA) -> _LumaStats:
     work = np.result_type(x.dtype, np.float32)
     mean = np.empty(x.shape, work)
     var = np.empty(x.shape, work)
-    for a, b, lo, hi in _bands(x.shape[0], _radius(sigma)):
+    for a, b, lo, hi in _bands(x.shape[0], _radius(sigma), x.shape[1]):
         xb = np.asarray(x[lo:hi], dtype=work)
         mx = _blur(xb, sigma)[a - lo : b - lo]
         mean[a:b] = mx
@@ -191,32 +206,59 @@ def _ssim(
     # float32 images are blurred in float32 (half the bytes to move; SSIM differs by ~1e-7),
     # float64 input keeps float64.  The sums stay in float64.
     work = np.result_type(x.dtype, y.dtype, np.float32)
+    h, w = x.shape
+    r = _radius(sigma)
+    total, count = 0.0, 0
+    for a, b, lo, hi in _bands(h, r, w):
+        part, n = _ssim_band(
+            np.asarray(x[lo:hi], dtype=work),
+            np.asarray(y[lo:hi], dtype=work),
+            (a, b, lo, h),
+            ref,
+            peak=peak,
+            sigma=sigma,
+            k1=k1,
+            k2=k2,
+        )
+        total += part
+        count += n
+    return total / count
+
+
+def _ssim_band(
+    xb: np.ndarray,
+    yb: np.ndarray,
+    where: tuple[int, int, int, int],
+    ref: _LumaStats | None,
+    *,
+    peak: float,
+    sigma: float,
+    k1: float,
+    k2: float,
+) -> tuple[float, int]:
+    """(Σ SSIM map, count) over output rows a:b of an image ``h`` rows high, from luma bands
+    ``xb``, ``yb`` of its rows lo:lo+len (``where`` = (a, b, lo, h)); ``ref``: x's stats."""
+    a, b, lo, h = where
+    w = xb.shape[1]
     c1, c2 = (k1 * peak) ** 2, (k2 * peak) ** 2
     r = _radius(sigma)
-    h, w = x.shape
     crop = h > 2 * r and w > 2 * r
-    total, count = 0.0, 0
-    for a, b, lo, hi in _bands(h, r):
-        r0, r1 = (max(a, r), min(b, h - r)) if crop else (a, b)
-        if r1 <= r0:
-            continue
-        xb = np.asarray(x[lo:hi], dtype=work)
-        yb = np.asarray(y[lo:hi], dtype=work)
-        if ref is None:
-            mx = _blur(xb, sigma)[a - lo : b - lo]
-            sxx = _blur(xb * xb, sigma)[a - lo : b - lo] - mx * mx
-        else:
-            mx, sxx = ref.mean[a:b], ref.var[a:b]
-        my = _blur(yb, sigma)[a - lo : b - lo]
-        syy = _blur(yb * yb, sigma)[a - lo : b - lo] - my * my
-        sxy = _blur(xb * yb, sigma)[a - lo : b - lo] - mx * my
-        smap = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
-        part = smap[r0 - a : r1 - a]
-        if crop:
-            part = part[:, r:-r]
-        total += float(part.sum(dtype=np.float64))
-        count += part.size
-    return total / count
+    r0, r1 = (max(a, r), min(b, h - r)) if crop else (a, b)
+    if r1 <= r0:
+        return 0.0, 0
+    if ref is None:
+        mx = _blur(xb, sigma)[a - lo : b - lo]
+        sxx = _blur(xb * xb, sigma)[a - lo : b - lo] - mx * mx
+    else:
+        mx, sxx = ref.mean[a:b], ref.var[a:b]
+    my = _blur(yb, sigma)[a - lo : b - lo]
+    syy = _blur(yb * yb, sigma)[a - lo : b - lo] - my * my
+    sxy = _blur(xb * yb, sigma)[a - lo : b - lo] - mx * my
+    smap = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+    part = smap[r0 - a : r1 - a]
+    if crop:
+        part = part[:, r:-r]
+    return float(part.sum(dtype=np.float64)), int(part.size)
 
 
 @dataclass(frozen=True, eq=False)
@@ -333,35 +375,102 @@ def image_metrics(
     jpeg_bytes: int | None = None,
     jpeg_quality: int | None = None,
     reference: MetricsReference | None = None,
+    job: JobControl | None = None,
 ) -> ImageMetrics:
     """Every figure for rank k; ``original`` is the source pixels (gray mode: its luma is used).
 
     PNG/JPEG sizes are inputs (the engine does not encode files; see ``svdstudio.io.images``).
     ``reference``: :func:`metrics_reference` of ``original`` in the factors' mode, to reuse
-    across ranks (then ``original`` is not read again).
+    across ranks (then ``original`` is not read again).  ``job``: checked for cancel between
+    bands of rows (raises :class:`Cancelled`): at 12 MP one rank's figures are seconds of a
+    core, which went on after the user's Esc.
     """
     if reference is not None and reference.mode != factors.mode:
         raise ValueError(
             f"the metrics reference is for mode {reference.mode} but the factors are {factors.mode}"
         )
-    ref = mode_reference(original, factors.mode) if reference is None else reference.pixels
-    if ref.shape[:2] != (factors.height, factors.width):
+    source = np.asarray(original) if reference is None else reference.pixels
+    _check_pixels(source)
+    if source.shape[:2] != (factors.height, factors.width):
         raise ValueError(
-            f"original is {ref.shape[1]}×{ref.shape[0]} but the factors are for "
+            f"original is {source.shape[1]}×{source.shape[0]} but the factors are for "
             f"{factors.width}×{factors.height}"
         )
-    rec = reconstruct_image(factors, k, chroma_k) if reconstruction is None else reconstruction
-    return _measure(
-        ref,
-        rec,
+    gray = effective_mode(source, factors.mode) == "gray"
+    codecs = {"png_bytes": png_bytes, "jpeg_bytes": jpeg_bytes, "jpeg_quality": jpeg_quality}
+    if reconstruction is not None:
+        ref = mode_reference(source, factors.mode) if reference is None else reference.pixels
+        return _measure(
+            ref,
+            reconstruction,
+            factors,
+            k,
+            chroma_k,
+            raw_bytes=int(ref.size),
+            reference=reference,
+            **codecs,
+        )
+    raw = factors.height * factors.width * (1 if gray else 3)
+    return _measure_in_bands(source, factors, k, chroma_k, raw, reference, codecs, job)
+
+
+def _measure_in_bands(
+    source: np.ndarray,
+    factors: ImageFactors,
+    k: int,
+    chroma_k: int | None,
+    raw_bytes: int,
+    reference: MetricsReference | None,
+    codecs: dict[str, int | None],
+    job: JobControl | None = None,
+) -> ImageMetrics:
+    """:func:`_measure` of the rank-k rebuild, made and compared a band of rows at a time.
+
+    No full-resolution rebuild, reference copy or luma is ever held: at 12 MP the metrics of
+    one rank took about 400 MiB that way (rebuild, float32 copy of the original, two lumas),
+    now a few bands of a few MB.  The rebuild of a band is exactly those rows of A_k, the
+    sums and SSIM's blurs are those of the whole image (SSIM's bands keep their margin), so
+    the figures are the whole-image ones up to float32 rounding.
+    """
+    h, w = factors.height, factors.width
+    mode = factors.mode
+    stats = None if reference is None else reference.ssim_stats
+    r = _radius(_SIGMA)
+    diff2 = ref2 = total = 0.0
+    count = 0
+    for a, b, lo, hi in _bands(h, r, w):
+        if job is not None and job.cancelled():
+            raise Cancelled()
+        x = mode_reference(source[lo:hi], mode)  # float32 band (luma in gray mode)
+        y = reconstruct_image(factors, k, chroma_k, rows=slice(lo, hi))
+        xa, ya = x[a - lo : b - lo], y[a - lo : b - lo]
+        diff2 += _sum_sq(np.subtract(xa, ya))
+        if reference is None:
+            ref2 += _sum_sq(np.array(xa))
+        part, n = _ssim_band(
+            luminance(x),
+            luminance(y),
+            (a, b, lo, h),
+            stats,
+            peak=PEAK,
+            sigma=_SIGMA,
+            k1=0.01,
+            k2=0.03,
+        )
+        total += part
+        count += n
+    if reference is not None:
+        ref2 = reference.sum_squares
+    return _figures(
         factors,
         k,
         chroma_k,
-        raw_bytes=int(ref.size),
-        png_bytes=png_bytes,
-        jpeg_bytes=jpeg_bytes,
-        jpeg_quality=jpeg_quality,
-        reference=reference,
+        diff2=diff2,
+        ref2=ref2,
+        count=raw_bytes,  # one sample per raw byte: H·W (gray) or H·W·3
+        quality=total / count,
+        raw_bytes=raw_bytes,
+        **codecs,
     )
 
 
@@ -379,8 +488,6 @@ def _measure(
     reference: MetricsReference | None = None,
 ) -> ImageMetrics:
     """The metrics of ``rec`` against ``ref`` (same pixels) and the storage of rank k."""
-    ranks = channel_ranks(factors, k, chroma_k)
-    cost = storage_cost(factors.height, factors.width, ranks)
     x, y = _pair(ref, rec)
     # One pass for PSNR and the relative error (Σ x² once per image when it is known).
     diff2, ref2, count = _sums(x, y, with_ref=reference is None)
@@ -392,6 +499,38 @@ def _measure(
     else:
         luma, _ = _pair(luminance(rec), stats.luma)
         quality = _ssim(stats.luma, luma, stats, sigma=stats.sigma)
+    return _figures(
+        factors,
+        k,
+        chroma_k,
+        diff2=diff2,
+        ref2=ref2,
+        count=count,
+        quality=quality,
+        raw_bytes=raw_bytes,
+        png_bytes=png_bytes,
+        jpeg_bytes=jpeg_bytes,
+        jpeg_quality=jpeg_quality,
+    )
+
+
+def _figures(
+    factors: ImageFactors,
+    k: int,
+    chroma_k: int | None,
+    *,
+    diff2: float,
+    ref2: float,
+    count: int,
+    quality: float,
+    raw_bytes: int,
+    png_bytes: int | None = None,
+    jpeg_bytes: int | None = None,
+    jpeg_quality: int | None = None,
+) -> ImageMetrics:
+    """ImageMetrics from the sums (Σ (x − y)², Σ x², count), SSIM and the storage of rank k."""
+    ranks = channel_ranks(factors, k, chroma_k)
+    cost = storage_cost(factors.height, factors.width, ranks)
     mse = diff2 / count
     if ref2 > 0:
         rel = math.sqrt(diff2 / ref2)
@@ -430,7 +569,9 @@ def rank_sweep(
     ``step`` > 1 measures PSNR/SSIM/error on every step-th row and column (approximate, for
     big images); storage figures are exact.  PNG/JPEG fields are left empty.
     """
-    ref = mode_reference(original, factors.mode)[::step, ::step]
+    # Subsampled first: a float32 copy of the whole image (137 MiB at 12 MP) only to keep
+    # every step-th pixel of it was the sweep's largest allocation.
+    ref = mode_reference(np.asarray(original)[::step, ::step], factors.mode)
     rows, cols = slice(0, factors.height, step), slice(0, factors.width, step)
     raw = factors.height * factors.width * (1 if factors.mode == "gray" else 3)
     out = []

@@ -1,22 +1,40 @@
-"""Qt-free helpers of the Image session: sweep ranks, the codec job, SVD progress and estimate."""
+"""Qt-free helpers of the Image session: its jobs (preview, codecs), sweep ranks, SVD progress."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 
 import numpy as np
 
-from svdstudio.engine.image import effective_mode, mode_reference
+from svdstudio.engine.decomposition import Cancelled
+from svdstudio.engine.image import (
+    ImageFactors,
+    ImageMetrics,
+    decompose_image,
+    display_grid,
+    downsample,
+    effective_mode,
+    mode_reference,
+    rank_sweep,
+    reconstruct_image,
+)
 from svdstudio.engine.jobs import JobControl
 from svdstudio.io.image_codecs import CodecReport, codec_report
+from svdstudio.io.images import to_uint8
 
 __all__ = [
     "GALLERY_RANKS",
+    "Preview",
     "ProgressTracker",
     "SvdProgress",
+    "Sweep",
     "codec_job",
     "estimate_svd_seconds",
+    "gallery_ranks",
+    "preview_job",
+    "sweep_job",
     "sweep_ranks",
 ]
 
@@ -55,6 +73,49 @@ def sweep_ranks(max_rank: int, full_rank: int) -> list[int]:
     return sorted(ranks | {r for r in GALLERY_RANKS if r <= max_rank})
 
 
+def gallery_ranks(max_rank: int) -> list[int]:
+    """Ranks of the gallery's cards: :data:`GALLERY_RANKS` that fit, then the largest."""
+    return [r for r in GALLERY_RANKS if r <= max_rank] + [max_rank]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Sweep:
+    """The quality sweep's metrics and the gallery's pictures (rank → uint8 thumbnail)."""
+
+    metrics: list[ImageMetrics]
+    pictures: dict[int, np.ndarray]
+
+
+def sweep_job(
+    original: np.ndarray,
+    factors: ImageFactors,
+    ranks: list[int],
+    chroma_k: int | None,
+    *,
+    step: int,
+    thumb_side: int,
+    job: JobControl | None = None,
+) -> Sweep:
+    """:func:`rank_sweep` plus the gallery's thumbnails (at most ``thumb_side`` pixels a side).
+
+    The thumbnails were rebuilt in the GUI thread when the sweep arrived (about 80 ms of
+    blocked window per sweep at 12 MP, busy machine); here they cost the job a few ms.
+    """
+    metrics = rank_sweep(original, factors, ranks, chroma_k, step=step, job=job)
+    rows, cols = display_grid(factors.height, factors.width, thumb_side)
+    pictures = {}
+    for k in gallery_ranks(factors.max_rank):
+        if job is not None and job.cancelled():
+            raise Cancelled()
+        if k == factors.full_rank and factors.mode != "ycbcr":
+            # A at full rank is the image itself (YCbCr keeps its chroma rank).
+            pic = mode_reference(np.asarray(original)[rows, cols], factors.mode)
+        else:
+            pic = reconstruct_image(factors, k, None, rows=rows, cols=cols)
+        pictures[k] = to_uint8(pic)
+    return Sweep(metrics, pictures)
+
+
 def codec_job(pixels: np.ndarray, mode: str, job: JobControl | None = None) -> CodecReport:
     """PNG and JPEG figures of the image ``mode``'s reconstructions are compared with (a codec
     that cannot store it is in ``cannot_store``, not raised).
@@ -67,6 +128,31 @@ def codec_job(pixels: np.ndarray, mode: str, job: JobControl | None = None) -> C
     else:
         reference = mode_reference(pixels, mode)
     return codec_report(reference, job=job)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Preview:
+    """A big image's quick preview: its factors and the downsampled pixels they approximate."""
+
+    factors: ImageFactors
+    original: np.ndarray  # float32, the copy the metrics of the preview compare with
+
+
+def preview_job(pixels: np.ndarray, mode: str, side: int, job: JobControl | None = None) -> Preview:
+    """The preview SVD of ``pixels`` block-averaged to a longer side of at most ``side``.
+
+    The same factors as ``decompose_image(pixels, mode, preview_side=side,
+    release_gil=True)``, plus the downsampled copy itself: the session's metrics compare
+    with it, and block-averaging 12 MP again in the GUI thread when the preview arrived
+    blocked the window for tens of milliseconds.
+    """
+    factor = max(1, math.ceil(max(pixels.shape[:2]) / side))
+    small = downsample(pixels, factor) if factor > 1 else np.asarray(pixels, dtype=np.float32)
+    if job is not None and job.cancelled():
+        raise Cancelled()
+    f = decompose_image(small, mode, release_gil=True)
+    small.setflags(write=False)
+    return Preview(dataclasses.replace(f, downsample_factor=factor), small)
 
 
 @dataclasses.dataclass(frozen=True)

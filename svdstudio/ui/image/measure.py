@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 from PySide6 import QtCore
 
 from svdstudio.engine.image import display_grid, mode_reference, reconstruct_image
 from svdstudio.io.images import to_uint8
+from svdstudio.ui.image.jobs import gallery_ranks
 from svdstudio.ui.image.layout import ImageLayout
 from svdstudio.ui.image.metrics_table import byte_unit, fmt_bytes
-from svdstudio.ui.image.session import GALLERY_RANKS, ImageSession
+from svdstudio.ui.image.session import ImageSession
+from svdstudio.ui.image.session_measure import THUMB_SIDE
 
 __all__ = ["THUMB_SIDE", "ImageMeasurements"]
-
-THUMB_SIDE = 320
 TARGET_DEFAULTS = {
     "energy": (99.0, 0.1, 100.0),
     "psnr": (30.0, 1.0, 150.0),
@@ -102,7 +103,7 @@ class ImageMeasurements(QtCore.QObject):
         if f is None:
             return
         by_rank = {m.rank: m for m in s.sweep}
-        ranks = [r for r in GALLERY_RANKS if r <= f.max_rank] + [f.max_rank]
+        ranks = gallery_ranks(f.max_rank)
         rows, cols = display_grid(f.height, f.width, THUMB_SIDE)
         shown = [by_rank[k] for k in ranks if k in by_rank]
         unit = byte_unit(max((m.bytes_float32 for m in shown), default=0))
@@ -111,12 +112,9 @@ class ImageMeasurements(QtCore.QObject):
             card.set_content(0, None, "")
         for card, k in zip(self.ui.cards, ranks, strict=False):
             m = by_rank.get(k)
-            if k == f.full_rank and f.mode != "ycbcr" and s.metric_original is not None:
-                # A at full rank is the image itself: no (rows × r)·(r × cols) product of
-                # thousands of terms in the GUI thread (YCbCr keeps its chroma rank).
-                pic = to_uint8(mode_reference(s.metric_original[rows, cols], f.mode))
-            else:
-                pic = to_uint8(reconstruct_image(f, k, None, rows=rows, cols=cols))
+            pic = s.gallery_picture(k)  # made by the sweep job, off the GUI thread
+            if pic is None:
+                pic = self._picture(k, rows, cols)
             name = "full" if k == f.full_rank else str(k)
             if m is not None and m.chroma_rank is not None:
                 name += f" (chroma {m.chroma_rank})"
@@ -131,6 +129,16 @@ class ImageMeasurements(QtCore.QObject):
                 )
             card.set_content(k, pic, caption)
         self._update_plot()
+
+    def _picture(self, k: int, rows: slice, cols: slice) -> np.ndarray:
+        """A card's picture the sweep did not bring (not expected; made here then)."""
+        s = self.session
+        f = s.factors
+        assert f is not None
+        if k == f.full_rank and f.mode != "ycbcr" and s.metric_original is not None:
+            # A at full rank is the image itself (YCbCr keeps its chroma rank).
+            return to_uint8(mode_reference(s.metric_original[rows, cols], f.mode))
+        return to_uint8(reconstruct_image(f, k, None, rows=rows, cols=cols))
 
     def _update_plot(self) -> None:
         s = self.session

@@ -11,16 +11,15 @@ PNG/JPEG sizes) wait for the final factors: run beside the SVD they took the cor
 Final factors are kept per colour mode (:class:`FactorCache`, while memory allows), so
 switching the mode back shows them again at once.  A job the user cancels is remembered so
 that :meth:`resume` can compute the rest; a failed job is reported by the main window
-(``runner.failed``), here it only changes the state.
+(``runner.failed``), here it only changes the state.  The measurement scheduling lives in
+:mod:`.session_measure` and the job bookkeeping in :mod:`.session_jobs` (mixins of this
+class).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -37,24 +36,26 @@ from svdstudio.engine.image import (
     decompose_image,
     downsample,
     effective_mode,
-    image_metrics,
     rank_for_byte_budget,
     rank_for_energy_target,
     rank_for_psnr_target,
-    rank_sweep,
     reconstruct_image,
 )
-from svdstudio.engine.image.crop import crop_pixels
+from svdstudio.engine.image.cache import full_factor_bytes
 from svdstudio.io.image_codecs import CodecReport
 from svdstudio.io.images import LoadedImage
 from svdstudio.ui.image.jobs import (
     GALLERY_RANKS,
+    Preview,
     ProgressTracker,
     SvdProgress,
     codec_job,
     estimate_svd_seconds,
+    preview_job,
     sweep_ranks,
 )
+from svdstudio.ui.image.session_jobs import JobBookkeeping
+from svdstudio.ui.image.session_measure import MeasurementScheduling
 from svdstudio.workers import JobRunner
 
 __all__ = [
@@ -78,8 +79,15 @@ CHANNELS = (
 # A big image's full SVD runs in a killable worker process (tests may use a thread).
 FULL_IN_PROCESS = True
 # Factors of other colour modes are kept while they take at most this share of the machine's
-# memory and half of what is still free (checked whenever factors are kept).
+# memory and half of what is still free (checked whenever factors are kept) ...
 CACHE_SHARE_OF_MEMORY = 0.25
+# ... and while they and the factors a running SVD will bring (its quick stage and its final
+# factors, both held at the hand-over) take at most this many sets of the image's factors:
+# with the image and the set on show, that is what issue 11's memory goal (peak ≤ 3 × (image
+# + its factors)) leaves.  At 12 MP the RGB factors kept through a YCbCr SVD took the GUI
+# past it.  Below CACHE_FLOOR bytes memory is no concern: small images keep every mode.
+CACHE_SETS_OF_FACTORS = 2
+CACHE_FLOOR = 256 << 20
 
 
 def factor_cache_budget() -> int:
@@ -93,7 +101,7 @@ def factor_cache_budget() -> int:
     return int(max(0, min(total * CACHE_SHARE_OF_MEMORY, free / 2)))
 
 
-class ImageSession(QtCore.QObject):
+class ImageSession(QtCore.QObject, MeasurementScheduling, JobBookkeeping):
     """The Image lab's state (read its properties) and the only place that submits its jobs."""
 
     image_changed = Signal()  # a new image (or factor file) is on show; factors follow
@@ -128,6 +136,7 @@ class ImageSession(QtCore.QObject):
         self._generation = 0
         self._metrics: ImageMetrics | None = None
         self._sweep: list[ImageMetrics] = []
+        self._gallery: dict[int, np.ndarray] = {}  # rank → the gallery's uint8 picture
         self._codecs: CodecReport | None = None
         self._jobs: dict[str, int] = {}  # channel -> id of the job this session waits for
         self._cancelled: set[str] = set()  # channels the user cancelled (see resume)
@@ -218,6 +227,10 @@ class ImageSession(QtCore.QObject):
     @property
     def sweep(self) -> list[ImageMetrics]:
         return list(self._sweep)
+
+    def gallery_picture(self, k: int) -> np.ndarray | None:
+        """The gallery's uint8 thumbnail of rank ``k`` (made with the sweep), or None."""
+        return self._gallery.get(k)
 
     @property
     def codecs(self) -> CodecReport | None:
@@ -375,6 +388,7 @@ class ImageSession(QtCore.QObject):
         gen = self._generation
         for channel in CHANNELS:  # work for the previous image or mode is of no use now
             self._cancel(channel)
+        self._cache.release()  # ... nor are the factors it would have brought
         self._cancelled.clear()
         self._failed.clear()
         self._factors = None
@@ -383,6 +397,7 @@ class ImageSession(QtCore.QObject):
         self._codecs_wait = False
         self._metrics = None
         self._sweep = []
+        self._gallery = {}
         self._metric_original = None
         self._preview_seconds = None
         self.factors_changed.emit()
@@ -398,9 +413,9 @@ class ImageSession(QtCore.QObject):
     def _submit_preview(self, gen: int) -> None:
         t0 = time.monotonic()
 
-        def ready(f: ImageFactors) -> None:
+        def ready(p: Preview) -> None:
             self._preview_seconds = time.monotonic() - t0
-            self._set_factors(f, gen, full=False)
+            self._set_factors(p.factors, gen, full=False, original=p.original)
             self._submit_full(gen, in_process=FULL_IN_PROCESS)
 
         if FULL_IN_PROCESS:
@@ -410,11 +425,10 @@ class ImageSession(QtCore.QObject):
         # The preview first, alone, so the first picture does not compete with the big SVD.
         self._submit(
             "image.preview",
-            decompose_image,
+            preview_job,
             self.pixels,
             self._mode,
-            preview_side=PREVIEW_SIDE,
-            release_gil=True,
+            PREVIEW_SIDE,
             description="Image: quick preview SVD",
             in_process=False,
             on_result=ready,
@@ -427,6 +441,11 @@ class ImageSession(QtCore.QObject):
         if gen != self._generation or pixels is None:
             return
         self._svd.start(self._estimate_seconds(pixels.shape[0], pixels.shape[1]))
+        # Its factors count against the cache's budget now: what they would push out goes
+        # before they arrive (the GUI held both, and the RGB factors, through a YCbCr SVD).
+        mode = effective_mode(pixels, self._mode)
+        self._cache.max_bytes = self._cache_budget()
+        self._cache.reserve("image", mode, CACHE_SETS_OF_FACTORS * self._set_bytes(mode))
 
         def stage(f: ImageFactors) -> None:
             # A progressive SVD's stages (the exact top triplets, then full factors with the
@@ -436,6 +455,8 @@ class ImageSession(QtCore.QObject):
 
         def failed(_message: str, _details: str) -> None:
             # No final factors will come: measure the stage on show (nothing competes now).
+            if gen == self._generation:
+                self._cache.release("image", mode)
             if gen == self._generation and self._stage:
                 self._stage = False
                 self._request_metrics()
@@ -454,6 +475,19 @@ class ImageSession(QtCore.QObject):
         )
         self._ticker.start()
         self.jobs_changed.emit()
+
+    def _set_bytes(self, mode: str) -> int:
+        """Bytes of one colour mode's full factors of the image on show."""
+        pixels = self.pixels
+        if pixels is None:
+            return 0
+        return full_factor_bytes(pixels.shape[0], pixels.shape[1], 1 if mode == "gray" else 3)
+
+    def _cache_budget(self) -> int:
+        """The cache's budget now: memory allows, and the memory goal (see CACHE_SETS_...)."""
+        mode = "gray" if self.pixels is not None and self.pixels.ndim == 2 else "rgb"
+        goal = max(CACHE_FLOOR, CACHE_SETS_OF_FACTORS * self._set_bytes(mode))
+        return min(factor_cache_budget(), goal)
 
     def _estimate_seconds(self, h: int, w: int) -> float:
         """Expected seconds of the full SVD, scaled from the preview's time when there is one."""
@@ -476,9 +510,19 @@ class ImageSession(QtCore.QObject):
         self.progress.emit(p)
 
     def _set_factors(
-        self, factors: ImageFactors, gen: int, *, full: bool, stage: bool = False
+        self,
+        factors: ImageFactors,
+        gen: int,
+        *,
+        full: bool,
+        stage: bool = False,
+        original: np.ndarray | None = None,
     ) -> None:
-        """Show ``factors``; a ``stage`` of the running full SVD is not measured yet."""
+        """Show ``factors``; a ``stage`` of the running full SVD is not measured yet.
+
+        ``original``: the downsampled pixels a preview's factors approximate (made by the
+        preview job; made here only when missing).
+        """
         if gen != self._generation or (self._full and not full):
             return
         pixels = self.pixels
@@ -487,18 +531,20 @@ class ImageSession(QtCore.QObject):
         self._full = full
         self._stage = stage
         if full and not self._from_factor_file:
-            self._cache.max_bytes = factor_cache_budget()
+            self._cache.max_bytes = self._cache_budget()
             self._cache.put("image", factors.mode, factors)
-        self._metric_original = (
-            pixels
-            if factors.downsample_factor == 1
-            else downsample(pixels, factors.downsample_factor)
-        )
+        if factors.downsample_factor == 1:
+            self._metric_original = pixels
+        elif original is not None and original.shape[:2] == (factors.height, factors.width):
+            self._metric_original = original
+        else:
+            self._metric_original = downsample(pixels, factors.downsample_factor)
         self._k = min(max(self._k, 1), factors.max_rank)
         if factors.mode == "ycbcr":
             self._chroma_k = min(self._chroma_k, factors.max_chroma_rank)
         self._metrics = None
         self._sweep = []
+        self._gallery = {}
         self.factors_changed.emit()
         self.metrics_stale.emit()
         if not stage:
@@ -513,228 +559,7 @@ class ImageSession(QtCore.QObject):
             self._codecs_after_measurements(want=True)
         self.jobs_changed.emit()
 
-    # ================================================================== measurements
-    def _measuring_waits(self) -> bool:
-        """True while a stage of the running full SVD is on show (measured when it ends)."""
-        return self._stage and "image.svd" in self._jobs
-
-    def _request_metrics(self) -> None:
-        f = self._factors
-        if f is None or self._measuring_waits():
-            return
-        gen, k, chroma = self._generation, self._k, self.chroma_arg()
-        self._submit(
-            "image.metrics",
-            image_metrics,
-            self._metric_original,
-            f,
-            k,
-            chroma,
-            description=f"Image: metrics for k = {k}",
-            in_process=False,
-            on_result=lambda m, f=f: self._on_metrics(m, gen, f),
-            on_error=lambda _m, _d: self._codecs_after_measurements(),
-        )
-
-    def _on_metrics(self, m: ImageMetrics, gen: int, factors: ImageFactors) -> None:
-        if gen != self._generation or factors is not self._factors:
-            self._codecs_after_measurements()
-            return
-        self._metrics = self._honest(m)
-        self.metrics_ready.emit()
-        self._codecs_after_measurements()
-        self.jobs_changed.emit()
-
-    def _codecs_after_measurements(self, *, want: bool = False) -> None:
-        """Start the PNG/JPEG job once the metrics and the sweep are done (not beside them).
-
-        Each holds copies of the image while it runs (at 12 MP: metrics +412 MiB, codecs
-        +503 MiB, sweep +137 MiB): all three at once took the GUI process past its memory goal.
-        """
-        if want:
-            self._codecs_wait = True
-        busy = {"image.metrics", "image.sweep"} & set(self._jobs)
-        if self._codecs_wait and self._full and not busy:
-            self._codecs_wait = False
-            self._request_codecs(self._generation)
-
-    def _honest(self, m: ImageMetrics) -> ImageMetrics:
-        """Add the codec sizes (full image only) and, for a factor file, the true error."""
-        if self._from_factor_file:
-            # The original is not stored: measured against the stored image the error would
-            # be 0 at the stored rank.  Eckart–Young gives it from the stored energy instead.
-            m = dataclasses.replace(m, relative_error=math.sqrt(max(0.0, 1.0 - m.energy_retained)))
-        codecs = self._codecs
-        if codecs is None or self.is_preview:
-            return m
-        ref = codecs.jpeg_reference
-        return dataclasses.replace(
-            m,
-            png_bytes=codecs.png_bytes,
-            jpeg_bytes=ref.nbytes if ref else None,
-            jpeg_quality=ref.quality if ref else None,
-        )
-
-    def _request_sweep(self) -> None:
-        f = self._factors
-        if f is None or self._measuring_waits():
-            return
-        gen = self._generation
-        step = max(1, int(np.ceil(max(f.height, f.width) / 800)))
-        self._submit(
-            "image.sweep",
-            rank_sweep,
-            self._metric_original,
-            f,
-            sweep_ranks(f.max_rank, f.full_rank),
-            self.chroma_arg(),
-            step=step,
-            description="Image: quality at several ranks",
-            in_process=False,
-            on_result=lambda s, f=f: self._on_sweep(s, gen, f),
-            on_error=lambda _m, _d: self._codecs_after_measurements(),
-        )
-
-    def _on_sweep(self, sweep: list[ImageMetrics], gen: int, factors: ImageFactors) -> None:
-        # Measured on other factors (a preview's, replaced by a stage meanwhile): not these.
-        if gen != self._generation or factors is not self._factors:
-            self._codecs_after_measurements()
-            return
-        self._sweep = [self._honest(m) for m in sweep]
-        self.sweep_ready.emit()
-        self._codecs_after_measurements()
-        self.jobs_changed.emit()
-
-    def _request_codecs(self, gen: int) -> None:
-        """PNG/JPEG sizes of the image, once per image and mode (after the first picture)."""
-        pixels = self.pixels
-        if self._codecs is not None or "image.codecs" in self._jobs or pixels is None:
-            return
-        self._submit(
-            "image.codecs",
-            codec_job,
-            pixels,
-            self._mode,
-            description="Image: PNG and JPEG sizes",
-            in_process=False,
-            on_result=lambda r: self._on_codecs(r, gen),
-        )
-
-    def _on_codecs(self, report: CodecReport, gen: int) -> None:
-        if gen != self._generation:
-            return
-        self._codecs = report
-        self._codec_cache[self._mode] = report
-        if self._metrics is not None:
-            self._metrics = self._honest(self._metrics)
-        self.codecs_ready.emit()
-        if self._metrics is not None and self.metrics_current:
-            self.metrics_ready.emit()  # the same k, now with the PNG/JPEG figures
-        self.jobs_changed.emit()
-
-    # ================================================================== zoom detail
-    def request_crop(
-        self, rows: slice, cols: slice, on_result: Callable[[object], None]
-    ) -> tuple | None:
-        """Rebuild ``rows`` × ``cols`` at full resolution for the current k (latest wins).
-
-        Returns the request's key (generation, rows, cols, k, chroma k), or None without full
-        factors.  ``on_result(CropPixels)`` is called unless a newer request replaced it.
-        """
-        f, pixels = self._factors, self.pixels
-        if f is None or not self._full or f.downsample_factor != 1 or pixels is None:
-            return None
-        k, chroma = self._k, self.chroma_arg()
-        self._submit(
-            "image.crop",
-            crop_pixels,
-            f,
-            pixels,
-            k,
-            chroma,
-            rows,
-            cols,
-            description="Image: full-resolution detail",
-            in_process=False,
-            on_result=on_result,
-        )
-        return (self._generation, rows, cols, k, chroma)
-
-    def crop_key(self, rows: slice, cols: slice) -> tuple:
-        """The key :meth:`request_crop` would give now."""
-        return (self._generation, rows, cols, self._k, self.chroma_arg())
-
-    def cancel_crop(self) -> None:
-        """Stop a crop rebuild that is no longer wanted."""
-        self._cancel("image.crop")
-
-    # ================================================================== jobs
-    def _submit(
-        self,
-        channel: str,
-        fn: Callable[..., object],
-        *args: object,
-        on_result: Callable[[object], object],
-        on_error: Callable[[str, str], object] | None = None,
-        **kwargs: object,
-    ) -> None:
-        """Submit on ``channel`` and remember the job; its end updates the state."""
-        self._jobs.pop(channel, None)  # the replaced job's cancel is ours, not the user's
-        self._cancelled.discard(channel)
-        self._failed.pop(channel, None)
-
-        def done(value: object) -> None:
-            self._jobs.pop(channel, None)
-            on_result(value)
-
-        def failed(message: str, details: str) -> None:
-            # The main window reports the failure (runner.failed); here only the state.
-            self._jobs.pop(channel, None)
-            self._failed[channel] = message
-            if on_error is not None:
-                on_error(message, details)
-            self.jobs_changed.emit()
-
-        job_id = self.runner.submit(channel, fn, *args, on_result=done, on_error=failed, **kwargs)
-        self._jobs[channel] = job_id
-
-    def _cancel(self, channel: str) -> None:
-        self._jobs.pop(channel, None)
-        self.runner.cancel(channel)
-
-    def _on_cancelled(self, channel: str, job_id: int) -> None:
-        if self._jobs.get(channel) != job_id:
-            return  # not ours, or replaced by this session
-        del self._jobs[channel]
-        self._codecs_wait = False  # a cancel stops what was queued too (resume restarts it)
-        if channel != "image.crop":  # zoom detail is rebuilt on the next view change
-            self._cancelled.add(channel)
-            self.status.emit(f"Cancelled: {self._cancel_sentence()}")
-        self.jobs_changed.emit()
-
-    def _cancel_sentence(self) -> str:
-        if {"image.svd", "image.preview"} & self._cancelled:
-            f = self._factors
-            if f is not None and f.downsample_factor == 1:
-                have = (
-                    f"the top {f.max_rank} of {f.full_rank} full-resolution ranks"
-                    if f.max_rank < f.full_rank
-                    else "full-resolution factors with the last vectors approximate"
-                )
-                return f"keeping {have}; Compute the rest finishes the full-resolution SVD."
-            if f is not None:
-                return (
-                    f"keeping the preview computed on a {f.width}×{f.height} copy; "
-                    "Compute the rest finishes the full-resolution SVD."
-                )
-            return "no factors yet; Compute the rest starts the SVD again."
-        return "some figures were not computed; Compute the rest finishes them."
-
-    def cancel(self) -> None:
-        """Stop every job of this session (as the user's Cancel would)."""
-        for channel in list(self._jobs):
-            self.runner.cancel(channel)
-
+    # ================================================================== resume
     def resume(self) -> None:
         """Compute what a cancel (or a failure) left out, keeping what is there."""
         if self.pixels is None:

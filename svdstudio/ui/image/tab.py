@@ -55,8 +55,9 @@ __all__ = [
 
 DOWNSCALE_TO = 16_000_000
 # Above this many pixels the file is decoded on a worker thread (Pillow releases the GIL):
-# a 12-MP JPEG takes 0.25–0.5 s, far over a 50 ms frame.
-DECODE_IN_THREAD_ABOVE = 2_000_000
+# a 12-MP JPEG takes 0.25–0.5 s, far over a 50 ms frame, and a 1.9-MP one about 40 ms with
+# its float conversion (most of a frame, more on a busy machine).
+DECODE_IN_THREAD_ABOVE = 1_000_000
 # The full image is offered only if its estimated memory fits in this share of what is free.
 MEMORY_SHARE = 0.8
 

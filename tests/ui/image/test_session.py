@@ -17,6 +17,7 @@ from svdstudio.engine.image import decompose_image
 from svdstudio.io.image_factors import load_factors
 from svdstudio.io.images import load_image
 from svdstudio.ui.image import session as session_module
+from svdstudio.ui.image import session_measure
 from svdstudio.ui.image.jobs import codec_job
 from svdstudio.ui.image.metrics_table import fmt_energy, fmt_percent
 from svdstudio.ui.image.session import SvdProgress
@@ -171,7 +172,7 @@ def test_cancelled_codecs_do_not_wait_for_ever(qtbot, tab, monkeypatch, tmp_path
             threading.Event().wait(0.01)
         raise Cancelled()
 
-    monkeypatch.setattr(session_module, "codec_job", slow_codecs)
+    monkeypatch.setattr(session_measure, "codec_job", slow_codecs)
     path = tmp_path / "g.png"
     Image.fromarray(smooth_rgb(40, 50)[..., 0]).save(path)
     with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
@@ -183,7 +184,7 @@ def test_cancelled_codecs_do_not_wait_for_ever(qtbot, tab, monkeypatch, tmp_path
     assert table.value("png_bytes") == "not computed (cancelled)"
     assert table.value("ratio_jpeg") == "not computed (cancelled)"
     assert "Cancelled: the PNG and JPEG sizes" in tab.ui.notes_label.text()
-    monkeypatch.setattr(session_module, "codec_job", codec_job)
+    monkeypatch.setattr(session_measure, "codec_job", codec_job)
     tab.ui.resume_button.click()
     qtbot.waitUntil(lambda: table.value("png_bytes") not in ("…", "–"), timeout=TIMEOUT)
 
@@ -528,3 +529,94 @@ def test_png_jpeg_sizes_start_after_the_metrics_and_the_sweep(qtbot, tab, tmp_pa
     assert len(starts) == 2 and len(ends) == 2 and max(ends) < codecs
     assert events.count(("start", "image.codecs")) == 1
     assert s.metrics.png_bytes == s.codecs.png_bytes  # the table got the sizes afterwards
+
+
+def test_preview_job_gives_the_preview_factors_and_their_original():
+    img = smooth_rgb(150, 200).astype(np.float32)
+    p = session_module.preview_job(img, "ycbcr", 60)
+    ref = decompose_image(img, "ycbcr", preview_side=60, release_gil=True)
+    assert p.factors.downsample_factor == ref.downsample_factor == 4
+    assert (p.factors.height, p.factors.width) == (ref.height, ref.width) == (37, 50)
+    for a, b in zip(p.factors.channels, ref.channels, strict=True):
+        np.testing.assert_array_equal(a.s, b.s)
+    small = img[:148, :200].reshape(37, 4, 50, 4, 3).mean(axis=(1, 3))
+    np.testing.assert_allclose(p.original, small, rtol=1e-6)
+    assert not p.original.flags.writeable
+
+
+def test_preview_arrival_does_not_downsample_in_the_gui_thread(
+    qtbot, tab, gate, big_rgb, monkeypatch
+):
+    # The preview job made the downsampled original; doing it again on arrival blocked
+    # the window (about 0.2 s at 12 MP, busy machine).
+    def no(*_a, **_k):
+        raise AssertionError("downsampled in the GUI thread")
+
+    monkeypatch.setattr(session_module, "downsample", no)
+    s = tab.session
+    with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
+        assert tab.open_file(big_rgb)
+    assert s.is_preview and s.metric_original.shape == (37, 50, 3)
+    assert s.metrics.psnr_db > 20
+
+
+def test_gallery_pictures_come_with_the_sweep(qtbot, tab, gate, big_rgb, monkeypatch):
+    from svdstudio.engine.image import display_grid, reconstruct_image
+    from svdstudio.ui.image import measure as measure_module
+
+    def no(*_a, **_k):
+        raise AssertionError("a gallery picture was rebuilt in the GUI thread")
+
+    monkeypatch.setattr(measure_module, "reconstruct_image", no)
+    monkeypatch.setattr(measure_module, "mode_reference", no)
+    s = tab.session
+    tab.open_file(big_rgb)
+    qtbot.waitUntil(lambda: bool(s.sweep), timeout=TIMEOUT)
+    gate.set()
+    qtbot.waitUntil(lambda: s.full and bool(s.sweep), timeout=TIMEOUT)
+    f = s.factors
+    rows, cols = display_grid(f.height, f.width, session_measure.THUMB_SIDE)
+    want = np.clip(np.rint(reconstruct_image(f, 8, None, rows=rows, cols=cols)), 0, 255)
+    np.testing.assert_array_equal(s.gallery_picture(8), want.astype(np.uint8))
+    full = s.gallery_picture(f.full_rank)  # the image itself
+    np.testing.assert_array_equal(full, np.rint(s.pixels[rows, cols]).astype(np.uint8))
+    card = next(c for c in tab.ui.cards if c.rank == 8)
+    assert card.caption.text().startswith("k = 8:") and not card.image().isNull()
+
+
+@pytest.mark.parametrize("floor", [0, 256 << 20])
+def test_cached_factors_leave_when_a_running_svd_needs_their_room(
+    qtbot, tab, big_rgb, monkeypatch, floor
+):
+    # Budget: two sets of this image's factors (floor 0), or memory is no concern (256 MiB).
+    # A YCbCr SVD reserves two sets (its quick stage and final factors): the RGB factors
+    # must go when it starts, not after it ends (the GUI held all three at 12 MP).
+    held = threading.Event()
+
+    def svd(pixels, mode="rgb", *, preview_side=None, release_gil=False, job=None):
+        if preview_side is None and mode == "ycbcr":
+            held.set()
+            while not job.cancelled():
+                threading.Event().wait(0.01)
+            raise Cancelled()
+        return decompose_image(pixels, mode, preview_side=preview_side, release_gil=release_gil)
+
+    monkeypatch.setattr(session_module, "decompose_image", svd)
+    monkeypatch.setattr(session_module, "FULL_IN_PROCESS", False)
+    monkeypatch.setattr(session_module, "PREVIEW_ABOVE_PIXELS", 10_000)
+    monkeypatch.setattr(session_module, "PREVIEW_SIDE", 60)
+    monkeypatch.setattr(session_module, "CACHE_FLOOR", floor)
+    s = tab.session
+    tab.open_file(big_rgb)
+    qtbot.waitUntil(lambda: s.full and not s.computing(), timeout=TIMEOUT)
+    rgb = s.factors
+    s.set_mode("ycbcr")
+    qtbot.waitUntil(lambda: held.is_set() and "image.svd" in s.computing(), timeout=TIMEOUT)
+    s.cancel()
+    qtbot.waitUntil(lambda: "image.svd" in s.cancelled(), timeout=TIMEOUT)
+    s.set_mode("rgb")
+    if floor:
+        assert s.factors is rgb and s.full and "image.svd" not in s.computing()
+    else:  # decomposed again, preview first
+        assert s.factors is None and "image.preview" in s.computing()
+        qtbot.waitUntil(lambda: s.full, timeout=TIMEOUT)
