@@ -4,7 +4,7 @@ energy, log floor and label text.  No Qt here, so it is tested (and reusable) on
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -144,6 +144,8 @@ class SpectrumData:
     # or underflows (σ < 1e-162): kept / total in these units, never inf / inf.
     kept_scaled: np.ndarray | None = None
     total_scaled: float | None = None
+    # plot_y(True), computed once: every redraw of a drag needs it.
+    _log_y: list[tuple[np.ndarray, float]] = field(default_factory=list, repr=False)
 
     @classmethod
     def from_values(
@@ -217,8 +219,12 @@ class SpectrumData:
         raised to the floor so that nothing is -inf."""
         if not log:
             return self.s, 0.0
-        floor = self.log_floor()
-        return np.log10(np.maximum(self.s, floor)), math.log10(floor)
+        if not self._log_y:
+            floor = self.log_floor()
+            y = np.log10(np.maximum(self.s, floor))
+            y.setflags(write=False)
+            self._log_y.append((y, math.log10(floor)))
+        return self._log_y[0]
 
     def lost_fraction(self, k: int) -> float:
         """Share of the total energy dropped by keeping k values (from the tail sums)."""

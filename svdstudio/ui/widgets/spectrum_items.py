@@ -295,6 +295,7 @@ class EnergyOverlay:
         axis.setLabel("cumulative energy (%)", color=colour)
         self._axis = axis
         self._ticks: tuple[int, ...] = ()
+        self._shown: tuple[np.ndarray, int] | None = None  # the percentages and bin size drawn
         self.view.setXLink(main_vb)
         self.view.setYRange(0, 102, padding=0)
         self.view.disableAutoRange()
@@ -312,7 +313,11 @@ class EnergyOverlay:
 
     def set_percent(self, pct: np.ndarray, size: int = 1) -> None:
         """Energy retained (%) at ranks 1..r; dots only while they do not crowd.  ``size``:
-        values per pixel column; the curve keeps each column's lowest and highest point."""
+        values per pixel column; the curve keeps each column's lowest and highest point.
+        Nothing is redone for the same array and bin size."""
+        if self._shown is not None and self._shown[0] is pct and self._shown[1] == size:
+            return
+        self._shown = (pct, size)
         if pct.size > 60:
             self.curve.setSymbol(None)  # 5 px dots would merge; and a symbol per value is slow
         elif self.curve.opts["symbol"] is None:

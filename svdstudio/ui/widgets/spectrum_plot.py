@@ -85,8 +85,6 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._formatter: Callable[[int], str] | None = None
         self._syncing = False  # we are moving the line/spin ourselves: not a user action
         self._drawn: tuple | None = None  # what the bars were last drawn for
-        self._energy_drawn: tuple | None = None  # what the energy curve was last drawn for
-        self._y_cache: tuple[bool, np.ndarray, float] | None = None  # plot_y for _data
         self._pct = np.empty(0)  # cumulative energy (%) of _data
         self._style_applied = False
         self._redraw = QtCore.QTimer(self)
@@ -160,7 +158,7 @@ class SpectrumPlot(QtWidgets.QWidget):
             self._vb,
             line_x=lambda: self._shown_k + 0.5,
             before_press=self._before_press,
-            on_click=self._on_click,
+            on_click=lambda x: self._commit(math.floor(x + 0.5)),  # keep up to the bar there
             on_double=self._on_double_click,
             on_drag=self._on_view_drag,
         )
@@ -375,21 +373,19 @@ class SpectrumPlot(QtWidgets.QWidget):
             self._syncing = False
         self._cutoff.setVisible(r > 0)
         self._plot.setEnabled(True)
-        self._y_cache = None
-        self._energy_drawn = None
         if data is None:
             self._vb.setRange(xRange=(0.5, 3.5), yRange=(0, 1), padding=0)
             self._pct = np.empty(0)
         else:
             self._pct = data.cumulative_percent()
-            y, base = self._plot_y()
+            y, base = data.plot_y(self._log)
             top = float(y.max())
             # Log: from the floor to a little over σ_max (at least a decade); linear: from 0.
             log_range = (base, max(top, base + 1) + 0.15)
             y_range = log_range if self._log else (0.0, (top or 1.0) * 1.08)
             self._vb.setRange(xRange=(0.4, r + 0.6), yRange=y_range, padding=0)
         self._drawn = None
-        self._draw_energy()
+        self._energy.set_percent(self._pct, self.bin_size())
         self._show_rank(self._k)
 
     def _show_rank(self, k: int) -> None:
@@ -410,7 +406,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         if key != self._drawn:
             self._drawn = key
             self._draw_bars(k, size)
-        self._draw_energy()
+        self._energy.set_percent(self._pct, size)
         self._syncing = True
         try:
             self._cutoff.setPos(k + 0.5)
@@ -418,26 +414,11 @@ class SpectrumPlot(QtWidgets.QWidget):
             self._syncing = False
         self._update_selection()
 
-    def _draw_energy(self) -> None:
-        """The cumulative energy curve, again only when the values or the bin size changed."""
-        key = (id(self._data), self.bin_size())
-        if key != self._energy_drawn:
-            self._energy_drawn = key
-            self._energy.set_percent(self._pct, key[1])
-
-    def _plot_y(self) -> tuple[np.ndarray, float]:
-        """``plot_y`` of the values shown, computed once per values and scale."""
-        assert self._data is not None
-        if self._y_cache is None or self._y_cache[0] != self._log:
-            y, base = self._data.plot_y(self._log)
-            self._y_cache = (self._log, y, base)
-        return self._y_cache[1], self._y_cache[2]
-
     def _draw_bars(self, k: int, size: int) -> None:
         if self._data is None:
             self._series.draw(np.empty(0), 0.0, 0, self._stems)
         else:
-            y, base = self._plot_y()
+            y, base = self._data.plot_y(self._log)
             self._series.draw(y, base, k, self._stems, self._dense(), size)
 
     def bin_size(self) -> int:
@@ -453,8 +434,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         return r > 0 and width / r < SpectrumSeries.DENSE_PITCH_PX
 
     def drawn(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """What the plot draws now (x, y in plot units): the parts of
-        :meth:`SpectrumSeries.shown` plus "energy" (the curve's points) — for tests."""
+        """What is drawn now, for tests: :meth:`SpectrumSeries.shown` and "energy"."""
         self._flush()
         out = self._series.shown()
         x, y = self._energy.curve.getData()
@@ -499,7 +479,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         if data is None or i is None:
             self._series.highlight(None, 0.0, 0.0, self._stems)
             return
-        y, base = self._plot_y()
+        y, base = data.plot_y(self._log)
         self._series.highlight(i, float(y[i - 1]), base, self._stems)
 
     def _update_label(self, k: int) -> None:
@@ -556,11 +536,6 @@ class SpectrumPlot(QtWidgets.QWidget):
             self._commit(k)
         else:
             self._preview(k)
-
-    def _on_click(self, x: float) -> None:
-        """A click at x keeps up to the bar under it."""
-        if self._data is not None:
-            self._commit(math.floor(x + 0.5))
 
     def _on_double_click(self, x: float) -> None:
         """A double-click on bar i selects σ_i (its first click has already set k = i)."""
