@@ -12,10 +12,16 @@ are named by the tab's own signals:
 * axes        components 2 and 3 on show → drawn and painted
 * colour      no label column chosen → read again, projected, drawn and painted
 
-Runs the real DatasetTab offscreen.
+Runs the real DatasetTab offscreen.  Beside each phase's worst gap it prints the most CPU time
+the GUI thread used between two ticks: on a busy machine the gap also holds the time the
+thread waited for a core, the CPU figure only the GUI thread's own work.
 
     .venv/bin/python tests/benchmarks/bench_dataset.py [--rows 100000] [--cols 64] [--runs 3]
     .venv/bin/python tests/benchmarks/bench_dataset.py --quick   # one run, no colour phase
+    .venv/bin/python tests/benchmarks/bench_dataset.py --quick --stalls /tmp/stalls.log
+
+``--stalls`` also runs a watchdog (``stall_watch.py``) that samples the GUI thread's stack
+whenever the event loop stalls over 40 ms, and prints where each of the longest stalls was.
 
 Prints each figure beside its goal with OK/MISSED, medians with the spread over the runs, and
 the load average before and after.
@@ -60,20 +66,25 @@ def write_table(path: Path, rows: int, cols: int, seed: int = 0) -> None:
 
 
 class GapProbe:
-    """Records the longest pause between 10 ms timer ticks, per named phase."""
+    """Records the longest pause between 10 ms timer ticks, per named phase; and the most CPU
+    time the GUI thread spent between two ticks (its own work, without the waits for a core
+    that a busy machine adds to the pause)."""
 
     def __init__(self) -> None:
         from PySide6.QtCore import QTimer
 
         self.phase = "idle"
         self.worst: dict[str, float] = {}
+        self.worst_cpu: dict[str, float] = {}
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
         self._timer = QTimer()
         self._timer.setInterval(10)
         self._timer.timeout.connect(self._tick)
 
     def start(self) -> None:
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
         self._timer.start()
 
     def stop(self) -> None:
@@ -89,9 +100,13 @@ class GapProbe:
         gap = (now - self._last) * 1000.0 - 10.0  # beyond the timer's own period
         self.worst[self.phase] = max(self.worst.get(self.phase, 0.0), gap)
         self._last = now
+        cpu = time.thread_time()
+        used = (cpu - self._last_cpu) * 1000.0
+        self.worst_cpu[self.phase] = max(self.worst_cpu.get(self.phase, 0.0), used)
+        self._last_cpu = cpu
 
 
-def one_run(path: Path, colour: bool = True) -> dict[str, float]:
+def one_run(path: Path, colour: bool = True, stalls=None) -> dict[str, float]:
     """Open ``path`` in a fresh Dataset tab and change its view; the worst gap per phase and
     the times (ms)."""
     from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
@@ -130,6 +145,8 @@ def one_run(path: Path, colour: bool = True) -> dict[str, float]:
     def mark(name: str) -> None:
         marks.setdefault(name, (time.perf_counter() - t0) * 1000.0)
         probe.set_phase(name)
+        if stalls is not None:
+            stalls.phase = name
 
     class PaintWatch(QObject):
         """Ends a phase at the end of the scatter's first paint after its drawing finished,
@@ -206,6 +223,9 @@ def one_run(path: Path, colour: bool = True) -> dict[str, float]:
     probe.stop()
     out = {f"gap_{k}": v for k, v in probe.worst.items() if k != "idle"}
     out["gap_worst"] = max(out.values())
+    cpu = {f"cpu_{k}": v for k, v in probe.worst_cpu.items() if k != "idle"}
+    out.update(cpu)
+    out["cpu_worst"] = max(cpu.values())
     out["t_table"] = marks.get("projecting", float("nan"))
     out["t_result"] = marks.get("showing", float("nan"))
     out["t_painted"] = marks["t_painted"]
@@ -222,6 +242,15 @@ def main() -> int:
     parser.add_argument("--cols", type=int, default=64)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one run, no colour phase")
+    parser.add_argument(
+        "--stalls", metavar="LOG", help="watch for stalls over 40 ms; thread dumps go to LOG"
+    )
+    parser.add_argument(
+        "--stall-cpu",
+        type=float,
+        metavar="MS",
+        help="with --stalls: a stall is MS of the GUI thread's own CPU time (busy machines)",
+    )
     args = parser.parse_args()
     runs_wanted = 1 if args.quick else args.runs
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -236,7 +265,19 @@ def main() -> int:
     size = path.stat().st_size / 2**20
     print(f"table: {args.rows:,} rows × {args.cols} columns + label, {size:.1f} MiB ({path})")
     load_before = os.getloadavg()
-    runs = [one_run(path, colour=not args.quick) for _ in range(runs_wanted)]
+    watch = None
+    if args.stalls:
+        from PySide6.QtWidgets import QApplication
+
+        from tests.benchmarks.stall_watch import StallWatch
+
+        app = QApplication.instance() or QApplication([])  # noqa: F841 (the timer needs it)
+        watch = StallWatch(log_path=args.stalls, cpu_ms=args.stall_cpu)
+        watch.start()
+    runs = [one_run(path, colour=not args.quick, stalls=watch) for _ in range(runs_wanted)]
+    if watch is not None:
+        watch.stop()
+        print(watch.report())
     load_after = os.getloadavg()
 
     def stat(key: str) -> tuple[float, float, float]:
@@ -246,8 +287,11 @@ def main() -> int:
     print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}")
     print(f"{'figure':<46}{'median':>10}{'min':>10}{'max':>10}  goal")
     keys = [f"gap_{p}" for p in PHASES if f"gap_{p}" in runs[0]] + ["gap_worst"]
+    keys += [f"cpu_{p}" for p in PHASES if f"cpu_{p}" in runs[0]] + ["cpu_worst"]
     keys += ["t_table", "t_result", "t_painted", "t_method", "t_axes"]
     names = {f"gap_{p}": f"event-loop gap, {p} (ms)" for p in PHASES}
+    names.update({f"cpu_{p}": f"  GUI-thread CPU between ticks, {p} (ms)" for p in PHASES})
+    names["cpu_worst"] = "  GUI-thread CPU between ticks, worst (ms)"
     names.update(
         {
             "gap_worst": "worst event-loop gap, every phase (ms)",

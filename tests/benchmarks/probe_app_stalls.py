@@ -99,17 +99,19 @@ class WatchedGapMeter(bench_app.GapMeter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.watch = StallWatch(0.04)
+        self.watch: StallWatch | None = None
         self.rss = RssPeak()
 
     def start(self) -> None:
         super().start()
+        self.watch = StallWatch(threshold_ms=40.0, depth=self.depth)  # one per phase
         self.watch.start()
         self.rss.start()
         if TIMELINE is not None:
             TIMELINE.mark = PHASES[min(len(self.reports), len(PHASES) - 1)]
 
     def stop(self) -> float:
+        assert self.watch is not None
         self.watch.stop()
         rss = self.rss.stop()
         worst = super().stop()
@@ -117,7 +119,7 @@ class WatchedGapMeter(bench_app.GapMeter):
             TIMELINE.mark = "between phases"
         name = PHASES[len(self.reports)] if len(self.reports) < len(PHASES) else "?"
         self.reports.append(
-            f"--- {name}: worst gap {worst * 1000:.0f} ms, {rss}\n" + self.watch.report(self.depth)
+            f"--- {name}: worst gap {worst * 1000:.0f} ms, {rss}\n" + self.watch.report()
         )
         return worst
 

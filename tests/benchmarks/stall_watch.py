@@ -1,129 +1,146 @@
-"""Where the GUI thread is when the event loop stalls: a sampling watchdog for the benches.
+"""A stall watchdog for benchmarks: where the GUI thread is when its event loop stops turning.
 
-    from tests.benchmarks.stall_watch import StallWatch
-    watch = StallWatch(threshold=0.04)
+A 5 ms timer on the GUI thread stamps a heartbeat; a watchdog thread looks every few ms, and
+while the heartbeat is older than the threshold (40 ms) it samples the GUI thread's stack
+(``sys._current_frames``) and, once per stall, has :mod:`faulthandler` dump every thread's
+stack to a log file.  :meth:`StallWatch.report` lists the longest stalls with the frames seen
+most often in each: the code that blocked the loop.  Samples are taken only when the GUI
+thread lets the interpreter run (a C call holding the GIL shows as the frame that called it).
+
+    watch = StallWatch(log_path="/tmp/stalls.log")
     watch.start()
-    ...                      # drive the window
+    ...  # the phases to examine
     watch.stop()
-    print(watch.report())    # the GUI thread's innermost frames, most frequent first
-
-A 10 ms QTimer in the GUI thread stamps a heartbeat; a watchdog thread wakes every 10 ms
-and, while the heartbeat is older than ``threshold``, takes the GUI thread's stack
-(``sys._current_frames``) as one sample.  The watchdog needs the GIL to look, so a stall
-inside a C call that holds the GIL is seen at the Python line that made the call, once the
-call returns (``faulthandler.dump_traceback_later`` would see it inside, but its dump of
-running threads crashed this interpreter).  A tool for finding GUI-thread work, not a
-measurement.
+    print(watch.report())
 """
 
 from __future__ import annotations
 
-import collections
-import os
+import faulthandler
 import sys
 import threading
 import time
 import traceback
+from collections import Counter
+from dataclasses import dataclass, field
 
-from PySide6.QtCore import QTimer
+__all__ = ["Stall", "StallWatch"]
 
-__all__ = ["StallWatch"]
+# Innermost frames of threads that wait (not running Python, not holding the GIL for long).
+_IDLE = frozenset({"wait", "_wait_for_tstate_lock", "select", "poll", "accept", "_recv"})
+
+
+@dataclass
+class Stall:
+    """One pause of the event loop: when it began, how long it lasted, the stacks sampled."""
+
+    start: float
+    length_ms: float = 0.0
+    phase: str = ""
+    cpu_start: float = 0.0
+    cpu_ms: float = 0.0  # CPU time the GUI thread used during the stall
+    stacks: Counter[str] = field(default_factory=Counter)
+    others: Counter[str] = field(default_factory=Counter)  # other threads running Python
+
+
+def _stack_text(frame, depth: int) -> str:
+    """The innermost ``depth`` frames that belong to the app or pyqtgraph (else any)."""
+    summary = traceback.extract_stack(frame)
+    ours = [f for f in summary if "svdstudio" in f.filename or "pyqtgraph" in f.filename]
+    chosen = (ours or summary)[-depth:]
+    return " < ".join(
+        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(chosen)
+    )
 
 
 class StallWatch:
-    """Samples the GUI thread's stack whenever the event loop is blocked past ``threshold``."""
+    """Samples the GUI thread's stack while its event loop is stalled past ``threshold_ms``."""
 
-    def __init__(self, threshold: float = 0.04) -> None:
-        self.threshold = threshold
+    def __init__(
+        self,
+        threshold_ms: float = 40.0,
+        sample_ms: float = 4.0,
+        depth: int = 4,
+        log_path: str | None = None,
+        cpu_ms: float | None = None,
+    ) -> None:
+        """``cpu_ms``: trigger on the GUI thread's own CPU time since the last heartbeat
+        instead of the wall time (finds the GUI thread's work on a machine so busy that
+        every pause is long)."""
+        from PySide6.QtCore import QTimer
+
+        self.threshold = threshold_ms / 1000.0
+        self.sample = sample_ms / 1000.0
+        self.depth = depth
+        self.phase = ""
+        self.stalls: list[Stall] = []
+        self._gui = threading.get_ident()
+        # The GUI thread's CPU clock: a stall with little CPU time is a wait (for the GIL, a
+        # lock, or a core on a busy machine), not work on the GUI thread.
+        self._gui_clock = time.pthread_getcpuclockid(self._gui)
+        self._beat = time.perf_counter()
+        self._beat_cpu = time.thread_time()
+        self._cpu_trigger = None if cpu_ms is None else cpu_ms / 1000.0
         self._timer = QTimer()
-        self._timer.setInterval(10)
-        self._timer.timeout.connect(self._beat)
-        self._main = threading.main_thread().ident
-        self._samples: list[list[str]] = []
-        self._others: list[str] = []  # other threads' innermost frames at each sample
-        self._times: list[float] = []  # when each sample was taken
-        self._beat_at = time.perf_counter()
+        self._timer.setInterval(5)
+        self._timer.timeout.connect(self._tick)
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _beat(self) -> None:
-        self._beat_at = time.perf_counter()
-
-    def _watch(self) -> None:
-        while not self._stop.wait(0.01):
-            if time.perf_counter() - self._beat_at < self.threshold:
-                continue
-            frames = sys._current_frames()
-            frame = frames.get(self._main)
-            if frame is None:
-                continue
-            stack = traceback.extract_stack(frame)[::-1]  # innermost first
-            self._samples.append([_where(f) for f in stack])
-            self._times.append(time.perf_counter())
-            # The thread that held the GIL just let the watchdog in: it is among these.
-            me = threading.get_ident()
-            for tid, f in frames.items():
-                if tid not in (self._main, me):
-                    inner = traceback.extract_stack(f)[::-1][:3]
-                    self._others.append(" <- ".join(_where(x) for x in inner))
+        self._thread = threading.Thread(target=self._watch, name="stall-watch", daemon=True)
+        self._log = open(log_path, "w", encoding="utf-8") if log_path else None  # noqa: SIM115
 
     def start(self) -> None:
-        self._samples = []
-        self._others = []
-        self._times = []
-        self._beat()
-        self._stop.clear()
+        self._beat = time.perf_counter()
         self._timer.start()
-        self._thread = threading.Thread(target=self._watch, name="stall-watch", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._timer.stop()
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        self._thread.join(2.0)
+        if self._log is not None:
+            self._log.close()
 
-    def samples(self) -> list[list[str]]:
-        """Each sample: the GUI thread's frames, innermost first ("file:line in fn")."""
-        return list(self._samples)
+    def _tick(self) -> None:
+        self._beat = time.perf_counter()
+        self._beat_cpu = time.thread_time()
 
-    def report(self, depth: int = 6, top: int = 12) -> str:
-        """The most frequent call sites (``depth`` frames, innermost first) over the samples."""
-        count = collections.Counter(" <- ".join(s[:depth]) for s in self._samples if s)
-        lines = [f"{len(self._samples)} stall samples (about 10 ms each)"]
-        for where, n in count.most_common(top):
-            lines.append(f"{n:4d}  {where}")
-        worst = self._worst_stall()
-        if worst:
-            lines.append(f"  longest stall: {len(worst)} samples in a row, at")
-            for where, n in collections.Counter(" <- ".join(s[:depth]) for s in worst).most_common(
-                4
-            ):
-                lines.append(f"  {n:4d}  {where}")
-        others = collections.Counter(self._others)
-        if others:
-            lines.append("  other threads at those moments (one of them held the GIL):")
-            for where, n in others.most_common(top // 2):
-                lines.append(f"  {n:4d}  {where}")
+    def _watch(self) -> None:
+        current: Stall | None = None
+        while not self._stop.wait(self.sample):
+            beat = self._beat
+            stalled = time.perf_counter() - beat
+            cpu = time.clock_gettime(self._gui_clock)
+            busy = stalled if self._cpu_trigger is None else cpu - self._beat_cpu
+            if busy < (self.threshold if self._cpu_trigger is None else self._cpu_trigger):
+                current = None
+                continue
+            if current is None or current.start != beat:
+                current = Stall(beat, phase=self.phase, cpu_start=cpu)
+                self.stalls.append(current)
+                if self._log is not None:
+                    self._log.write(f"\n=== stall from t={beat:.3f} ({self.phase}) ===\n")
+                    self._log.flush()
+                    faulthandler.dump_traceback(file=self._log, all_threads=True)
+            current.length_ms = stalled * 1000.0
+            current.cpu_ms = (cpu - current.cpu_start) * 1000.0
+            me = threading.get_ident()
+            for ident, frame in sys._current_frames().items():
+                if ident == self._gui:
+                    current.stacks[_stack_text(frame, self.depth)] += 1
+                elif ident != me and frame.f_code.co_name not in _IDLE:
+                    current.others[_stack_text(frame, 2)] += 1
+
+    def report(self, top: int = 8) -> str:
+        """The longest stalls, each with its most sampled stacks."""
+        lines = [f"{len(self.stalls)} stalls over {self.threshold * 1000:.0f} ms"]
+        for stall in sorted(self.stalls, key=lambda s: -s.length_ms)[:top]:
+            lines.append(
+                f"  {stall.length_ms:6.0f} ms  [{stall.phase}]  GUI thread CPU "
+                f"{stall.cpu_ms:.0f} ms (from the first sample)"
+            )
+            total = sum(stall.stacks.values()) or 1
+            for stack, count in stall.stacks.most_common(3):
+                lines.append(f"      {100 * count / total:3.0f} %  {stack}")
+            for stack, count in stall.others.most_common(2):
+                lines.append(f"      other thread ×{count}: {stack}")
         return "\n".join(lines)
-
-    def _worst_stall(self) -> list[list[str]]:
-        """The samples of the longest run taken less than 30 ms apart (one stall)."""
-        best: list[list[str]] = []
-        run: list[list[str]] = []
-        last = -1.0
-        for t, sample in zip(self._times, self._samples, strict=True):
-            run = [*run, sample] if t - last < 0.03 else [sample]
-            last = t
-            if len(run) > len(best):
-                best = run
-        return best
-
-
-def _where(f: traceback.FrameSummary) -> str:
-    name = f.filename
-    if "svdstudio" in name or "tests" in name:
-        name = os.path.relpath(name)
-    else:
-        name = os.path.basename(name)
-    return f"{name}:{f.lineno} {f.name}"

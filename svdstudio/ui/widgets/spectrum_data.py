@@ -4,12 +4,15 @@ energy, log floor and label text.  No Qt here, so it is tested (and reusable) on
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 __all__ = [
+    "ColumnExtremes",
     "SpectrumData",
+    "bin_size",
+    "column_extremes",
     "error_squared_symbol",
     "format_lost",
     "format_number",
@@ -64,6 +67,65 @@ def format_lost(lost: float) -> str:
     return f"{pct:.3g} %" if pct >= 1e-3 else f"{pct:.2e} %"
 
 
+def bin_size(count: int, pixels: float) -> int:
+    """How many consecutive values share one pixel column when ``count`` values span
+    ``pixels`` columns (1 while each value has a column of its own)."""
+    if count <= 0 or pixels <= 0:
+        return 1
+    return max(1, math.ceil(count / max(1.0, float(pixels))))
+
+
+@dataclass(frozen=True, eq=False)
+class ColumnExtremes:
+    """Values ``start..stop - 1`` (0-based) grouped in bins of ``size`` consecutive values,
+    bins aligned to multiples of ``size`` (so they do not shift as a segment's ends move):
+    per bin the index of its largest and of its smallest value, and the bin edges in plot x
+    (value i sits at x = i + 1, its bar from i + 0.5 to i + 1.5)."""
+
+    size: int
+    edges: np.ndarray  # nbins + 1 x positions
+    i_max: np.ndarray  # nbins indices into the values
+    i_min: np.ndarray
+
+    def extremes(self) -> np.ndarray:
+        """The indices of every bin's largest and smallest value, ascending, once each."""
+        return np.unique(np.concatenate((self.i_max, self.i_min)))
+
+
+def column_extremes(y: np.ndarray, start: int, stop: int, size: int) -> ColumnExtremes:
+    """Reduce ``y[start:stop]`` to the extremes of each pixel column, in O(n) numpy work: what
+    is drawn for thousands of values (a column shows its tallest bar and the span of its
+    points), with every extreme an exact value at its own index."""
+    size = max(1, int(size))
+    start, stop = max(0, int(start)), min(int(stop), int(y.shape[0]))
+    if stop <= start:
+        empty = np.empty(0, dtype=np.intp)
+        return ColumnExtremes(size, np.empty(0), empty, empty)
+    if size == 1:
+        idx = np.arange(start, stop, dtype=np.intp)
+        return ColumnExtremes(1, np.arange(start, stop + 1) + 0.5, idx, idx)
+    values = np.asarray(y)
+    # Whole bins are a reshaped view (no copy); a partial bin at either end is reduced alone.
+    lo_full = min(-(-start // size) * size, stop)
+    hi_full = max((stop // size) * size, lo_full)
+    pieces: list[tuple[np.ndarray, np.ndarray]] = []
+    if start < lo_full:
+        part = values[start:lo_full]
+        pieces.append((np.array([part.argmax() + start]), np.array([part.argmin() + start])))
+    if lo_full < hi_full:
+        body = values[lo_full:hi_full].reshape(-1, size)
+        offsets = np.arange(lo_full, hi_full, size)
+        pieces.append((body.argmax(axis=1) + offsets, body.argmin(axis=1) + offsets))
+    if hi_full < stop:
+        part = values[hi_full:stop]
+        pieces.append((np.array([part.argmax() + hi_full]), np.array([part.argmin() + hi_full])))
+    i_max = np.concatenate([p[0] for p in pieces]).astype(np.intp)
+    i_min = np.concatenate([p[1] for p in pieces]).astype(np.intp)
+    inner = np.arange((start // size + 1) * size, stop, size)  # multiples of size inside
+    edges = np.concatenate(([start], inner, [stop])).astype(np.float64) + 0.5
+    return ColumnExtremes(size, edges, i_max, i_min)
+
+
 @dataclass(frozen=True, eq=False)
 class SpectrumData:
     """Singular values and the energy bookkeeping the plot and its label need.
@@ -82,6 +144,8 @@ class SpectrumData:
     # or underflows (σ < 1e-162): kept / total in these units, never inf / inf.
     kept_scaled: np.ndarray | None = None
     total_scaled: float | None = None
+    # plot_y(True), computed once: every redraw of a drag needs it.
+    _log_y: list[tuple[np.ndarray, float]] = field(default_factory=list, repr=False)
 
     @classmethod
     def from_values(
@@ -155,8 +219,12 @@ class SpectrumData:
         raised to the floor so that nothing is -inf."""
         if not log:
             return self.s, 0.0
-        floor = self.log_floor()
-        return np.log10(np.maximum(self.s, floor)), math.log10(floor)
+        if not self._log_y:
+            floor = self.log_floor()
+            y = np.log10(np.maximum(self.s, floor))
+            y.setflags(write=False)
+            self._log_y.append((y, math.log10(floor)))
+        return self._log_y[0]
 
     def lost_fraction(self, k: int) -> float:
         """Share of the total energy dropped by keeping k values (from the tail sums)."""

@@ -11,6 +11,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
+from svdstudio.ui.widgets.spectrum_data import column_extremes
+
 __all__ = [
     "CutoffLine",
     "CutoffViewBox",
@@ -195,39 +197,74 @@ class SpectrumSeries:
     #: Below this many pixels per bar, bars are drawn as one touching filled shape.
     DENSE_PITCH_PX = 5.0
 
-    def draw(self, y: np.ndarray, base: float, k: int, stems: bool, dense: bool = False) -> None:
+    def draw(
+        self, y: np.ndarray, base: float, k: int, stems: bool, dense: bool = False, size: int = 1
+    ) -> None:
         """Draw heights ``y`` (plot units, bars standing on ``base``) with the first k kept;
-        ``dense``: bars as one filled shape per colour (hundreds of values)."""
-        x = np.arange(1, y.size + 1, dtype=float)
-        head = 7 if y.size <= 40 else 4 if y.size <= 120 else 2
+        ``dense``: bars as one filled shape per colour (hundreds of values); ``size``: values
+        per pixel column (filled bars and stems draw each column's extremes, exact values)."""
+        n = int(y.size)
+        head = 7 if n <= 40 else 4 if n <= 120 else 2
         fills = dense and not stems
-        for fill, sl in ((self.kept_fill, slice(0, k)), (self.dropped_fill, slice(k, None))):
-            xs, ys = x[sl], y[sl]
-            fill.setVisible(fills and xs.size > 0)
-            if fills and xs.size:
-                fill.setData(np.append(xs - 0.5, xs[-1] + 0.5), ys, fillLevel=base)
+        segments = ((0, min(k, n)), (min(k, n), n))
+        for fill, (a, b) in zip((self.kept_fill, self.dropped_fill), segments, strict=True):
+            fill.setVisible(fills and b > a)
+            if fills and b > a:
+                ex = column_extremes(y, a, b, size)
+                fill.setData(ex.edges, y[ex.i_max], fillLevel=base)
         parts = (
-            (self.kept_bars, self.kept_stems, self.kept_heads, slice(0, k)),
-            (self.dropped_bars, self.dropped_stems, self.dropped_heads, slice(k, None)),
+            (self.kept_bars, self.kept_stems, self.kept_heads),
+            (self.dropped_bars, self.dropped_stems, self.dropped_heads),
         )
-        for bars, stem_lines, heads, sl in parts:
-            xs, ys = x[sl], y[sl]
+        for (bars, stem_lines, heads), (a, b) in zip(parts, segments, strict=True):
             if fills:
-                xs, ys = xs[:0], ys[:0]
+                b = a
             bars.setVisible(not stems and not fills)
             stem_lines.setVisible(stems)
             heads.setVisible(stems)
             if stems:
+                ex = column_extremes(y, a, b, size)
+                # One stem per column, to its tallest value; heads at the column's extremes.
+                xs = ex.i_max + 1.0
                 sy = np.empty(2 * xs.size)
                 sy[0::2] = base
-                sy[1::2] = ys
+                sy[1::2] = y[ex.i_max]
                 stem_lines.setData(np.repeat(xs, 2), sy)
-                heads.setData(xs, ys, size=head)
+                dots = ex.extremes()
+                heads.setData(dots + 1.0, y[dots], size=head)
                 bars.setOpts(x=[], height=[])
             else:
-                bars.setOpts(x=xs, height=ys - base, y0=base)
+                xs = np.arange(a + 1, b + 1, dtype=float)
+                bars.setOpts(x=xs, height=y[a:b] - base, y0=base)
                 stem_lines.setData([], [])
                 heads.setData([], [])
+
+    def shown(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """What is drawn now, in plot units, per visible part: "kept"/"dropped" (bars: x and
+        heights above the base; filled shapes: bin edges and heights; stems: stem x and tops)
+        and "kept heads"/"dropped heads" (stems' dots)."""
+        out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for name, fill, bars, stems, heads in (
+            ("kept", self.kept_fill, self.kept_bars, self.kept_stems, self.kept_heads),
+            (
+                "dropped",
+                self.dropped_fill,
+                self.dropped_bars,
+                self.dropped_stems,
+                self.dropped_heads,
+            ),
+        ):
+            if fill.isVisible():
+                out[name] = fill.getData()
+            elif stems.isVisible():
+                x, y = stems.getData()
+                out[name] = (x[1::2], y[1::2])
+                hx, hy = heads.getData()
+                out[f"{name} heads"] = (hx, hy)
+            elif bars.isVisible():
+                opts = bars.opts
+                out[name] = (np.asarray(opts["x"], float), np.asarray(opts["height"], float))
+        return out
 
     def highlight(self, i: int | None, y: float, base: float, stems: bool) -> None:
         """Highlight σ_i (1-based) at height y; None removes the highlight."""
@@ -258,6 +295,7 @@ class EnergyOverlay:
         axis.setLabel("cumulative energy (%)", color=colour)
         self._axis = axis
         self._ticks: tuple[int, ...] = ()
+        self._shown: tuple[np.ndarray, int] | None = None  # the percentages and bin size drawn
         self.view.setXLink(main_vb)
         self.view.setYRange(0, 102, padding=0)
         self.view.disableAutoRange()
@@ -273,10 +311,19 @@ class EnergyOverlay:
         main_vb.sigResized.connect(self.sync)
         self.sync()
 
-    def set_percent(self, pct: np.ndarray) -> None:
-        """Energy retained (%) at ranks 1..r; dots only while they do not crowd."""
-        self.curve.setData(np.arange(1, pct.size + 1, dtype=float), pct)
-        self.curve.setSymbolSize(5 if pct.size <= 60 else 0)
+    def set_percent(self, pct: np.ndarray, size: int = 1) -> None:
+        """Energy retained (%) at ranks 1..r; dots only while they do not crowd.  ``size``:
+        values per pixel column; the curve keeps each column's lowest and highest point.
+        Nothing is redone for the same array and bin size."""
+        if self._shown is not None and self._shown[0] is pct and self._shown[1] == size:
+            return
+        self._shown = (pct, size)
+        if pct.size > 60:
+            self.curve.setSymbol(None)  # 5 px dots would merge; and a symbol per value is slow
+        elif self.curve.opts["symbol"] is None:
+            self.curve.setSymbol("o")
+        keep = column_extremes(pct, 0, pct.size, size).extremes()
+        self.curve.setData(keep + 1.0, pct[keep])
 
     def sync(self) -> None:
         """Keep the overlay exactly over the main view box."""

@@ -22,7 +22,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt, Signal
 
 from svdstudio.engine.lowrank import SQUARED_ERROR_WORDS
-from svdstudio.ui.widgets.spectrum_data import SpectrumData
+from svdstudio.ui.widgets.spectrum_data import SpectrumData, bin_size
+from svdstudio.ui.widgets.spectrum_gesture import CutoffGesture
 from svdstudio.ui.widgets.spectrum_items import (
     CutoffLine,
     CutoffViewBox,
@@ -84,6 +85,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._formatter: Callable[[int], str] | None = None
         self._syncing = False  # we are moving the line/spin ourselves: not a user action
         self._drawn: tuple | None = None  # what the bars were last drawn for
+        self._pct = np.empty(0)  # cumulative energy (%) of _data
         self._style_applied = False
         self._redraw = QtCore.QTimer(self)
         self._redraw.setSingleShot(True)
@@ -151,7 +153,15 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._energy = EnergyOverlay(pi, self._vb, ENERGY)
         for name in ("left", "bottom", "right"):
             pi.getAxis(name).enableAutoSIPrefix(False)  # σ has no unit: no "(x0.001)"
-        self._plot.scene().sigMouseClicked.connect(self._on_scene_click)
+        self._gesture = CutoffGesture(
+            self._plot,
+            self._vb,
+            line_x=lambda: self._shown_k + 0.5,
+            before_press=self._before_press,
+            on_click=lambda x: self._commit(math.floor(x + 0.5)),  # keep up to the bar there
+            on_double=self._on_double_click,
+            on_drag=self._on_view_drag,
+        )
         self._vb.sigResized.connect(self._on_view_resized)
         self._titles: tuple[str, str] | None = None
 
@@ -365,9 +375,9 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._plot.setEnabled(True)
         if data is None:
             self._vb.setRange(xRange=(0.5, 3.5), yRange=(0, 1), padding=0)
-            self._energy.set_percent(np.empty(0))
+            self._pct = np.empty(0)
         else:
-            self._energy.set_percent(data.cumulative_percent())
+            self._pct = data.cumulative_percent()
             y, base = data.plot_y(self._log)
             top = float(y.max())
             # Log: from the floor to a little over σ_max (at least a decade); linear: from 0.
@@ -375,6 +385,7 @@ class SpectrumPlot(QtWidgets.QWidget):
             y_range = log_range if self._log else (0.0, (top or 1.0) * 1.08)
             self._vb.setRange(xRange=(0.4, r + 0.6), yRange=y_range, padding=0)
         self._drawn = None
+        self._energy.set_percent(self._pct, self.bin_size())
         self._show_rank(self._k)
 
     def _show_rank(self, k: int) -> None:
@@ -390,10 +401,12 @@ class SpectrumPlot(QtWidgets.QWidget):
         """Bring bars, stems, cutoff line and highlight up to date with the shown k."""
         self._redraw.stop()
         k, data = self._shown_k, self._data
-        key = (id(data), k, self._log, self._stems, self._dense())
+        size = self.bin_size()
+        key = (id(data), k, self._log, self._stems, self._dense(), size)
         if key != self._drawn:
             self._drawn = key
-            self._draw_bars(k)
+            self._draw_bars(k, size)
+        self._energy.set_percent(self._pct, size)
         self._syncing = True
         try:
             self._cutoff.setPos(k + 0.5)
@@ -401,18 +414,36 @@ class SpectrumPlot(QtWidgets.QWidget):
             self._syncing = False
         self._update_selection()
 
-    def _draw_bars(self, k: int) -> None:
+    def _draw_bars(self, k: int, size: int) -> None:
         if self._data is None:
             self._series.draw(np.empty(0), 0.0, 0, self._stems)
         else:
             y, base = self._data.plot_y(self._log)
-            self._series.draw(y, base, k, self._stems, self._dense())
+            self._series.draw(y, base, k, self._stems, self._dense(), size)
+
+    def bin_size(self) -> int:
+        """How many values share one pixel column of the plot (1 while each has its own):
+        what is drawn is each column's extremes, exact values at their own index."""
+        r = self._data.r if self._data is not None else 0
+        return bin_size(r, self._vb.width())
 
     def _dense(self) -> bool:
         """Too many bars for gaps between them: draw them as one shape."""
         r = self._data.r if self._data is not None else 0
         width = max(self._vb.width(), 1.0)
         return r > 0 and width / r < SpectrumSeries.DENSE_PITCH_PX
+
+    def drawn(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """What is drawn now, for tests: :meth:`SpectrumSeries.shown` and "energy"."""
+        self._flush()
+        out = self._series.shown()
+        x, y = self._energy.curve.getData()
+        out["energy"] = (np.asarray(x, float), np.asarray(y, float))
+        return out
+
+    def is_dragging(self) -> bool:
+        """Whether the user is dragging the cutoff (button down, pointer moving)."""
+        return self._gesture.dragging()
 
     def is_dense(self) -> bool:
         """Whether the bars are drawn as one filled shape (hundreds of values)."""
@@ -506,32 +537,27 @@ class SpectrumPlot(QtWidgets.QWidget):
         else:
             self._preview(k)
 
-    def _on_scene_click(self, ev) -> None:
-        if self._data is None or ev.button() != Qt.MouseButton.LeftButton:
-            return
-        pos = ev.scenePos()
-        if not self._vb.sceneBoundingRect().contains(pos):
-            return
-        x = self._vb.mapSceneToView(pos).x()
+    def _on_double_click(self, x: float) -> None:
+        """A double-click on bar i selects σ_i (its first click has already set k = i)."""
         i = math.floor(x + 0.5)
-        if ev.double():
-            if 1 <= i <= self._data.r and abs(x - i) <= BAR_WIDTH / 2:
-                self._selected = i
-                self._redraw.start()
-                self.component_selected.emit(i)
-            return
-        line_px = self._vb.mapViewToScene(QtCore.QPointF(self._shown_k + 0.5, 0)).x()
-        if abs(line_px - pos.x()) <= CUTOFF_HANDLE / 2 + 3:
-            return  # a click on the line itself is not a request to move it
-        self._commit(i)
+        if self._data is not None and 1 <= i <= self._data.r and abs(x - i) <= BAR_WIDTH / 2:
+            self._selected = i
+            self._redraw.start()
+            self.component_selected.emit(i)
 
     def _on_spin(self, k: int) -> None:
         if not self._syncing and k >= 1:
             self._commit(k)
 
-    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
-        if ev.type() == QtCore.QEvent.Type.MouseButtonPress and self._redraw.isActive():
+    def _before_press(self) -> None:
+        if self._redraw.isActive():
             self._flush()  # a press must meet the line where the label says it is
+
+    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
+        if obj is self._plot.viewport() and self._data is not None and self._gesture.handle(ev):
+            return True
+        if ev.type() == QtCore.QEvent.Type.MouseButtonPress:
+            self._before_press()
         is_key = ev.type() == QtCore.QEvent.Type.KeyPress
         if obj is self._plot and is_key and self._data is not None:
             k, r = self._shown_k, self._data.r

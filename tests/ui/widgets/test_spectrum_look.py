@@ -126,7 +126,7 @@ def test_cutoff_is_easy_to_grab_at_3000_values(qtbot, plot):
     for i in range(1, 11):
         p = QtCore.QPoint(start.x() + (target.x() - start.x()) * i // 10, start.y())
         QTest.mouseMove(view, p)
-    assert line.moving  # the line itself was grabbed, 6 px off its centre
+    assert plot.is_dragging()  # the line itself was grabbed, 6 px off its centre
     QTest.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, target)
     # The line keeps the grab offset: it ends 6 px left of the pointer.
     end = plot._vb.mapSceneToView(plot.plot_widget().mapToScene(target - QtCore.QPoint(6, 0)))
