@@ -5,18 +5,19 @@ A message is pickled with protocol 5: the pickle itself (small) always travels t
 :data:`MIN_SHARED_BYTES` (the factors of an image: 240 MiB at 12 MP) are written by the sender
 into one anonymous shared-memory file per message (``memfd_create``), whose descriptor goes over
 the connection's Unix socket (``SCM_RIGHTS``) with their offsets.  The receiver maps it and gives
-the unpickler memoryviews of the mapping: the arrays it builds are backed by that memory, with no
+the unpickler views of the mapping: the arrays it builds are backed by that memory, with no
 copy and no pipe transfer (which took 0.9 s for 240 MiB, 1.9 s beside a thread that holds the
 GIL).  Nothing is ever unpickled from shared memory: it holds raw array bytes only.
 
 Lifetime: the file has no name, so nothing can be left behind in ``/dev/shm``.  The kernel frees
 it when the last descriptor and the last mapping are gone: the sender closes its descriptor once
-sent, the receiver once mapped, and the mapping lives while any array over it does (array →
-memoryview → mmap).  A worker killed mid-send, a job cancelled with a stage still in the socket,
-a GUI killed with a result half received: each process's descriptors close when it exits, and a
-descriptor in flight goes with the socket.  Named segments (``multiprocessing.shared_memory``)
-would need an unlink by someone, and Python 3.11's resource tracker registers a segment in every
-process that attaches to it and warns about (and unlinks) those another process was to unlink.
+sent, the receiver once mapped, and the mapping lives while any array over it does (array → its
+uint8 carrier → mmap); a background thread unmaps it then.  A worker killed mid-send, a job
+cancelled with a stage still in the socket, a GUI killed with a result half received: each
+process's descriptors close when it exits, and a descriptor in flight goes with the socket.
+Named segments (``multiprocessing.shared_memory``) would need an unlink by someone, and Python
+3.11's resource tracker registers a segment in every process that attaches to it and warns about
+(and unlinks) those another process was to unlink.
 
 Where ``memfd_create`` or descriptor passing is missing (not Linux, or a connection that is not a
 Unix socket), the room for the buffers cannot be had, or ``SVDSTUDIO_NO_SHARED_MEMORY`` is set in
@@ -25,7 +26,6 @@ the environment, buffers take the pipe as before.  No Qt here: a worker process 
 
 from __future__ import annotations
 
-import contextlib
 import mmap
 import os
 import pickle
@@ -42,6 +42,7 @@ __all__ = [
     "DISABLE_ENV",
     "MIN_SHARED_BYTES",
     "TransportError",
+    "background_unmaps",
     "receive_message",
     "send_message",
     "watch_parent",
@@ -128,19 +129,31 @@ def receive_message(conn: Any) -> Any:
     if not (isinstance(msg, tuple) and len(msg) == 4 and msg[0] == "oob"):
         return msg
     _, payload, parts, has_shared = msg
-    shared = _map_shared(_receive_fd(conn), parts) if has_shared else None
+    mapping = _map_shared(_receive_fd(conn), parts) if has_shared else None
     buffers: list[Any] = []
+    carriers = []
     for size, off in parts:
         if off < 0:
             buffers.append(_receive_buffer(conn, size))
-        elif shared is None:
+        elif mapping is None:
             raise TransportError("a message placed a buffer in shared memory it did not send")
         else:
-            buffers.append(shared[off : off + size])
-    if shared is not None:
-        _unmap_when_unused(shared.obj, [b for b in buffers if b.obj is shared.obj])
-        del shared
+            carriers.append(_carrier(mapping, off, size))
+            buffers.append(carriers[-1])
+    if mapping is not None:
+        _unmap_when_unused(mapping, carriers)
+        del mapping, carriers
     return pickle.loads(payload, buffers=buffers)
+
+
+def _carrier(mapping: mmap.mmap, offset: int, size: int) -> Any:
+    # The unpickler gets a uint8 array over the mapping, not a memoryview: numpy builds its
+    # arrays over an ndarray directly, so every array of this buffer (and every view of them)
+    # has it as its base, and it goes exactly when the last of them goes.  (Over a memoryview
+    # numpy would wrap it in a memoryview of its own, and ours would go at once.)
+    import numpy as np
+
+    return np.frombuffer(mapping, dtype=np.uint8, count=size, offset=offset)
 
 
 def _receive_fd(conn: Any) -> int:
@@ -158,12 +171,8 @@ def _receive_fd(conn: Any) -> int:
     return fds[0]
 
 
-def _map_shared(fd: int, parts: list[tuple[int, int]]) -> memoryview:
-    """Map the message's shared file read-write (then close ``fd``); a view of the mapping.
-
-    Every array built over it keeps the mapping (array → memoryview → mmap) until the last one
-    is freed; then the memory goes back to the system.
-    """
+def _map_shared(fd: int, parts: list[tuple[int, int]]) -> mmap.mmap:
+    """Map the message's shared file read-write (then close ``fd``)."""
     try:
         size = os.fstat(fd).st_size
         if any(off + n > size for n, off in parts if off >= 0):
@@ -171,19 +180,18 @@ def _map_shared(fd: int, parts: list[tuple[int, int]]) -> memoryview:
         mapping = mmap.mmap(fd, size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ | mmap.PROT_WRITE)
     finally:
         os.close(fd)  # mmap keeps a descriptor of its own until it is unmapped
-    view = memoryview(mapping)
-    _prefault(view)
-    return view
+    _prefault(mapping)
+    return mapping
 
 
-def _prefault(view: memoryview) -> None:
+def _prefault(mapping: mmap.mmap) -> None:
     # Touch one byte per page here, in the receiving thread, with the GIL released (a numpy
     # reduction): else the page faults (≈ 40 ms per 240 MiB) happen in whichever thread first
     # reads the arrays, often the GUI thread.  MAP_POPULATE would hold the GIL in mmap().
     import numpy as np
 
-    if view.nbytes:
-        np.frombuffer(view, dtype=np.uint8)[::_PAGE].max()
+    if len(mapping):
+        np.frombuffer(mapping, dtype=np.uint8)[::_PAGE].max()
 
 
 class _Release:
@@ -222,23 +230,35 @@ def _unmapper() -> queue.SimpleQueue[mmap.mmap]:
 
 
 def _unmap_forever(q: queue.SimpleQueue[mmap.mmap]) -> None:
+    global _background_unmaps
     while True:
         mapping = q.get()
-        # BufferError: a view outlived its count (never expected); it unmaps when it goes.
-        with contextlib.suppress(BufferError):
-            mapping.close()
-        del mapping
+        for _ in range(200):
+            try:
+                mapping.close()
+            except BufferError:
+                # The thread that freed the last array runs the finaliser before it lets go
+                # of the buffer: give it a moment.
+                time.sleep(0.005)
+            else:
+                _background_unmaps += 1
+                break
+        del mapping  # still exported after a second (never seen): it unmaps when it goes
 
 
-def _unmap_when_unused(mapping: mmap.mmap, views: list[memoryview]) -> None:
-    """Unmap ``mapping`` in the unmapper thread once every one of ``views`` is gone.
+_background_unmaps = 0
 
-    Each array the unpickler builds over a view keeps that view (its base chain), so the views
-    go exactly when the arrays do.
-    """
-    release = _Release(mapping, len(views))
-    for view in views:
-        weakref.finalize(view, release.one_gone).atexit = False
+
+def background_unmaps() -> int:
+    """How many mappings the unmapper thread has unmapped so far (for tests)."""
+    return _background_unmaps
+
+
+def _unmap_when_unused(mapping: mmap.mmap, carriers: list[Any]) -> None:
+    """Unmap ``mapping`` in the unmapper thread once every one of ``carriers`` is gone."""
+    release = _Release(mapping, len(carriers))
+    for carrier in carriers:
+        weakref.finalize(carrier, release.one_gone).atexit = False
 
 
 def _read_exact(fd: int, n: int) -> bytes:
