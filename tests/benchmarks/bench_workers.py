@@ -91,20 +91,21 @@ def handover(runner: JobRunner, busy: bool) -> dict[str, list[float]]:
     _wait(runner.spare_alive, 30)
     _wait(lambda: False, 0.5)  # let the spare finish its imports
     out: dict[str, list[float]] = {k: [] for k in ("handover", "worker", "queued", "total", "gap")}
-    received: list[float] = []
+    received: dict[float, float] = {}  # the worker's time stamp → when the watcher had it
     done: list[object] = []
     receive = workers.receive_message
 
     def timed_receive(conn: object) -> tuple:
         msg = receive(conn)
-        received.append(time.time())
+        if msg[0] in ("partial", "result"):
+            received[msg[1][0]] = time.time()
         return msg
 
     def got(value: tuple[float, object]) -> None:
         now = time.time()
         out["handover"].append(now - value[0])
-        out["worker"].append(received[-1] - value[0])
-        out["queued"].append(now - received[-1])
+        out["worker"].append(received[value[0]] - value[0])
+        out["queued"].append(now - received[value[0]])
 
     gaps: list[float] = []
     clock = QElapsedTimer()
