@@ -10,11 +10,13 @@ average.  These were timed unit tests once; timings belong here, where a busy ma
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -78,14 +80,29 @@ def _hold_the_gil(stop: threading.Event) -> None:
             x ^= i
 
 
-def handover(runner: JobRunner, busy: bool) -> dict[str, list[float]]:
+@contextlib.contextmanager
+def _pipe_only(on: bool) -> Iterator[None]:
+    """While on, worker processes started (and messages sent) use the pipe for every buffer."""
+    old = os.environ.pop(shared_buffers.DISABLE_ENV, None)
+    if on:
+        os.environ[shared_buffers.DISABLE_ENV] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop(shared_buffers.DISABLE_ENV, None)
+        if old is not None:
+            os.environ[shared_buffers.DISABLE_ENV] = old
+
+
+def handover(runner: JobRunner, busy: bool, pipe: bool) -> dict[str, list[float]]:
     """Hand one partial and one result of 240 MiB factors from a warm worker to the GUI thread.
 
-    Returns lists of: "handover" (the worker's return → the callback in the GUI thread, by the
-    wall clock both processes share), "worker" (… → the watcher thread has the message: the
-    worker's copy into shared memory, or the pipe transfer, and the mapping), "queued" (the
-    watcher → the GUI thread's callback), "total" (submit → result) and "gap" (the worst 10 ms
-    timer gap meanwhile).
+    ``pipe``: the runner's workers were started with shared memory off (the fallback, and the
+    way of every hand-over before shared memory).  Returns lists of: "handover" (the worker's
+    return → the callback in the GUI thread, by the wall clock both processes share), "worker"
+    (… → the watcher thread has the message: the worker's copy into shared memory and the
+    mapping, or the pipe transfer), "queued" (the watcher → the GUI thread's callback), "total"
+    (submit → result) and "gap" (the worst 10 ms timer gap meanwhile).
     """
     h, w = HANDOVER_SHAPE
     _wait(runner.spare_alive, 30)
@@ -128,16 +145,17 @@ def handover(runner: JobRunner, busy: bool) -> dict[str, list[float]]:
     try:
         timer.start()
         t0 = time.monotonic()
-        runner.submit(
-            "handover",
-            _transport_jobs.timed_factors,
-            h,
-            w,
-            1,
-            in_process=True,
-            on_partial=got,
-            on_result=lambda v: (got(v), done.append(v)),
-        )
+        with _pipe_only(pipe):  # the spare started now for the next job inherits it
+            runner.submit(
+                "handover",
+                _transport_jobs.timed_factors,
+                h,
+                w,
+                1,
+                in_process=True,
+                on_partial=got,
+                on_result=lambda v: (got(v), done.append(v)),
+            )
         _wait(lambda: bool(done), 120)
         out["total"].append(time.monotonic() - t0)
         timer.stop()
@@ -193,32 +211,45 @@ def main() -> int:
     opts = parser.parse_args()
     app = QApplication.instance() or QApplication([])
     print(f"load average before: {os.getloadavg()}")
-    runner = JobRunner()
-    runner.warm_up()
+    runners = {}
+    for pipe in (True, False):
+        with _pipe_only(pipe):
+            runners[pipe] = JobRunner()
+            runners[pipe].warm_up()
+    runner = runners[False]
     runs = 2 if opts.quick else 3
-    results = {}
+    results: dict = {}
     try:
         if not opts.quick:
             results["gaps"] = [worst_gap_during_svd(runner, 2000) for _ in range(3)]
         for busy in (False, True):
-            trials = [handover(runner, busy) for _ in range(runs)]
-            results[busy] = {k: [x for t in trials for x in t[k]] for k in trials[0]}
+            trials: dict[bool, list] = {True: [], False: []}
+            for _ in range(runs):  # interleaved: a busy machine hits both alike
+                for pipe in (True, False):
+                    trials[pipe].append(handover(runners[pipe], busy, pipe))
+            for pipe, got in trials.items():
+                results[busy, pipe] = {k: [x for t in got for x in t[k]] for k in got[0]}
         results["hog"] = [gap_of_the_hog_alone() for _ in range(runs)]
         results["cancels"] = [cancel_time(runner) for _ in range(5)]
     finally:
-        runner.shutdown()
+        for r in runners.values():
+            r.shutdown()
     if "gaps" in results:
         _line("worst GUI timer gap during a 2000×2000 SVD", results["gaps"], GAP_GOAL_MS, "ms")
-    where = "pipe" if os.environ.get(shared_buffers.DISABLE_ENV) else "shared memory if it can"
-    print(f"hand-over of {HANDOVER_SHAPE[0]}×{HANDOVER_SHAPE[1]} RGB factors (240 MiB): {where}")
+    print(f"hand-over of {HANDOVER_SHAPE[0]}×{HANDOVER_SHAPE[1]} RGB factors (240 MiB, a partial")
+    print("and a result per run); 'pipe': shared memory off, as every hand-over was before")
     for busy, label in ((False, ""), (True, ", GIL-holding thread")):
-        r = results[busy]
-        _line(f"hand-over of 240 MiB factors{label}", r["handover"], HANDOVER_GOAL_S, "s")
-        _line("  of which worker → watcher thread", r["worker"], None, "s")
-        _line("  of which watcher → GUI thread", r["queued"], None, "s")
-        _line("  submit → result (one stage + result)", r["total"], None, "s")
-        _line(f"  worst GUI timer gap meanwhile{label}", r["gap"], HANDOVER_GAP_GOAL_MS, "ms")
-    _line("  reference: the GIL-holding thread alone", results["hog"], None, "ms")
+        for pipe in (True, False):
+            r = results[busy, pipe]
+            how = "pipe" if pipe else "shared memory"
+            goal = None if pipe else HANDOVER_GOAL_S
+            _line(f"hand-over, {how}{label}", r["handover"], goal, "s")
+            _line("  of which worker → watcher thread", r["worker"], None, "s")
+            _line("  of which watcher → GUI thread", r["queued"], None, "s")
+            _line("  submit → result", r["total"], None, "s")
+            gap_goal = None if pipe else HANDOVER_GAP_GOAL_MS
+            _line(f"  worst GUI timer gap meanwhile{label}", r["gap"], gap_goal, "ms")
+    _line("reference: the GIL-holding thread alone, gap", results["hog"], None, "ms")
     _line("cancel → worker process reaped", results["cancels"], CANCEL_GOAL_S, "s")
     print(f"load average after: {os.getloadavg()}")
     del app
