@@ -149,7 +149,9 @@ class JobRunner(QObject):
             return
         job.cancel_event.set()
         if job.process is not None:
-            self._kill(job)
+            # Kill, and let the watcher thread reap it: a worker holding a gigabyte took
+            # 20-110 ms to exit on a busy machine, and the GUI thread waited for it.
+            self._kill(job, wait=False)
         self._finish(job, "cancelled")
 
     def cancel_all(self) -> None:
@@ -290,11 +292,12 @@ class JobRunner(QObject):
         )
         job.thread.start()
 
-    def _kill(self, job: _Job) -> None:
+    def _kill(self, job: _Job, *, wait: bool = True) -> None:
         proc = job.process
         if proc is not None and proc.is_alive():
             proc.kill()
-            proc.join(2.0)
+            if wait:
+                proc.join(2.0)
 
     @staticmethod
     def _alive(job: _Job) -> bool:
