@@ -9,18 +9,17 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
-import pickle
-import struct
 import traceback
 from collections.abc import Callable
 from typing import Any
+
+from svdstudio.shared_buffers import receive_message, send_message, watch_parent
 
 __all__ = [
     "JobContext",
     "describe_error",
     "is_cancel",
     "process_main",
-    "receive_message",
     "wants_job",
 ]
 
@@ -82,8 +81,10 @@ def process_main(conn: Any, cancel: Any) -> None:
     """Entry point of a worker process: receive the job, run it, send one final message.
 
     The job (function and arguments) comes through ``conn`` rather than as process arguments,
-    so that starting the process never blocks the GUI thread on a large pickle.
+    so that starting the process never blocks the GUI thread on a large pickle.  Big arrays
+    both ways go through shared memory (:mod:`svdstudio.shared_buffers`).
     """
+    watch_parent(os.getppid())  # spawned by the GUI process: a GUI killed takes it along
     try:
         # A spare process warms up while it waits for a job: the engine's imports are the slow
         # part of a spawn (about 0.7 s), and they are done before the user asks for anything.
@@ -94,7 +95,7 @@ def process_main(conn: Any, cancel: Any) -> None:
         import svdstudio.engine
         import svdstudio.engine.image  # noqa: F401
 
-        fn, args, kwargs = receive_message(conn)  # arrays arrive out of band
+        fn, args, kwargs = receive_message(conn)  # big arrays arrive in shared memory
     except (EOFError, OSError, KeyboardInterrupt):
         conn.close()  # the app went away before giving this spare a job: leave quietly
         return
@@ -109,11 +110,11 @@ def process_main(conn: Any, cancel: Any) -> None:
                 job=JobContext(
                     cancel,
                     lambda f, m: conn.send(("progress", f, m)),
-                    lambda v: _send_out_of_band(conn, ("partial", v)),
+                    lambda v: send_message(conn, ("partial", v)),
                 ),
             )
         value = fn(*args, **kwargs)
-        _send_quietly(conn, ("result", value), out_of_band=True)
+        _send_quietly(conn, ("result", value))
     except BaseException as exc:  # everything must reach the GUI
         if is_cancel(exc):
             _send_quietly(conn, ("cancelled",))
@@ -123,65 +124,7 @@ def process_main(conn: Any, cancel: Any) -> None:
         conn.close()
 
 
-def _send_quietly(conn: Any, message: tuple, *, out_of_band: bool = False) -> None:
+def _send_quietly(conn: Any, message: tuple) -> None:
     """Send the final message; if the app has gone away meanwhile there is no one to tell."""
     with contextlib.suppress(BrokenPipeError, EOFError, ConnectionResetError):
-        if out_of_band:
-            _send_out_of_band(conn, message)
-        else:
-            conn.send(message)
-
-
-def _send_out_of_band(conn: Any, message: tuple) -> None:
-    # Pickle protocol 5 keeps big array buffers out of the pickle: they travel as raw messages
-    # the GUI side can read straight into place, instead of one big copy that holds the GIL.
-    buffers: list[pickle.PickleBuffer] = []
-    payload = pickle.dumps(message, protocol=5, buffer_callback=buffers.append)
-    raws = [b.raw() for b in buffers]
-    conn.send(("oob", payload, [r.nbytes for r in raws]))
-    for raw in raws:
-        conn.send_bytes(raw)
-
-
-def receive_message(conn: Any) -> tuple:
-    """Receive one message sent by a worker process, reassembling out-of-band buffers."""
-    msg = conn.recv()
-    if msg[0] != "oob":
-        return msg
-    _, payload, sizes = msg
-    return pickle.loads(payload, buffers=[_receive_buffer(conn, n) for n in sizes])
-
-
-def _read_exact(fd: int, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = os.read(fd, n - len(data))
-        if not chunk:
-            raise EOFError
-        data += chunk
-    return data
-
-
-def _receive_buffer(conn: Any, size: int) -> memoryview:
-    # numpy.empty leaves the pages untouched; bytearray(size) would zero them holding the GIL.
-    import numpy as np
-
-    buf = memoryview(np.empty(size, dtype=np.uint8))
-    if os.name != "posix":
-        conn.recv_bytes_into(buf)
-        return buf
-    # Read the connection's framing (a 4-byte length, or -1 and an 8-byte length) and then the
-    # bytes straight into ``buf``; os.readv releases the GIL for the whole transfer.
-    fd = conn.fileno()
-    (n,) = struct.unpack("!i", _read_exact(fd, 4))
-    if n == -1:
-        (n,) = struct.unpack("!Q", _read_exact(fd, 8))
-    if n != size:
-        raise OSError(f"worker message of {n} bytes where {size} were announced")
-    got = 0
-    while got < size:
-        step = os.readv(fd, [buf[got:]])
-        if step == 0:
-            raise EOFError
-        got += step
-    return buf
+        send_message(conn, message)

@@ -27,13 +27,12 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
+from svdstudio.shared_buffers import receive_message, send_message
 from svdstudio.worker_process import (
     JobContext,
-    _send_out_of_band,
     describe_error,
     is_cancel,
     process_main,
-    receive_message,
     wants_job,
 )
 
@@ -150,7 +149,9 @@ class JobRunner(QObject):
             return
         job.cancel_event.set()
         if job.process is not None:
-            self._kill(job)
+            # Kill, and let the watcher thread reap it: a worker holding a gigabyte took
+            # 20-110 ms to exit on a busy machine, and the GUI thread waited for it.
+            self._kill(job, wait=False)
         self._finish(job, "cancelled")
 
     def cancel_all(self) -> None:
@@ -256,23 +257,26 @@ class JobRunner(QObject):
             # Send the job, then forward everything the process sends; EOF means it ended.
             final = False
             try:
-                # Arrays go out of band too: pickling a 50 MB argument in band held the GIL
-                # (and so the window) for about 0.5 s on a busy machine.
-                _send_out_of_band(parent_conn, (fn, args, kwargs))
+                # Big arrays go through shared memory: pickling a 50 MB argument in band held
+                # the GIL (and so the window) for about 0.5 s on a busy machine.
+                send_message(parent_conn, (fn, args, kwargs))
                 while True:
+                    # Big buffers arrive mapped, not copied (shared_buffers): receiving 240 MiB
+                    # of factors through the pipe took 0.9-1.9 s of this thread.
                     msg = receive_message(parent_conn)
                     post((msg[0], job.job_id, *msg[1:]))
                     if msg[0] not in ("progress", "partial"):
                         final = True
                         break
-            except (EOFError, OSError):
+            except (EOFError, ConnectionError):
                 pass
-            except Exception as exc:  # e.g. an argument that cannot be pickled
-                post(("error", job.job_id, *describe_error(exc)))
+            except Exception as exc:  # an argument that cannot be pickled, a lost buffer, ...
+                if not job.cancel_event.is_set():
+                    post(("error", job.job_id, *describe_error(exc)))
                 final = True
                 proc.kill()
             proc.join()
-            parent_conn.close()
+            parent_conn.close()  # with it any shared buffer still in flight
             if not final and not job.cancel_event.is_set():
                 post(
                     (
@@ -288,11 +292,12 @@ class JobRunner(QObject):
         )
         job.thread.start()
 
-    def _kill(self, job: _Job) -> None:
+    def _kill(self, job: _Job, *, wait: bool = True) -> None:
         proc = job.process
         if proc is not None and proc.is_alive():
             proc.kill()
-            proc.join(2.0)
+            if wait:
+                proc.join(2.0)
 
     @staticmethod
     def _alive(job: _Job) -> bool:

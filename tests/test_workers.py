@@ -185,3 +185,24 @@ def test_big_process_result_arrives_intact_and_writable(qtbot, runner):
     assert float(value.sum(dtype=np.float64)) == 8_000_000.0
     value[0] = 2.0  # the GUI side may work in place
     assert value[0] == 2.0
+
+
+def test_cancel_leaves_the_reaping_of_a_process_to_the_watcher_thread(qtbot, runner):
+    """The GUI thread kills and goes on: a worker holding a gigabyte takes a while to exit."""
+    runner.submit("p", _jobs.pid_then_spin, 60.0, in_process=True)
+    job = runner._current["p"]
+    qtbot.waitUntil(lambda: job.process.is_alive(), timeout=10000)
+    joins = []
+    join = job.process.join
+
+    def recorded_join(*args, **kwargs):
+        joins.append(threading.current_thread() is threading.main_thread())
+        return join(*args, **kwargs)
+
+    job.process.join = recorded_join
+    with qtbot.waitSignal(runner.cancelled, timeout=5000):
+        runner.cancel("p")
+    qtbot.waitUntil(lambda: runner.live_workers() == 0, timeout=10000)
+    qtbot.waitUntil(lambda: len(joins) > 0, timeout=10000)
+    assert not any(joins)  # joined by the watcher thread only
+    assert job.process.exitcode is not None and job.process.exitcode < 0
