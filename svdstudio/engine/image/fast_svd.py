@@ -231,25 +231,22 @@ def _orthonormal_completion(
     return Y
 
 
-def _gemm_update(C: np.ndarray, A: np.ndarray, B: np.ndarray, alpha: float = -1.0) -> None:
-    """C += alpha·A B in place for a float32 C, without a temporary of C's size.
+def _gemm_update(C: np.ndarray, A: np.ndarray, B: np.ndarray, rows: int = 256) -> None:
+    """C −= A B in place, a band of rows at a time (no temporary of C's size).
 
-    numpy's ``C -= A @ B`` writes A B to a new array first (a 48 MB allocation and an extra
-    pass over a 12-MP channel); BLAS ``sgemm`` with β = 1 accumulates into C.  BLAS sees a
-    C-ordered C as the Fortran-ordered Cᵀ, hence Cᵀ += alpha·Bᵀ Aᵀ.  Operands BLAS cannot
-    take as they are (strided views) fall back to numpy.
+    ``C -= A @ B`` writes A B to a new array first (48 MB at 12 MP, and a pass through main
+    memory); a band's product stays in cache.  numpy's GEMM on purpose, not scipy's ``sgemm``
+    with β = 1: numpy and scipy each bundle their own OpenBLAS, and switching between the two
+    thread pools made this step about 1.5× slower on two cores (the idle pool's threads spin).
     """
-    if not (C.flags.c_contiguous and C.dtype == np.float32 and B.shape[0] and A.shape[1]):
-        if A.shape[1]:
-            C += np.float32(alpha) * (A @ B)
+    if A.shape[1] == 0:
         return
-    a, trans_a = (B.T, 0) if B.T.flags.f_contiguous else (B, 1)
-    b, trans_b = (A.T, 0) if A.T.flags.f_contiguous else (A, 1)
-    out = scipy.linalg.blas.sgemm(
-        alpha, a, b, beta=1.0, c=C.T, trans_a=trans_a, trans_b=trans_b, overwrite_c=1
-    )
-    if not np.shares_memory(out, C):  # not expected for a contiguous C; never lose the update
-        C[...] = out.T
+    tmp = np.empty((min(rows, C.shape[0]), C.shape[1]), np.result_type(A, B))
+    for a in range(0, C.shape[0], rows):
+        b = min(a + rows, C.shape[0])
+        band = tmp[: b - a]
+        np.matmul(A[a:b], B, out=band)
+        C[a:b] -= band
 
 
 def _project_rows(block: np.ndarray, V_rows: np.ndarray) -> None:
@@ -453,7 +450,7 @@ def fast_full_svd(
     ``start``: the exact top triplets of A already known (a top-k result): PROPACK is skipped.
     ``progress`` receives each step and is where cancellation is checked.
 
-    Memory: the residual R is the one m×n work array (deflated in place by ``sgemm``), the
+    Memory: the residual R is the one m×n work array (deflated in place, by bands), the
     Gram matrix is overwritten by its eigenvectors, and the long side's vectors come out of
     one GEMM straight into the result (Vᵀ = diag(1/σ) Zᵀ R for a wide matrix, U = R Z
     diag(1/σ) for a tall one), so nothing of the input's size is transposed or gathered.
