@@ -2,7 +2,8 @@
 
 Why not one LAPACK ``gesdd`` call: it has no progress and no cancel inside, runs at a fifth of
 this machine's float32 GEMM speed, and in float32 its small singular values are only accurate
-to eps₃₂·σ₁ absolute (about 4e-4 relative at σ = 1e-3 σ₁).  Here (m ≤ n, else transposed):
+to eps₃₂·σ₁ absolute (about 4e-4 relative at σ = 1e-3 σ₁).  Here (written for m ≤ n; a
+tall matrix takes its Gram matrix on the other side, without a transposed copy):
 
 1. *top*: the largest ``top`` triplets by PROPACK (exact to working precision);
 2. *deflate*: R = (I − UUᵀ) A (I − VVᵀ), so ‖R‖₂ = σ_{k+1};
