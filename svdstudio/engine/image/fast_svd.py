@@ -232,13 +232,15 @@ def _orthonormal_completion(
     return Y
 
 
-def _gemm_update(C: np.ndarray, A: np.ndarray, B: np.ndarray, rows: int = 256) -> None:
+def _gemm_update(C: np.ndarray, A: np.ndarray, B: np.ndarray, rows: int = 1024) -> None:
     """C −= A B in place, a band of rows at a time (no temporary of C's size).
 
-    ``C -= A @ B`` writes A B to a new array first (48 MB at 12 MP, and a pass through main
-    memory); a band's product stays in cache.  numpy's GEMM on purpose, not scipy's ``sgemm``
-    with β = 1: numpy and scipy each bundle their own OpenBLAS, and switching between the two
-    thread pools made this step about 1.5× slower on two cores (the idle pool's threads spin).
+    ``C -= A @ B`` writes A B to a new array first (48 MB at 12 MP); bands of 1024 rows keep
+    that to 16 MB (measured interleaved on the 3000×4000 deflation, load ≈ 6: 256-row bands
+    were 2× slower than one temporary, 1024-row bands about as fast).  numpy's GEMM on
+    purpose, not scipy's ``sgemm`` with β = 1: numpy and scipy each bundle their own OpenBLAS,
+    and alternating between the two thread pools made the whole quick stage about 1.5×
+    slower (interleaved, load ≈ 8; the idle pool's threads spin while the other works).
     """
     if A.shape[1] == 0:
         return
