@@ -73,8 +73,12 @@ def _summarise(
     driver: str,
     partial: bool,
     total_energy: float,
+    signed: bool = False,
 ) -> SVDResult:
-    U, Vt = apply_sign_convention(U, Vt)
+    # ``signed``: the caller has applied the sign convention to U and Vt already (in place,
+    # on arrays it owns), so they are neither copied nor flipped again.
+    if not signed:
+        U, Vt = apply_sign_convention(U, Vt)
     tolerance = default_tolerance(s, A.shape, A.dtype) if tol is None else float(tol)
     if tol is None and s.size and s[0] > 0:
         # Relative to σ_1, so a tolerance that underflows (σ_1 below 1e-300) still works.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SIGN_CONVENTION", "apply_sign_convention"]
+__all__ = ["SIGN_CONVENTION", "apply_sign_convention", "convention_signs"]
 
 SIGN_CONVENTION = (
     "each right singular vector v_i has its largest-magnitude entry positive "
@@ -18,12 +18,24 @@ SIGN_CONVENTION = (
 )
 
 
+def convention_signs(Vt: np.ndarray) -> np.ndarray:
+    """±1 per row of ``Vt`` (in its dtype) that makes the convention hold, without copies.
+
+    The largest-magnitude entry is the largest entry or the smallest one, whichever is
+    further from zero (the earlier of the two on a tie): two reductions that read ``Vt``,
+    where ``argmax(abs(Vt))`` would first write a copy of it.
+    """
+    rows = np.arange(Vt.shape[0])
+    hi = np.argmax(Vt, axis=1)
+    lo = np.argmin(Vt, axis=1)
+    top, bottom = Vt[rows, hi], Vt[rows, lo]
+    negative = (-bottom > top) | ((-bottom == top) & (lo < hi) & (bottom < 0))
+    return np.where(negative, -1, 1).astype(Vt.dtype, copy=False)
+
+
 def apply_sign_convention(U: np.ndarray, Vt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return (U, Vt) with signs flipped per component so the convention holds (copies)."""
     if Vt.shape[0] == 0:
         return U.copy(), Vt.copy()
-    pivots = np.argmax(np.abs(Vt), axis=1)
-    signs = np.sign(Vt[np.arange(Vt.shape[0]), pivots])
-    signs[signs == 0] = 1
-    signs = signs.astype(Vt.dtype, copy=False)
+    signs = convention_signs(Vt)
     return U * signs[np.newaxis, :], Vt * signs[:, np.newaxis]

@@ -2,7 +2,8 @@
 
 Why not one LAPACK ``gesdd`` call: it has no progress and no cancel inside, runs at a fifth of
 this machine's float32 GEMM speed, and in float32 its small singular values are only accurate
-to eps₃₂·σ₁ absolute (about 4e-4 relative at σ = 1e-3 σ₁).  Here (m ≤ n, else transposed):
+to eps₃₂·σ₁ absolute (about 4e-4 relative at σ = 1e-3 σ₁).  Here (written for m ≤ n; a
+tall matrix takes its Gram matrix on the other side, without a transposed copy):
 
 1. *top*: the largest ``top`` triplets by PROPACK (exact to working precision);
 2. *deflate*: R = (I − UUᵀ) A (I − VVᵀ), so ‖R‖₂ = σ_{k+1};
@@ -35,6 +36,7 @@ from svdstudio.engine.decomposition import (
     frobenius_squared,
 )
 from svdstudio.engine.jobs import JobControl
+from svdstudio.engine.signs import convention_signs
 
 __all__ = [
     "SIGMA_TOL",
@@ -175,10 +177,16 @@ def _gemm_cost(a: int, b: int, c: int) -> float:
 
 
 def _eigh_desc(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenpairs of a symmetric G, largest first (divide and conquer; G is overwritten)."""
+    """Eigenpairs of a symmetric float32 G, largest first: (λ ≥ 0, Zᵀ with row i = z_i).
+
+    G's C-ordered buffer is, G being symmetric, a Fortran-ordered G: LAPACK ``syevd`` gets
+    it without a copy and overwrites it with the eigenvectors (G is destroyed).  The rows of
+    Zᵀ are then one contiguous row-by-row copy, where ``W[:, ::-1]`` made C-ordered was a
+    transposing one.
+    """
     with lean_blas():
-        lam, W = scipy.linalg.eigh(G, driver="evd", overwrite_a=True, check_finite=False)
-    return lam[::-1].copy(), np.ascontiguousarray(W[:, ::-1])
+        lam, W = scipy.linalg.eigh(G.T, driver="evd", overwrite_a=True, check_finite=False)
+    return np.maximum(lam[::-1], 0.0), np.ascontiguousarray(W.T[::-1])
 
 
 def _top_eigenvalue(G: np.ndarray, iterations: int = 12) -> float:
@@ -224,38 +232,173 @@ def _orthonormal_completion(
     return Y
 
 
+def _gemm_update(C: np.ndarray, A: np.ndarray, B: np.ndarray, rows: int = 1024) -> None:
+    """C −= A B in place, a band of rows at a time (no temporary of C's size).
+
+    ``C -= A @ B`` writes A B to a new array first (48 MB at 12 MP); bands of 1024 rows keep
+    that to 16 MB (measured interleaved on the 3000×4000 deflation, load ≈ 6: 256-row bands
+    were 2× slower than one temporary, 1024-row bands about as fast).  numpy's GEMM on
+    purpose, not scipy's ``sgemm`` with β = 1: numpy and scipy each bundle their own OpenBLAS,
+    and alternating between the two thread pools made the whole quick stage about 1.5×
+    slower (interleaved, load ≈ 8; the idle pool's threads spin while the other works).
+    """
+    if A.shape[1] == 0:
+        return
+    tmp = np.empty((min(rows, C.shape[0]), C.shape[1]), np.result_type(A, B))
+    for a in range(0, C.shape[0], rows):
+        b = min(a + rows, C.shape[0])
+        band = tmp[: b - a]
+        np.matmul(A[a:b], B, out=band)
+        C[a:b] -= band
+
+
+def _project_rows(block: np.ndarray, V_rows: np.ndarray) -> None:
+    """block −= (block Vᵀ) V in place for orthonormal rows V, twice (one classical
+    Gram–Schmidt pass leaves components of the size of the earlier σ)."""
+    if V_rows.shape[0] == 0:
+        return
+    for _ in range(2):
+        _gemm_update(block, block @ V_rows.T, V_rows)
+
+
+def _top_triplets(
+    M: np.ndarray, k: int, start: SVDResult | None, seed: int, prog: StepProgress
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(U_k, σ_k, V_kᵀ) in float32, largest first, σ_i > 1e-3 σ₁ only: ``start`` or PROPACK."""
+    m, n = M.shape
+    if start is not None:
+        k = min(start.n_components, min(m, n) - 1)
+        Uk, sk, Vtk = start.U, start.s, start.Vt
+    elif k > 0:
+        from scipy.sparse.linalg import svds
+
+        prog.step(f"top {k} singular triplets (PROPACK)", _RATE_TOPK * m * n * k)
+        try:
+            with lean_blas():
+                Uk, sk, Vtk = svds(M, k=k, solver="propack", random_state=seed)
+        except np.linalg.LinAlgError:
+            # PROPACK stops on an invariant subspace (a matrix of rank < k, e.g. constant):
+            # then the Gram step alone is exact enough, there is little tail to protect.
+            Uk, sk, Vtk = np.zeros((m, 0)), np.zeros(0), np.zeros((0, n))
+        order = np.argsort(sk)[::-1]
+        Uk, sk, Vtk = Uk[:, order], sk[order], Vtk[order]
+        prog.finish_step()
+    else:
+        Uk, sk, Vtk = np.zeros((m, 0)), np.zeros(0), np.zeros((0, n))
+    # Triplets of (numerically) zero σ from a rank-deficient matrix are left to the Gram
+    # step, which handles them; PROPACK's vectors for them are arbitrary.
+    keep = int(np.count_nonzero(sk[:k] > sk[0] * 1e-3)) if k and sk.size and sk[0] > 0 else 0
+    return (
+        np.ascontiguousarray(Uk[:, :keep], dtype=np.float32),
+        np.array(sk[:keep], dtype=np.float32),
+        np.ascontiguousarray(Vtk[:keep], dtype=np.float32),
+    )
+
+
+class _Factors:
+    """The result arrays being filled: U (m×p), σ, Vᵀ (p×n), error estimates, all C-ordered.
+
+    The *short* side (length p) holds the Gram matrix's eigenvectors, the *long* side the
+    vectors made by a GEMM with the residual; each writer targets C-ordered memory (a GEMM's
+    ``out=`` in F order would leave BLAS for numpy's slow loop).
+    """
+
+    def __init__(self, m: int, n: int) -> None:
+        self.wide = m <= n
+        p = min(m, n)
+        self.U = np.empty((m, p), np.float32)
+        self.Vt = np.empty((p, n), np.float32)
+        self.s = np.zeros(p, np.float32)
+        self.bound = np.zeros(p)
+
+    @property
+    def long(self) -> np.ndarray:
+        """p×L view: row i is the i-th long-side vector."""
+        return self.Vt if self.wide else self.U.T
+
+    def put(self, seg: slice, Zt: np.ndarray, Q: np.ndarray | None, block: np.ndarray) -> None:
+        """Short vectors Q Z and long rows Zᵀ·block (σ_i times the vectors) at ``seg``.
+
+        ``Zt``: rows z_iᵀ; ``Q``: p×b basis of the block's rows (None: the identity);
+        ``block``: b×L.  On the short side of a wide matrix the rows of Vᵀ are the vectors.
+        """
+        if self.wide:
+            if Q is None:
+                self.U[:, seg] = Zt.T
+            else:
+                np.matmul(Q, Zt.T, out=self.U[:, seg])
+            np.matmul(Zt, block, out=self.Vt[seg])
+        else:
+            if Q is None:
+                self.Vt[seg] = Zt
+            else:
+                np.matmul(Zt, Q.T, out=self.Vt[seg])
+            np.matmul(block.T, Zt.T, out=self.U[:, seg])
+
+    def normalise(
+        self, seg: slice, sigma: np.ndarray, keep: np.ndarray, tiny: float, seed: int
+    ) -> None:
+        """Divide the long rows at ``seg`` by σ where ``keep``; make the others an orthonormal
+        completion of every row before them (σ ≤ tiny, or not vouched for at the last level),
+        then apply the sign convention to the segment."""
+        long = self.long
+        lo = seg.start
+        scale = np.ones(sigma.size, np.float32)
+        scale[keep] = 1.0 / sigma[keep]
+        if keep.all():  # the usual case: scale and sign in one pass over each side
+            # Wide: σ_i v_iᵀ has v_i's signs; tall: Vᵀ's rows are the eigenvectors.
+            signs = convention_signs(self.Vt[seg])
+            if self.wide:
+                self.Vt[seg] *= (scale * signs)[:, None]
+                self.U[:, seg] *= signs
+            else:
+                self.Vt[seg] *= signs[:, None]
+                self.U[:, seg] *= scale * signs
+            return
+        long[seg] *= scale[:, None]
+        redo = lo + np.flatnonzero(~keep)
+        before = np.r_[np.arange(lo), lo + np.flatnonzero(keep)]
+        long[redo] = _orthonormal_completion(
+            long[redo].T, long[before].T, sigma[~keep], tiny, seed
+        ).T
+        signs = convention_signs(self.Vt[seg])
+        self.Vt[seg] *= signs[:, None]
+        self.U[:, seg] *= signs
+
+
 def _levels(
-    Q: np.ndarray | None,
+    out: _Factors,
+    pos: int,
+    Q: np.ndarray,
     block: np.ndarray,
-    G: np.ndarray,
-    V_acc: np.ndarray,
-    q: int,
     tiny: float,
     vector_tol: float,
     max_levels: int,
     prog: StepProgress,
     seed: int,
-    refine: bool,
-    first_level: int = 1,
-) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-    """Gram + eigh levels on ``block`` (rows in the basis ``Q``; None = identity).
+    first_level: int = 2,
+) -> None:
+    """Gram + eigh levels on ``block`` (b×L, rows σ-weighted in the short basis ``Q``), into
+    ``out`` from index ``pos``; ``out.long[:pos]`` are the accepted long vectors.
 
-    ``G`` is the block's Gram matrix (possibly shifted), ``V_acc`` the right vectors already
-    accepted, ``q`` how many triplets this block holds.  Returns (U, σ, V, estimate) parts.
+    Each level accepts the triplets whose estimate eps₃₂·λ_max/λ_i is within ``vector_tol``
+    and hands the rest (with everything accepted projected out) to the next, much smaller
+    level; after ``max_levels`` the rest is orthonormalised by QR and marked approximate.
     """
-    Ut_parts: list[np.ndarray] = []
-    s_parts: list[np.ndarray] = []
-    Vt_parts: list[np.ndarray] = []
-    bound_parts: list[np.ndarray] = []
-    n = block.shape[1]
+    _project_rows(block, out.long[:pos])
     for level in range(first_level, first_level + max_levels):
-        size = G.shape[0]
+        size = block.shape[0]
+        prog.step(
+            f"Gram matrix {size}×{size} (level {level})", _gemm_cost(size, size, block.shape[1])
+        )
+        G = block @ block.T
+        prog.finish_step()
         prog.step(f"eigen-decomposition {size}×{size} (level {level})", _RATE_EIGH * size**3)
-        lam, Z = _eigh_desc(G)
-        lam, Z = np.maximum(lam[:q], 0.0), Z[:, :q]
+        lam, Zt = _eigh_desc(G)
+        del G
         prog.finish_step()
         sigma = np.sqrt(lam).astype(np.float32)
-        lam_max = float(lam[0]) if q else 0.0
+        lam_max = float(lam[0]) if size else 0.0
         with np.errstate(divide="ignore"):
             bound = np.where(lam > 0, EPS32 * lam_max / np.where(lam > 0, lam, 1.0), np.inf)
         # Another level while some vector is not vouched for and the block is not numerically
@@ -266,51 +409,25 @@ def _levels(
             and lam_max > tiny * tiny
             and bool(np.any((bound > vector_tol) & (sigma > tiny)))
         )
-        good = int(np.count_nonzero(bound <= vector_tol)) if more else q
-        prog.step(f"singular vectors (level {level})", _gemm_cost(n, size, q))
-        U_level = Z if Q is None else Q @ Z
-        Y = block.T @ Z  # n×q, column i = σ_i v_i
-        del block
+        good = int(np.count_nonzero(bound <= vector_tol)) if more else size
+        if good in (0, size):
+            good, more = size, False
+        prog.step(f"singular vectors (level {level})", _gemm_cost(block.shape[1], size, size))
+        seg = slice(pos, pos + good)
+        out.put(seg, Zt[:good], Q, block)
+        keep = (sigma[:good] > tiny) & (bound[:good] <= vector_tol)
+        out.normalise(seg, sigma[:good], keep, tiny, seed)
+        out.s[seg], out.bound[seg] = sigma[:good], bound[:good]
         prog.finish_step()
-        if not more or good in (0, q):
-            # Unrefined, a vector the estimate cannot vouch for is still kept as Rᵀw/σ: the
-            # image rebuilds exactly (it is marked approximate); refined, QR makes it
-            # orthonormal (only what is left after every level, or rounding noise).
-            ok = ((bound <= vector_tol) | (not refine)) & (sigma > tiny)
-            Vl = np.empty_like(Y)
-            Vl[:, ok] = Y[:, ok] / sigma[ok]
-            if not ok.all():
-                # Vectors the estimate cannot vouch for: orthonormal by construction instead.
-                nb = int(np.count_nonzero(~ok))
-                prog.step(f"orthonormalising {nb} singular vectors", _gemm_cost(n, nb, nb) * 4)
-                V_prev = np.concatenate([V_acc, Vl[:, ok]], axis=1)
-                Vl[:, ~ok] = _orthonormal_completion(Y[:, ~ok], V_prev, sigma[~ok], tiny, seed)
-                prog.finish_step()
-            Ut_parts.append(U_level)
-            s_parts.append(sigma)
-            Vt_parts.append(Vl)
-            bound_parts.append(bound)
+        if not more:
             break
-        V_good = Y[:, :good] / sigma[:good]
-        Ut_parts.append(U_level[:, :good])
-        s_parts.append(sigma[:good])
-        Vt_parts.append(V_good)
-        bound_parts.append(bound[:good])
-        V_acc = np.concatenate([V_acc, V_good], axis=1)
-        # Next level: the rest of this block, with what was just accepted projected out.
-        Q = U_level[:, good:]
-        block = np.ascontiguousarray(Y[:, good:].T)
-        del Y
-        # Against every accepted v (not just this level's): rounding left components of the
-        # size of *earlier* levels' σ, which would tilt this level's far smaller ones.
-        for _ in range(2):
-            block -= (block @ V_acc) @ V_acc.T
-        q = q - good
-        prog.step(f"Gram matrix {q}×{q} (level {level + 1})", _gemm_cost(q, q, n))
-        G = block @ block.T
-        prog.finish_step()
-
-    return Ut_parts, s_parts, Vt_parts, bound_parts
+        # Next level: the rest of this block, with everything accepted projected out
+        # (against every accepted v, not just this level's: rounding left components of the
+        # size of *earlier* levels' σ, which would tilt this level's far smaller ones).
+        pos += good
+        Q = Q @ Zt[good:].T
+        block = Zt[good:] @ block
+        _project_rows(block, out.long[:pos])
 
 
 def fast_full_svd(
@@ -335,66 +452,36 @@ def fast_full_svd(
     to 1e-4, but every rank rebuilds as exactly; :func:`refine_tail` finishes it later.
     ``start``: the exact top triplets of A already known (a top-k result): PROPACK is skipped.
     ``progress`` receives each step and is where cancellation is checked.
+
+    Memory: the residual R is the one m×n work array (deflated in place, by bands), the
+    Gram matrix is overwritten by its eigenvectors, and the long side's vectors come out of
+    one GEMM straight into the result (Vᵀ = diag(1/σ) Zᵀ R for a wide matrix, U = R Z
+    diag(1/σ) for a tall one), so nothing of the input's size is transposed or gathered.
     """
     prog = progress if progress is not None else StepProgress()
-    M = np.ascontiguousarray(A, dtype=np.float32)
-    transposed = M.shape[0] > M.shape[1]
-    if transposed:
-        M = np.ascontiguousarray(M.T)
+    M = np.asarray(A, dtype=np.float32)
     m, n = M.shape
-    k = int(min(max(top, 0), m - 1))
+    wide = m <= n
+    p = min(m, n)
+    k = int(min(max(top, 0), p - 1))
     total_energy = frobenius_squared(M)
     if progress is None:
         prog.plan(estimate_full_cost(m, n, k))
 
-    # 1. top-k by PROPACK: exact to working precision, and cheap next to the rest.
-    if start is not None:
-        k = min(start.n_components, m - 1)
-        Uk, sk, Vtk = (
-            (start.Vt.T, start.s, start.U.T) if transposed else (start.U, start.s, start.Vt)
-        )
-        keep = int(np.count_nonzero(sk[:k] > sk[0] * 1e-3)) if k and sk[0] > 0 else 0
-        Uk = np.ascontiguousarray(Uk[:, :keep], dtype=np.float32)
-        Vk = np.ascontiguousarray(Vtk[:keep].T, dtype=np.float32)
-        sk = np.asarray(sk[:keep], dtype=np.float32)
-    elif k > 0 and total_energy > 0:
-        from scipy.sparse.linalg import svds
-
-        prog.step(f"top {k} singular triplets (PROPACK)", _RATE_TOPK * m * n * k)
-        try:
-            with lean_blas():
-                Uk, sk, Vtk = svds(M, k=k, solver="propack", random_state=seed)
-        except np.linalg.LinAlgError:
-            # PROPACK stops on an invariant subspace (a matrix of rank < k, e.g. constant):
-            # then the Gram levels alone are exact enough, there is little tail to protect.
-            Uk, sk, Vtk = np.zeros((m, 0)), np.zeros(0), np.zeros((0, n))
-        order = np.argsort(sk)[::-1]
-        Uk, sk, Vk = Uk[:, order], sk[order], np.ascontiguousarray(Vtk[order].T)
-        # Triplets of (numerically) zero σ from a rank-deficient matrix are left to the Gram
-        # step, which handles them; PROPACK's vectors for them are arbitrary.
-        keep = int(np.count_nonzero(sk > sk[0] * 1e-3)) if sk.size and sk[0] > 0 else 0
-        Uk, sk, Vk = (
-            Uk[:, :keep].astype(np.float32),
-            sk[:keep].astype(np.float32),
-            Vk[:, :keep].astype(np.float32),
-        )
-        prog.finish_step()
-    else:
-        Uk = np.zeros((m, 0), np.float32)
-        Vk = np.zeros((n, 0), np.float32)
-        sk = np.zeros(0, np.float32)
+    # 1. the top k: exact to working precision, and cheap next to the rest.
+    Uk, sk, Vtk = _top_triplets(M, k if total_energy > 0 else 0, start, seed, prog)
     k = int(sk.size)
 
     # 2. deflate both sides, so the residual's Gram matrix has the top k directions exactly
     # (to rounding) in its null space and the rest of the spectrum is untouched.
     prog.step(f"deflating the top {k}", _gemm_cost(4 * m, n, k))
-    R = M - Uk @ (Uk.T @ M) if k else M.copy()
-    if k:
-        # Twice per side: one pass leaves components of size eps₃₂·σ₁ along U and V, which
-        # would tilt the tail's vectors once σ_i is small next to σ₁.
-        R -= (R @ Vk) @ Vk.T
-        R -= Uk @ (Uk.T @ R)
-        R -= (R @ Vk) @ Vk.T
+    R = np.array(M, dtype=np.float32, order="C")
+    del M
+    # Twice per side: one pass leaves components of size eps₃₂·σ₁ along U and V, which
+    # would tilt the tail's vectors once σ_i is small next to σ₁.
+    for _ in range(2 if k else 0):
+        _gemm_update(R, Uk, Uk.T @ R)
+        _gemm_update(R, R @ Vtk.T, Vtk)
     prog.finish_step()
 
     # Below this a σ is rounding noise of the float32 data (deflation rounds each entry to
@@ -402,47 +489,106 @@ def fast_full_svd(
     # real tail (σ of a few grey levels) zero.
     s_top = float(sk[0]) if k else float(np.sqrt(max(total_energy, 0.0)))
     tiny = s_top * np.sqrt(max(m, n)) * EPS32
-    # 3. Gram matrix of the residual (m×m), the deflated directions shifted below zero.
-    prog.step(f"Gram matrix {m}×{m}", _gemm_cost(m, m, n))
-    G = R @ R.T
+    # 3. Gram matrix of the residual on the short side (p×p; numpy uses syrk for B Bᵀ), the
+    # deflated directions shifted below zero.
+    B = R if wide else R.T
+    prog.step(f"Gram matrix {p}×{p}", _gemm_cost(p, p, max(m, n)))
+    G = B @ B.T
     if k:
+        Us = Uk if wide else Vtk.T
         # The shift must be about ‖G‖₂ = σ_{k+1}²: subtracting it rounds G's entries by
         # eps₃₂·μ, so a larger μ (σ_k², say, for a rank-deficient A) would drown the tail.
         mu = np.float32(2.0 * _top_eigenvalue(G) + tiny * tiny)
-        G -= (Uk * mu) @ Uk.T
+        _gemm_update(G, Us * mu, Us.T)
     prog.finish_step()
 
-    q = m - k
-    parts = _levels(
-        None, R, G, Vk, q, tiny, vector_tol, max_levels if refine else 1, prog, seed, refine
+    q = p - k
+    prog.step(f"eigen-decomposition {p}×{p} (level 1)", _RATE_EIGH * p**3)
+    lam, Zt = _eigh_desc(G)
+    del G
+    lam, Zt = lam[:q], Zt[:q]  # the k shifted ones sort last
+    prog.finish_step()
+    sigma = np.sqrt(lam).astype(np.float32)
+    lam_max = float(lam[0]) if q else 0.0
+    with np.errstate(divide="ignore"):
+        bound = np.where(lam > 0, EPS32 * lam_max / np.where(lam > 0, lam, 1.0), np.inf)
+    # Refined, the triplets the estimate cannot vouch for go on to more levels; unrefined,
+    # they keep v_i = Rᵀw_i/σ_i (the image rebuilds exactly) and are marked approximate.
+    more = (
+        refine
+        and max_levels > 1
+        and lam_max > tiny * tiny
+        and bool(np.any((bound > vector_tol) & (sigma > tiny)))
     )
-    del R, G
-    Ut_parts, s_parts, Vt_parts, bound_parts = parts
-    U = np.concatenate([Uk, *Ut_parts], axis=1)
-    s = np.concatenate([sk, *s_parts]).astype(np.float32)
-    V = np.concatenate([Vk, *Vt_parts], axis=1)
-    bound = np.concatenate([np.zeros(k), *bound_parts])
-    # Clustered values straddling the top-k boundary can arrive out of order by rounding.
-    order = np.argsort(-s, kind="stable")
-    U, s, V, bound = U[:, order], s[order], V[:, order], bound[order]
-    approx = np.flatnonzero(bound > vector_tol)
-    Vt = np.ascontiguousarray(V.T)
-    if transposed:
-        U, Vt = np.ascontiguousarray(Vt.T), np.ascontiguousarray(U.T)
-        M = M.T
+    good = int(np.count_nonzero(bound <= vector_tol)) if more else q
+    if good in (0, q):
+        good, more = q, False
+
+    out = _Factors(m, n)
+    top_signs = convention_signs(Vtk)
+    np.multiply(Uk, top_signs, out=out.U[:, :k])
+    np.multiply(Vtk, top_signs[:, None], out=out.Vt[:k])
+    out.s[:k] = sk
+    prog.step("singular vectors (level 1)", _gemm_cost(max(m, n), p, good))
+    seg = slice(k, k + good)
+    out.put(seg, Zt[:good], None, B)
+    # Unrefined, a vector the estimate cannot vouch for is still Rᵀw/σ (refined, QR makes
+    # what is left orthonormal); a σ of rounding noise has no direction worth keeping (any
+    # orthonormal completion is valid).
+    keep = sigma[:good] > tiny
+    if refine:
+        keep &= bound[:good] <= vector_tol
+    out.normalise(seg, sigma[:good], keep, tiny, seed)
+    out.s[seg], out.bound[k : k + q] = sigma[:good], bound
+    prog.finish_step()
+    if more:
+        prog.step("tail for the next level", _gemm_cost(max(m, n), p, q - good))
+        block = Zt[good:] @ B  # σ-weighted rows of the tail, in the basis Zt[good:]
+        prog.finish_step()
+        del R, B  # the residual (48 MB at 12 MP) is not needed by the later levels
+        _levels(out, k + good, Zt[good:].T, block, tiny, vector_tol, max_levels - 1, prog, seed)
+    else:
+        del R, B
+    return _finish(out, (m, n), total_energy, "propack+gram", vector_tol)
+
+
+def _finish(
+    out: _Factors, shape: tuple[int, int], total_energy: float, driver: str, vector_tol: float
+) -> SVDResult:
+    """Sort the filled factors and wrap them (their signs are set already)."""
+    _sort_descending(out.U, out.s, out.Vt, out.bound)
     res = _summarise(
-        M,
-        np.ascontiguousarray(U, dtype=np.float32),
-        s,
-        Vt.astype(np.float32, copy=False),
+        np.broadcast_to(np.float32(0), shape),  # _summarise reads shape and dtype only
+        out.U,
+        out.s,
+        out.Vt,
         tol=None,
-        driver="propack+gram",
+        driver=driver,
         partial=False,
         total_energy=total_energy,
+        signed=True,
     )
-    if approx.size:
-        object.__setattr__(res, "approx_from", int(approx[0]))
+    approx = np.flatnonzero(out.bound > vector_tol)
+    object.__setattr__(res, "approx_from", int(approx[0]) if approx.size else None)
     return res
+
+
+def _sort_descending(U: np.ndarray, s: np.ndarray, Vt: np.ndarray, bound: np.ndarray) -> None:
+    """Sort the triplets by σ in place, moving only the range that is out of order.
+
+    Clustered values straddling the top-k boundary can arrive out of order by rounding; a
+    full ``U[:, order]`` gather would copy every column for a handful of swaps.
+    """
+    if s.size < 2 or not np.any(s[1:] > s[:-1]):
+        return
+    order = np.argsort(-s, kind="stable")
+    moved = np.flatnonzero(order != np.arange(s.size))
+    a, b = int(moved[0]), int(moved[-1]) + 1
+    idx = order[a:b]
+    U[:, a:b] = U[:, idx]
+    Vt[a:b] = Vt[idx]
+    s[a:b] = s[idx]
+    bound[a:b] = bound[idx]
 
 
 def refine_tail(
@@ -456,49 +602,30 @@ def refine_tail(
     """Finish an unrefined :func:`fast_full_svd` result: Gram levels on its approximate tail.
 
     The tail's block diag(σ) Vᵀ in the basis of its u's is all the next levels need, so this
-    runs on the factors alone (no image).  Returns ``res`` itself when nothing is approximate.
+    runs on the factors alone (no image).  Returns ``res`` itself when nothing is approximate;
+    ``res`` is never modified (its factors may be on screen already).
     """
     j = res.approx_from
     if j is None:
         return res
     prog = progress if progress is not None else StepProgress()
     m, n = res.shape
-    # The orthonormal side of the first level is the shorter one (its eigenvectors).
-    transposed = m > n
-    Ut, Vt_ = (res.Vt.T, res.U.T) if transposed else (res.U, res.Vt)
-    n_long = max(m, n)
     b = res.n_components - j
-    prog.plan(prog.done + _RATE_EIGH * b**3 * 1.2 + _gemm_cost(n_long, b, b) * 3)
-    prog.step(f"refining the last {b} singular vectors", _gemm_cost(b, b, n_long) * 2)
-    Q = np.ascontiguousarray(Ut[:, j:])
-    block = np.ascontiguousarray(res.s[j:, None] * Vt_[j:])
-    V_acc = np.ascontiguousarray(Vt_[:j].T)
-    for _ in range(2):
-        block -= (block @ V_acc) @ V_acc.T
-    G = block @ block.T
+    prog.plan(prog.done + _RATE_EIGH * b**3 * 1.2 + _gemm_cost(max(m, n), b, b) * 3)
+    prog.step(f"refining the last {b} singular vectors", _gemm_cost(b, b, max(m, n)) * 2)
+    out = _Factors(m, n)
+    # The orthonormal side of the first level is the shorter one (its eigenvectors).
+    np.copyto(out.U[:, :j], res.U[:, :j])
+    np.copyto(out.Vt[:j], res.Vt[:j])
+    out.s[:j] = res.s[:j]
+    if out.wide:
+        Q = np.ascontiguousarray(res.U[:, j:])
+        block = res.s[j:, None] * res.Vt[j:]
+    else:
+        Q = np.ascontiguousarray(res.Vt[j:].T)
+        block = np.empty((b, m), np.float32)
+        np.multiply(res.U[:, j:].T, res.s[j:, None], out=block)
     prog.finish_step()
     tiny = float(res.s[0]) * np.sqrt(max(m, n)) * EPS32
-    Ut_parts, s_parts, Vt_parts, bound_parts = _levels(
-        Q, block, G, V_acc, b, tiny, vector_tol, max_levels, prog, seed, True, first_level=2
-    )
-    U = np.concatenate([Ut[:, :j], *Ut_parts], axis=1)
-    s = np.concatenate([res.s[:j], *s_parts]).astype(np.float32)
-    V = np.concatenate([V_acc, *Vt_parts], axis=1)
-    bound = np.concatenate([np.zeros(j), *bound_parts])
-    order = np.argsort(-s, kind="stable")
-    U, s, V, bound = U[:, order], s[order], V[:, order], bound[order]
-    approx = np.flatnonzero(bound > vector_tol)
-    if transposed:
-        U, V = V, U
-    out = _summarise(
-        np.broadcast_to(np.float32(0), (m, n)),
-        np.ascontiguousarray(U, dtype=np.float32),
-        s,
-        np.ascontiguousarray(V.T, dtype=np.float32),
-        tol=None,
-        driver=res.driver,
-        partial=False,
-        total_energy=res.total_energy,
-    )
-    object.__setattr__(out, "approx_from", int(approx[0]) if approx.size else None)
-    return out
+    _levels(out, j, Q, block, tiny, vector_tol, max_levels, prog, seed)
+    return _finish(out, (m, n), res.total_energy, res.driver, vector_tol)

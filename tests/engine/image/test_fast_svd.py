@@ -48,6 +48,8 @@ CASES = {
     # σ from 100 down to 1e-6: far below float32 resolution, condition number 1e8.
     "ill-conditioned": lambda: _with_spectrum(100 * 0.965 ** np.arange(500), 500, 600, seed=2),
     "tall": lambda: _with_spectrum(np.logspace(2, -1, 450), 700, 450, seed=3),
+    # A tall ill-conditioned one: the long side (U) is then the one made by the GEMM.
+    "tall-ill": lambda: _with_spectrum(100 * 0.97 ** np.arange(420), 640, 420, seed=4),
     "photo": _photo,
 }
 
@@ -156,7 +158,7 @@ def test_zero_and_constant_matrices():
     assert np.abs(rec - C).max() < 0.01
 
 
-@pytest.mark.parametrize("name", ["photo", "ill-conditioned", "repeated"])
+@pytest.mark.parametrize("name", ["photo", "ill-conditioned", "repeated", "tall", "tall-ill"])
 def test_unrefined_then_refined(name):
     """The quick result rebuilds every rank as exactly; refine_tail makes its tail orthonormal."""
     A = CASES[name]()
@@ -188,3 +190,84 @@ def test_unrefined_then_refined(name):
     full = (fine.U * fine.s) @ fine.Vt
     assert np.linalg.norm(A - full) <= 1e-4 * total
     assert refine_tail(fine) is fine or fine.approx_from is not None
+
+
+def _sign_convention_holds(res) -> bool:
+    rows = np.arange(res.Vt.shape[0])
+    pivot = res.Vt[rows, np.argmax(np.abs(res.Vt), axis=1)]
+    return bool(np.all(pivot >= 0))
+
+
+@pytest.mark.parametrize("name", ["photo", "tall-ill", "rank-deficient", "clustered"])
+def test_factors_c_ordered_signed_and_inputs_untouched(name):
+    """Written in place into preallocated arrays: the input and a handed-over quick result
+    must come out unchanged, the factors C-ordered float32 with the sign convention."""
+    A = CASES[name]()
+    A0 = A.copy()
+    quick = fast_full_svd(A, refine=False)
+    assert np.array_equal(A, A0)
+    kept = (quick.U.copy(), quick.s.copy(), quick.Vt.copy())
+    fine = refine_tail(quick) if quick.approx_from is not None else quick
+    for before, after in zip(kept, (quick.U, quick.s, quick.Vt), strict=True):
+        assert np.array_equal(before, after)
+    for res in (quick, fine):
+        assert res.U.dtype == res.Vt.dtype == res.s.dtype == np.float32
+        assert res.U.flags.c_contiguous and res.Vt.flags.c_contiguous
+        assert _sign_convention_holds(res)
+        assert np.all(np.diff(res.s) <= 0)
+
+
+@pytest.mark.parametrize("order", ["F", "float64", "strided"])
+def test_any_memory_layout_of_the_input(order):
+    """A Fortran-ordered, float64 or strided input gives the same factors as C float32."""
+    A = CASES["tall"]()
+    ref = fast_full_svd(A)
+    B = {
+        "F": np.asfortranarray(A),
+        "float64": A.astype(np.float64),
+        "strided": np.repeat(A, 2, axis=1)[:, ::2],
+    }[order]
+    res = fast_full_svd(B)
+    assert np.abs(res.s - ref.s).max() <= 1e-5 * ref.s[0]
+    s = scipy.linalg.svd(A.astype(np.float64), compute_uv=False)
+    cover = s >= 1e-3 * s[0]
+    assert np.max(np.abs(res.s[cover] - s[cover]) / s[cover]) < SIGMA_TOL
+    rec = (res.U * res.s) @ res.Vt
+    assert np.abs(rec - A).max() < 1e-4 * s[0]
+
+
+@pytest.mark.parametrize("shape", [(300, 520), (520, 300)])
+def test_start_from_a_top_k_result_tall_and_wide(shape):
+    """The progressive path: the top triplets handed in (as the app does) in either
+    orientation give the stated accuracy against LAPACK in float64."""
+    from svdstudio.engine import decompose_topk
+
+    m, n = shape
+    A = _with_spectrum(np.r_[np.logspace(3, 1, 40), np.logspace(0.7, -0.5, 260)], m, n, seed=5)
+    top = decompose_topk(A, 40, method="propack", allow_float32=True)
+    res = refine_tail(fast_full_svd(A, start=top, refine=False))
+    _, s, Vt = scipy.linalg.svd(A.astype(np.float64), full_matrices=False)
+    cover = s >= 1e-3 * s[0]
+    assert np.max(np.abs(res.s[cover] - s[cover]) / s[cover]) < SIGMA_TOL
+    p = min(m, n)
+    assert np.abs(res.U.T.astype(np.float64) @ res.U - np.eye(p)).max() < 1e-4
+    assert np.abs(res.Vt.astype(np.float64) @ res.Vt.T - np.eye(p)).max() < 1e-4
+    # The top 40 (well separated) are LAPACK's own vectors up to the sign convention.
+    assert np.abs(np.abs(res.Vt[:40] * Vt[:40]).sum(axis=1) - 1).max() < 1e-4
+
+
+@pytest.mark.parametrize("layout", ["C", "strided"])
+def test_gemm_update_in_place(layout):
+    from svdstudio.engine.image.fast_svd import _gemm_update
+
+    rng = np.random.default_rng(2)
+    C = rng.standard_normal((60, 80)).astype(np.float32)
+    if layout == "strided":
+        C = np.ascontiguousarray(np.repeat(C, 2, axis=1))[:, ::2]
+    A = rng.standard_normal((60, 7)).astype(np.float32)
+    B = rng.standard_normal((7, 80)).astype(np.float32)
+    want = C.astype(np.float64) - A.astype(np.float64) @ B
+    before = C.__array_interface__["data"][0]
+    _gemm_update(C, A, B.T.copy().T)  # B given as a transposed (Fortran) view
+    assert C.__array_interface__["data"][0] == before  # updated where it is
+    assert np.abs(C - want).max() < 1e-4
