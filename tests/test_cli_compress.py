@@ -487,3 +487,38 @@ def test_a_rank_given_twice_is_computed_written_and_printed_once(tmp_path, monke
     assert [row["rank"] for row in rows] == [8, 2]
     assert sorted(saved) == ["pic_rgb_k2.png", "pic_rgb_k8.png"]
     assert [Path(row["output"]).name for row in rows] == ["pic_rgb_k8.png", "pic_rgb_k2.png"]
+
+
+def test_ycbcr_chroma_channels_get_only_the_chroma_rank(tmp_path):
+    """YCbCr at ranks 8 and 60: the luma's top 60, the chroma's top 8 + 16 spare; figures exact."""
+    src = tmp_path / "photo.png"
+    rgb = _photo_like(src)
+    r = cli("compress", str(src), "-k", "8", "60", "--mode", "ycbcr", "-o", str(tmp_path), "--json")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    for row, k in zip(rows, [8, 60], strict=True):
+        assert row["triplets_computed"] == 60 and row["chroma_triplets_computed"] == 24
+        assert row["chroma_rank"] == 8
+        assert "chroma: top 24 of 400" in row["decomposition"]
+        ref, rec, energy = _numpy_job(rgb, "ycbcr", k)
+        mse = float(np.mean((ref - rec) ** 2))
+        assert row["psnr_db"] == pytest.approx(10 * np.log10(255**2 / mse), abs=1e-3)
+        assert row["energy_retained"] == pytest.approx(energy, rel=1e-5)
+    r = cli(
+        "compress",
+        str(src),
+        "-k",
+        "40",
+        "--mode",
+        "ycbcr",
+        "--chroma-rank",
+        "3",
+        "-o",
+        str(tmp_path),
+        "--json",
+    )
+    assert r.returncode == 0, r.stderr
+    (row,) = json.loads(r.stdout)
+    assert row["chroma_rank"] == 3 and row["chroma_triplets_computed"] == 19
+    assert row["triplets_computed"] == 40
+    assert row["stored_values"] == (40 + 3 + 3) * (400 + 520 + 1)

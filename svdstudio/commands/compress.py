@@ -142,7 +142,17 @@ def _describe(factors: ImageFactors) -> dict[str, Any]:
         )
     else:
         text = f"full thin SVD per channel ({first.driver}): every rank rebuilt exactly"
-    return {"decomposition": text, "triplets_computed": computed, "full_rank": p}
+    out: dict[str, Any] = {"decomposition": text, "triplets_computed": computed, "full_rank": p}
+    chroma = factors.channels[1:] if factors.mode == "ycbcr" else ()
+    if chroma and chroma[0].n_components != computed:
+        # The chroma channels need only the chroma rank: their own top triplets.
+        kc = chroma[0].n_components
+        out["decomposition"] = (
+            f"luma: {text.replace(' per channel', '')}; chroma: top {kc} of {p} singular "
+            f"triplets ({chroma[0].driver.upper()}, float32), exact to float32 precision"
+        )
+        out["chroma_triplets_computed"] = kc
+    return out
 
 
 def _storage_row(factors: ImageFactors, k: int, chroma: int | None, raw: int) -> dict[str, Any]:
@@ -230,7 +240,11 @@ def _run(args: argparse.Namespace, progress: TerminalProgress | None) -> int:
     height, width = img.pixels.shape[:2]
     # Arguments are checked before any computation, against the image's size.
     mode, ranks = _check_args(args, img.pixels)
-    limit = _rank_limit(height, width, [max(r, 1) for r in ranks])
+    # The luma (or every channel) needs the largest rank asked for; YCbCr's chroma channels
+    # only the chroma rank (appended last by _check_args).
+    luma_ranks = args.rank if mode == "ycbcr" else ranks
+    limit = _rank_limit(height, width, [max(r, 1) for r in luma_ranks])
+    chroma_limit = max(ranks[-1], 1) if mode == "ycbcr" else None
     if limit is None and choose_method(height, width) == "topk":
         # Past the full SVD's reach only the top-k path runs, and it stops short of full rank.
         p = min(height, width)
@@ -241,9 +255,9 @@ def _run(args: argparse.Namespace, progress: TerminalProgress | None) -> int:
         )
     nc = 1 if mode == "gray" else 3
     samples = height * width * nc
-    svd_cost = height * width * _RATE_REFERENCE * want_metrics + nc * (
-        topk_cost(height, width, limit) if limit else estimate_full_cost(height, width)
-    )
+    luma_cost = topk_cost(height, width, limit) if limit else estimate_full_cost(height, width)
+    chroma_cost = luma_cost if chroma_limit is None else topk_cost(height, width, chroma_limit)
+    svd_cost = height * width * _RATE_REFERENCE * want_metrics + luma_cost + (nc - 1) * chroma_cost
     rebuild_cost = sum(samples * (_RATE_REBUILD + _RATE_GEMM * k) for k in args.rank)
     measure_cost = height * width * _RATE_MEASURE * len(args.rank) if want_metrics else 0
     png_cost = _RATE_PNG * samples * len(args.rank) / _PNG_WRITERS
@@ -262,7 +276,14 @@ def _run(args: argparse.Namespace, progress: TerminalProgress | None) -> int:
             progress.step("decomposing", svd_cost)
         # Unrefined full factors rebuild every rank as exactly; only the tail's vectors would
         # gain orthonormality from refining, and nothing here reads them.
-        factors = decompose_image(img.pixels, mode, max_rank=limit, job=progress, refine=False)
+        factors = decompose_image(
+            img.pixels,
+            mode,
+            max_rank=limit,
+            job=progress,
+            refine=False,
+            chroma_max_rank=chroma_limit,
+        )
         reference: MetricsReference | None = None
         if reference_job is not None:
             if progress is not None:

@@ -161,3 +161,37 @@ def test_progressive_hands_over_top_then_quick_then_refined(h, w):
         A = (q.U * q.s) @ q.Vt
         B = (f.U * f.s) @ f.Vt
         assert np.abs(A - B).max() < 0.05  # quick and refined rebuild the same image
+
+
+@pytest.mark.parametrize(("max_rank", "luma_n"), [(None, 420), (40, 40)])
+def test_chroma_max_rank_gives_the_chroma_only_its_top_triplets(max_rank, luma_n):
+    """YCbCr with ``chroma_max_rank``: the luma as before, the chroma's top k exact (LAPACK)."""
+    from svdstudio.engine.image.color import channel
+
+    px = _picture(420, 500)
+    f = decompose_image(px, "ycbcr", max_rank=max_rank, chroma_max_rank=6)
+    # 6 needed, 16 spare (PROPACK's top few are more accurate with a wider basis).
+    assert [ch.n_components for ch in f.channels] == [luma_n, 22, 22]
+    assert f.max_rank == luma_n and f.max_chroma_rank == 22
+    for c in (1, 2):
+        exact = np.linalg.svd(channel(px, "ycbcr", c).astype(np.float64), compute_uv=False)
+        got = f.channels[c]
+        assert got.is_partial
+        np.testing.assert_allclose(got.s, exact[:22], rtol=1e-5)
+        assert got.total_energy == pytest.approx(float(np.sum(exact**2)), rel=1e-6)
+    # Energies are exact for what was computed: the chroma's share counts only its top 6.
+    kept = energy_retained(f, (8, 6, 6))
+    total = sum(ch.total_energy for ch in f.channels)
+    ref = sum(
+        float(np.sum(ch.s[:k].astype(np.float64) ** 2))
+        for ch, k in zip(f.channels, (8, 6, 6), strict=True)
+    )
+    assert kept == pytest.approx(ref / total, rel=1e-6)
+    # Not for other modes, small images, or a chroma rank the luma's path already covers.
+    assert [ch.n_components for ch in decompose_image(px, "rgb", chroma_max_rank=6).channels] == [
+        420
+    ] * 3
+    small = decompose_image(_picture(200, 260), "ycbcr", chroma_max_rank=6)
+    assert [ch.n_components for ch in small.channels] == [200] * 3
+    same = decompose_image(px, "ycbcr", max_rank=20, chroma_max_rank=6)
+    assert [ch.n_components for ch in same.channels] == [20] * 3
