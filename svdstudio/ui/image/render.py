@@ -8,13 +8,17 @@ The compare panes are drawn from a display grid at the panes' own resolution (a 
 coarser than one image sample per device pixel of the largest pane, and at most
 :data:`MAX_DISPLAY_SIDE` a side): a 12-MP photo in a 570-pixel pane is rebuilt from 0.3 MP, not
 from 12 (zooming in is the zoom detail's job).  The grid follows pane resizes (debounced).
-While the cutoff is dragged, rank changes are coalesced: the panes are redrawn once per
-event-loop turn, at the latest rank.
+While the cutoff is dragged, rank changes are coalesced: the rank-k pane is redrawn once per
+event-loop turn, at the latest rank, by rank-1 updates into packed 0xFFRRGGBB frames that Qt
+draws without converting them.  The error pane follows mid-drag at most every
+:data:`ERROR_FRAME_MS` (and only while it is on show); a release or the mouse held still
+brings it up to date.
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 from PySide6 import QtCore
@@ -34,12 +38,22 @@ from svdstudio.ui.image.metrics_table import fmt_percent
 from svdstudio.ui.image.session import ImageSession
 from svdstudio.ui.image.views import ERROR_LUT, signed_to_uint8
 
-__all__ = ["ERROR_LUT", "LAYER_SIDE", "MAX_DISPLAY_SIDE", "ImageRenderer", "pane_grid"]
+__all__ = [
+    "ERROR_FRAME_MS",
+    "ERROR_LUT",
+    "LAYER_SIDE",
+    "MAX_DISPLAY_SIDE",
+    "ImageRenderer",
+    "pane_grid",
+]
 
 MAX_DISPLAY_SIDE = 1600
 LAYER_SIDE = 800
 REGRID_MS = 150  # a pane resize settles this long before the display grid follows it
 MIN_PANE_PX = 48  # a pane smaller than this is not laid out yet: the grid falls back
+# Mid-drag, the error map is redrawn at most this often (its map and paint cost as much as the
+# rank-k frame itself); it catches up this long after the last skipped frame.
+ERROR_FRAME_MS = 50
 
 
 def pane_grid(
@@ -78,6 +92,12 @@ class ImageRenderer(QtCore.QObject):
         self._frame.setSingleShot(True)
         self._frame.setInterval(0)
         self._frame.timeout.connect(lambda: self.render(preview=True))
+        self._error_due = QtCore.QTimer(self)
+        self._error_due.setSingleShot(True)
+        self._error_due.setInterval(ERROR_FRAME_MS)
+        self._error_due.timeout.connect(self._update_error)
+        self._error_at = -math.inf  # monotonic seconds of the error map on show
+        self._error_stale = False  # the error pane shows another rank than the rank-k pane
         self._regrid = QtCore.QTimer(self)
         self._regrid.setSingleShot(True)
         self._regrid.setInterval(REGRID_MS)
@@ -85,6 +105,9 @@ class ImageRenderer(QtCore.QObject):
         for pane in self._compare_panes():
             pane.view.sigResized.connect(self._regrid.start)
         ui.view_tabs.currentChanged.connect(lambda _i: self._regrid.start())
+        # A hidden error pane is not drawn; shown again (its view tab, or the Image tab), it
+        # catches up with the rank-k pane.
+        ui.error_pane.installEventFilter(self)
         ui.mode_combo.currentIndexChanged.connect(self._on_mode_combo)
         ui.chroma_spin.valueChanged.connect(self._on_chroma_spin)
         ui.channel_combo.currentIndexChanged.connect(lambda _i: self._show_spectrum())
@@ -98,6 +121,11 @@ class ImageRenderer(QtCore.QObject):
         session.factors_changed.connect(self._on_factors)
         session.rank_changed.connect(self._on_rank)
         self._update_chroma_enabled()
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if watched is self.ui.error_pane and event.type() == QtCore.QEvent.Type.Show:
+            self._update_error(only_stale=True)
+        return False
 
     def _compare_panes(self) -> tuple:
         ui = self.ui
@@ -211,7 +239,9 @@ class ImageRenderer(QtCore.QObject):
         assert f is not None and original is not None
         rows, cols = self.display_grid_for(f.height, f.width)
         self._grid = (rows, cols)
-        self.display = DisplayReconstructor(f, rows, cols)
+        # Cheap to build (components are copied as ranks reach them): no GUI-thread stall
+        # when a stage of 3000 components arrives.
+        self.display = DisplayReconstructor(f, rows, cols, packed=True)
         self._errors = FastErrorMapper(mode_reference(original[rows, cols], f.mode))
 
     def _on_rank(self, preview: bool) -> None:
@@ -287,10 +317,13 @@ class ImageRenderer(QtCore.QObject):
         # (a 500×667 rank-32 rebuild took 72 ms that way).
         with one_blas_thread():
             u8 = self.display.render(s.k, chroma)
-        size = self._source_size()
-        self.ui.recon_pane.set_pixels(u8, size)
-        err = self._errors.compute(u8)
-        self.ui.error_pane.set_pixels(err, size, levels=(0, 255), lut=ERROR_LUT)
+        self.ui.recon_pane.set_pixels(u8, self._source_size(), words=self.display.packed)
+        self._error_stale = True
+        now = time.monotonic()
+        if not preview or now - self._error_at >= self._error_due.interval() / 1000:
+            self._update_error()
+        elif not self._error_due.isActive():
+            self._error_due.start()  # the drag may stop here: catch up soon
         label = f"Rank k = {s.k}"
         if chroma is not None:
             label += f", chroma {chroma}"
@@ -299,6 +332,22 @@ class ImageRenderer(QtCore.QObject):
         self.ui.recon_pane.title.setText(label)
         if self._zoom is not None:
             self._zoom.rank_changed(preview)
+
+    def _update_error(self, only_stale: bool = False) -> None:
+        """Redraw the error map of the rank-k frame on show (if the error pane is on show)."""
+        self._error_due.stop()
+        if only_stale and not self._error_stale:
+            return
+        pane = self.ui.error_pane
+        u8 = self.ui.recon_pane.item.image
+        if self._errors is None or u8 is None or u8.shape[:2] != self._errors.shape:
+            return
+        if not pane.isVisible():
+            return  # stays stale: drawn when its view tab is shown
+        err = self._errors.compute(u8)
+        pane.set_pixels(err, self._source_size(), levels=(0, 255), lut=ERROR_LUT)
+        self._error_at = time.monotonic()
+        self._error_stale = False
 
     def _show_original_if_needed(self) -> None:
         if self.ui.original_pane.item.image is None:
