@@ -330,8 +330,8 @@ class ImageRenderer(QtCore.QObject):
         if s.is_preview:
             label += " (preview)"
         self.ui.recon_pane.title.setText(label)
-        if self._zoom is not None:
-            self._zoom.rank_changed(preview)
+        if self._zoom is not None and not preview:  # mid-drag _on_rank has told it already
+            self._zoom.rank_changed(False)
 
     def _update_error(self, only_stale: bool = False) -> None:
         """Redraw the error map of the rank-k frame on show (if the error pane is on show)."""
