@@ -85,6 +85,8 @@ class ImageRenderer(QtCore.QObject):
         self.ui = ui
         self.display: DisplayReconstructor | None = None
         self._errors: FastErrorMapper | None = None
+        self._errors_for: tuple | None = None  # (original, rows, cols, mode) of ``_errors``
+        self._original_for: tuple | None = None  # (pixels, rows, cols, mode) on show
         self._zoom = None  # ZoomDetail, told about rank changes (set by the tab)
         self._grid: tuple[slice, slice] | None = None  # the display grid of ``display``
         # Mid-drag rank changes are drawn once per event-loop turn, at the latest rank.
@@ -215,7 +217,7 @@ class ImageRenderer(QtCore.QObject):
             self._show_original()
             return
         self._build_display()
-        self._show_original()
+        self._show_original(keep_if_same=True)  # a later stage of the same image and grid
         ui.chroma_spin.blockSignals(True)
         ui.chroma_spin.setRange(0, f.max_chroma_rank)
         ui.chroma_spin.setValue(s.chroma_k)
@@ -242,7 +244,12 @@ class ImageRenderer(QtCore.QObject):
         # Cheap to build (components are copied as ranks reach them): no GUI-thread stall
         # when a stage of 3000 components arrives.
         self.display = DisplayReconstructor(f, rows, cols, packed=True)
-        self._errors = FastErrorMapper(mode_reference(original[rows, cols], f.mode))
+        key = (rows, cols, f.mode)
+        same = self._errors_for is not None and self._errors_for[0] is original
+        if self._errors is None or not same or self._errors_for[1:] != key:
+            # A later stage of the same image on the same grid keeps its reference.
+            self._errors = FastErrorMapper(mode_reference(original[rows, cols], f.mode))
+            self._errors_for = (original, *key)
 
     def _on_rank(self, preview: bool) -> None:
         s, ui = self.session, self.ui
@@ -293,12 +300,20 @@ class ImageRenderer(QtCore.QObject):
         assert pixels is not None
         return (pixels.shape[1], pixels.shape[0])
 
-    def _show_original(self) -> None:
+    def _show_original(self, keep_if_same: bool = False) -> None:
+        """Draw the original on the display grid and clear the other panes (``keep_if_same``:
+        nothing to do when the same pixels on the same grid are on show)."""
         pixels = self.session.pixels
         if pixels is None:
+            self._original_for = None
             return
         h, w = pixels.shape[:2]
         rows, cols = self.display_grid_for(h, w)
+        prev, key = self._original_for, (rows, cols, self.session.mode)
+        same = prev is not None and prev[0] is pixels and prev[1:] == key
+        if keep_if_same and same and self.ui.original_pane.item.image is not None:
+            return
+        self._original_for = (pixels, *key)
         ref = mode_reference(pixels[rows, cols], self.session.mode)
         self.ui.original_pane.set_pixels(to_uint8(ref), self._source_size())
         self.ui.recon_pane.set_pixels(None)

@@ -204,6 +204,14 @@ def test_new_factors_copy_only_the_blocks_the_rank_needs(qtbot, opened):
     s.set_rank(150)
     assert r.display.copied() == (3 * BLOCK,) * 3
     assert_shows_a_k(tab, 150)
+    # Another stage of the same image on the same grid: a new reconstructor (one block
+    # again), the same error reference and original picture (not rebuilt in the GUI thread).
+    display, errors = r.display, r._errors
+    original = tab.ui.original_pane.item.image
+    s.factors_changed.emit()
+    assert r.display is not display and r.display.copied() == (3 * BLOCK,) * 3
+    assert r._errors is errors and tab.ui.original_pane.item.image is original
+    assert_shows_a_k(tab, 150)
 
 
 def test_pack_rgb32_layouts():
