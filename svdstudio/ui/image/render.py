@@ -11,8 +11,8 @@ from 12 (zooming in is the zoom detail's job).  The grid follows pane resizes (d
 While the cutoff is dragged, rank changes are coalesced: the rank-k pane is redrawn once per
 event-loop turn, at the latest rank, by rank-1 updates into packed 0xFFRRGGBB frames that Qt
 draws without converting them.  The error pane follows mid-drag at most every
-:data:`ERROR_FRAME_MS` (and only while it is on show); a release or the mouse held still
-brings it up to date.
+:data:`ERROR_FRAME_MS` and every :data:`ERROR_EVERY` th frame (and only while it is on show);
+a release or the mouse held still brings it up to date.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from svdstudio.ui.image.session import ImageSession
 from svdstudio.ui.image.views import ERROR_LUT, signed_to_uint8
 
 __all__ = [
+    "ERROR_EVERY",
     "ERROR_FRAME_MS",
     "ERROR_LUT",
     "LAYER_SIDE",
@@ -51,9 +52,11 @@ MAX_DISPLAY_SIDE = 1600
 LAYER_SIDE = 800
 REGRID_MS = 150  # a pane resize settles this long before the display grid follows it
 MIN_PANE_PX = 48  # a pane smaller than this is not laid out yet: the grid falls back
-# Mid-drag, the error map is redrawn at most this often (its map and paint cost as much as the
-# rank-k frame itself); it catches up this long after the last skipped frame.
+# Mid-drag, the error map is redrawn at most this often and on at most one frame in
+# ERROR_EVERY (its map and paint cost as much as the rank-k frame itself); it catches up
+# ERROR_FRAME_MS after the last skipped frame.
 ERROR_FRAME_MS = 50
+ERROR_EVERY = 4
 
 
 def pane_grid(
@@ -100,6 +103,7 @@ class ImageRenderer(QtCore.QObject):
         self._error_due.timeout.connect(self._update_error)
         self._error_at = -math.inf  # monotonic seconds of the error map on show
         self._error_stale = False  # the error pane shows another rank than the rank-k pane
+        self._error_skipped = 0  # rank-k frames drawn since the error map was
         self._regrid = QtCore.QTimer(self)
         self._regrid.setSingleShot(True)
         self._regrid.setInterval(REGRID_MS)
@@ -335,7 +339,9 @@ class ImageRenderer(QtCore.QObject):
         self.ui.recon_pane.set_pixels(u8, self._source_size(), words=self.display.packed)
         self._error_stale = True
         now = time.monotonic()
-        if not preview or now - self._error_at >= self._error_due.interval() / 1000:
+        self._error_skipped += 1
+        due = now - self._error_at >= self._error_due.interval() / 1000
+        if not preview or (due and self._error_skipped >= ERROR_EVERY):
             self._update_error()
         elif not self._error_due.isActive():
             self._error_due.start()  # the drag may stop here: catch up soon
@@ -362,6 +368,7 @@ class ImageRenderer(QtCore.QObject):
         err = self._errors.compute(u8)
         pane.set_pixels(err, self._source_size(), levels=(0, 255), lut=ERROR_LUT)
         self._error_at = time.monotonic()
+        self._error_skipped = 0
         self._error_stale = False
 
     def _show_original_if_needed(self) -> None:

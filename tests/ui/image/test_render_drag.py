@@ -227,3 +227,17 @@ def test_pack_rgb32_layouts():
     out = np.empty((1, 2), np.uint32)
     assert pack_rgb32(rgb, out=out) is out  # a buffer of the right size is reused
     assert pack_rgb32(rgb.astype(np.float32)) is None  # levels: pyqtgraph's own path
+
+
+def test_mid_drag_the_error_map_skips_frames_even_when_frames_are_slow(opened, monkeypatch):
+    tab = opened
+    r = tab.renderer
+    calls = []
+    real = r._errors.compute
+    monkeypatch.setattr(r._errors, "compute", lambda u8: calls.append(1) or real(u8))
+    r._error_due.setInterval(0)  # every frame is past the interval (a slow, loaded machine)
+    r._error_skipped = 0
+    for k in range(20, 20 + 4 * image_render.ERROR_EVERY):
+        tab.session.set_rank(k, preview=True)
+        r.render(preview=True)  # the coalesced frame, drawn now
+    assert len(calls) == 4  # one frame in ERROR_EVERY
