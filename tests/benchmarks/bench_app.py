@@ -92,22 +92,34 @@ def drag_with_mouse(app: QApplication, tab, sweeps: int = 2) -> dict:
     """Drag the spectrum's cutoff with mouse events, one pixel per move, ``sweeps`` times over
     ranks 40 → 600 → 40 (or what the factors hold); count frames and ranks behind.
 
-    One pixel is several ranks when thousands of values share the plot (3000 in ~500 px):
-    the rank under the mouse is the one the plot maps the pointer to (``rank_previewed``),
-    and "behind" is how far the rank-k pane's caption is from it once the move's events are
-    handled.
+    One pixel is several ranks when thousands of values share the plot (3000 in ~500 px).
+    "Behind" is how far the rank-k pane's caption is, once the move's events are handled, from
+    the rank under the pointer, mapped from the pointer's pixel as the plot maps it (not from
+    the plot's own signal: a move the plot drops would then count as on time).  Also
+    returned: per-frame intervals (median and 90th percentile, ms) and how many moves painted
+    the rank-k pane more than once.
     """
     s, plot = tab.session, tab.ui.spectrum
-    view = plot.plot_widget().viewport()
-    y0, y1 = plot.plot_widget().getPlotItem().getViewBox().viewRange()[1]
+    pw = plot.plot_widget()
+    view = pw.viewport()
+    vb = pw.getPlotItem().getViewBox()
+    y0, y1 = vb.viewRange()[1]
     top = min(600, s.factors.max_rank - 1)
     y = (y0 + y1) / 2
     x_lo, x_hi = plot.viewport_point(40.5, y).x(), plot.viewport_point(top + 0.5, y).x()
     xs = list(range(x_lo, x_hi + 1)) + list(range(x_hi, x_lo - 1, -1))
     xs = xs * sweeps
     py = plot.viewport_point(40.5, y).y()
-    under = [s.k]
-    plot.rank_previewed.connect(under.append)
+    r = len(plot.values())
+
+    def data_x(p: QPoint) -> float:
+        return vb.mapSceneToView(pw.mapToScene(p)).x()
+
+    offset = [0.0]  # a grabbed line keeps its distance to the pointer (pyqtgraph's rule)
+
+    def rank_under(p: QPoint) -> int:
+        return int(min(max(np.floor(data_x(p) + offset[0]), 1), r))  # the gap k + 0.5 rule
+
     shown = tab.ui.recon_pane.title  # "Rank k = …" is set with the pixels of each frame
     counter = PaintCounter(tab.ui.recon_pane.graphics.viewport(), lambda: caption_rank(shown))
     left, nomod = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
@@ -116,19 +128,27 @@ def drag_with_mouse(app: QApplication, tab, sweeps: int = 2) -> dict:
     QTest.mousePress(view, left, nomod, start)
     QTest.mouseMove(view, QPoint(xs[0], py))  # past the drag threshold: the drag is on
     app.processEvents()
+    offset[0] = plot.rank() + 0.5 - data_x(start)  # the press is on the line: it is grabbed
     counter.frames.clear()
-    behind, ranks_seen = [], set()
+    behind, ranks_seen, stamps, doubled = [], set(), [], 0
     t = time.perf_counter()
     for x in xs:
-        QTest.mouseMove(view, QPoint(x, py))
+        p = QPoint(x, py)
+        before = len(counter.frames)
+        QTest.mouseMove(view, p)
         app.processEvents()  # the frame's work, its paint and the gap meter's tick
-        behind.append(abs(caption_rank(shown) - under[-1]))
-        ranks_seen.add(under[-1])
+        painted = len(counter.frames) - before
+        if painted:
+            stamps.append(time.perf_counter())
+        doubled += painted > 1
+        under = rank_under(p)
+        behind.append(abs(caption_rank(shown) - under))
+        ranks_seen.add(under)
     drag = time.perf_counter() - t
     QTest.mouseRelease(view, left, nomod, QPoint(xs[-1], py))
     app.processEvents()
-    plot.rank_previewed.disconnect(under.append)
     painted = len(counter.frames)
+    gaps = np.diff(stamps) * 1000 if len(stamps) > 1 else np.zeros(1)
     return {
         "fps": painted / drag,
         "behind": max(behind),
@@ -136,6 +156,8 @@ def drag_with_mouse(app: QApplication, tab, sweeps: int = 2) -> dict:
         "steps": len(xs),
         "ranks_per_px": (top - 40) / max(x_hi - x_lo, 1),
         "distinct": len(ranks_seen),
+        "frame_ms": (float(np.median(gaps)), float(np.percentile(gaps, 90))),
+        "doubled": doubled,
     }
 
 
@@ -403,6 +425,18 @@ def main() -> int:
     )
     behind = max(col("behind"))
     line("  ranks behind the mouse (worst frame)", f"{behind}", "≤ 1", behind <= 1)
+    line(
+        "  frame interval, median / 90th percentile",
+        " ".join(f"{r['frame_ms'][0]:.1f}/{r['frame_ms'][1]:.1f}" for r in runs),
+        "info",
+        None,
+    )
+    line(
+        "  moves that painted the rank-k pane twice",
+        " ".join(str(r["doubled"]) for r in runs),
+        "info",
+        None,
+    )
     line(
         "  painted frames / mouse moves (ranks per pixel)",
         " ".join(f"{r['frames']}/{r['steps']} ({r['ranks_per_px']:.1f})" for r in runs),

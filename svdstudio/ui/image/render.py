@@ -8,13 +8,17 @@ The compare panes are drawn from a display grid at the panes' own resolution (a 
 coarser than one image sample per device pixel of the largest pane, and at most
 :data:`MAX_DISPLAY_SIDE` a side): a 12-MP photo in a 570-pixel pane is rebuilt from 0.3 MP, not
 from 12 (zooming in is the zoom detail's job).  The grid follows pane resizes (debounced).
-While the cutoff is dragged, rank changes are coalesced: the panes are redrawn once per
-event-loop turn, at the latest rank.
+While the cutoff is dragged, rank changes are coalesced: the rank-k pane is redrawn once per
+event-loop turn, at the latest rank, by rank-1 updates into packed 0xFFRRGGBB frames that Qt
+draws without converting them.  The error pane follows mid-drag at most every
+:data:`ERROR_FRAME_MS` and every :data:`ERROR_EVERY` th frame (and only while it is on show);
+a release or the mouse held still brings it up to date.
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 from PySide6 import QtCore
@@ -34,12 +38,25 @@ from svdstudio.ui.image.metrics_table import fmt_percent
 from svdstudio.ui.image.session import ImageSession
 from svdstudio.ui.image.views import ERROR_LUT, signed_to_uint8
 
-__all__ = ["ERROR_LUT", "LAYER_SIDE", "MAX_DISPLAY_SIDE", "ImageRenderer", "pane_grid"]
+__all__ = [
+    "ERROR_EVERY",
+    "ERROR_FRAME_MS",
+    "ERROR_LUT",
+    "LAYER_SIDE",
+    "MAX_DISPLAY_SIDE",
+    "ImageRenderer",
+    "pane_grid",
+]
 
 MAX_DISPLAY_SIDE = 1600
 LAYER_SIDE = 800
 REGRID_MS = 150  # a pane resize settles this long before the display grid follows it
 MIN_PANE_PX = 48  # a pane smaller than this is not laid out yet: the grid falls back
+# Mid-drag, the error map is redrawn at most this often and on at most one frame in
+# ERROR_EVERY (its map and paint cost as much as the rank-k frame itself); it catches up
+# ERROR_FRAME_MS after the last skipped frame.
+ERROR_FRAME_MS = 50
+ERROR_EVERY = 4
 
 
 def pane_grid(
@@ -71,6 +88,8 @@ class ImageRenderer(QtCore.QObject):
         self.ui = ui
         self.display: DisplayReconstructor | None = None
         self._errors: FastErrorMapper | None = None
+        self._errors_for: tuple | None = None  # (original, rows, cols, mode) of ``_errors``
+        self._original_for: tuple | None = None  # (pixels, rows, cols, mode) on show
         self._zoom = None  # ZoomDetail, told about rank changes (set by the tab)
         self._grid: tuple[slice, slice] | None = None  # the display grid of ``display``
         # Mid-drag rank changes are drawn once per event-loop turn, at the latest rank.
@@ -78,6 +97,13 @@ class ImageRenderer(QtCore.QObject):
         self._frame.setSingleShot(True)
         self._frame.setInterval(0)
         self._frame.timeout.connect(lambda: self.render(preview=True))
+        self._error_due = QtCore.QTimer(self)
+        self._error_due.setSingleShot(True)
+        self._error_due.setInterval(ERROR_FRAME_MS)
+        self._error_due.timeout.connect(self._update_error)
+        self._error_at = -math.inf  # monotonic seconds of the error map on show
+        self._error_stale = False  # the error pane shows another rank than the rank-k pane
+        self._error_skipped = 0  # rank-k frames drawn since the error map was
         self._regrid = QtCore.QTimer(self)
         self._regrid.setSingleShot(True)
         self._regrid.setInterval(REGRID_MS)
@@ -85,6 +111,9 @@ class ImageRenderer(QtCore.QObject):
         for pane in self._compare_panes():
             pane.view.sigResized.connect(self._regrid.start)
         ui.view_tabs.currentChanged.connect(lambda _i: self._regrid.start())
+        # A hidden error pane is not drawn; shown again (its view tab, or the Image tab), it
+        # catches up with the rank-k pane.
+        ui.error_pane.installEventFilter(self)
         ui.mode_combo.currentIndexChanged.connect(self._on_mode_combo)
         ui.chroma_spin.valueChanged.connect(self._on_chroma_spin)
         ui.channel_combo.currentIndexChanged.connect(lambda _i: self._show_spectrum())
@@ -98,6 +127,11 @@ class ImageRenderer(QtCore.QObject):
         session.factors_changed.connect(self._on_factors)
         session.rank_changed.connect(self._on_rank)
         self._update_chroma_enabled()
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if watched is self.ui.error_pane and event.type() == QtCore.QEvent.Type.Show:
+            self._update_error(only_stale=True)
+        return False
 
     def _compare_panes(self) -> tuple:
         ui = self.ui
@@ -187,7 +221,7 @@ class ImageRenderer(QtCore.QObject):
             self._show_original()
             return
         self._build_display()
-        self._show_original()
+        self._show_original(keep_if_same=True)  # a later stage of the same image and grid
         ui.chroma_spin.blockSignals(True)
         ui.chroma_spin.setRange(0, f.max_chroma_rank)
         ui.chroma_spin.setValue(s.chroma_k)
@@ -211,8 +245,15 @@ class ImageRenderer(QtCore.QObject):
         assert f is not None and original is not None
         rows, cols = self.display_grid_for(f.height, f.width)
         self._grid = (rows, cols)
-        self.display = DisplayReconstructor(f, rows, cols)
-        self._errors = FastErrorMapper(mode_reference(original[rows, cols], f.mode))
+        # Cheap to build (components are copied as ranks reach them): no GUI-thread stall
+        # when a stage of 3000 components arrives.
+        self.display = DisplayReconstructor(f, rows, cols, packed=True)
+        key = (rows, cols, f.mode)
+        same = self._errors_for is not None and self._errors_for[0] is original
+        if self._errors is None or not same or self._errors_for[1:] != key:
+            # A later stage of the same image on the same grid keeps its reference.
+            self._errors = FastErrorMapper(mode_reference(original[rows, cols], f.mode))
+            self._errors_for = (original, *key)
 
     def _on_rank(self, preview: bool) -> None:
         s, ui = self.session, self.ui
@@ -263,12 +304,20 @@ class ImageRenderer(QtCore.QObject):
         assert pixels is not None
         return (pixels.shape[1], pixels.shape[0])
 
-    def _show_original(self) -> None:
+    def _show_original(self, keep_if_same: bool = False) -> None:
+        """Draw the original on the display grid and clear the other panes (``keep_if_same``:
+        nothing to do when the same pixels on the same grid are on show)."""
         pixels = self.session.pixels
         if pixels is None:
+            self._original_for = None
             return
         h, w = pixels.shape[:2]
         rows, cols = self.display_grid_for(h, w)
+        prev, key = self._original_for, (rows, cols, self.session.mode)
+        same = prev is not None and prev[0] is pixels and prev[1:] == key
+        if keep_if_same and same and self.ui.original_pane.item.image is not None:
+            return
+        self._original_for = (pixels, *key)
         ref = mode_reference(pixels[rows, cols], self.session.mode)
         self.ui.original_pane.set_pixels(to_uint8(ref), self._source_size())
         self.ui.recon_pane.set_pixels(None)
@@ -287,18 +336,40 @@ class ImageRenderer(QtCore.QObject):
         # (a 500×667 rank-32 rebuild took 72 ms that way).
         with one_blas_thread():
             u8 = self.display.render(s.k, chroma)
-        size = self._source_size()
-        self.ui.recon_pane.set_pixels(u8, size)
-        err = self._errors.compute(u8)
-        self.ui.error_pane.set_pixels(err, size, levels=(0, 255), lut=ERROR_LUT)
+        self.ui.recon_pane.set_pixels(u8, self._source_size(), words=self.display.packed)
+        self._error_stale = True
+        now = time.monotonic()
+        self._error_skipped += 1
+        due = now - self._error_at >= self._error_due.interval() / 1000
+        if not preview or (due and self._error_skipped >= ERROR_EVERY):
+            self._update_error()
+        elif not self._error_due.isActive():
+            self._error_due.start()  # the drag may stop here: catch up soon
         label = f"Rank k = {s.k}"
         if chroma is not None:
             label += f", chroma {chroma}"
         if s.is_preview:
             label += " (preview)"
         self.ui.recon_pane.title.setText(label)
-        if self._zoom is not None:
-            self._zoom.rank_changed(preview)
+        if self._zoom is not None and not preview:  # mid-drag _on_rank has told it already
+            self._zoom.rank_changed(False)
+
+    def _update_error(self, only_stale: bool = False) -> None:
+        """Redraw the error map of the rank-k frame on show (if the error pane is on show)."""
+        self._error_due.stop()
+        if only_stale and not self._error_stale:
+            return
+        pane = self.ui.error_pane
+        u8 = self.ui.recon_pane.item.image
+        if self._errors is None or u8 is None or u8.shape[:2] != self._errors.shape:
+            return
+        if not pane.isVisible():
+            return  # stays stale: drawn when its view tab is shown
+        err = self._errors.compute(u8)
+        pane.set_pixels(err, self._source_size(), levels=(0, 255), lut=ERROR_LUT)
+        self._error_at = time.monotonic()
+        self._error_skipped = 0
+        self._error_stale = False
 
     def _show_original_if_needed(self) -> None:
         if self.ui.original_pane.item.image is None:
