@@ -29,13 +29,8 @@ from svdstudio.engine.stepwise import (
     estimate_seconds,
     values_only_result,
 )
-from svdstudio.io.matrix import (
-    MATRIX_FILE_FILTER,
-    check_matrix_size,
-    read_matrix,
-    read_matrix_in_blocks,
-    write_matrix,
-)
+from svdstudio.io.matrix import MATRIX_FILE_FILTER, read_matrix, write_matrix
+from svdstudio.io.matrix_blocks import check_matrix_size, read_matrix_in_blocks
 from svdstudio.ui.matrix.autosave import Autosave
 from svdstudio.ui.matrix.editor import MatrixEditor, tag
 from svdstudio.ui.matrix.model import MatrixModel
