@@ -46,14 +46,20 @@ BLOCK_READ_BYTES = 8 * 2**20
 #: Largest text matrix file read in blocks (memory is then the matrix plus one block): a
 #: 5000×5000 matrix written with exact digits is about 480 MB of CSV.
 MAX_BLOCK_READ_BYTES = 2**30
-# One block of lines: about 25 k cells, ≈ 10 ms to parse.  The parser holds the GIL, so this is
-# also the longest the window can wait on it (2 MB blocks gave 0.7 s gaps at load average 11).
+# One block of lines: about 25 k cells, ≈ 10 ms to parse, between two progress reports and
+# cancel checks.  The parser holds the GIL: in a thread of the GUI's process even such blocks
+# gave 0.25-0.7 s event-loop gaps on a busy machine, hence a worker process in the Matrix tab.
 _BLOCK_BYTES = 2**19
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def read_matrix_in_blocks(
-    path: str | os.PathLike[str], *, job: JobControl | None = None, decimal_comma: bool = False
+    path: str | os.PathLike[str],
+    *,
+    job: JobControl | None = None,
+    decimal_comma: bool = False,
+    blocks_from: int | None = None,
+    block_bytes: int | None = None,
 ) -> np.ndarray:
     """:func:`read_matrix`, for big text files a block of lines at a time.
 
@@ -61,15 +67,16 @@ def read_matrix_in_blocks(
     progress reported to ``job`` (fraction of the file's bytes) and its cancel flag checked
     between blocks (raising :class:`~svdstudio.engine.Cancelled`).  ``.npy`` files and text up to
     :data:`BLOCK_READ_BYTES` go to :func:`read_matrix`; text is read in blocks up to
-    :data:`MAX_BLOCK_READ_BYTES`.
+    :data:`MAX_BLOCK_READ_BYTES`.  ``blocks_from`` and ``block_bytes`` replace
+    :data:`BLOCK_READ_BYTES` and the block size (a caller in another process cannot patch them).
     """
     p = Path(path)
     source = p.name or str(path)
     fh, size = _open_matrix_file(p, source)
     with fh:
-        if _in_blocks(fh, source, size):
+        if _in_blocks(fh, source, size, blocks_from):
             fh.seek(0)
-            return _read_blocks(fh, source, size, job, decimal_comma)
+            return _read_blocks(fh, source, size, job, decimal_comma, block_bytes)
     if job is not None:
         job.report(-1, f"Reading {source}")
     return read_matrix(path, decimal_comma=decimal_comma)
@@ -89,12 +96,12 @@ def check_matrix_size(path: str | os.PathLike[str]) -> None:
                 raise _too_big_to_read_at_once(source, size)
 
 
-def _in_blocks(fh: BinaryIO, source: str, size: int) -> bool:
+def _in_blocks(fh: BinaryIO, source: str, size: int, blocks_from: int | None = None) -> bool:
     """Whether a file of ``size`` bytes open in ``fh`` is read a block of lines at a time
     (big line-based text), refusing one above :data:`MAX_BLOCK_READ_BYTES`."""
     head = fh.read(2**20)
     simple = (
-        size <= BLOCK_READ_BYTES
+        size <= (BLOCK_READ_BYTES if blocks_from is None else blocks_from)
         or head.startswith((_NPY_MAGIC, _ZIP_MAGIC))
         or b"\n" not in head  # one huge line, or old Mac line ends: the one-go path
         or (b"\x00" in head)  # UTF-16/32 or binary: decode_text knows what to say
@@ -110,8 +117,14 @@ def _in_blocks(fh: BinaryIO, source: str, size: int) -> bool:
 
 
 def _read_blocks(
-    fh: BinaryIO, source: str, size: int, job: JobControl | None, decimal_comma: bool
+    fh: BinaryIO,
+    source: str,
+    size: int,
+    job: JobControl | None,
+    decimal_comma: bool,
+    block_bytes: int | None = None,
 ) -> np.ndarray:
+    block = _BLOCK_BYTES if block_bytes is None else block_bytes
     out = np.empty((0, 0))  # rows are copied in as they come: no concatenation at the end
     delimiter: str | None = None
     header: bool | None = None
@@ -122,7 +135,7 @@ def _read_blocks(
         if job is not None and job.cancelled():
             raise Cancelled()
         try:
-            chunk = fh.read(_BLOCK_BYTES)
+            chunk = fh.read(block)
         except OSError as exc:
             raise _error(source, f"cannot be read ({exc.strerror or exc})") from None
         done += len(chunk)

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QPushButton, QTableView
 
 from svdstudio.engine import rank_errors
 from svdstudio.engine.stepwise import STEPWISE_MIN_SIZE, SingularValues
-from svdstudio.io import matrix_blocks as io_blocks
 from svdstudio.io.matrix import write_matrix
 from svdstudio.ui.matrix import results as results_module
 from svdstudio.ui.matrix import tab as tab_module
@@ -220,8 +219,8 @@ def test_a_big_file_opens_in_the_background_with_progress(
     qtbot, tab, runner, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(tab_module, "BACKGROUND_OPEN_BYTES", 1000)
-    monkeypatch.setattr(io_blocks, "BLOCK_READ_BYTES", 1000)  # read in blocks of lines
-    monkeypatch.setattr(io_blocks, "_BLOCK_BYTES", 2000)
+    # Read in blocks of lines, in the worker process (which cannot see a monkeypatch here).
+    monkeypatch.setattr(tab_module, "OPEN_OPTIONS", {"blocks_from": 1000, "block_bytes": 2000})
     a = np.random.default_rng(6).standard_normal((60, 40))
     path = tmp_path / "big.csv"
     write_matrix(path, a)
