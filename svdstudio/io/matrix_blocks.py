@@ -124,7 +124,7 @@ def _read_blocks(
     decimal_comma: bool,
     block_bytes: int | None = None,
 ) -> np.ndarray:
-    block = _BLOCK_BYTES if block_bytes is None else block_bytes
+    read_size = _BLOCK_BYTES if block_bytes is None else block_bytes
     out = np.empty((0, 0))  # rows are copied in as they come: no concatenation at the end
     delimiter: str | None = None
     header: bool | None = None
@@ -135,7 +135,7 @@ def _read_blocks(
         if job is not None and job.cancelled():
             raise Cancelled()
         try:
-            chunk = fh.read(block)
+            chunk = fh.read(read_size)
         except OSError as exc:
             raise _error(source, f"cannot be read ({exc.strerror or exc})") from None
         done += len(chunk)

@@ -172,3 +172,25 @@ def test_check_matrix_size_passes_what_the_reader_reads(tmp_path):
         assert matrix_blocks.check_matrix_size(path) is None
     with pytest.raises(MatrixFileError, match="is a folder"):
         matrix_blocks.check_matrix_size(tmp_path)
+
+
+def test_block_sizes_passed_as_arguments_read_the_same(tmp_path, monkeypatch):
+    # A worker process cannot see a monkeypatch: the Matrix tab passes the sizes instead.
+    monkeypatch.setattr(matrix_blocks, "BLOCK_READ_BYTES", 10**9)
+    monkeypatch.setattr(matrix_blocks, "_BLOCK_BYTES", 10**9)
+    a = np.random.default_rng(12).standard_normal((80, 7))
+    path = tmp_path / "a.csv"
+    write_matrix(path, a)
+    job = _Job()
+    got = read_matrix_in_blocks(path, job=job, blocks_from=100, block_bytes=300)
+    np.testing.assert_array_equal(got, read_matrix(path))
+    assert len(job.fractions) > 10 and job.fractions[-1] == 1.0  # block by block
+    bad = path.read_text().splitlines()
+    bad[61] = bad[61].replace(",", ",x", 1)
+    path.write_text("\n".join(bad))
+    with pytest.raises(MatrixFileError) as at_once:
+        read_matrix(path)
+    with pytest.raises(MatrixFileError) as in_blocks:
+        read_matrix_in_blocks(path, blocks_from=100, block_bytes=300)
+    assert str(in_blocks.value) == str(at_once.value)
+    assert (in_blocks.value.row, in_blocks.value.column) == (62, 2)
