@@ -48,8 +48,11 @@ DRIVER = "gebrd+bdsdc"
 #: The ``driver`` of a step-wise result that took the QR step first (a tall or wide matrix).
 DRIVER_QR = "geqrf+gebrd+bdsdc"
 #: From this aspect ratio (long side ≥ QR_RATIO × short side) a QR factorisation comes first
-#: and the bidiagonal reduction runs on its small square R (LAPACK's gesdd: 11/6).
-QR_RATIO = 1.5
+#: and the bidiagonal reduction runs on its small square R (LAPACK's gesdd: 11/6).  Off (inf):
+#: measured on 8000×2000, busy 2-core machine (load 4-6), QR first was not faster — interleaved
+#: on one BLAS thread 1.22× and 1.47× the time without it; with the thread probe 0.56×, 1.18×
+#: (and 1.44×, 0.48× on 2000×8000).  Set 1.5 to use it; it is tested as accurate as LAPACK.
+QR_RATIO = math.inf
 
 # Seconds per M·N² (M ≥ N) of a full float64 SVD on the 2-core machines this was measured on
 # (5000×5000 ≈ 30 s idle); only the first guess before the job has a pace of its own.
