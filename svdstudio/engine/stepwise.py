@@ -34,6 +34,8 @@ from svdstudio.engine.validate import as_matrix
 
 __all__ = [
     "DRIVER",
+    "DRIVER_QR",
+    "QR_RATIO",
     "STEPWISE_MIN_SIZE",
     "SingularValues",
     "decompose_stepwise",
@@ -43,6 +45,14 @@ __all__ = [
 
 #: The ``driver`` of a step-wise result: gesdd's own stages, called one at a time.
 DRIVER = "gebrd+bdsdc"
+#: The ``driver`` of a step-wise result that took the QR step first (a tall or wide matrix).
+DRIVER_QR = "geqrf+gebrd+bdsdc"
+#: From this aspect ratio (long side ≥ QR_RATIO × short side) a QR factorisation comes first
+#: and the bidiagonal reduction runs on its small square R (LAPACK's gesdd: 11/6).  Off (inf):
+#: measured on 8000×2000, busy 2-core machine (load 4-6), QR first was not faster — interleaved
+#: on one BLAS thread 1.22× and 1.47× the time without it; with the thread probe 0.56×, 1.18×
+#: (and 1.44×, 0.48× on 2000×8000).  Set 1.5 to use it; it is tested as accurate as LAPACK.
+QR_RATIO = math.inf
 
 # Seconds per M·N² (M ≥ N) of a full float64 SVD on the 2-core machines this was measured on
 # (5000×5000 ≈ 30 s idle); only the first guess before the job has a pace of its own.
@@ -221,36 +231,55 @@ def _stepwise(
     wide = n >= m
     F = np.array(M0 if wide else M0.T, dtype=np.float64, order="C")  # overwritten below
     rows, cols = F.shape[1], F.shape[0]  # T is rows × cols, rows ≥ cols
+    qr = rows >= QR_RATIO * cols
+    weights = _qr_weights(rows, cols) if qr else _WEIGHTS
+    names = list(weights)
     done = 0.0
+
+    def label(name: str, message: str) -> str:
+        return f"step {names.index(name) + 1} of {len(names)}: {message}"
 
     def step(name: str, message: str) -> None:
         nonlocal done
         if ctl.cancelled():
             raise Cancelled()
-        number = list(_WEIGHTS).index(name) + 1
-        ctl.report(done, f"step {number} of {len(_WEIGHTS)}: {message}")
-        done += _WEIGHTS[name]
+        ctl.report(done, label(name, message))
+        done += weights[name]
 
-    ni, lda = _int(cols), _int(rows)
+    def within(name: str, message: str) -> Callable[[float], None]:
+        base = done - weights[name]
+
+        def report(fraction: float) -> None:
+            if ctl.cancelled():
+                raise Cancelled()
+            ctl.report(
+                base + weights[name] * fraction,
+                label(name, f"{message} ({100 * fraction:.0f} %)"),
+            )
+
+        return report
+
+    info = _int(0)
+    tau = np.zeros(cols)
+    if qr:
+        # T = Q R first: QR is BLAS3 throughout, where the bidiagonal reduction of a tall T is
+        # half matrix-vector work; the reduction then runs on the small square R only.
+        step("geqrf", "QR factorisation of the tall matrix")
+        _qr_in_panels(F, rows, cols, tau, within("geqrf", "QR factorisation of the tall matrix"))
+        Fq, rows_q = F, rows
+        F = np.tril(F[:, :cols])  # C order of Fortran R (upper triangular), cols × cols
+        rows = cols
+
+    ni = _int(cols)
     d = np.zeros(cols)
     e = np.zeros(max(cols - 1, 1))
     tauq = np.zeros(cols)
     taup = np.zeros(cols)
-    info = _int(0)
 
     step("gebrd", "reducing the matrix to bidiagonal form")
-    base = done - _WEIGHTS["gebrd"]
-
-    def within(fraction: float) -> None:
-        if ctl.cancelled():
-            raise Cancelled()
-        ctl.report(
-            base + _WEIGHTS["gebrd"] * fraction,
-            f"step 1 of {len(_WEIGHTS)}: "
-            f"reducing the matrix to bidiagonal form ({100 * fraction:.0f} %)",
-        )
-
-    _bidiagonalize(F, rows, cols, d, e, tauq, taup, within)
+    _bidiagonalize(
+        F, rows, cols, d, e, tauq, taup, within("gebrd", "reducing the matrix to bidiagonal form")
+    )
 
     step("sigma", "singular values")
     s = d.copy()
@@ -275,6 +304,8 @@ def _stepwise(
     if callable(partial):
         partial(values)
 
+    # dbdsdc with vectors is one LAPACK call (divide and conquer, recursive inside): nothing
+    # can report from within it, so its row says what it does and its share of the time.
     step("bdsdc", "singular vectors of the bidiagonal form")
     ub = np.zeros((cols, cols))  # Fortran U_B, stored as its C transpose
     vtb = np.zeros((cols, cols))
@@ -284,45 +315,68 @@ def _stepwise(
     if info.value != 0:
         return decompose(M0)
 
+    def apply(
+        name: str,
+        routine: str,
+        options: tuple[bytes, ...],
+        reflectors: np.ndarray,
+        lda_r: int,
+        k: int,
+        tau_r: np.ndarray,
+        c: np.ndarray,
+        cm: int,
+        message: str,
+    ) -> None:
+        """Apply the reflectors of ``routine`` to C in independent slices, with progress and a
+        cancel check: from the left (Q C) column block by column block, from the right (C Pᵀ)
+        row block by row block.  C is Fortran cm × (its columns), in ``c``'s C buffer."""
+        left = options[-2 if routine == "dormbr" else 0] == b"L"
+        cn = c.shape[0] if left else cm  # Fortran C is cm × c.shape[0]
+        first = done - weights[name]
+        slices = _SLICES if cols >= _SLICE_FROM else 1
+        extent = cn if left else cm
+        parts = np.linspace(0, extent, slices + 1).astype(int)
+        for j, (lo, hi) in enumerate(itertools.pairwise(parts)):
+            if ctl.cancelled():
+                raise Cancelled()
+            if j:
+                ctl.report(first + weights[name] * j / (len(parts) - 1), label(name, message))
+            # Fortran C(1, lo) for a column block, C(lo, 1) for a row block.
+            at = _address(c, lo * cm if left else lo)
+            dims = (_int(cm), _int(hi - lo)) if left else (_int(hi - lo), _int(cn))
+            args = (*options, *dims, _int(k), reflectors, _int(lda_r), tau_r, at, _int(cm))
+            lw = _workspace(routine, *args)
+            work = np.zeros(lw)
+            _call(routine, *args, work, _int(lw), info)
+            _check_info(routine, info)
+
     step("ormbr_q", "left singular vectors U")
     # C = [U_B; 0] (rows × cols, Fortran) → Q C, the left singular vectors of T.
     uq = np.zeros((cols, rows))  # C-order cols × rows = Fortran rows × cols
     uq[:, :cols] = ub
     del ub
-    ldc = _int(rows)
-
-    def ormbr(name: str, c: np.ndarray, message: str) -> None:
-        """Apply Q (from the left) or Pᵀ (from the right) to C in independent slices: Q C
-        column by column block, C Pᵀ row by row block, with progress and a cancel check."""
-        q = name == "ormbr_q"
-        vect, side, trans = (b"Q", b"L", b"N") if q else (b"P", b"R", b"T")
-        k = _int(cols if q else rows)  # the reduced matrix's columns for Q, rows for P
-        tau = tauq if q else taup
-        cm, cn = (rows, cols) if q else (cols, cols)
-        ld = _int(cm)
-        first = done - _WEIGHTS[name]
-        slices = _SLICES if cols >= _SLICE_FROM else 1
-        parts = np.linspace(0, cols, slices + 1).astype(int)
-        for j, (lo, hi) in enumerate(itertools.pairwise(parts)):
-            if ctl.cancelled():
-                raise Cancelled()
-            if j:
-                share = first + _WEIGHTS[name] * j / (len(parts) - 1)
-                ctl.report(share, message)
-            # Fortran C(1, lo) for a column block, C(lo, 1) for a row block.
-            at = _address(c, lo * cm if q else lo)
-            dims = (_int(cm), _int(hi - lo)) if q else (_int(hi - lo), _int(cn))
-            args = (vect, side, trans, *dims, k, F, lda, tau, at, ld)
-            lw = _workspace("dormbr", *args)
-            work = np.zeros(lw)
-            _call("dormbr", *args, work, _int(lw), info)
-            _check_info("dormbr", info)
-
-    ormbr("ormbr_q", uq, f"step 4 of {len(_WEIGHTS)}: left singular vectors U")
-    del ldc
+    apply(
+        "ormbr_q", "dormbr", (b"Q", b"L", b"N"), F, rows, cols, tauq, uq, rows,
+        "left singular vectors U",
+    )  # fmt: skip
 
     step("ormbr_p", "right singular vectors Vᵀ")
-    ormbr("ormbr_p", vtb, f"step 5 of {len(_WEIGHTS)}: right singular vectors Vᵀ")
+    apply(
+        "ormbr_p", "dormbr", (b"P", b"R", b"T"), F, rows, rows, taup, vtb, cols,
+        "right singular vectors Vᵀ",
+    )  # fmt: skip
+    if qr:
+        # U_T = Q [U_R; 0]: the QR's reflectors (left in Fq below its diagonal) on U_R.
+        step("ormqr", "left singular vectors U of the tall matrix")
+        rows = rows_q
+        full = np.zeros((cols, rows))
+        full[:, :cols] = uq
+        uq = full
+        del full
+        apply(
+            "ormqr", "dormqr", (b"L", b"N"), Fq, rows, cols, tau, uq, rows,
+            "left singular vectors U of the tall matrix",
+        )  # fmt: skip
     if ctl.cancelled():
         raise Cancelled()
     # In C order: uq holds U_Tᵀ (cols × rows), vtb holds V_Tᵀᵀ = V_T (cols × cols, C view of
@@ -340,10 +394,64 @@ def _stepwise(
         d.copy(),
         np.ascontiguousarray(Vt),
         tol=None,
-        driver=DRIVER,
+        driver=DRIVER_QR if qr else DRIVER,
         partial=False,
         total_energy=total,
     )
+
+
+def _qr_weights(rows: int, cols: int) -> dict[str, float]:
+    """Shares of the time of the QR path's steps for a rows × cols T (flop counts, with the
+    reduction of R and the vectors of R as measured for square matrices)."""
+    qr_flops = 2 * rows * cols**2 - 2 / 3 * cols**3  # geqrf
+    q_flops = 4 * rows * cols**2 - 2 * cols**3  # ormqr on rows × cols
+    square = 8 / 3 * cols**3 / _WEIGHTS["gebrd"]  # the square path's total, in gebrd flops
+    # BLAS3 runs about 3× the bidiagonal reduction's flop rate (half of it is BLAS2).
+    parts = {"geqrf": qr_flops / 3, "ormqr": q_flops / 3}
+    scale = {key: w * square for key, w in _WEIGHTS.items()}
+    total = sum(parts.values()) + sum(scale.values())
+    weights = {"geqrf": parts["geqrf"] / total}
+    weights.update({key: w / total for key, w in scale.items()})
+    weights["ormqr"] = parts["ormqr"] / total
+    return weights
+
+
+def _qr_in_panels(
+    F: np.ndarray, rows: int, cols: int, tau: np.ndarray, within: Callable[[float], None]
+) -> None:
+    """Householder QR of the Fortran rows × cols T in F's buffer (as ``dgeqrf`` leaves it: R on
+    and above the diagonal, the reflectors below, ``tau``), a few column panels at a time: the
+    panel's QR, then its reflectors applied to the columns right of it.  The reflectors are
+    those one ``dgeqrf`` call computes; ``within(fraction)`` runs between panels."""
+    info = _int(0)
+    panels = _SLICES if cols >= _SLICE_FROM else 1
+    edges = np.linspace(0, cols, panels + 1).astype(int)
+    # Panel [lo, hi) costs about its share of 2·rows·cols² − 2/3·cols³ flops.
+    cost = [
+        float((rows - lo) * (cols - lo) ** 2 - (rows - hi) * (cols - hi) ** 2)
+        for lo, hi in itertools.pairwise(edges)
+    ]
+    total, spent = sum(cost) or 1.0, 0.0
+    for p, (lo, hi) in enumerate(itertools.pairwise(edges)):
+        if hi == lo:
+            continue
+        panel = _address(F, lo + lo * rows)  # Fortran T(lo, lo)
+        args = (_int(rows - lo), _int(hi - lo), panel, _int(rows), _address(tau, lo))
+        lw = _workspace("dgeqrf", *args)
+        _call("dgeqrf", *args, np.zeros(lw), _int(lw), info)
+        _check_info("dgeqrf", info)
+        if hi < cols:
+            rest = _address(F, lo + hi * rows)  # Fortran T(lo, hi)
+            args2 = (
+                b"L", b"T", _int(rows - lo), _int(cols - hi), _int(hi - lo), panel,
+                _int(rows), _address(tau, lo), rest, _int(rows),
+            )  # fmt: skip
+            lw = _workspace("dormqr", *args2)
+            _call("dormqr", *args2, np.zeros(lw), _int(lw), info)
+            _check_info("dormqr", info)
+        spent += cost[p]
+        if hi < cols:
+            within(spent / total)
 
 
 def _bidiagonalize(

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from svdstudio.engine import Cancelled, decompose, rank_errors
+from svdstudio.engine import Cancelled, decompose, rank_errors, stepwise
 from svdstudio.engine.stepwise import (
     DRIVER,
+    DRIVER_QR,
+    QR_RATIO,
     SingularValues,
     decompose_stepwise,
     estimate_seconds,
@@ -80,7 +82,8 @@ def test_values_equal_lapack_and_vectors_are_orthonormal(name):
     assert len(seen) == 1
     assert np.max(np.abs(seen[0].s - res.s)) <= 1e-12 * ref[0]
     assert np.max(np.abs(seen[0].s - ref)) <= 1e-12 * ref[0]
-    assert res.driver == DRIVER and not res.is_partial
+    qr = max(a.shape) >= QR_RATIO * min(a.shape)
+    assert res.driver == (DRIVER_QR if qr else DRIVER) and not res.is_partial
 
 
 def test_summary_and_signs_match_decompose():
@@ -174,3 +177,80 @@ def test_the_reduction_reports_and_cancels_panel_by_panel():
     with pytest.raises(Cancelled):
         decompose_stepwise(a, job=stopped)
     assert not any(kind == "partial" for kind, _ in stopped.events)  # stopped within step 1
+
+
+def _hard_tall_matrices() -> dict[str, np.ndarray]:
+    """Tall and wide matrices for the QR path (long side ≥ 1.5 × short side)."""
+    rng = np.random.default_rng(17)
+
+    def with_values(m: int, n: int, s: np.ndarray) -> np.ndarray:
+        qu, _ = np.linalg.qr(rng.standard_normal((m, s.size)))
+        qv, _ = np.linalg.qr(rng.standard_normal((n, s.size)))
+        return (qu * s) @ qv.T
+
+    return {
+        "tall random": rng.standard_normal((400, 100)),
+        "wide random": rng.standard_normal((90, 300)),
+        "just at the ratio": rng.standard_normal((150, 100)),
+        "clustered σ": with_values(360, 120, 1.0 + 1e-9 * np.arange(120)),
+        "repeated σ": with_values(100, 330, np.repeat([5.0, 1.0, 0.5], [40, 40, 20])),
+        "rank-deficient": rng.standard_normal((500, 6)) @ rng.standard_normal((6, 110)),
+        "ill-conditioned": with_values(420, 140, np.logspace(0, -15, 140)),
+        "wide ill-conditioned": with_values(100, 260, np.logspace(2, -13, 100)),
+        "graded rows": rng.standard_normal((300, 80)) * np.logspace(0, -12, 300)[:, None],
+    }
+
+
+@pytest.mark.parametrize("name", list(_hard_tall_matrices()))
+def test_the_qr_path_is_as_accurate_as_lapack(name, monkeypatch):
+    monkeypatch.setattr(stepwise, "QR_RATIO", 1.5)  # off by default (not faster here)
+    a = _hard_tall_matrices()[name]
+    assert max(a.shape) >= 1.5 * min(a.shape)
+    seen: list[SingularValues] = []
+    res = decompose_stepwise(a, on_values=seen.append)
+    assert res.driver == DRIVER_QR
+    ref = _gesdd_values(a)
+    p = min(a.shape)
+    assert res.U.shape == (a.shape[0], p) and res.Vt.shape == (p, a.shape[1])
+    assert np.max(np.abs(res.s - ref)) <= 1e-12 * ref[0]
+    assert np.max(np.abs(seen[0].s - ref)) <= 1e-12 * ref[0]
+    assert np.max(np.abs(res.U.T @ res.U - np.eye(p))) <= 1e-10
+    assert np.max(np.abs(res.Vt @ res.Vt.T - np.eye(p))) <= 1e-10
+    assert np.linalg.norm(res.U * res.s @ res.Vt - a) <= 1e-12 * np.linalg.norm(a)
+    # The same as without the QR step (both against LAPACK, so neither is the reference).
+    monkeypatch.setattr(stepwise, "QR_RATIO", float("inf"))
+    plain = decompose_stepwise(a)
+    assert plain.driver == DRIVER
+    assert np.max(np.abs(plain.s - res.s)) <= 1e-12 * ref[0]
+    top = int(np.sum(ref > 1e-6 * ref[0]))  # well-separated σ: vectors agree up to sign
+    if name in ("tall random", "wide random", "ill-conditioned", "graded rows"):
+        for i in range(min(top, 20)):
+            assert abs(abs(res.U[:, i] @ plain.U[:, i]) - 1) <= 1e-8
+            assert abs(abs(res.Vt[i] @ plain.Vt[i]) - 1) <= 1e-8
+
+
+def test_the_qr_path_reports_its_steps_in_order_and_cancels_inside_the_qr(monkeypatch):
+    monkeypatch.setattr(stepwise, "_SLICE_FROM", 50)  # panels and slices on a small matrix
+    monkeypatch.setattr(stepwise, "QR_RATIO", 1.5)
+    a = np.random.default_rng(18).standard_normal((300, 120))
+    job = _Job()
+    res = decompose_stepwise(a, job=job)
+    assert res.driver == DRIVER_QR
+    messages = [value[1] for kind, value in job.events if kind == "progress"]
+    fractions = [value[0] for kind, value in job.events if kind == "progress"]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert messages[0] == "step 1 of 7: QR factorisation of the tall matrix"
+    assert any(m.startswith("step 1 of 7: QR factorisation") and "%)" in m for m in messages)
+    assert any(m.startswith("step 7 of 7: left singular vectors U of the tall") for m in messages)
+    at = [kind for kind, _ in job.events].index("partial")
+    assert any("step 3 of 7" in m for m in messages[:at])  # σ after the reduction of R
+    assert not any("step 4 of 7" in m for m in messages[:at])
+
+    class CancelInQR(_Job):
+        def cancelled(self) -> bool:
+            return any("%)" in v[1] for k, v in self.events if k == "progress")
+
+    stopped = CancelInQR()
+    with pytest.raises(Cancelled):
+        decompose_stepwise(a, job=stopped)
+    assert all("step 1 of 7" in v[1] for k, v in stopped.events if k == "progress")

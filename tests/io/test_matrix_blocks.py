@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 
 from svdstudio.engine import Cancelled
-from svdstudio.io import matrix
-from svdstudio.io.matrix import MatrixFileError, read_matrix, read_matrix_in_blocks, write_matrix
+from svdstudio.io import matrix, matrix_blocks
+from svdstudio.io.matrix import MatrixFileError, read_matrix, write_matrix
+from svdstudio.io.matrix_blocks import read_matrix_in_blocks
 
 
 @pytest.fixture(autouse=True)
 def _small_blocks(monkeypatch):
-    monkeypatch.setattr(matrix, "BLOCK_READ_BYTES", 200)
-    monkeypatch.setattr(matrix, "_BLOCK_BYTES", 150)
+    monkeypatch.setattr(matrix_blocks, "BLOCK_READ_BYTES", 200)
+    monkeypatch.setattr(matrix_blocks, "_BLOCK_BYTES", 150)
 
 
 class _Job:
@@ -122,7 +123,7 @@ def test_cancel_between_blocks(tmp_path):
 def test_size_limit_and_npy(tmp_path, monkeypatch):
     path = tmp_path / "m.csv"
     path.write_text("\n".join(_rows(50, 5)), encoding="utf-8")
-    monkeypatch.setattr(matrix, "MAX_BLOCK_READ_BYTES", 1000)
+    monkeypatch.setattr(matrix_blocks, "MAX_BLOCK_READ_BYTES", 1000)
     with pytest.raises(MatrixFileError, match="text matrix files up to 1000 bytes"):
         read_matrix_in_blocks(path)
     a = np.arange(12.0).reshape(3, 4)
@@ -155,7 +156,7 @@ def test_check_matrix_size_refuses_what_the_reader_would(tmp_path, head, size, w
 
     path = sparse_file(tmp_path / "big.csv", size, head=head)
     with pytest.raises(MatrixFileError) as caught:
-        matrix.check_matrix_size(path)
+        matrix_blocks.check_matrix_size(path)
     assert words in str(caught.value) and "big.csv" in str(caught.value)
     with pytest.raises(MatrixFileError) as again:  # the reader itself says the same
         read_matrix_in_blocks(path)
@@ -168,6 +169,28 @@ def test_check_matrix_size_passes_what_the_reader_reads(tmp_path):
     npy = tmp_path / "a.npy"
     np.save(npy, np.arange(12.0).reshape(3, 4))
     for path in (text, npy):
-        assert matrix.check_matrix_size(path) is None
+        assert matrix_blocks.check_matrix_size(path) is None
     with pytest.raises(MatrixFileError, match="is a folder"):
-        matrix.check_matrix_size(tmp_path)
+        matrix_blocks.check_matrix_size(tmp_path)
+
+
+def test_block_sizes_passed_as_arguments_read_the_same(tmp_path, monkeypatch):
+    # A worker process cannot see a monkeypatch: the Matrix tab passes the sizes instead.
+    monkeypatch.setattr(matrix_blocks, "BLOCK_READ_BYTES", 10**9)
+    monkeypatch.setattr(matrix_blocks, "_BLOCK_BYTES", 10**9)
+    a = np.random.default_rng(12).standard_normal((80, 7))
+    path = tmp_path / "a.csv"
+    write_matrix(path, a)
+    job = _Job()
+    got = read_matrix_in_blocks(path, job=job, blocks_from=100, block_bytes=300)
+    np.testing.assert_array_equal(got, read_matrix(path))
+    assert len(job.fractions) > 10 and job.fractions[-1] == 1.0  # block by block
+    bad = path.read_text().splitlines()
+    bad[61] = bad[61].replace(",", ",x", 1)
+    path.write_text("\n".join(bad))
+    with pytest.raises(MatrixFileError) as at_once:
+        read_matrix(path)
+    with pytest.raises(MatrixFileError) as in_blocks:
+        read_matrix_in_blocks(path, blocks_from=100, block_bytes=300)
+    assert str(in_blocks.value) == str(at_once.value)
+    assert (in_blocks.value.row, in_blocks.value.column) == (62, 2)

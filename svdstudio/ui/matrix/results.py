@@ -6,8 +6,10 @@ recomputes the decomposition.  Dragging the cutoff updates only the error panel.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
     QGroupBox,
@@ -38,6 +40,10 @@ PENDING_VIEWS = ("U", "Vt", "Ak", "R", "Red", "T")
 #: σ_i u_i v_iᵀ are computed when their tab is shown, not with every result or rank change:
 #: each is a pass over m·n values (≈ 0.2 s for 5000×5000 on a busy machine).
 LAZY_CELLS = 1_000_000
+#: From this many cells, a result (σ, or the factors) is put on show over several turns of the
+#: event loop, one view per turn: each view of a 5000×5000 result costs 20-70 ms of GUI-thread
+#: work (the spectrum's 5000 points, a pass over U or Vᵀ), together 0.1-0.2 s, a visible freeze.
+SPREAD_CELLS = LAZY_CELLS
 
 BANNER_WAIT = "background:#fff4c2; color:#5a4500; border:1px solid #e0c860; padding:4px;"
 BANNER_ERROR = "background:#ffd6d6; color:#7a0000; border:1px solid #e08080; padding:4px;"
@@ -84,6 +90,13 @@ class ResultsPanel(QWidget):
         self._component = 1
         self._values_only = False  # σ known, the singular vectors still being computed
         self._stale: set[str] = set()  # m×n grids to compute when their tab is shown
+        self._shown = "none"  # what state() says: updated when a result is all on show
+        # The rest of a result being put on show, one step per event-loop turn (big results).
+        self._steps: list[Callable[[], None]] = []
+        self._step_timer = QTimer(self)
+        self._step_timer.setSingleShot(True)
+        self._step_timer.setInterval(0)
+        self._step_timer.timeout.connect(self._run_step)
 
         self.spectrum = SpectrumPlot(self)
         self.spectrum.setObjectName("spectrumPlot")
@@ -218,10 +231,13 @@ class ResultsPanel(QWidget):
         return self._k
 
     def state(self) -> str:
-        """ "none" (no result yet), "values" (σ only, vectors pending) or "full"."""
-        if self._res is None:
-            return "none"
-        return "values" if self._values_only else "full"
+        """ "none" (no result yet), "values" (σ only, vectors pending) or "full": what is on
+        show once every view has it (a big result arrives over a few event-loop turns)."""
+        return self._shown
+
+    def arriving(self) -> bool:
+        """Whether a result is still being put on show (a big one, a view per turn)."""
+        return bool(self._steps)
 
     def info_text(self) -> str:
         """The summary line as plain text (what a screen reader says)."""
@@ -249,9 +265,20 @@ class ResultsPanel(QWidget):
 
     def set_values(self, res: SVDResult, matrix: np.ndarray) -> None:
         """Show the singular values of ``matrix`` (``res`` holds σ only, no vectors yet):
-        spectrum, Σ, summary and errors; the grids that need U or Vᵀ say they are pending."""
+        spectrum, Σ, summary and errors; the grids that need U or Vᵀ say they are pending.
+        A big matrix's views are filled over a few event-loop turns (see :meth:`state`)."""
+        self._cancel_steps()
         self._values_only = True
-        self._show_values(res, matrix)
+        self._run(
+            matrix,
+            [
+                lambda: self._show_values(res, matrix),
+                lambda: self._show_table(res),
+                self._show_pending,
+            ],
+        )
+
+    def _show_pending(self) -> None:
         current = self.tabs.currentWidget()
         for key in PENDING_VIEWS:
             self.views[key].set_array(np.zeros((0, 0)))
@@ -264,27 +291,78 @@ class ResultsPanel(QWidget):
             self.tabs.setCurrentWidget(self._pages["S"])
         self._mark_kept()
         self._update_error_panel(self._k)
+        self._shown = "values"
         self.results_updated.emit()
 
     def set_result(self, res: SVDResult, matrix: np.ndarray) -> None:
-        """Show a fresh decomposition of ``A`` at the current k."""
-        if self._values_only:
-            self._values_only = False
-            for key in PENDING_VIEWS:
-                index = self.tabs.indexOf(self._pages[key])
-                self.tabs.setTabEnabled(index, True)
-                self.tabs.setTabText(index, self._titles[key])
-                self.tabs.setTabToolTip(index, self.views[key].toolTip())
-        self._show_values(res, matrix)
+        """Show a fresh decomposition of ``A`` at the current k.  After its σ (set_values) of
+        the same matrix, only the vectors' views change; a big matrix's views are filled over
+        a few event-loop turns (see :meth:`state`)."""
+        self._cancel_steps()
+        prev = self._res
+        same_values = (
+            self._values_only
+            and self._shown == "values"
+            and self._A is matrix
+            and prev is not None
+            and np.array_equal(prev.s, res.s)
+        )
+        self._values_only = True  # until the vectors are on show: rank changes touch Σ only
+        steps: list[Callable[[], None]] = []
+        if same_values:  # spectrum, Σ, summary and errors already show these σ
+            steps.append(lambda: self._adopt(res))
+        else:
+            steps += [
+                lambda: self._show_values(res, matrix),
+                lambda: self._show_table(res),
+            ]
         p = res.n_components
-        u_labels = [f"u{i}" for i in range(1, p + 1)]
-        self.views["U"].set_array(res.U, col_labels=u_labels)
-        self.views["Vt"].set_array(res.Vt, row_labels=[f"v{i}ᵀ" for i in range(1, p + 1)])
+        steps += [
+            lambda: self.views["U"].set_array(res.U, col_labels=[f"u{i}" for i in range(1, p + 1)]),
+            lambda: self.views["Vt"].set_array(
+                res.Vt, row_labels=[f"v{i}ᵀ" for i in range(1, p + 1)]
+            ),
+            self._show_vectors,
+        ]
+        self._run(matrix, steps)
+
+    def _adopt(self, res: SVDResult) -> None:
+        self._res = res
+        self._views_k = -1  # new factors: every rank view is stale
+
+    def _show_vectors(self) -> None:
+        self._values_only = False
+        for key in PENDING_VIEWS:
+            index = self.tabs.indexOf(self._pages[key])
+            self.tabs.setTabEnabled(index, True)
+            self.tabs.setTabText(index, self._titles[key])
+            self.tabs.setTabToolTip(index, self.views[key].toolTip())
+        self._shown = "full"
         if self._views_k != self._k:
             self._update_rank_views()
         self.show_component(self._component, False)
 
+    def _run(self, matrix: np.ndarray, steps: list[Callable[[], None]]) -> None:
+        """Run ``steps`` now, or for a big matrix one per event-loop turn."""
+        if matrix.size < SPREAD_CELLS:
+            for step in steps:
+                step()
+            return
+        self._steps = list(steps)
+        self._run_step()  # the first at once: what the user sees soonest
+
+    def _run_step(self) -> None:
+        if self._steps:
+            self._steps.pop(0)()
+        if self._steps:
+            self._step_timer.start()
+
+    def _cancel_steps(self) -> None:
+        self._steps = []
+        self._step_timer.stop()
+
     def _show_values(self, res: SVDResult, matrix: np.ndarray) -> None:
+        """The spectrum (the σ's own views follow in :meth:`_show_table`)."""
         self._res, self._A = res, matrix
         self._k = max(1, min(self._k, res.n_components))
         self._component = max(1, min(self._component, res.n_components))
@@ -299,6 +377,9 @@ class ResultsPanel(QWidget):
             self._loading = False
         self._k = k
         self.spectrum.set_rank(k)
+
+    def _show_table(self, res: SVDResult) -> None:
+        """The summary line and the Σ grid (σ, σ², energy shares)."""
         self._update_info()
         p = res.n_components
         # Shares computed on σ/σ_1 (engine.scaled): right for σ near 1e308 or below 1e-162.
@@ -321,6 +402,7 @@ class ResultsPanel(QWidget):
 
     def set_waiting(self, text: str) -> None:
         """Results are stale (invalid cell, failed job): say so and grey them out."""
+        self._cancel_steps()  # a result still arriving would clear the banner
         self.set_banner(text, error=text.startswith("Could not"))
         self._set_enabled(False)
 

@@ -29,13 +29,8 @@ from svdstudio.engine.stepwise import (
     estimate_seconds,
     values_only_result,
 )
-from svdstudio.io.matrix import (
-    MATRIX_FILE_FILTER,
-    check_matrix_size,
-    read_matrix,
-    read_matrix_in_blocks,
-    write_matrix,
-)
+from svdstudio.io.matrix import MATRIX_FILE_FILTER, read_matrix, write_matrix
+from svdstudio.io.matrix_blocks import check_matrix_size, read_matrix_in_blocks
 from svdstudio.ui.matrix.autosave import Autosave
 from svdstudio.ui.matrix.editor import MatrixEditor, tag
 from svdstudio.ui.matrix.model import MatrixModel
@@ -58,6 +53,8 @@ MATRIX_SUFFIXES = (".csv", ".tsv", ".txt", ".npy")
 # Files above this size are read off the GUI thread, with progress and Cancel (an 8 MB
 # .npy reads in ≈ 10 ms, an 8 MB CSV parses in ≈ 0.3 s).
 BACKGROUND_OPEN_BYTES = 8 * 2**20
+#: Keyword arguments for read_matrix_in_blocks in the worker process (tests: small blocks).
+OPEN_OPTIONS: dict[str, int] = {}
 SVD_CHANNEL = "matrix.svd"
 OPEN_CHANNEL = "matrix.open"
 
@@ -253,7 +250,7 @@ class MatrixTab(QWidget):
         return True
 
     def _open_in_background(self, path: str) -> bool:
-        """Read a big file on a worker thread; the grid changes only when it is all read."""
+        """Read a big file in a worker process; the grid changes only when it is all read."""
         assert self._runner is not None
         name = Path(path).name
         if self._long_job is not None and self._long_job[0] == OPEN_CHANNEL:
@@ -264,7 +261,10 @@ class MatrixTab(QWidget):
                 read_matrix_in_blocks,
                 path,
                 description=f"Opening {name}",
-                in_process=False,  # the array comes back without a copy
+                # A process: numpy's parser holds the GIL, so a thread froze the window for
+                # 0.25 s and more per block on a busy machine; the array comes back out of band.
+                in_process=True,
+                **OPEN_OPTIONS,
                 on_result=lambda arr, path=path: self._opened(path, arr),
                 on_error=lambda message, _details: self._show_error(
                     "Could not open matrix", message

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QPushButton, QTableView
 
 from svdstudio.engine import rank_errors
 from svdstudio.engine.stepwise import STEPWISE_MIN_SIZE, SingularValues
-from svdstudio.io import matrix as io_matrix
 from svdstudio.io.matrix import write_matrix
 from svdstudio.ui.matrix import results as results_module
 from svdstudio.ui.matrix import tab as tab_module
@@ -51,8 +50,11 @@ def _load_and_wait_for_values(qtbot, tab, a):
     )
 
 
-def test_singular_values_come_first_then_the_full_factors(qtbot, tab, runner):
+@pytest.mark.parametrize("spread", [False, True], ids=["at once", "a view per turn"])
+def test_singular_values_come_first_then_the_full_factors(qtbot, tab, runner, monkeypatch, spread):
     assert STEPWISE_MIN_SIZE <= N
+    if spread:  # as a 5000×5000 matrix's results arrive: one view per event-loop turn
+        monkeypatch.setattr(results_module, "SPREAD_CELLS", 1000)
     a = _matrix(1)
     states = _record_states(tab)
     partials = []
@@ -92,8 +94,60 @@ def test_singular_values_come_first_then_the_full_factors(qtbot, tab, runner):
     assert tab.results.views["U"].array_model().array().shape == (N, N)
     shown = tab.results.views["Ak"].array_model().array()
     np.testing.assert_allclose(shown + tab.results.views["R"].array_model().array(), a)
+    np.testing.assert_array_equal(tab.results.views["U"].array_model().array(), res.U)
+    np.testing.assert_array_equal(tab.results.views["Vt"].array_model().array(), res.Vt)
+    np.testing.assert_allclose(tab.results.spectrum.values(), ref, rtol=1e-12)
     assert not tab.progress.isVisible()
     assert states[-2:] == ["values", "full"] and states.count("values") == 1
+
+
+def test_a_big_result_is_put_on_show_a_view_per_event_loop_turn(qtbot, monkeypatch):
+    """No turn of the event loop does all the GUI work of a big result (for 5000×5000 it was
+    0.1-0.2 s in one go): σ, then the factors, arrive over several turns, and state() says
+    "values" / "full" only once every view shows them; a newer result replaces one arriving."""
+    from svdstudio.engine import decompose
+    from svdstudio.engine.stepwise import values_only_result
+    from svdstudio.ui.matrix.results import ResultsPanel
+
+    monkeypatch.setattr(results_module, "SPREAD_CELLS", 1000)
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    a = np.random.default_rng(11).standard_normal((60, 40))
+    res = decompose(a)
+    values = SingularValues(res.s, a.shape, res.total_energy, 0.0, 0.0)
+    panel.set_values(values_only_result(values), a)
+    assert panel.arriving() and panel.state() == "none"  # the spectrum first, the rest later
+    np.testing.assert_array_equal(panel.spectrum.values(), res.s)
+    qtbot.waitUntil(lambda: panel.state() == "values", timeout=10_000)
+    assert not panel.arriving()
+    np.testing.assert_array_equal(panel.views["S"].array_model().array()[:, 0], res.s)
+    assert panel.views["U"].array_model().array().size == 0
+
+    turns = []
+    panel.results_updated.connect(lambda: turns.append(panel.state()))
+    panel.set_result(res, a)
+    assert panel.arriving() and panel.state() == "values"
+    assert panel.views["U"].array_model().array().size == 0  # not yet
+    qtbot.waitUntil(lambda: panel.state() == "full", timeout=10_000)
+    np.testing.assert_array_equal(panel.views["U"].array_model().array(), res.U)
+    np.testing.assert_array_equal(panel.views["Vt"].array_model().array(), res.Vt)
+    k = panel.rank()
+    np.testing.assert_allclose(
+        panel.views["Red"].array_model().array(), res.U[:, :k] * res.s[:k], rtol=1e-12
+    )
+    assert turns[-1] == "full"
+
+    # A newer matrix's σ while the factors of this one arrive: the old steps are dropped.
+    b = 2.0 * a
+    panel.set_result(res, a)
+    res_b = decompose(b)
+    panel.set_values(
+        values_only_result(SingularValues(res_b.s, b.shape, res_b.total_energy, 0, 0)), b
+    )
+    qtbot.waitUntil(lambda: not panel.arriving(), timeout=10_000)
+    assert panel.state() == "values"
+    np.testing.assert_allclose(panel.spectrum.values(), res_b.s, rtol=1e-12)
+    assert panel.views["U"].array_model().array().size == 0
 
 
 def test_small_matrices_take_one_step(qtbot, tab, runner):
@@ -165,8 +219,8 @@ def test_a_big_file_opens_in_the_background_with_progress(
     qtbot, tab, runner, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(tab_module, "BACKGROUND_OPEN_BYTES", 1000)
-    monkeypatch.setattr(io_matrix, "BLOCK_READ_BYTES", 1000)  # read in blocks of lines
-    monkeypatch.setattr(io_matrix, "_BLOCK_BYTES", 2000)
+    # Read in blocks of lines, in the worker process (which cannot see a monkeypatch here).
+    monkeypatch.setattr(tab_module, "OPEN_OPTIONS", {"blocks_from": 1000, "block_bytes": 2000})
     a = np.random.default_rng(6).standard_normal((60, 40))
     path = tmp_path / "big.csv"
     write_matrix(path, a)
