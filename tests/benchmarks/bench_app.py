@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ from PySide6.QtWidgets import QApplication
 
 from tests.benchmarks.bench_image import line, load, make_photo, spread
 from tests.benchmarks.qt_wait import wait
+from tests.benchmarks.rss import RssPeak
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -250,6 +250,8 @@ def one_run(app: QApplication, path: Path, decode_s: float, settings_dir: str) -
     # YCbCr, measured that, and found set_mode("ycbcr") a no-op (no SVD to cancel).
     ini = tempfile.mkstemp(suffix=".ini", dir=settings_dir)
     os.close(ini[0])
+    rss = RssPeak()
+    rss.start()
     settings = QSettings(ini[1], QSettings.Format.IniFormat)
     w = create_main_window(settings)
     w.resize(1920, 1080)
@@ -340,13 +342,10 @@ def one_run(app: QApplication, path: Path, decode_s: float, settings_dir: str) -
     out["gap_cancel"] = meter.stop()
     w.runner.shutdown()
     w.close()
-    out["rss"] = (
-        max(
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-        )
-        * 1024
-    )
+    rss.stop()
+    # This run's own peak (sampled), not ru_maxrss: that is the whole process's high-water
+    # mark, and a second run inherited the first's and numpy's reference between them.
+    out["rss"] = rss.peak
     img = load_image(path)
     h, wd = img.height, img.width
     p = min(h, wd)

@@ -28,45 +28,10 @@ from PySide6.QtWidgets import QApplication
 
 from tests.benchmarks import bench_app
 from tests.benchmarks.bench_image import load, make_photo
+from tests.benchmarks.rss import RssPeak, rss_now
 from tests.benchmarks.stall_watch import StallWatch
 
 PHASES = ("open", "until full", "drag", "cancel")
-
-
-def _rss(pid: int | str) -> int:
-    """Resident bytes of a process now (0 if it is gone)."""
-    try:
-        with open(f"/proc/{pid}/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
-class RssPeak:
-    """Peak resident memory of this process and, separately, of its worker processes."""
-
-    def __init__(self) -> None:
-        self.gui = self.worker = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.02):
-            self.gui = max(self.gui, _rss("self"))
-            for child in multiprocessing.active_children():
-                self.worker = max(self.worker, _rss(child.pid or 0))
-
-    def start(self) -> None:
-        self.gui = self.worker = 0
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> str:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        return f"peak RSS GUI {self.gui / 2**20:.0f} MiB, worker {self.worker / 2**20:.0f} MiB"
 
 
 class RssTimeline:
@@ -80,9 +45,9 @@ class RssTimeline:
 
     def _run(self) -> None:
         while True:
-            workers = [_rss(c.pid or 0) for c in multiprocessing.active_children()]
+            workers = [rss_now(c.pid or 0) for c in multiprocessing.active_children()]
             self.rows.append(
-                f"{time.perf_counter() - self.t0:7.2f} s  GUI {_rss('self') / 2**20:5.0f} MiB  "
+                f"{time.perf_counter() - self.t0:7.2f} s  GUI {rss_now('self') / 2**20:5.0f} MiB  "
                 f"workers {' '.join(f'{w / 2**20:.0f}' for w in workers) or '-'}  [{self.mark}]"
             )
             time.sleep(0.25)
