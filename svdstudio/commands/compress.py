@@ -242,9 +242,11 @@ def _run(args: argparse.Namespace, progress: TerminalProgress | None) -> int:
     mode, ranks = _check_args(args, img.pixels)
     # The luma (or every channel) needs the largest rank asked for; YCbCr's chroma channels
     # only the chroma rank (appended last by _check_args).
-    luma_ranks = args.rank if mode == "ycbcr" else ranks
+    # (When the chroma rank is the larger, every channel gets it, as for RGB.)
+    own_chroma = mode == "ycbcr" and ranks[-1] < max(args.rank)
+    luma_ranks = args.rank if own_chroma else ranks
     limit = _rank_limit(height, width, [max(r, 1) for r in luma_ranks])
-    chroma_limit = max(ranks[-1], 1) if mode == "ycbcr" else None
+    chroma_limit = max(ranks[-1], 1) if own_chroma else None
     if limit is None and choose_method(height, width) == "topk":
         # Past the full SVD's reach only the top-k path runs, and it stops short of full rank.
         p = min(height, width)

@@ -391,6 +391,11 @@ def _chroma_top(
     # PROPACK's top few are more accurate with a wider Lanczos basis: at 8 triplets a chroma
     # rebuild was 0.0036 grey levels off numpy's float64 one, with 24 (8 kept spare) 0.0002.
     kc = max(int(chroma_max_rank), 1)
+    if how == "topk" and kc > k_top:
+        raise ValueError(
+            f"chroma_max_rank ({kc}) must not exceed max_rank ({k_top}): give the larger one "
+            "as max_rank"
+        )
     kc = kc + max(kc, 16)
     if kc >= p - 1 or (how == "topk" and kc >= k_top):
         return None  # nothing to save: the luma's own path gives the chroma as many or fewer

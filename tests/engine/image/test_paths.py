@@ -195,3 +195,8 @@ def test_chroma_max_rank_gives_the_chroma_only_its_top_triplets(max_rank, luma_n
     assert [ch.n_components for ch in small.channels] == [200] * 3
     same = decompose_image(px, "ycbcr", max_rank=20, chroma_max_rank=6)
     assert [ch.n_components for ch in same.channels] == [20] * 3
+
+
+def test_chroma_max_rank_above_max_rank_is_refused_before_any_work():
+    with pytest.raises(ValueError, match="chroma_max_rank"):
+        decompose_image(_picture(420, 500), "ycbcr", max_rank=4, chroma_max_rank=8)
