@@ -42,6 +42,7 @@ from PySide6.QtCore import (
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from svdstudio.engine.image.factors import PROGRESSIVE_TOP
 from tests.benchmarks.bench_image import line, load, make_photo, spread
 from tests.benchmarks.qt_wait import wait
 from tests.benchmarks.rss import RssPeak
@@ -403,7 +404,7 @@ def main() -> int:
     first = col("first")
     line("open → first reconstruction painted", spread(first), "≤ 0.75 s", np.median(first) <= 0.75)
     line(
-        "  → first full-resolution reconstruction (top 128)",
+        f"  → first full-resolution reconstruction (top {PROGRESSIVE_TOP})",
         spread(col("first_full_res")),
         "info",
         None,

@@ -8,6 +8,7 @@ import pytest
 import scipy.linalg
 
 from svdstudio.engine.image import decompose_image, fast_svd
+from svdstudio.engine.image.factors import PROGRESSIVE_TOP
 from svdstudio.engine.image.fast_svd import SIGMA_TOL, fast_full_svd, lean_blas
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
@@ -60,7 +61,7 @@ def test_both_thread_settings_keep_the_stated_accuracy(monkeypatch, busy):
     V = res.Vt.astype(np.float64)
     assert np.abs(V @ V.T - np.eye(V.shape[0])).max() <= 1e-4
 
-    # The progressive image path (PROPACK top 128 under the same setting) agrees too.
+    # The progressive image path (PROPACK top PROGRESSIVE_TOP under the same setting) agrees too.
     class Job:
         def __init__(self):
             self.stages = []
@@ -77,7 +78,7 @@ def test_both_thread_settings_keep_the_stated_accuracy(monkeypatch, busy):
     pixels = np.clip(np.stack([A, A[::-1], A[:, ::-1]], -1) * 2 + 128, 0, 255)
     job = Job()
     f = decompose_image(pixels.astype(np.float32), "rgb", job=job)
-    assert [st.max_rank for st in job.stages] == [128, 400]
+    assert [st.max_rank for st in job.stages] == [PROGRESSIVE_TOP, 400]
     for c in range(3):
         ch = pixels[..., c].astype(np.float64)
         want = scipy.linalg.svd(ch, compute_uv=False)

@@ -154,8 +154,8 @@ def test_progressive_hands_over_top_then_quick_then_refined(h, w):
     assert all(ch.approx_from is None for ch in final.channels)
     for t, q, f in zip(top.channels, quick.channels, final.channels, strict=True):
         # The stages agree where they overlap: the top triplets are exact from the start.
-        np.testing.assert_allclose(q.s[:128], t.s, rtol=1e-5)
-        np.testing.assert_allclose(f.s[:128], t.s, rtol=1e-5)
+        np.testing.assert_allclose(q.s[: factors.PROGRESSIVE_TOP], t.s, rtol=1e-5)
+        np.testing.assert_allclose(f.s[: factors.PROGRESSIVE_TOP], t.s, rtol=1e-5)
         V = f.Vt.astype(np.float64)
         assert np.abs(V @ V.T - np.eye(p)).max() < 1e-4
         A = (q.U * q.s) @ q.Vt
