@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from svdstudio.engine.image import decompose_image
+from svdstudio.engine.image.factors import PROGRESSIVE_TOP
 from svdstudio.workers import JobRunner
 
 
@@ -39,7 +40,7 @@ def test_progressive_stages_arrive_before_the_result(qtbot, runner, in_process):
         )
     assert runner.current_id("image.svd") is None  # finished
     assert [p.is_partial for p in parts] == [True, False]
-    assert parts[0].max_rank == 128 and parts[1].max_rank == 420
+    assert parts[0].max_rank == PROGRESSIVE_TOP and parts[1].max_rank == 420
     assert results[0].max_rank == 420 and not results[0].is_partial
     assert job_id > 0
 
