@@ -12,14 +12,6 @@ from svdstudio.workers import JobRunner
 from tests import _jobs
 
 
-@pytest.fixture
-def runner(qtbot):
-    r = JobRunner()
-    yield r
-    r.shutdown()
-    assert r.live_workers() == 0
-
-
 def test_thread_job_delivers_result(qtbot, runner):
     got = []
     with qtbot.waitSignal(runner.result_ready, timeout=5000) as blocker:

@@ -7,15 +7,6 @@ import pytest
 
 from svdstudio.engine.image import decompose_image
 from svdstudio.engine.image.factors import PROGRESSIVE_TOP
-from svdstudio.workers import JobRunner
-
-
-@pytest.fixture
-def runner(qtbot):
-    r = JobRunner()
-    yield r
-    r.shutdown()
-    assert r.live_workers() == 0
 
 
 def _picture(h: int = 420, w: int = 500) -> np.ndarray:

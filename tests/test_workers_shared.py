@@ -20,7 +20,6 @@ import pytest
 from svdstudio import shared_buffers
 from svdstudio.engine.image import decompose_image
 from svdstudio.shared_buffers import MIN_SHARED_BYTES, receive_message, send_message
-from svdstudio.workers import JobRunner
 from tests import _transport_jobs
 
 pytestmark = pytest.mark.skipif(
@@ -68,14 +67,6 @@ def _nothing_left(qtbot, before: set[str]) -> None:
     qtbot.waitUntil(lambda: _shared_mappings() == [], timeout=5000)
     assert _shared_fds() == []
     assert not {n for n in _dev_shm() - before if not n.startswith("sem.")}
-
-
-@pytest.fixture
-def runner(qtbot):
-    r = JobRunner()
-    yield r
-    r.shutdown()
-    assert r.live_workers() == 0
 
 
 @pytest.fixture(autouse=True)

@@ -6,22 +6,12 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from svdstudio.app import create_main_window
-from svdstudio.workers import JobRunner
 
 
 @pytest.fixture(autouse=True)
 def _private_app_folder(tmp_path, monkeypatch):
     """Files the app keeps beside its settings (the Matrix tab's autosave) go to tmp_path."""
     monkeypatch.setenv("SVDSTUDIO_SETTINGS", str(tmp_path / "settings.ini"))
-
-
-@pytest.fixture
-def runner(qtbot):
-    """A job runner of the test's own; every worker it started is gone afterwards."""
-    r = JobRunner()
-    yield r
-    r.shutdown()
-    assert r.live_workers() == 0
 
 
 @pytest.fixture
