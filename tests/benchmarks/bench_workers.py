@@ -124,26 +124,14 @@ def handover(runner: JobRunner, busy: bool, pipe: bool) -> dict[str, list[float]
         out["worker"].append(received[value[0]] - value[0])
         out["queued"].append(now - received[value[0]])
 
-    gaps: list[float] = []
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.elapsed()]
-
-    def tick() -> None:
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        last[0] = now
-
+    meter = _TimerGaps()
     stop = threading.Event()
     hog = threading.Thread(target=_hold_the_gil, args=(stop,), daemon=True)
     if busy:
         hog.start()
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(tick)
     workers.receive_message = timed_receive  # the watcher thread looks it up at each call
     try:
-        timer.start()
+        meter.start()
         t0 = time.monotonic()
         with _pipe_only(pipe):  # the spare started now for the next job inherits it
             runner.submit(
@@ -158,40 +146,54 @@ def handover(runner: JobRunner, busy: bool, pipe: bool) -> dict[str, list[float]
             )
         _wait(lambda: bool(done), 120)
         out["total"].append(time.monotonic() - t0)
-        timer.stop()
     finally:
+        worst = meter.stop()
         workers.receive_message = receive
         stop.set()
         if busy:
             hog.join()
-    out["gap"].append(max(gaps, default=0.0))
+    out["gap"].append(worst)
     return out
 
 
 def gap_of_the_hog_alone(seconds: float = 1.0) -> float:
     """The worst timer gap with the GIL-holding thread and nothing else (the reference)."""
-    gaps: list[float] = []
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.elapsed()]
-
-    def tick() -> None:
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        last[0] = now
-
+    meter = _TimerGaps()
     stop = threading.Event()
     hog = threading.Thread(target=_hold_the_gil, args=(stop,), daemon=True)
     hog.start()
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(tick)
-    timer.start()
+    meter.start()
     _wait(lambda: False, seconds)
-    timer.stop()
+    worst = meter.stop()
     stop.set()
     hog.join()
-    return max(gaps, default=0.0)
+    return worst
+
+
+class _TimerGaps:
+    """The worst interval, in ms, between the ticks of a 10 ms timer in the GUI thread."""
+
+    def __init__(self) -> None:
+        self._gaps: list[float] = []
+        self._clock = QElapsedTimer()
+        self._last = 0
+        self._timer = QTimer()
+        self._timer.setInterval(10)
+        self._timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = self._clock.elapsed()
+        self._gaps.append(now - self._last)
+        self._last = now
+
+    def start(self) -> None:
+        self._clock.start()
+        self._last = self._clock.elapsed()
+        self._timer.start()
+
+    def stop(self) -> float:
+        self._timer.stop()
+        return max(self._gaps, default=0.0)
 
 
 def _line(name: str, values: list[float], goal: float | None, unit: str) -> None:
