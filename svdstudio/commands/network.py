@@ -29,6 +29,7 @@ from svdstudio.io.network_data import (
     read_labelled_data,
     resolve_network,
 )
+from svdstudio.io.network_exports import layer_figures
 from svdstudio.io.networks import BUNDLED_NETWORKS, NetworkFileError, write_network
 
 EPILOG = """\
@@ -241,14 +242,7 @@ def run(args: argparse.Namespace) -> int:
                 "rank": k,
                 "max_rank": f.max_rank,
                 "break_even_rank": f.break_even_rank(),
-                "params": f.params,
-                "params_compressed": f.cost_at(k, "params"),
-                "macs": f.macs,
-                "macs_compressed": f.cost_at(k, "macs"),
-                "frobenius_error": e.frobenius_error,
-                "frobenius_error_squared": e.frobenius_error_squared,
-                "spectral_error": e.spectral_error,
-                "energy_retained": e.energy_retained,
+                **layer_figures(f, k),
                 "relative_error": e.relative_error,
             }
         )

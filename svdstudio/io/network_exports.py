@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from svdstudio.engine.network.factorize import LayerFactors
 from svdstudio.io.atomic import atomic_write
 
-__all__ = ["layer_table_rows", "write_csv_rows", "write_curves_csv"]
+__all__ = ["layer_figures", "layer_table_rows", "write_csv_rows", "write_curves_csv"]
 
 
 def layer_table_rows(
@@ -19,7 +19,6 @@ def layer_table_rows(
     rows: list[dict[str, object]] = []
     for name, f in factors.items():
         k = ranks.get(name)
-        e = f.errors(f.max_rank if k is None else k)
         rows.append(
             {
                 "layer": name,
@@ -30,17 +29,26 @@ def layer_table_rows(
                 "matrix_shape": "×".join(map(str, f.matrix_shape)),
                 "rank": "" if k is None else k,
                 "max_rank": f.max_rank,
-                "params": f.params,
-                "params_compressed": f.cost_at(k, "params"),
-                "macs": f.macs,
-                "macs_compressed": f.cost_at(k, "macs"),
-                "frobenius_error": e.frobenius_error,
-                "frobenius_error_squared": e.frobenius_error_squared,
-                "spectral_error": e.spectral_error,
-                "energy_retained": e.energy_retained,
+                **layer_figures(f, k),
             }
         )
     return rows
+
+
+def layer_figures(f: LayerFactors, k: int | None) -> dict[str, object]:
+    """A layer's params and MACs before/after rank ``k`` (None: kept whole) and its
+    Eckart–Young errors there: the figures the CSV table and ``svdstudio-cli network`` share."""
+    e = f.errors(f.max_rank if k is None else k)
+    return {
+        "params": f.params,
+        "params_compressed": f.cost_at(k, "params"),
+        "macs": f.macs,
+        "macs_compressed": f.cost_at(k, "macs"),
+        "frobenius_error": e.frobenius_error,
+        "frobenius_error_squared": e.frobenius_error_squared,
+        "spectral_error": e.spectral_error,
+        "energy_retained": e.energy_retained,
+    }
 
 
 def write_csv_rows(path: str | os.PathLike[str], rows: list[dict[str, object]]) -> None:
