@@ -225,10 +225,10 @@ def test_progressive_stages_come_in_shared_memory_and_go_with_their_arrays(qtbot
     _nothing_left(qtbot, before)
 
 
-def test_cancel_with_a_stage_in_flight_leaves_nothing(qtbot, runner, tmp_path):
-    before = _dev_shm()
+def _start_stage_then_spin(runner, tmp_path, sink: list):
+    """A worker job that hands over a 1000×1200 stage, writes its pid, then spins (channel
+    "p"); its partials go to ``sink``.  Returns the pid file (written once it spins)."""
     pid_file = tmp_path / "pid"
-    applied = []
     runner.submit(
         "p",
         _transport_jobs.stage_then_spin,
@@ -236,8 +236,15 @@ def test_cancel_with_a_stage_in_flight_leaves_nothing(qtbot, runner, tmp_path):
         1200,
         str(pid_file),
         in_process=True,
-        on_partial=applied.append,
+        on_partial=sink.append,
     )
+    return pid_file
+
+
+def test_cancel_with_a_stage_in_flight_leaves_nothing(qtbot, runner, tmp_path):
+    before = _dev_shm()
+    applied: list = []
+    pid_file = _start_stage_then_spin(runner, tmp_path, applied)
     qtbot.waitUntil(pid_file.exists, timeout=30000)
     with qtbot.waitSignal(runner.cancelled, timeout=5000):
         runner.cancel("p")  # the stage may be in the socket, in the watcher, or shown already
@@ -251,17 +258,8 @@ def test_cancel_with_a_stage_in_flight_leaves_nothing(qtbot, runner, tmp_path):
 
 def test_a_killed_worker_is_reported_and_leaves_nothing(qtbot, runner, tmp_path):
     before = _dev_shm()
-    pid_file = tmp_path / "pid"
-    stages = []
-    runner.submit(
-        "p",
-        _transport_jobs.stage_then_spin,
-        1000,
-        1200,
-        str(pid_file),
-        in_process=True,
-        on_partial=stages.append,
-    )
+    stages: list = []
+    pid_file = _start_stage_then_spin(runner, tmp_path, stages)
     qtbot.waitUntil(lambda: pid_file.exists() and pid_file.read_text() != "", timeout=30000)
     qtbot.waitUntil(lambda: len(stages) == 1, timeout=10000)
     assert _in_shared_memory(stages[0].channels[0].U)
