@@ -8,6 +8,9 @@ the connection's Unix socket (``SCM_RIGHTS``) with their offsets.  The receiver 
 the unpickler views of the mapping: the arrays it builds are backed by that memory, with no
 copy and no pipe transfer (which took 0.9 s for 240 MiB, 1.9 s beside a thread that holds the
 GIL).  Nothing is ever unpickled from shared memory: it holds raw array bytes only.
+A buffer that already lies in shared memory (an array made by
+:func:`svdstudio.io.shared_arrays.shared_empty`: an image's pixels, decoded there) is not
+written again: its own file's descriptor is sent, and the receiver maps it copy-on-write.
 
 Lifetime: the file has no name, so nothing can be left behind in ``/dev/shm``.  The kernel frees
 it when the last descriptor and the last mapping are gone: the sender closes its descriptor once
@@ -38,6 +41,8 @@ import time
 import weakref
 from typing import Any
 
+from svdstudio.io.shared_arrays import DISABLE_ENV, shared_file_of
+
 __all__ = [
     "DISABLE_ENV",
     "MIN_SHARED_BYTES",
@@ -49,7 +54,6 @@ __all__ = [
 ]
 
 MIN_SHARED_BYTES = 1 << 20  # smaller buffers cost less in the pipe than a file and a mapping
-DISABLE_ENV = "SVDSTUDIO_NO_SHARED_MEMORY"
 _ALIGN = 4096  # each buffer starts on a page: any dtype is aligned, and a view spans few pages
 _PAGE = mmap.PAGESIZE
 _MEMFD_NAME = "svdstudio-buffers"  # shows in /proc/PID/maps as /memfd:svdstudio-buffers
@@ -73,33 +77,52 @@ def _can_share(conn: Any) -> bool:
 def send_message(conn: Any, message: Any, *, shared: bool = True) -> None:
     """Send ``message`` through ``conn``, big buffers through shared memory when ``shared``.
 
-    Read it with :func:`receive_message` at the other end.
+    A buffer already in the shared file of a :func:`~svdstudio.io.shared_arrays.shared_empty`
+    array (an image's pixels) is sent by that file's descriptor, never copied again; the
+    other big buffers are written into one new file.  Read it with :func:`receive_message`.
     """
     buffers: list[pickle.PickleBuffer] = []
     payload = pickle.dumps(message, protocol=5, buffer_callback=buffers.append)
     raws = [b.raw() for b in buffers]
-    parts = [(r.nbytes, -1) for r in raws]  # (size, offset in the shared file; -1: the pipe)
-    big = [i for i, r in enumerate(raws) if r.nbytes >= MIN_SHARED_BYTES]
-    fd = None
-    if shared and big and _can_share(conn):
-        try:
-            fd, offsets = _write_shared([raws[i] for i in big])
-        except OSError:
-            fd = None  # no room (ENOSPC, ENOMEM): the pipe still works
-        else:
-            for i, off in zip(big, offsets, strict=True):
-                parts[i] = (raws[i].nbytes, off)
+    # (size, file index, offset in that file); file index -1: the pipe
+    parts = [(r.nbytes, -1, 0) for r in raws]
+    fds: list[int] = []  # the files sent with the message
+    kept: list[bool] = []  # per file: another's (an array's file), mapped copy-on-write
+    fresh = -1  # index of the file written for this message, if any
+    if shared and _can_share(conn):
+        big = [i for i, r in enumerate(raws) if r.nbytes >= MIN_SHARED_BYTES]
+        rest = []
+        for i in big:
+            found = shared_file_of(raws[i])
+            if found is None:
+                rest.append(i)
+                continue
+            if found[0] not in fds:
+                fds.append(found[0])
+                kept.append(True)
+            parts[i] = (raws[i].nbytes, fds.index(found[0]), found[1])
+        if rest:
+            try:
+                fd, offsets = _write_shared([raws[i] for i in rest])
+            except OSError:
+                pass  # no room (ENOSPC, ENOMEM): the pipe still works
+            else:
+                fresh = len(fds)
+                fds.append(fd)
+                kept.append(False)
+                for i, off in zip(rest, offsets, strict=True):
+                    parts[i] = (raws[i].nbytes, fresh, off)
     try:
-        conn.send(("oob", payload, parts, fd is not None))
-        if fd is not None:
+        conn.send(("oob", payload, parts, kept))
+        if fds:
             with socket.fromfd(conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                socket.send_fds(sock, [b"B"], [fd])
-        for raw, (_, off) in zip(raws, parts, strict=True):
-            if off < 0:
+                socket.send_fds(sock, [b"B"], fds)
+        for raw, (_, index, _) in zip(raws, parts, strict=True):
+            if index < 0:
                 conn.send_bytes(raw)
     finally:
-        if fd is not None:
-            os.close(fd)  # the receiver holds its own descriptor (or the socket does)
+        if fresh >= 0:
+            os.close(fds[fresh])  # the receiver holds its own descriptor (or the socket does)
 
 
 def _write_shared(raws: list[memoryview]) -> tuple[int, list[int]]:
@@ -128,21 +151,21 @@ def receive_message(conn: Any) -> Any:
     msg = conn.recv()
     if not (isinstance(msg, tuple) and len(msg) == 4 and msg[0] == "oob"):
         return msg
-    _, payload, parts, has_shared = msg
-    mapping = _map_shared(_receive_fd(conn), parts) if has_shared else None
+    _, payload, parts, kept = msg
+    mappings = _map_files(_receive_fds(conn, len(kept)), parts, kept) if kept else []
     buffers: list[Any] = []
-    carriers = []
-    for size, off in parts:
-        if off < 0:
+    carriers: list[list[Any]] = [[] for _ in mappings]
+    for size, index, off in parts:
+        if index < 0:
             buffers.append(_receive_buffer(conn, size))
-        elif mapping is None:
+        elif index >= len(mappings):
             raise TransportError("a message placed a buffer in shared memory it did not send")
         else:
-            carriers.append(_carrier(mapping, off, size))
-            buffers.append(carriers[-1])
-    if mapping is not None:
-        _unmap_when_unused(mapping, carriers)
-        del mapping, carriers
+            carriers[index].append(_carrier(mappings[index], off, size))
+            buffers.append(carriers[index][-1])
+    for mapping, theirs in zip(mappings, carriers, strict=True):
+        _unmap_when_unused(mapping, theirs)
+    del mappings, carriers
     return pickle.loads(payload, buffers=buffers)
 
 
@@ -156,28 +179,48 @@ def _carrier(mapping: mmap.mmap, offset: int, size: int) -> Any:
     return np.frombuffer(mapping, dtype=np.uint8, count=size, offset=offset)
 
 
-def _receive_fd(conn: Any) -> int:
+def _receive_fds(conn: Any, count: int) -> list[int]:
     with socket.fromfd(conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         flags = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
-        data, fds, _flags, _addr = socket.recv_fds(sock, 1, 1, flags)
+        data, fds, _flags, _addr = socket.recv_fds(sock, 1, count, flags)
     if not data:
         for fd in fds:
             os.close(fd)
         raise EOFError
-    if len(fds) != 1 or data != b"B":
+    if len(fds) != count or data != b"B":
         for fd in fds:
             os.close(fd)
         raise TransportError("the shared buffer of a message did not come with it")
-    return fds[0]
+    return list(fds)
 
 
-def _map_shared(fd: int, parts: list[tuple[int, int]]) -> mmap.mmap:
-    """Map the message's shared file read-write (then close ``fd``)."""
+def _map_files(fds: list[int], parts: list[tuple[int, int, int]], kept: list[bool]) -> list[Any]:
+    """Map each of the message's files (then close its descriptor)."""
+    mappings: list[Any] = []
+    try:
+        for index, fd in enumerate(fds):
+            within = [(n, off) for n, i, off in parts if i == index]
+            mappings.append(_map_shared(fd, within, private=kept[index]))
+            fds[index] = -1
+    finally:
+        for fd in fds:
+            if fd >= 0:
+                os.close(fd)
+    return mappings
+
+
+def _map_shared(fd: int, parts: list[tuple[int, int]], *, private: bool = False) -> mmap.mmap:
+    """Map the message's shared file read-write (then close ``fd``).
+
+    ``private``: the file is another's (an array's, still in use by the sender): mapped
+    copy-on-write, so that the receiver may write to its arrays as to a copy of its own.
+    """
     try:
         size = os.fstat(fd).st_size
-        if any(off + n > size for n, off in parts if off >= 0):
+        if any(off + n > size for n, off in parts):
             raise TransportError("the shared buffer of a message is shorter than announced")
-        mapping = mmap.mmap(fd, size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+        flags = mmap.MAP_PRIVATE if private else mmap.MAP_SHARED
+        mapping = mmap.mmap(fd, size, flags=flags, prot=mmap.PROT_READ | mmap.PROT_WRITE)
     finally:
         os.close(fd)  # mmap keeps a descriptor of its own until it is unmapped
     _prefault(mapping)
@@ -256,6 +299,9 @@ def background_unmaps() -> int:
 
 def _unmap_when_unused(mapping: mmap.mmap, carriers: list[Any]) -> None:
     """Unmap ``mapping`` in the unmapper thread once every one of ``carriers`` is gone."""
+    if not carriers:
+        _unmapper().put(mapping)
+        return
     release = _Release(mapping, len(carriers))
     for carrier in carriers:
         weakref.finalize(carrier, release.one_gone).atexit = False

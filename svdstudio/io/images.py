@@ -30,6 +30,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from svdstudio.io.atomic import atomic_write_bytes
 from svdstudio.io.safety import InputFileError, open_regular_file
+from svdstudio.io.shared_arrays import MIN_SHARED_ARRAY_BYTES, is_shared, shared_copy
 
 __all__ = [
     "IMAGE_FILE_FILTER",
@@ -216,7 +217,7 @@ def _to_pixels(im: Image.Image, bg: tuple[int, int, int], notes: list[str]) -> n
     if mode == "1":
         return np.asarray(im.convert("L"), dtype=np.float32)
     if mode == "L":
-        return np.asarray(im, dtype=np.float32)
+        return shared_copy(np.asarray(im), np.float32)
     if mode in ("I", "F") or mode.startswith("I;16"):
         return _scale_wide(np.asarray(im), mode, notes)
     if mode == "P":
@@ -246,8 +247,9 @@ def _to_pixels(im: Image.Image, bg: tuple[int, int, int], notes: list[str]) -> n
         notes.append("CMYK converted to RGB without a colour profile.")
     elif mode != "RGB":
         notes.append(f"{mode} converted to RGB.")
-    # An RGB image goes to float32 directly (convert() would first copy all its bytes).
-    return np.asarray(im if mode == "RGB" else im.convert("RGB"), dtype=np.float32)
+    # An RGB image goes to float32 directly (convert() would first copy all its bytes), and
+    # into shared memory: every worker job of the image then gets it without a copy.
+    return shared_copy(np.asarray(im if mode == "RGB" else im.convert("RGB")), np.float32)
 
 
 @dataclass(frozen=True)
@@ -378,7 +380,10 @@ def load_image(
         if im is not src:
             im.close()
         src.close()
-    pixels = np.ascontiguousarray(pixels, dtype=np.float32)
+    if not is_shared(pixels):
+        pixels = np.ascontiguousarray(pixels, dtype=np.float32)
+        if pixels.nbytes >= MIN_SHARED_ARRAY_BYTES:  # the rarer modes: one copy saves one a job
+            pixels = shared_copy(pixels)
     pixels.setflags(write=False)
     return LoadedImage(
         pixels=pixels,
