@@ -101,6 +101,7 @@ class JobRunner(QObject):
         self._bridge.message.connect(self._on_message)
         self._mp = multiprocessing.get_context("spawn")
         self._spare: tuple[Any, Any, Any] | None = None  # (process, connection, cancel event)
+        self._spawners: dict[int, threading.Thread] = {}  # id(process) → the thread starting it
         self._closed = False
 
     # ----------------------------------------------------------------- public API
@@ -186,11 +187,12 @@ class JobRunner(QObject):
         if self._spare is not None:
             spare = self._spare[0]
             self._spare = None
-            if spare.is_alive():
-                spare.kill()
-            spare.join(2.0)
+            if self._spawned(spare, timeout):
+                if spare.is_alive():
+                    spare.kill()
+                spare.join(2.0)
         for job in list(self._all.values()):
-            if job.process is not None:
+            if job.process is not None and self._spawned(job.process, timeout):
                 self._kill(job)
             if job.thread is not None:
                 job.thread.join(timeout)
@@ -225,8 +227,12 @@ class JobRunner(QObject):
 
     # ----------------------------------------------------------------- processes
     def warm_up(self) -> None:
-        """Start a spare worker process now, so that the next process job starts at once."""
-        if self._closed or (self._spare is not None and self._spare[0].is_alive()):
+        """Start a spare worker process now, so that the next process job starts at once.
+
+        The process is started by a thread: spawning it (fork, exec, the start-up data sent)
+        held the GUI thread 20-30 ms, the main part of a stall when a photo is opened.
+        """
+        if self._closed or self.spare_alive():
             return
         parent_conn, child_conn = self._mp.Pipe(duplex=True)
         cancel_event = self._mp.Event()
@@ -236,17 +242,40 @@ class JobRunner(QObject):
             name="svdstudio-worker",
             daemon=True,
         )
-        proc.start()
-        child_conn.close()
+
+        def spawn() -> None:
+            try:
+                proc.start()
+            finally:
+                child_conn.close()  # the child has its own (or there is no child)
+
+        spawner = threading.Thread(target=spawn, name="svdstudio-spawn", daemon=True)
+        self._spawners[id(proc)] = spawner
+        spawner.start()
         self._spare = (proc, parent_conn, cancel_event)
 
+    def _spawned(self, proc: Any, timeout: float | None = None) -> bool:
+        """Wait until ``proc``'s spawning thread is done; True if the process was started."""
+        spawner = self._spawners.get(id(proc))
+        if spawner is not None:
+            spawner.join(timeout)
+            if spawner.is_alive():
+                return False
+            self._spawners.pop(id(proc), None)
+        return getattr(proc, "_popen", None) is not None
+
     def spare_alive(self) -> bool:
-        """Whether an idle spare worker process is waiting."""
-        return self._spare is not None and self._spare[0].is_alive()
+        """Whether a spare worker process is waiting (or being started) for the next job."""
+        if self._spare is None:
+            return False
+        proc = self._spare[0]
+        spawner = self._spawners.get(id(proc))
+        return proc.is_alive() or (spawner is not None and spawner.is_alive())
 
     def _start_process(self, job: _Job, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
         if not self.spare_alive():
             self.warm_up()
+        assert self._spare is not None
         proc, parent_conn, job.cancel_event = self._spare
         self._spare = None
         job.process, job.conn = proc, parent_conn
@@ -256,6 +285,13 @@ class JobRunner(QObject):
         def watch() -> None:
             # Send the job, then forward everything the process sends; EOF means it ended.
             final = False
+            if not self._spawned(proc):
+                parent_conn.close()
+                if not job.cancel_event.is_set():
+                    post(("error", job.job_id, "The worker process could not be started.", ""))
+                return
+            if job.cancel_event.is_set():
+                proc.kill()  # cancelled while it was being started: the GUI could not kill it
             try:
                 # Big arrays go through shared memory: pickling a 50 MB argument in band held
                 # the GIL (and so the window) for about 0.5 s on a busy machine.

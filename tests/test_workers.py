@@ -167,6 +167,39 @@ def test_spare_process_is_warm_and_reused(qtbot, runner):
     assert not runner.spare_alive() and runner.live_workers() == 0
 
 
+def test_the_spare_is_spawned_off_the_gui_thread(qtbot, runner, monkeypatch):
+    starters: list[str] = []
+    cls = runner._mp.Process
+    start = cls.start
+
+    def recording(proc) -> None:
+        starters.append(threading.current_thread().name)
+        start(proc)
+
+    monkeypatch.setattr(cls, "start", recording)  # on the class: the instance is pickled
+    runner.warm_up()
+    assert runner.spare_alive()  # counted while it is being started
+    runner.warm_up()  # ... so a second call starts no other
+    spare = runner._spare[0]
+    # A job submitted at once waits for that spare in its watcher thread, not here.
+    with qtbot.waitSignal(runner.result_ready, timeout=30000) as blocker:
+        runner.submit("p", _jobs.pid, in_process=True)
+    assert blocker.args[2] == spare.pid
+    assert starters[:2] == ["svdstudio-spawn", "svdstudio-spawn"]  # the spare, its successor
+    assert threading.current_thread().name not in starters
+
+
+def test_a_job_cancelled_while_its_process_starts_is_killed(qtbot, runner):
+    with qtbot.waitSignal(runner.cancelled, timeout=5000) as blocker:
+        job_id = runner.submit("p", _jobs.pid_then_spin, 60.0, in_process=True)
+        job = runner._current["p"]
+        runner.cancel("p")  # the spawning thread may not have started it yet
+    assert blocker.args == ["p", job_id]
+    qtbot.waitUntil(lambda: job.process.exitcode is not None, timeout=30000)
+    assert job.process.exitcode == -9  # killed, not left spinning
+    qtbot.waitUntil(lambda: runner.live_workers() == 0, timeout=10000)
+
+
 def test_big_process_result_arrives_intact_and_writable(qtbot, runner):
     """Large arrays travel out of band (pickle 5) and land in writable memory."""
     with qtbot.waitSignal(runner.result_ready, timeout=60000) as blocker:
