@@ -60,6 +60,9 @@ def shared_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         return np.empty(shape, dt)
     try:
         os.ftruncate(fd, nbytes)
+        # The pages are taken now: no room is a clean error here (and an ordinary array),
+        # not a SIGBUS when the decoder first writes to a page the kernel cannot give.
+        os.posix_fallocate(fd, 0, nbytes)
         mapping = mmap.mmap(
             fd, nbytes, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ | mmap.PROT_WRITE
         )
