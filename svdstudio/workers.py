@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from svdstudio.shared_buffers import receive_message, send_message
+from svdstudio.shared_buffers import lower_thread_priority, receive_message, send_message
 from svdstudio.worker_process import (
     JobContext,
     describe_error,
@@ -212,6 +212,7 @@ class JobRunner(QObject):
             )
 
         def run() -> None:
+            lower_thread_priority()  # the GUI thread first (shared_buffers.BACKGROUND_NICE)
             try:
                 value = fn(*args, **kwargs)
             except BaseException as exc:  # everything must reach the GUI
@@ -232,7 +233,7 @@ class JobRunner(QObject):
         The process is started by a thread: spawning it (fork, exec, the start-up data sent)
         held the GUI thread 20-30 ms, the main part of a stall when a photo is opened.
         """
-        if self._closed or self.spare_alive():
+        if self._closed or self._spare_coming():
             return
         parent_conn, child_conn = self._mp.Pipe(duplex=True)
         cancel_event = self._mp.Event()
@@ -265,7 +266,11 @@ class JobRunner(QObject):
         return getattr(proc, "_popen", None) is not None
 
     def spare_alive(self) -> bool:
-        """Whether a spare worker process is waiting (or being started) for the next job."""
+        """Whether an idle spare worker process is waiting (started, not yet given a job)."""
+        return self._spare is not None and self._spare[0].is_alive()
+
+    def _spare_coming(self) -> bool:
+        """Whether a spare is waiting or being started (a job may take it either way)."""
         if self._spare is None:
             return False
         proc = self._spare[0]
@@ -273,7 +278,7 @@ class JobRunner(QObject):
         return proc.is_alive() or (spawner is not None and spawner.is_alive())
 
     def _start_process(self, job: _Job, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
-        if not self.spare_alive():
+        if not self._spare_coming():
             self.warm_up()
         assert self._spare is not None
         proc, parent_conn, job.cancel_event = self._spare
@@ -284,6 +289,7 @@ class JobRunner(QObject):
 
         def watch() -> None:
             # Send the job, then forward everything the process sends; EOF means it ended.
+            lower_thread_priority()
             final = False
             if not self._spawned(proc):
                 parent_conn.close()

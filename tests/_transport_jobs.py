@@ -109,3 +109,23 @@ def mapping_of(a: np.ndarray) -> tuple[str, int, float]:
                 path = fields[5] if len(fields) > 5 else ""
                 return path, int(fields[4]), float(a.sum(dtype=np.float64))
     return "", 0, float(a.sum(dtype=np.float64))
+
+
+def niceness() -> int:
+    """The niceness of the thread (or process) running the job (Linux: per thread)."""
+    import threading
+
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def churn(seconds: float, job=None) -> int:
+    """Numpy work that releases the GIL (as a metrics or preview job's does) for ``seconds``
+    or until cancelled; returns the passes made."""
+    a = np.ones(1 << 20, dtype=np.float32)
+    end = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < end and not (job is not None and job.cancelled()):
+        for _ in range(20):
+            np.multiply(a, 1.0000001, out=a)
+        n += 1
+    return n

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
@@ -158,11 +159,12 @@ def test_shutdown_leaves_nothing_running(qtbot):
 def test_spare_process_is_warm_and_reused(qtbot, runner):
     runner.warm_up()
     spare = runner._spare[0]
-    assert runner.spare_alive()
+    qtbot.waitUntil(runner.spare_alive, timeout=30000)  # started by a thread
     with qtbot.waitSignal(runner.result_ready, timeout=30000) as blocker:
         runner.submit("p", _jobs.pid, in_process=True)
     assert blocker.args[2] == spare.pid  # the warm spare did the job
-    assert runner.spare_alive() and runner._spare[0].pid != spare.pid  # a fresh one waits
+    qtbot.waitUntil(runner.spare_alive, timeout=30000)
+    assert runner._spare[0].pid != spare.pid  # a fresh one waits
     runner.shutdown()
     assert not runner.spare_alive() and runner.live_workers() == 0
 
@@ -178,14 +180,15 @@ def test_the_spare_is_spawned_off_the_gui_thread(qtbot, runner, monkeypatch):
 
     monkeypatch.setattr(cls, "start", recording)  # on the class: the instance is pickled
     runner.warm_up()
-    assert runner.spare_alive()  # counted while it is being started
-    runner.warm_up()  # ... so a second call starts no other
     spare = runner._spare[0]
+    runner.warm_up()  # one is being started: a second call starts no other
+    assert runner._spare[0] is spare
     # A job submitted at once waits for that spare in its watcher thread, not here.
     with qtbot.waitSignal(runner.result_ready, timeout=30000) as blocker:
         runner.submit("p", _jobs.pid, in_process=True)
     assert blocker.args[2] == spare.pid
-    assert starters[:2] == ["svdstudio-spawn", "svdstudio-spawn"]  # the spare, its successor
+    qtbot.waitUntil(runner.spare_alive, timeout=30000)  # its successor
+    assert starters == ["svdstudio-spawn", "svdstudio-spawn"]
     assert threading.current_thread().name not in starters
 
 
@@ -198,6 +201,21 @@ def test_a_job_cancelled_while_its_process_starts_is_killed(qtbot, runner):
     qtbot.waitUntil(lambda: job.process.exitcode is not None, timeout=30000)
     assert job.process.exitcode == -9  # killed, not left spinning
     qtbot.waitUntil(lambda: runner.live_workers() == 0, timeout=10000)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="niceness per thread: Linux")
+def test_job_threads_yield_to_the_gui_thread_and_workers_do_not(qtbot, runner):
+    from svdstudio.shared_buffers import BACKGROUND_NICE
+    from tests import _transport_jobs
+
+    own = _transport_jobs.niceness()
+    with qtbot.waitSignal(runner.result_ready, timeout=10000) as blocker:
+        runner.submit("t", _transport_jobs.niceness, in_process=False)
+    assert blocker.args[2] == max(own, BACKGROUND_NICE)
+    assert _transport_jobs.niceness() == own  # the GUI thread keeps its own
+    with qtbot.waitSignal(runner.result_ready, timeout=30000) as blocker:
+        runner.submit("p", _transport_jobs.niceness, in_process=True)
+    assert blocker.args[2] == own  # a worker's SVD must not lose to every other program
 
 
 def test_big_process_result_arrives_intact_and_writable(qtbot, runner):

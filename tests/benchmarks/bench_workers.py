@@ -156,6 +156,27 @@ def handover(runner: JobRunner, busy: bool, pipe: bool) -> dict[str, list[float]
     return out
 
 
+def gap_beside_job_threads(runner: JobRunner, nice: int, jobs: int = 3) -> float:
+    """The worst timer gap while ``jobs`` GIL-releasing numpy thread jobs keep more threads
+    busy than there are cores, with the job threads at niceness ``nice`` (0: as before)."""
+    old = shared_buffers.BACKGROUND_NICE
+    shared_buffers.BACKGROUND_NICE = nice
+    meter = _TimerGaps()
+    try:
+        for i in range(jobs):
+            runner.submit(f"churn{i}", _transport_jobs.churn, 30.0, in_process=False)
+        _wait(lambda: False, 0.2)  # every thread has lowered itself
+        meter.start()
+        _wait(lambda: False, 2.0)
+        worst = meter.stop()
+    finally:
+        shared_buffers.BACKGROUND_NICE = old
+        for i in range(jobs):
+            runner.cancel(f"churn{i}")
+        _wait(lambda: runner.live_workers() <= 1, 30)
+    return worst
+
+
 def gap_of_the_hog_alone(seconds: float = 1.0) -> float:
     """The worst timer gap with the GIL-holding thread and nothing else (the reference)."""
     meter = _TimerGaps()
@@ -232,6 +253,9 @@ def main() -> int:
             for pipe, got in trials.items():
                 results[busy, pipe] = {k: [x for t in got for x in t[k]] for k in got[0]}
         results["hog"] = [gap_of_the_hog_alone() for _ in range(runs)]
+        for _ in range(runs):  # interleaved
+            for nice in (0, shared_buffers.BACKGROUND_NICE):
+                results.setdefault(("nice", nice), []).append(gap_beside_job_threads(runner, nice))
         results["cancels"] = [cancel_time(runner) for _ in range(5)]
     finally:
         for r in runners.values():
@@ -252,6 +276,9 @@ def main() -> int:
             gap_goal = None if pipe else HANDOVER_GAP_GOAL_MS
             _line(f"  worst GUI timer gap meanwhile{label}", r["gap"], gap_goal, "ms")
     _line("reference: the GIL-holding thread alone, gap", results["hog"], None, "ms")
+    for nice in (0, shared_buffers.BACKGROUND_NICE):
+        label = f"3 busy job threads at nice {nice}" + (" (before)" if nice == 0 else "")
+        _line(f"worst GUI timer gap, {label}", results["nice", nice], None, "ms")
     _line("cancel → worker process reaped", results["cancels"], CANCEL_GOAL_S, "s")
     print(f"load average after: {os.getloadavg()}")
     del app
