@@ -5,7 +5,10 @@
 
 Runs :func:`bench_app.one_run` once with each phase's gap meter paired with a
 :class:`StallWatch` (40 ms), and prints per phase (open, until full, drag, cancel) the worst
-gap and the GUI thread's most frequent call sites while it was blocked.  A diagnosis tool,
+gap, the CPU time of the GUI thread and of the GUI process's other threads (job threads,
+watchers, the unmapper: what competes with the GUI thread for the GIL and the two cores;
+less noisy than the gaps on a busy machine), and the GUI thread's most frequent call sites
+while it was blocked.  A diagnosis tool,
 not a benchmark: the figures to report come from ``bench_app.py``.
 """
 
@@ -66,12 +69,14 @@ class WatchedGapMeter(bench_app.GapMeter):
         super().__init__()
         self.watch: StallWatch | None = None
         self.rss = RssPeak()
+        self.cpu = (0.0, 0.0, 0.0)  # wall, process CPU, GUI thread CPU at start
 
     def start(self) -> None:
         super().start()
         self.watch = StallWatch(threshold_ms=40.0, depth=self.depth)  # one per phase
         self.watch.start()
         self.rss.start()
+        self.cpu = (time.perf_counter(), time.process_time(), time.thread_time())
         if TIMELINE is not None:
             TIMELINE.mark = PHASES[min(len(self.reports), len(PHASES) - 1)]
 
@@ -79,12 +84,22 @@ class WatchedGapMeter(bench_app.GapMeter):
         assert self.watch is not None
         self.watch.stop()
         rss = self.rss.stop()
+        wall, proc, gui = (
+            now - then
+            for now, then in zip(
+                (time.perf_counter(), time.process_time(), time.thread_time()),
+                self.cpu,
+                strict=True,
+            )
+        )
         worst = super().stop()
         if TIMELINE is not None:
             TIMELINE.mark = "between phases"
         name = PHASES[len(self.reports)] if len(self.reports) < len(PHASES) else "?"
         self.reports.append(
-            f"--- {name}: worst gap {worst * 1000:.0f} ms, {rss}\n" + self.watch.report()
+            f"--- {name}: worst gap {worst * 1000:.0f} ms, {rss}\n"
+            f"    {wall:.2f} s: GUI thread CPU {gui * 1000:.0f} ms, the GUI process's other "
+            f"threads {(proc - gui) * 1000:.0f} ms\n" + self.watch.report()
         )
         return worst
 
