@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from svdstudio.engine.image import ImageFactors, ImageMetrics, image_metrics
+from svdstudio.engine.image import PREVIEW_ABOVE_PIXELS, ImageFactors, ImageMetrics, image_metrics
 from svdstudio.engine.image.crop import crop_pixels
 from svdstudio.io.image_codecs import CodecReport
 from svdstudio.ui.image.jobs import Sweep, codec_job, sweep_job, sweep_ranks
@@ -29,10 +29,15 @@ if TYPE_CHECKING:
 else:
     _Base = object
 
-__all__ = ["THUMB_SIDE", "MeasurementScheduling"]
+__all__ = ["CODECS_IN_PROCESS", "THUMB_SIDE", "MeasurementScheduling"]
 
 # Longer side of the gallery's thumbnails (made by the sweep job).
 THUMB_SIDE = 320
+# The PNG/JPEG job of a big image (as big as the ones whose full SVD runs in a worker) runs
+# in a worker process: the pixels reach it without a copy (io/shared_arrays), and its
+# encoders' copies (+500 MiB at 12 MP: the GUI process's peak, 1075 MiB sampled, while its
+# factors were on show) and CPU stay out of the GUI process.
+CODECS_IN_PROCESS = True
 
 
 class MeasurementScheduling(_Base):
@@ -137,13 +142,14 @@ class MeasurementScheduling(_Base):
         pixels = self.pixels
         if self._codecs is not None or "image.codecs" in self._jobs or pixels is None:
             return
+        big = pixels.shape[0] * pixels.shape[1] > PREVIEW_ABOVE_PIXELS
         self._submit(
             "image.codecs",
             codec_job,
             pixels,
             self._mode,
             description="Image: PNG and JPEG sizes",
-            in_process=False,
+            in_process=CODECS_IN_PROCESS and big,
             on_result=lambda r: self._on_codecs(r, gen),
         )
 
