@@ -44,7 +44,7 @@ def _inode_of(a: np.ndarray) -> int:
     return _transport_jobs.mapping_of(a)[1]
 
 
-def test_a_shared_array_lives_in_its_own_file_until_its_last_view_goes():
+def test_a_shared_array_lives_in_its_own_file_until_its_last_view_goes(qtbot):
     before = _array_files()
     a = shared_copy(np.arange(1 << 18, dtype=np.float64).reshape(512, 512))
     assert a.dtype == np.float64 and a.flags.c_contiguous and a.flags.writeable
@@ -52,14 +52,18 @@ def test_a_shared_array_lives_in_its_own_file_until_its_last_view_goes():
     fd, offset = shared_file_of(memoryview(a[2:]))
     assert offset == 2 * 512 * 8 and os.fstat(fd).st_size == a.nbytes
     assert _inode_of(a) == os.fstat(fd).st_ino
-    assert _array_files() == before | {os.fstat(fd).st_ino}
+    inode = os.fstat(fd).st_ino
+    assert inode in _array_files() and inode not in before
     view = a[100]
     del a
     gc.collect()
-    assert view[7] == 100 * 512 + 7 and len(_array_files()) == len(before) + 1
+    assert view[7] == 100 * 512 + 7 and inode in _array_files()
     del view
     gc.collect()
-    assert _array_files() == before  # the file went with the last view
+    # Unmapped and closed by a background thread (20-30 ms at 144 MiB), not by this one.
+    qtbot.waitUntil(lambda: inode not in _array_files(), timeout=5000)
+    with open("/proc/self/maps") as fh:
+        assert not [line for line in fh if line.split()[4] == str(inode)]  # nor its mapping
 
 
 def test_small_arrays_and_the_switch_stay_ordinary(monkeypatch):
