@@ -132,3 +132,20 @@ def load_image_small(tmp_path):
     img = load_image(tmp_path / "s.png")
     assert img.pixels.shape == (20, 30) and float(img.pixels[3, 4]) == 7.0
     return img
+
+
+def test_the_banded_decode_gives_pillows_pixels(tmp_path, monkeypatch):
+    from svdstudio.io import images
+
+    monkeypatch.setattr(images, "_BAND_BYTES", 1000)  # bands of 1, 2 or 3 rows, a short last
+    rng = np.random.default_rng(4)
+    rgb = rng.integers(0, 256, (37, 333, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "rgb.png")
+    Image.fromarray(rgb[..., 1]).save(tmp_path / "l.png")
+    Image.fromarray(rgb[..., 2] > 127).save(tmp_path / "bits.png")  # mode "1"
+    for name, mode in (("rgb.png", "RGB"), ("l.png", "L"), ("bits.png", "L")):
+        with Image.open(tmp_path / name) as im:
+            expected = np.asarray(im.convert(mode), dtype=np.float32)
+        got = load_image(tmp_path / name).pixels
+        assert got.shape == expected.shape and got.dtype == np.float32
+        np.testing.assert_array_equal(got, expected)

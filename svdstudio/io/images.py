@@ -30,7 +30,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from svdstudio.io.atomic import atomic_write_bytes
 from svdstudio.io.safety import InputFileError, open_regular_file
-from svdstudio.io.shared_arrays import MIN_SHARED_ARRAY_BYTES, is_shared, shared_copy
+from svdstudio.io.shared_arrays import MIN_SHARED_ARRAY_BYTES, is_shared, shared_copy, shared_empty
 
 __all__ = [
     "IMAGE_FILE_FILTER",
@@ -212,12 +212,35 @@ def _scale_wide(arr: np.ndarray, mode: str, notes: list[str]) -> np.ndarray:
     return ((a - lo) * (255.0 / span)).astype(np.float32)
 
 
+# Bytes of a band of rows copied out of Pillow at a time by :func:`_float32_pixels`.
+_BAND_BYTES = 1 << 19
+
+
+def _float32_pixels(im: Image.Image) -> np.ndarray:
+    """An "L" or "RGB" image's pixels as float32, in shared memory (see io.shared_arrays).
+
+    A band of rows at a time: ``np.asarray(im)`` goes through one ``tobytes()`` of the whole
+    image, which held the GIL for 30-50 ms at a time (12 MP, busy machine) and so stalled the
+    window while a photo was opened; a band of half a megabyte holds it for a few ms.
+    """
+    w, h = im.size
+    shape: tuple[int, ...] = (h, w) if im.mode == "L" else (h, w, 3)
+    out = shared_empty(shape, np.float32)
+    row_bytes = max(1, w * (1 if im.mode == "L" else 3))
+    rows = max(1, _BAND_BYTES // row_bytes)
+    for y in range(0, h, rows):
+        y1 = min(h, y + rows)
+        band = np.frombuffer(im.crop((0, y, w, y1)).tobytes(), dtype=np.uint8)
+        np.copyto(out[y:y1], band.reshape((y1 - y, *shape[1:])), casting="unsafe")
+    return out
+
+
 def _to_pixels(im: Image.Image, bg: tuple[int, int, int], notes: list[str]) -> np.ndarray:
     mode = im.mode
     if mode == "1":
-        return np.asarray(im.convert("L"), dtype=np.float32)
+        return _float32_pixels(im.convert("L"))
     if mode == "L":
-        return shared_copy(np.asarray(im), np.float32)
+        return _float32_pixels(im)
     if mode in ("I", "F") or mode.startswith("I;16"):
         return _scale_wide(np.asarray(im), mode, notes)
     if mode == "P":
@@ -249,7 +272,7 @@ def _to_pixels(im: Image.Image, bg: tuple[int, int, int], notes: list[str]) -> n
         notes.append(f"{mode} converted to RGB.")
     # An RGB image goes to float32 directly (convert() would first copy all its bytes), and
     # into shared memory: every worker job of the image then gets it without a copy.
-    return shared_copy(np.asarray(im if mode == "RGB" else im.convert("RGB")), np.float32)
+    return _float32_pixels(im if mode == "RGB" else im.convert("RGB"))
 
 
 @dataclass(frozen=True)
