@@ -192,6 +192,9 @@ class Autosave(QObject):
         self._snapshot = snapshot
         self._runner = runner
         self._writes = _Writes()
+        self._again = False  # asked for while a write was under way
+        if runner is not None:
+            runner.finished.connect(self._on_finished)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.write_now)
@@ -207,18 +210,20 @@ class Autosave(QObject):
     def write_now(self) -> None:
         """Write the unsaved matrix now (or remove the file when nothing is unsaved)."""
         self._timer.stop()
+        if self._runner is not None and self._runner.is_running(self.CHANNEL):
+            self._again = True  # once the write under way has ended (one job at a time)
+            return
         snap = self._snapshot()
         if snap is None:
             self.remove()
             return
-        number = self._writes.ask()
-        args = (number, self.target(), *snap)
+        args = (self._writes.ask(), self.target(), *snap)
         if self._runner is None:
             self._done(self._writes.write(*args))
             return
         # A thread, not a process: the file writes release the GIL, and a process would cost
-        # a spawn per autosave.  Submitting again cancels the previous job's report only; its
-        # write still runs in order (or is skipped as superseded).
+        # a spawn per autosave.  Its write runs to the end even if the job is cancelled (Esc
+        # cancels every job): only its report is dropped.
         try:
             self._runner.submit(
                 self.CHANNEL,
@@ -236,9 +241,16 @@ class Autosave(QObject):
             self.failed.emit(message)
         self.written.emit()
 
+    def _on_finished(self, channel: str, _job_id: int) -> None:
+        # After the result, an error or a cancel: a write asked for meanwhile goes now.
+        if channel == self.CHANNEL and self._again:
+            self._again = False
+            self.write_now()
+
     def remove(self) -> None:
         """Forget the autosave (clean exit, save, or back to the saved state)."""
         self._timer.stop()
+        self._again = False
         self._writes.mark_removed()
         with contextlib.suppress(OSError):
             self.target().unlink()

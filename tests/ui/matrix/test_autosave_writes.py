@@ -34,18 +34,26 @@ def test_with_a_runner_the_file_is_written_on_another_thread(qtbot, runner, monk
     assert not target.exists()
 
 
-def test_the_last_of_two_quick_writes_is_the_one_kept(qtbot, runner):
+def test_a_write_asked_for_during_another_follows_it_with_the_newer_cells(qtbot, runner):
     tab = MatrixTab(runner)
     qtbot.addWidget(tab)
+    written: list[int] = []
+    tab.autosave.written.connect(lambda: written.append(1))
+    cancelled: list[str] = []
+    runner.cancelled.connect(lambda channel, _id: cancelled.append(channel))
     tab.model().set_cell(0, 0, 7.0)
     tab.autosave.write_now()
     tab.model().set_cell(1, 1, "x")  # before the first write has been reported
-    with qtbot.waitSignal(tab.autosave.written, timeout=10_000):
-        tab.autosave.write_now()
-    qtbot.waitUntil(lambda: not runner.is_running(autosave.Autosave.CHANNEL), timeout=10_000)
+    tab.autosave.write_now()
+    qtbot.waitUntil(
+        lambda: len(written) == 2 and not runner.is_running(autosave.Autosave.CHANNEL),
+        timeout=10_000,
+    )
     rec = autosave.read_autosave(tab.autosave.target())
     assert rec.values[0, 0] == 7.0 and rec.invalid == {(1, 1): "x"}
+    assert "matrix.autosave" not in cancelled  # one job at a time: none was replaced
     tab.autosave.remove()
+    assert not tab.autosave.target().exists()
 
 
 def test_an_older_write_never_replaces_a_newer_one(tmp_path):
