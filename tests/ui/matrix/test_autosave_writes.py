@@ -100,3 +100,21 @@ def test_a_failed_write_is_one_sentence(tmp_path):
     writes = autosave._Writes()
     message = writes.write(writes.ask(), blocker / "a.npz", np.ones((2, 2)), {}, None)
     assert message.startswith("Could not autosave the matrix: ")
+
+
+def test_esc_cancelling_every_job_does_not_lose_the_autosave(qtbot, runner):
+    tab = MatrixTab(runner)
+    qtbot.addWidget(tab)
+    qtbot.waitUntil(lambda: not runner.is_running(), timeout=10_000)  # the first SVD
+    tab.model().set_cell(2, 0, -4.0)
+    tab.autosave.write_now()
+    runner.cancel_all()  # as the main window's Esc does: only the job's report is dropped
+    target = tab.autosave.target()
+    qtbot.waitUntil(target.exists, timeout=10_000)
+    qtbot.waitUntil(lambda: runner.live_workers() == 0, timeout=10_000)
+    assert autosave.read_autosave(target).values[2, 0] == -4.0
+    tab.model().set_cell(2, 1, 5.0)  # the next write is not blocked by the cancelled one
+    with qtbot.waitSignal(tab.autosave.written, timeout=10_000):
+        tab.autosave.write_now()
+    assert autosave.read_autosave(target).values[2, 1] == 5.0
+    tab.autosave.remove()
