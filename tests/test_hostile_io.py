@@ -302,10 +302,10 @@ def test_any_bytes_in_every_reader(tmp_path, prefix, body):
 
 @pytest.mark.parametrize("end", [b"\n", b"\r"])
 def test_too_many_lines_refused_before_parsing(tmp_path, monkeypatch, end):
-    from svdstudio.io import datasets, matrix
+    from svdstudio.io import dataset_records, matrix
 
     monkeypatch.setattr(matrix, "MAX_MATRIX_ROWS", 1000)
-    monkeypatch.setattr(datasets, "MAX_ROWS", 1000)
+    monkeypatch.setattr(dataset_records, "MAX_ROWS", 1000)
     path = tmp_path / "tall.csv"
     path.write_bytes(b"a,b,label" + end + (b"1,2,x" + end) * 5000)
     assert "has 5,001 lines; matrices of up to 1,000 rows" in _refused(

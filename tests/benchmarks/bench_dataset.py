@@ -34,12 +34,14 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 GAP_GOAL_MS = 50.0
+SPLIT = ("cpu", "queued", "blocked")
 PHASES = ("reading", "projecting", "showing", "method", "axes", "colour")
 
 
@@ -65,10 +67,26 @@ def write_table(path: Path, rows: int, cols: int, seed: int = 0) -> None:
                 f.write(",".join(body[i]) + f",class_{classes[i]}\n")
 
 
+def sched_times(tid: int) -> tuple[float, float]:
+    """Thread ``tid``'s CPU time and its time waiting in the run queue for a core (ms), from
+    ``/proc/self/task/TID/schedstat``; (nan, nan) where the kernel does not give them."""
+    try:
+        with open(f"/proc/self/task/{tid}/schedstat", encoding="ascii") as f:
+            run, wait, _slices = f.read().split()
+    except (OSError, ValueError):
+        return float("nan"), float("nan")
+    return int(run) / 1e6, int(wait) / 1e6
+
+
 class GapProbe:
     """Records the longest pause between 10 ms timer ticks, per named phase; and the most CPU
     time the GUI thread spent between two ticks (its own work, without the waits for a core
-    that a busy machine adds to the pause)."""
+    that a busy machine adds to the pause).
+
+    Each phase's longest pause is split by the kernel's scheduler statistics into the GUI
+    thread's CPU time, its wait in the run queue (for a core: a busy machine) and the rest,
+    when it slept beyond the timer's period: blocked on the GIL held by another thread of
+    the process (or on a lock)."""
 
     def __init__(self) -> None:
         from PySide6.QtCore import QTimer
@@ -76,8 +94,12 @@ class GapProbe:
         self.phase = "idle"
         self.worst: dict[str, float] = {}
         self.worst_cpu: dict[str, float] = {}
+        # phase → (CPU, run-queue wait, blocked) of its longest pause (ms)
+        self.split: dict[str, tuple[float, float, float]] = {}
+        self._tid = threading.get_native_id()
         self._last = time.perf_counter()
         self._last_cpu = time.thread_time()
+        self._last_sched = sched_times(self._tid)
         self._timer = QTimer()
         self._timer.setInterval(10)
         self._timer.timeout.connect(self._tick)
@@ -85,6 +107,7 @@ class GapProbe:
     def start(self) -> None:
         self._last = time.perf_counter()
         self._last_cpu = time.thread_time()
+        self._last_sched = sched_times(self._tid)
         self._timer.start()
 
     def stop(self) -> None:
@@ -98,8 +121,14 @@ class GapProbe:
     def _tick(self) -> None:
         now = time.perf_counter()
         gap = (now - self._last) * 1000.0 - 10.0  # beyond the timer's own period
-        self.worst[self.phase] = max(self.worst.get(self.phase, 0.0), gap)
+        sched = sched_times(self._tid)
+        if gap > self.worst.get(self.phase, -1.0):
+            self.worst[self.phase] = gap
+            run = sched[0] - self._last_sched[0]
+            queued = sched[1] - self._last_sched[1]
+            self.split[self.phase] = (run, queued, max(0.0, gap - run - queued))
         self._last = now
+        self._last_sched = sched
         cpu = time.thread_time()
         used = (cpu - self._last_cpu) * 1000.0
         self.worst_cpu[self.phase] = max(self.worst_cpu.get(self.phase, 0.0), used)
@@ -226,6 +255,10 @@ def one_run(path: Path, colour: bool = True, stalls=None) -> dict[str, float]:
     cpu = {f"cpu_{k}": v for k, v in probe.worst_cpu.items() if k != "idle"}
     out.update(cpu)
     out["cpu_worst"] = max(cpu.values())
+    for k, (run, queued, blocked) in probe.split.items():
+        if k != "idle":
+            out[f"split_{k}_cpu"], out[f"split_{k}_queued"] = run, queued
+            out[f"split_{k}_blocked"] = blocked
     out["t_table"] = marks.get("projecting", float("nan"))
     out["t_result"] = marks.get("showing", float("nan"))
     out["t_painted"] = marks["t_painted"]
@@ -308,6 +341,12 @@ def main() -> int:
         if key.startswith("gap_"):
             goal = f"≤ {GAP_GOAL_MS:.0f} ms  " + ("OK" if med <= GAP_GOAL_MS else "MISSED")
         print(f"{names.get(key, key):<46}{med:>10.1f}{lo:>10.1f}{hi:>10.1f}  {goal}")
+    print("each phase's longest pause split (medians, ms): GUI-thread CPU + waiting for a core")
+    print("  + blocked (asleep beyond the timer: the GIL held by another thread, or a lock)")
+    for p in PHASES:
+        if f"split_{p}_cpu" in runs[0]:
+            run, queued, blocked = (stat(f"split_{p}_{part}")[0] for part in SPLIT)
+            print(f"  {p:<12}{run:>8.1f} cpu {queued:>8.1f} core {blocked:>8.1f} blocked")
     print(f"load average after:  {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
     return 0
 

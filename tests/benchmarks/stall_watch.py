@@ -39,7 +39,14 @@ class Stall:
     phase: str = ""
     cpu_start: float = 0.0
     cpu_ms: float = 0.0  # CPU time the GUI thread used during the stall
+    queued_start: float = 0.0
+    queued_ms: float = 0.0  # time the GUI thread waited for a core during the stall
     stacks: Counter[str] = field(default_factory=Counter)
+    # other threads of this process: name → CPU time (ms) at the stall's first sample, then
+    # the CPU each used during the stall (a thread that runs while the GUI thread is neither
+    # running nor waiting for a core may hold the GIL)
+    other_cpu_start: dict[str, float] = field(default_factory=dict)
+    other_cpu: dict[str, float] = field(default_factory=dict)
     others: Counter[str] = field(default_factory=Counter)  # other threads running Python
 
 
@@ -51,6 +58,32 @@ def _stack_text(frame, depth: int) -> str:
     return " < ".join(
         f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(chosen)
     )
+
+
+def _cpu_ms(tid: int) -> float:
+    """Thread ``tid``'s CPU time so far (ms), from the scheduler's statistics."""
+    try:
+        with open(f"/proc/self/task/{tid}/schedstat", encoding="ascii") as f:
+            return int(f.read().split()[0]) / 1e6
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def _others_cpu(skip: set[int]) -> dict[str, float]:
+    return {
+        f"{t.name} ({t.native_id})": _cpu_ms(t.native_id)
+        for t in threading.enumerate()
+        if t.native_id is not None and t.native_id not in skip
+    }
+
+
+def _queued_ms(tid: int) -> float:
+    """Thread ``tid``'s total wait in the run queue (ms), from the scheduler's statistics."""
+    try:
+        with open(f"/proc/self/task/{tid}/schedstat", encoding="ascii") as f:
+            return int(f.read().split()[1]) / 1e6
+    except (OSError, ValueError, IndexError):
+        return float("nan")
 
 
 class StallWatch:
@@ -75,6 +108,8 @@ class StallWatch:
         self.phase = ""
         self.stalls: list[Stall] = []
         self._gui = threading.get_ident()
+        self._gui_tid = threading.get_native_id()
+        self._skip: set[int] = {self._gui_tid}  # and the watchdog's own thread, once started
         # The GUI thread's CPU clock: a stall with little CPU time is a wait (for the GIL, a
         # lock, or a core on a busy machine), not work on the GUI thread.
         self._gui_clock = time.pthread_getcpuclockid(self._gui)
@@ -105,6 +140,7 @@ class StallWatch:
         self._beat_cpu = time.thread_time()
 
     def _watch(self) -> None:
+        self._skip.add(threading.get_native_id())
         current: Stall | None = None
         while not self._stop.wait(self.sample):
             beat = self._beat
@@ -114,8 +150,10 @@ class StallWatch:
             if busy < (self.threshold if self._cpu_trigger is None else self._cpu_trigger):
                 current = None
                 continue
+            queued = _queued_ms(self._gui_tid)
             if current is None or current.start != beat:
-                current = Stall(beat, phase=self.phase, cpu_start=cpu)
+                current = Stall(beat, phase=self.phase, cpu_start=cpu, queued_start=queued)
+                current.other_cpu_start = _others_cpu(self._skip)
                 self.stalls.append(current)
                 if self._log is not None:
                     self._log.write(f"\n=== stall from t={beat:.3f} ({self.phase}) ===\n")
@@ -123,6 +161,13 @@ class StallWatch:
                     faulthandler.dump_traceback(file=self._log, all_threads=True)
             current.length_ms = stalled * 1000.0
             current.cpu_ms = (cpu - current.cpu_start) * 1000.0
+            current.queued_ms = queued - current.queued_start
+            now = _others_cpu(self._skip)
+            current.other_cpu = {
+                k: v - current.other_cpu_start[k]
+                for k, v in now.items()
+                if k in current.other_cpu_start
+            }
             me = threading.get_ident()
             for ident, frame in sys._current_frames().items():
                 if ident == self._gui:
@@ -136,11 +181,15 @@ class StallWatch:
         for stall in sorted(self.stalls, key=lambda s: -s.length_ms)[:top]:
             lines.append(
                 f"  {stall.length_ms:6.0f} ms  [{stall.phase}]  GUI thread CPU "
-                f"{stall.cpu_ms:.0f} ms (from the first sample)"
+                f"{stall.cpu_ms:.0f} ms, waiting for a core {stall.queued_ms:.0f} ms "
+                "(from the first sample; the rest: asleep, on the GIL or a lock)"
             )
             total = sum(stall.stacks.values()) or 1
             for stack, count in stall.stacks.most_common(3):
                 lines.append(f"      {100 * count / total:3.0f} %  {stack}")
             for stack, count in stall.others.most_common(2):
                 lines.append(f"      other thread ×{count}: {stack}")
+            busy = sorted(((v, k) for k, v in stall.other_cpu.items() if v >= 1.0), reverse=True)
+            for used, name in busy[:3]:
+                lines.append(f"      other thread {name} used {used:.0f} ms CPU in the stall")
         return "\n".join(lines)

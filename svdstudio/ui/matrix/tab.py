@@ -98,7 +98,7 @@ class MatrixTab(QWidget):
         self._saved: Cells = self._cells()
         self._waiting = False  # "Results wait: …" is on show
         self._discarded_at: int | None = None  # stack index when the user chose Discard
-        self.autosave = Autosave(self._unsaved_snapshot, self)
+        self.autosave = Autosave(self._unsaved_snapshot, self, runner)
         self.autosave.failed.connect(self.status_message)
         # indexChanged comes after the undo stack has moved (matrix_changed comes during the
         # command, while the stack still looks clean).
