@@ -44,6 +44,7 @@ from svdstudio.engine.image import (
     reconstruct_image,
 )
 from svdstudio.engine.image.cache import full_factor_bytes
+from svdstudio.engine.image.fast_svd import machine_busy
 from svdstudio.io.image_codecs import CodecReport
 from svdstudio.io.images import LoadedImage
 from svdstudio.ui.image.jobs import (
@@ -435,9 +436,12 @@ class ImageSession(QtCore.QObject, MeasurementScheduling, JobBookkeeping):
             self._set_factors(p.factors, gen, full=False, original=p.original)
             self._submit_full(gen, in_process=FULL_IN_PROCESS)
 
-        if FULL_IN_PROCESS:
-            # The worker process for the full SVD imports numpy and scipy (about 0.8 s) while
-            # the preview runs, instead of after it (a no-op when a spare is already waiting).
+        if FULL_IN_PROCESS and not machine_busy():
+            # The worker process for the full SVD imports numpy and scipy (about 0.8 s of one
+            # core) on the other core while the preview runs, instead of after it (a no-op
+            # when a spare is already waiting).  On a busy machine it took the preview's CPU
+            # instead (12 MP, load 5-8, first frame at pane resolution: median 1.25 s with it,
+            # 0.87 s without; top 64 no later): the full SVD's submission starts it then.
             self.runner.warm_up()
         # The preview first, alone, so the first picture does not compete with the big SVD;
         # as fine as the panes that show it (one sample per device pixel).
