@@ -80,6 +80,9 @@ def test_gram_svd_of_a_rank_deficient_channel():
     np.testing.assert_allclose((res.U[:, :3] * res.s[:3]) @ res.Vt[:3], a, atol=1e-3)
     flat = gram_svd(np.full((20, 30), 7.0, np.float32))
     assert flat.rank == 1 and flat.s[0] == pytest.approx(7.0 * np.sqrt(600), rel=1e-6)
+    # A zero channel (the chroma of a grey photo in YCbCr): rank 0, nothing divided by 0.
+    zero = gram_svd(np.zeros((20, 30), np.float32))
+    assert zero.rank == 0 and not np.any(zero.s) and np.all(np.isfinite(zero.Vt))
 
 
 def test_gram_svd_rejects_bad_input():
