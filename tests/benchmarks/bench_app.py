@@ -89,6 +89,46 @@ class PaintCounter(QObject):
         return False
 
 
+class FirstFrames(QObject):
+    """When the compare pane first painted a reconstruction of the photo (``any``), and when
+    first one as fine as the pane (``honest``), read from the frame it drew at each paint.
+
+    "As fine as the pane": at least one sample per device pixel of the image fitted in the
+    pane (aspect kept, as the pane shows it) in both directions, or the image's own size if
+    smaller.  ``found`` says what was seen then: frame, fitted image and pane, in pixels.
+    """
+
+    def __init__(self, pane, mine) -> None:
+        super().__init__()
+        self.pane, self.mine = pane, mine
+        self.any: float | None = None
+        self.honest: float | None = None
+        self.found = ""
+        pane.graphics.viewport().installEventFilter(self)
+
+    def eventFilter(self, _obj, ev) -> bool:
+        if ev.type() != QEvent.Type.Paint or self.honest is not None or not self.mine():
+            return False
+        frame, size = self.pane.item.image, self.pane.source_size()
+        if frame is None or size is None:
+            return False
+        now = time.perf_counter()
+        self.any = self.any or now
+        dpr = self.pane.graphics.devicePixelRatioF()
+        pw, ph = self.pane.view.width() * dpr, self.pane.view.height() * dpr
+        iw, ih = size
+        per_px = max(iw / pw, ih / ph)
+        need = (min(iw, round(iw / per_px)), min(ih, round(ih / per_px)))
+        fh, fw = frame.shape[:2]
+        if fw >= need[0] and fh >= need[1]:
+            self.honest = now
+            self.found = (
+                f"frame {fw}×{fh} ≥ {need[0]}×{need[1]} (the {iw}×{ih} image fitted in the "
+                f"{pw:.0f}×{ph:.0f}-pixel pane)"
+            )
+        return False
+
+
 def drag_with_mouse(app: QApplication, tab, sweeps: int = 2) -> dict:
     """Drag the spectrum's cutoff with mouse events, one pixel per move, ``sweeps`` times over
     ranks 40 → 600 → 40 (or what the factors hold); count frames and ranks behind.
@@ -298,13 +338,13 @@ def one_run(app: QApplication, path: Path, decode_s: float, settings_dir: str) -
             all_ranks.append(now)
 
     s.factors_changed.connect(on_factors)
+    frames = FirstFrames(tab.ui.recon_pane, mine)
+    handed: list[float] = []  # when the decoded photo reached the session (in this run)
+    s.image_changed.connect(lambda: mine() and not handed and handed.append(time.perf_counter()))
     meter.start()
     t0 = time.perf_counter()
     assert w.open_path(str(path))
-    wait(lambda: mine() and s.factors is not None, 120)
-    app.processEvents()  # the compare pane paints the reconstruction
-    tab.repaint()
-    t_first = time.perf_counter() - t0
+    wait(lambda: frames.honest is not None, 120)
     out["gap_open"] = meter.stop()
     meter.start()
     wait(lambda: bool(all_ranks), 900)
@@ -312,7 +352,13 @@ def one_run(app: QApplication, path: Path, decode_s: float, settings_dir: str) -
     wait(lambda: mine() and s.full, 900)
     out["refined"] = time.perf_counter() - t0
     s.factors_changed.disconnect(on_factors)
-    out["first"] = max(0.0, t_first - decode_s)
+    out["first"] = max(0.0, frames.honest - t0 - decode_s) if frames.honest else float("inf")
+    out["first_any"] = max(0.0, frames.any - t0 - decode_s) if frames.any else float("inf")
+    out["first_frame"] = frames.found
+    # The same from when the decoded photo reached the session: a busy machine's decode in
+    # this run can differ from the one measured before (0.2 s against 0.9 s at load 8).
+    ok = frames.honest and handed
+    out["first_handed"] = frames.honest - handed[0] if ok else float("inf")
     out["first_full_res"] = (first_full_res[0] - t0) if first_full_res else float("nan")
     out["full"] = (all_ranks[0] - t0) if all_ranks else float("inf")
     wait(lambda: not s.computing(), 120)  # metrics and codecs settle
@@ -402,7 +448,18 @@ def main() -> int:
         return [r[key] for r in runs]
 
     first = col("first")
-    line("open → first reconstruction painted", spread(first), "≤ 0.75 s", np.median(first) <= 0.75)
+    line(
+        "open → first reconstruction painted, pane resolution",
+        spread(first),
+        "≤ 0.75 s",
+        np.median(first) <= 0.75,
+    )
+    for r in runs:
+        print(f"  ({r['first_frame']})")
+    line(
+        "  → the same from the decoded photo set in the tab", spread(col("first_handed")), "", None
+    )
+    line("  → first picture of any resolution", spread(col("first_any")), "info", None)
     line(
         f"  → first full-resolution reconstruction (top {PROGRESSIVE_TOP})",
         spread(col("first_full_res")),

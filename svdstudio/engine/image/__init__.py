@@ -43,6 +43,7 @@ from svdstudio.engine.image.factors import (
     DEFAULT_CHROMA_RANK,
     FULL_SVD_SECONDS,
     PREVIEW_ABOVE_PIXELS,
+    PREVIEW_MAX_SIDE,
     PREVIEW_SIDE,
     SMALL_SIDE,
     TOPK_DEFAULT,
@@ -67,6 +68,7 @@ from svdstudio.engine.image.metrics import (
     ssim,
     storage_cost,
 )
+from svdstudio.engine.image.preview import decompose_preview, gram_svd, preview_factor
 from svdstudio.engine.image.quantize import QuantizedChannel, dequantize_factors, quantize_factors
 from svdstudio.engine.image.targets import (
     rank_for_byte_budget,
@@ -81,6 +83,7 @@ __all__ = [
     "FULL_SVD_SECONDS",
     "PEAK",
     "PREVIEW_ABOVE_PIXELS",
+    "PREVIEW_MAX_SIDE",
     "PREVIEW_SIDE",
     "SMALL_SIDE",
     "TOPK_DEFAULT",
@@ -93,6 +96,7 @@ __all__ = [
     "channel_ranks",
     "choose_method",
     "decompose_image",
+    "decompose_preview",
     "default_chroma_rank",
     "dequantize_factors",
     "display_grid",
@@ -102,9 +106,11 @@ __all__ = [
     "estimated_full_seconds",
     "factor_bytes",
     "from_channels",
+    "gram_svd",
     "image_metrics",
     "luminance",
     "mode_reference",
+    "preview_factor",
     "psnr",
     "quantize_factors",
     "rank_for_byte_budget",

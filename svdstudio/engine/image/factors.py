@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_CHROMA_RANK",
     "FULL_SVD_SECONDS",
     "PREVIEW_ABOVE_PIXELS",
+    "PREVIEW_MAX_SIDE",
     "PREVIEW_SIDE",
     "PROGRESSIVE_TOP",
     "SMALL_SIDE",
@@ -52,9 +53,12 @@ __all__ = [
     "reconstruct_image",
 ]
 
-# Longer side of the quick screen preview of a big image (a full SVD of ~640×480 per channel
-# takes well under 0.1 s here, so the first picture appears well within 1.5 s).
+# The quick preview of a big image is as fine as the pane that shows it (one sample per device
+# pixel, see engine/image/preview.py), its longer side at least PREVIEW_SIDE (also the size
+# when the pane's is unknown) and at most PREVIEW_MAX_SIDE (a 1600×1200 copy is a 1200×1200
+# eigensolver a channel; the screen's display grid is capped at 1600 too).
 PREVIEW_SIDE = 640
+PREVIEW_MAX_SIDE = 1600
 # Above this many pixels the tab shows a preview first and decomposes full size in a process.
 PREVIEW_ABOVE_PIXELS = 1_500_000
 # Up to this shorter side a float64 LAPACK SVD is both exact and quick (≈ 0.05 s at 384×512).

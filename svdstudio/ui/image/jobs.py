@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 
 import numpy as np
@@ -12,9 +11,8 @@ from svdstudio.engine.decomposition import Cancelled
 from svdstudio.engine.image import (
     ImageFactors,
     ImageMetrics,
-    decompose_image,
+    decompose_preview,
     display_grid,
-    downsample,
     effective_mode,
     mode_reference,
     rank_sweep,
@@ -138,21 +136,17 @@ class Preview:
     original: np.ndarray  # float32, the copy the metrics of the preview compare with
 
 
-def preview_job(pixels: np.ndarray, mode: str, side: int, job: JobControl | None = None) -> Preview:
-    """The preview SVD of ``pixels`` block-averaged to a longer side of at most ``side``.
-
-    The same factors as ``decompose_image(pixels, mode, preview_side=side,
-    release_gil=True)``, plus the downsampled copy itself: the session's metrics compare
-    with it, and block-averaging 12 MP again in the GUI thread when the preview arrived
-    blocked the window for tens of milliseconds.
+def preview_job(
+    pixels: np.ndarray, mode: str, factor: int, job: JobControl | None = None
+) -> Preview:
+    """The preview SVD of ``pixels`` block-averaged by ``factor`` (:func:`decompose_preview`:
+    Gram matrix and symmetric eigensolver per channel, in calls that release the GIL), plus
+    the downsampled copy itself: the session's metrics compare with it, and block-averaging
+    12 MP again in the GUI thread when the preview arrived blocked the window for tens of
+    milliseconds.
     """
-    factor = max(1, math.ceil(max(pixels.shape[:2]) / side))
-    small = downsample(pixels, factor) if factor > 1 else np.asarray(pixels, dtype=np.float32)
-    if job is not None and job.cancelled():
-        raise Cancelled()
-    f = decompose_image(small, mode, release_gil=True)
-    small.setflags(write=False)
-    return Preview(dataclasses.replace(f, downsample_factor=factor), small)
+    factors, small = decompose_preview(pixels, mode, factor, job=job)
+    return Preview(factors, small)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -29,6 +29,7 @@ from PySide6.QtCore import Signal
 from svdstudio.engine.image import (
     DEFAULT_CHROMA_RANK,
     PREVIEW_ABOVE_PIXELS,
+    PREVIEW_MAX_SIDE,
     PREVIEW_SIDE,
     FactorCache,
     ImageFactors,
@@ -36,12 +37,14 @@ from svdstudio.engine.image import (
     decompose_image,
     downsample,
     effective_mode,
+    preview_factor,
     rank_for_byte_budget,
     rank_for_energy_target,
     rank_for_psnr_target,
     reconstruct_image,
 )
 from svdstudio.engine.image.cache import full_factor_bytes
+from svdstudio.engine.image.fast_svd import machine_busy
 from svdstudio.io.image_codecs import CodecReport
 from svdstudio.io.images import LoadedImage
 from svdstudio.ui.image.jobs import (
@@ -143,6 +146,7 @@ class ImageSession(QtCore.QObject, MeasurementScheduling, JobBookkeeping):
         self._failed: dict[str, str] = {}  # channel -> why it failed
         self._svd = ProgressTracker()
         self._preview_seconds: float | None = None
+        self._view_px: tuple[tuple[float, float], ...] = ()  # the panes' device pixels
         self._ticker = QtCore.QTimer(self)
         self._ticker.setInterval(1000)
         self._ticker.timeout.connect(self._tick)
@@ -262,6 +266,20 @@ class ImageSession(QtCore.QObject, MeasurementScheduling, JobBookkeeping):
         if "image.svd" not in self._jobs:
             return None
         return self._svd.snapshot()
+
+    def set_view_pixels(self, panes_px: list[tuple[float, float]]) -> None:
+        """The (width, height) in device pixels of each pane that shows the image (the view
+        tells it as it is laid out): the next preview is made as fine as the finest of them.
+        Nothing is recomputed now (a window resize does not restart a preview)."""
+        self._view_px = tuple((float(w), float(h)) for w, h in panes_px)
+
+    def preview_factor(self) -> int:
+        """The block-averaging factor the image on show gets for its preview (1: none)."""
+        pixels = self.pixels
+        if pixels is None:
+            return 1
+        h, w = pixels.shape[:2]
+        return preview_factor(h, w, self._view_px, min_side=PREVIEW_SIDE, max_side=PREVIEW_MAX_SIDE)
 
     def reconstruction(self) -> np.ndarray | None:
         """The full-resolution rank-k image (float32 [0, 255]) or None."""
@@ -418,17 +436,21 @@ class ImageSession(QtCore.QObject, MeasurementScheduling, JobBookkeeping):
             self._set_factors(p.factors, gen, full=False, original=p.original)
             self._submit_full(gen, in_process=FULL_IN_PROCESS)
 
-        if FULL_IN_PROCESS:
-            # The worker process for the full SVD imports numpy and scipy (about 0.8 s) while
-            # the preview runs, instead of after it (a no-op when a spare is already waiting).
+        if FULL_IN_PROCESS and not machine_busy():
+            # The worker process for the full SVD imports numpy and scipy (about 0.8 s of one
+            # core) on the other core while the preview runs, instead of after it (a no-op
+            # when a spare is already waiting).  On a busy machine it took the preview's CPU
+            # instead (12 MP, load 5-8, first frame at pane resolution: median 1.25 s with it,
+            # 0.87 s without; top 64 no later): the full SVD's submission starts it then.
             self.runner.warm_up()
-        # The preview first, alone, so the first picture does not compete with the big SVD.
+        # The preview first, alone, so the first picture does not compete with the big SVD;
+        # as fine as the panes that show it (one sample per device pixel).
         self._submit(
             "image.preview",
             preview_job,
             self.pixels,
             self._mode,
-            PREVIEW_SIDE,
+            self.preview_factor(),
             description="Image: quick preview SVD",
             in_process=False,
             on_result=ready,

@@ -149,6 +149,9 @@ class ImageTab(QtWidgets.QWidget):
         for kind, action in ui.export_actions.items():
             action.triggered.connect(lambda _checked=False, kind=kind: self.export(kind))
         ui.view_tabs.currentChanged.connect(lambda _: self.zoom_detail.schedule())
+        # The session sizes a big image's preview from the panes (device pixels).
+        for pane in panes:
+            pane.view.sigResized.connect(self._tell_view_pixels)
         self.session.status.connect(self._status)
         # Only widgets with their state drawn count: metrics_ready follows the table.
         self.session.factors_changed.connect(
@@ -444,9 +447,18 @@ class ImageTab(QtWidgets.QWidget):
         )
         return ask_large_image(self, text, offer_full)
 
+    def _tell_view_pixels(self, *_args: object) -> None:
+        """Tell the session each compare pane's size in device pixels (high-DPI aware)."""
+        sizes = []
+        for pane in (self.ui.original_pane, self.ui.recon_pane, self.ui.error_pane):
+            dpr = pane.graphics.devicePixelRatioF()
+            sizes.append((pane.view.width() * dpr, pane.view.height() * dpr))
+        self.session.set_view_pixels(sizes)
+
     def _set_image(
         self, img: LoadedImage, header_name: str = "", factors: ImageFactors | None = None
     ) -> None:
+        self._tell_view_pixels()
         self.session.set_image(img, header_name, factors=factors)
         self.document_changed.emit(self.session.name, False)
         h, w = img.pixels.shape[:2]

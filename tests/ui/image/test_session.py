@@ -14,6 +14,7 @@ from PIL import Image
 
 from svdstudio.engine.decomposition import Cancelled
 from svdstudio.engine.image import decompose_image
+from svdstudio.engine.image.color import channel
 from svdstudio.io.image_factors import load_factors
 from svdstudio.io.images import load_image
 from svdstudio.ui.image import session as session_module
@@ -55,6 +56,7 @@ def gate(monkeypatch):
     monkeypatch.setattr(session_module, "FULL_IN_PROCESS", False)
     monkeypatch.setattr(session_module, "PREVIEW_ABOVE_PIXELS", 10_000)
     monkeypatch.setattr(session_module, "PREVIEW_SIDE", 60)
+    monkeypatch.setattr(session_module, "PREVIEW_MAX_SIDE", 60)
     return opened
 
 
@@ -454,6 +456,7 @@ def test_stages_of_the_full_svd_wait_to_be_measured(qtbot, tab, monkeypatch, big
     monkeypatch.setattr(session_module, "FULL_IN_PROCESS", False)
     monkeypatch.setattr(session_module, "PREVIEW_ABOVE_PIXELS", 10_000)
     monkeypatch.setattr(session_module, "PREVIEW_SIDE", 60)
+    monkeypatch.setattr(session_module, "PREVIEW_MAX_SIDE", 60)
     s = tab.session
     starts: list[str] = []
     tab.runner.started.connect(lambda channel, _i, _d: starts.append(channel))
@@ -489,6 +492,7 @@ def test_a_cancel_during_a_stage_says_what_is_kept(qtbot, tab, monkeypatch, big_
     monkeypatch.setattr(session_module, "FULL_IN_PROCESS", False)
     monkeypatch.setattr(session_module, "PREVIEW_ABOVE_PIXELS", 10_000)
     monkeypatch.setattr(session_module, "PREVIEW_SIDE", 60)
+    monkeypatch.setattr(session_module, "PREVIEW_MAX_SIDE", 60)
     s = tab.session
     said: list[str] = []
     tab.status_message.connect(said.append)
@@ -533,15 +537,17 @@ def test_png_jpeg_sizes_start_after_the_metrics_and_the_sweep(qtbot, tab, tmp_pa
 
 def test_preview_job_gives_the_preview_factors_and_their_original():
     img = smooth_rgb(150, 200).astype(np.float32)
-    p = session_module.preview_job(img, "ycbcr", 60)
-    ref = decompose_image(img, "ycbcr", preview_side=60, release_gil=True)
-    assert p.factors.downsample_factor == ref.downsample_factor == 4
-    assert (p.factors.height, p.factors.width) == (ref.height, ref.width) == (37, 50)
-    for a, b in zip(p.factors.channels, ref.channels, strict=True):
-        np.testing.assert_array_equal(a.s, b.s)
+    p = session_module.preview_job(img, "ycbcr", 4)
+    assert p.factors.downsample_factor == 4 and p.factors.mode == "ycbcr"
+    assert (p.factors.height, p.factors.width) == (37, 50)
     small = img[:148, :200].reshape(37, 4, 50, 4, 3).mean(axis=(1, 3))
     np.testing.assert_allclose(p.original, small, rtol=1e-6)
     assert not p.original.flags.writeable
+    # Its factors are the SVD of that copy's channels (against numpy's, in float64).
+    for c, res in enumerate(p.factors.channels):
+        ref = np.linalg.svd(channel(p.original, "ycbcr", c).astype(np.float64), compute_uv=False)
+        big = ref >= 1e-3 * ref[0]
+        np.testing.assert_allclose(res.s[big], ref[big], rtol=1e-5)
 
 
 def test_preview_arrival_does_not_downsample_in_the_gui_thread(
@@ -605,6 +611,7 @@ def test_cached_factors_leave_when_a_running_svd_needs_their_room(
     monkeypatch.setattr(session_module, "FULL_IN_PROCESS", False)
     monkeypatch.setattr(session_module, "PREVIEW_ABOVE_PIXELS", 10_000)
     monkeypatch.setattr(session_module, "PREVIEW_SIDE", 60)
+    monkeypatch.setattr(session_module, "PREVIEW_MAX_SIDE", 60)
     monkeypatch.setattr(session_module, "CACHE_FLOOR", floor)
     s = tab.session
     tab.open_file(big_rgb)
