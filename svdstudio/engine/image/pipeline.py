@@ -5,8 +5,10 @@ steps are memory-bound matrix-vector products, and the symmetric eigensolver sca
 2.0 s on one BLAS thread to only 1.3 s on two (3000×3000 float32).  So instead of one channel
 after another on two BLAS threads, two Python threads ("lanes") each take the next step of
 the queue — the top triplets of R, G, B, then their quick full SVD — on one BLAS thread
-each.  That needs every long call to release the GIL: numpy's GEMMs and
-PROPACK's do, and the eigensolver does through :mod:`.lapack`.
+each; once one lane has nothing left to take, the other gets every BLAS thread for the
+rest of its channel (unless the machine is busy, see :func:`.fast_svd.lean_blas`).  That
+needs every long call to release the GIL: numpy's GEMMs and PROPACK's do, and the
+eigensolver does through :mod:`.lapack`.
 
 The refinement stays one channel at a time, on every BLAS thread, after the lanes: two
 refinements at once held both their work arrays (measured: worker peak RSS 903 MiB, against
@@ -33,7 +35,12 @@ import numpy as np
 
 from svdstudio.engine.decomposition import SVDResult, decompose_topk
 from svdstudio.engine.image.color import CHANNEL_NAMES, channel
-from svdstudio.engine.image.fast_svd import StepProgress, fast_full_svd, topk_cost
+from svdstudio.engine.image.fast_svd import (
+    StepProgress,
+    fast_full_svd,
+    machine_busy,
+    topk_cost,
+)
 from svdstudio.engine.image.lapack import gil_free
 
 __all__ = ["LANES", "lanes_available", "progressive_lanes"]
@@ -115,6 +122,28 @@ def _trim_heap() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
+def _widen_when_alone(
+    threads: list[threading.Thread], running: list[int], state: threading.Lock
+) -> None:
+    """Wait for the lanes; once one is left, give it every BLAS thread (machine not busy).
+
+    From this thread, the one that set the limit: OpenBLAS ignored a raise of its thread
+    count asked for from another thread after this one had lowered it (measured here).
+    The limit is process-wide; the caller's ``threadpool_limits`` block restores it.
+    """
+    from threadpoolctl import threadpool_limits  # type: ignore[import-not-found, unused-ignore]
+
+    widened = False
+    while alive := [t for t in threads if t.is_alive()]:
+        alive[0].join(0.02)
+        with state:
+            alone = running[0] == 1
+        if alone and not widened:
+            widened = True
+            if not machine_busy():
+                threadpool_limits(limits=os.cpu_count() or 1, user_api="blas")
+
+
 def _wait(event: threading.Event, stop: threading.Event) -> bool:
     """Wait for ``event``; False as soon as ``stop`` is set instead."""
     while not event.wait(0.02):
@@ -171,20 +200,26 @@ def progressive_lanes(
         results[stage][c] = res
         done[stage][c].set()
 
+    running = [max(1, lanes)]  # lanes still taking work
+
     def lane_loop() -> None:
         lane = _Lane(prog, state, job_lock, stop)
-        while not stop.is_set():
-            try:
-                stage, c = tasks.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                run(stage, c, lane)
-            except BaseException as exc:  # handed to the caller's thread, which raises it
-                with state:
-                    errors.append(exc)
-                stop.set()
-                return
+        try:
+            while not stop.is_set():
+                try:
+                    stage, c = tasks.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    run(stage, c, lane)
+                except BaseException as exc:  # handed to the caller's thread, which raises it
+                    with state:
+                        errors.append(exc)
+                    stop.set()
+                    return
+        finally:
+            with state:
+                running[0] -= 1
 
     threads = [
         threading.Thread(target=lane_loop, name=f"svd-lane-{i + 1}", daemon=True)
@@ -197,6 +232,7 @@ def progressive_lanes(
             if all(_wait(ev, stop) for ev in done["top"]):
                 with job_lock:
                     hand_over([r for r in results["top"] if r is not None])
+            _widen_when_alone(threads, running, state)
         except BaseException:
             stop.set()
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -166,3 +167,36 @@ def test_reports_are_skipped_not_waited_for_while_a_hand_over_holds_the_job():
     stop.set()
     with pytest.raises(Cancelled):
         lane.step("singular vectors", 1.0)
+
+
+@pytest.mark.parametrize("busy", [False, True])
+def test_a_lane_alone_gets_every_blas_thread_unless_the_machine_is_busy(busy, monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> int:
+        return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+    before = blas_threads()
+    seen: list[tuple[str, int]] = []
+
+    class Job(_Job):
+        def report(self, fraction: float, message: str) -> None:
+            super().report(fraction, message)
+            seen.append((threading.current_thread().name, blas_threads()))
+
+    monkeypatch.setattr(pipeline, "machine_busy", lambda: busy)
+    px = _hard_image(420, 520)
+    handed: list[list[object]] = []
+    for lanes in (2, 1):
+        seen.clear()
+        quick = pipeline.progressive_lanes(px, "rgb", StepProgress(Job()), handed.append, 64, lanes)
+        assert [r.n_components for r in quick] == [420] * 3
+        counts = [n for name, n in seen if name.startswith("svd-lane")]
+        assert len(counts) >= 3 * 4  # a top step and ≥ 3 quick steps per channel
+        if lanes == 2:
+            assert counts[0] == 1  # two lanes: one BLAS thread each
+        else:  # one lane alone gets the cores from the hand-over of the tops on
+            assert counts[0] == 1 and counts[-1] == (1 if busy else (os.cpu_count() or 1))
+            assert busy or counts.count(os.cpu_count() or 1) >= len(counts) // 2
+        assert blas_threads() == before  # restored after the lanes
+    assert [[r.n_components for r in part] for part in handed] == [[64] * 3] * 2
