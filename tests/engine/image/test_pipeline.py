@@ -192,7 +192,7 @@ def test_a_lane_alone_gets_every_blas_thread_unless_the_machine_is_busy(busy, mo
         quick = pipeline.progressive_lanes(px, "rgb", StepProgress(Job()), handed.append, 64, lanes)
         assert [r.n_components for r in quick] == [420] * 3
         counts = [n for name, n in seen if name.startswith("svd-lane")]
-        assert len(counts) >= 3 * 4  # a top step and ≥ 3 quick steps per channel
+        assert len(counts) >= 3 * 3  # ≥ 4 steps per channel, one may meet the hand-over
         if lanes == 2:
             assert counts[0] == 1  # two lanes: one BLAS thread each
         else:  # one lane alone gets the cores from the hand-over of the tops on
