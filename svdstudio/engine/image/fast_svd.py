@@ -35,6 +35,7 @@ from svdstudio.engine.decomposition import (
     _summarise,
     frobenius_squared,
 )
+from svdstudio.engine.image.lapack import eigh_inplace
 from svdstudio.engine.jobs import JobControl
 from svdstudio.engine.signs import convention_signs
 
@@ -149,16 +150,21 @@ class StepProgress:
         self.check()
         if self.job is None:
             return
+        frac, msg = self.announce(name, self.label)
+        self.job.report(frac, msg)
+        self._pending = cost
+
+    def announce(self, name: str, label: str) -> tuple[float, str]:
+        """The fraction and message to report for step ``name`` of ``label`` now."""
         a, b = self.span
         # Never backwards, and short of the end until the end: the plan is an estimate.
         self._shown = max(getattr(self, "_shown", 0.0), min(0.99, self.done / self.total))
         frac = a + (b - a) * self._shown
-        msg = f"{self.label}: {name}" if self.label else name
+        msg = f"{label}: {name}" if label else name
         eta = self.eta()
         if eta is not None:
             msg += f" · about {eta:.0f} s left" if eta >= 1.5 else " · about a second left"
-        self.job.report(frac, msg)
-        self._pending = cost
+        return frac, msg
 
     def eta(self) -> float | None:
         """Seconds still to go at the speed measured so far (None before the first step)."""
@@ -179,14 +185,25 @@ def _gemm_cost(a: int, b: int, c: int) -> float:
 def _eigh_desc(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Eigenpairs of a symmetric float32 G, largest first: (λ ≥ 0, Zᵀ with row i = z_i).
 
-    G's C-ordered buffer is, G being symmetric, a Fortran-ordered G: LAPACK ``syevd`` gets
-    it without a copy and overwrites it with the eigenvectors (G is destroyed).  The rows of
-    Zᵀ are then one contiguous row-by-row copy, where ``W[:, ::-1]`` made C-ordered was a
-    transposing one.
+    LAPACK ``syevd`` overwrites G's buffer with the eigenvectors, one per row
+    (:func:`.lapack.eigh_inplace`, which releases the GIL); the rows are then put in
+    descending order in place, a row pair at a time, so no second p×p array is made.
     """
     with lean_blas():
-        lam, W = scipy.linalg.eigh(G.T, driver="evd", overwrite_a=True, check_finite=False)
-    return np.maximum(lam[::-1], 0.0), np.ascontiguousarray(W.T[::-1])
+        lam, W = eigh_inplace(G)
+    _reverse_rows(W)
+    return np.maximum(lam[::-1], 0.0), W
+
+
+def _reverse_rows(W: np.ndarray) -> None:
+    """Reverse the order of W's rows in place (one row of scratch)."""
+    n = W.shape[0]
+    tmp = np.empty(W.shape[1:], W.dtype)
+    for i in range(n // 2):
+        j = n - 1 - i
+        tmp[...] = W[i]
+        W[i] = W[j]
+        W[j] = tmp
 
 
 def _top_eigenvalue(G: np.ndarray, iterations: int = 12) -> float:
@@ -440,6 +457,7 @@ def fast_full_svd(
     start: SVDResult | None = None,
     seed: int = 0,
     progress: StepProgress | None = None,
+    overwrite: bool = False,
 ) -> SVDResult:
     """Full thin SVD of a finite float32 matrix by the steps in the module docstring.
 
@@ -451,7 +469,9 @@ def fast_full_svd(
     less work): the tail past ``approx_from`` then keeps v_i = Rᵀw_i/σ_i, not orthonormal
     to 1e-4, but every rank rebuilds as exactly; :func:`refine_tail` finishes it later.
     ``start``: the exact top triplets of A already known (a top-k result): PROPACK is skipped.
-    ``progress`` receives each step and is where cancellation is checked.
+    ``progress`` receives each step and is where cancellation is checked.  ``overwrite``:
+    A (a C-ordered float32 array the caller made for this call) becomes the residual, so
+    the one m×n work array is A itself.
 
     Memory: the residual R is the one m×n work array (deflated in place, by bands), the
     Gram matrix is overwritten by its eigenvectors, and the long side's vectors come out of
@@ -475,7 +495,8 @@ def fast_full_svd(
     # 2. deflate both sides, so the residual's Gram matrix has the top k directions exactly
     # (to rounding) in its null space and the rest of the spectrum is untouched.
     prog.step(f"deflating the top {k}", _gemm_cost(4 * m, n, k))
-    R = np.array(M, dtype=np.float32, order="C")
+    own = overwrite and M is A and M.flags.c_contiguous and M.flags.writeable
+    R = M if own else np.array(M, dtype=np.float32, order="C")
     del M
     # Twice per side: one pass leaves components of size eps₃₂·σ₁ along U and V, which
     # would tilt the tail's vectors once σ_i is small next to σ₁.
@@ -618,11 +639,14 @@ def refine_tail(
     np.copyto(out.U[:, :j], res.U[:, :j])
     np.copyto(out.Vt[:j], res.Vt[:j])
     out.s[:j] = res.s[:j]
+    # Q is a view: a GEMM reads the column range (or the transpose) in place through BLAS's
+    # leading dimension, where a contiguous copy was another p×b array (33 MB at 12 MP) at
+    # the worker's peak.
     if out.wide:
-        Q = np.ascontiguousarray(res.U[:, j:])
+        Q = res.U[:, j:]
         block = res.s[j:, None] * res.Vt[j:]
     else:
-        Q = np.ascontiguousarray(res.Vt[j:].T)
+        Q = res.Vt[j:].T
         block = np.empty((b, m), np.float32)
         np.multiply(res.U[:, j:].T, res.s[j:, None], out=block)
     prog.finish_step()
