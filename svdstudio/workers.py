@@ -284,7 +284,9 @@ class JobRunner(QObject):
         proc, parent_conn, job.cancel_event = self._spare
         self._spare = None
         job.process, job.conn = proc, parent_conn
-        self.warm_up()  # the next job finds a warm process too
+        # The next spare is started when this job ends (_finish), not now: its imports
+        # (about 0.8 s of a core) took the cores from the job that had just started, on a
+        # machine of two (the full SVD of a photo runs on both).
         post = self._bridge.message.emit
 
         def watch() -> None:
@@ -390,6 +392,8 @@ class JobRunner(QObject):
         self.finished.emit(channel, job_id)
         if not self._alive(job):
             self._all.pop(job_id, None)
+        if job.process is not None and not self._closed:
+            self.warm_up()  # the next process job finds a warm process too
 
     def _call_back(self, job: _Job, fn: Callable[..., None], *args: Any) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 import threading
 
@@ -167,6 +168,28 @@ def test_spare_process_is_warm_and_reused(qtbot, runner):
     assert runner._spare[0].pid != spare.pid  # a fresh one waits
     runner.shutdown()
     assert not runner.spare_alive() and runner.live_workers() == 0
+
+
+def test_the_next_spare_starts_when_the_process_job_ends(qtbot, runner):
+    # Its imports would take the cores from the job that has just started.
+    runner.warm_up()
+    qtbot.waitUntil(runner.spare_alive, timeout=30000)
+    first = runner._spare[0]
+    with qtbot.waitSignal(runner.result_ready, timeout=30000) as blocker:
+        runner.submit("p", _jobs.busy_until_cancelled, 1.0, in_process=True)
+        assert runner._spare is None  # taken, and no successor while the job runs
+        qtbot.wait(500)
+        job = runner._current["p"]
+        workers = [p for p in multiprocessing.active_children() if p.name == "svdstudio-worker"]
+        assert runner._spare is None and workers == [job.process]
+    assert blocker.args[2] == "done"
+    assert runner._spare is not None and runner._spare[0].pid != first.pid
+    qtbot.waitUntil(runner.spare_alive, timeout=30000)  # started when the job ended
+    with qtbot.waitSignal(runner.cancelled, timeout=30000):
+        runner.submit("p", _jobs.busy_until_cancelled, 60.0, in_process=True)
+        second = runner._current["p"].process
+        runner.cancel("p")
+    assert runner._spare is not None and runner._spare[0] is not second  # after a cancel too
 
 
 def test_the_spare_is_spawned_off_the_gui_thread(qtbot, runner, monkeypatch):

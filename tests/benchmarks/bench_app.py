@@ -304,6 +304,10 @@ def one_run(app: QApplication, path: Path, decode_s: float, settings_dir: str) -
     preload = w.preload_tabs()
     if preload is not None:
         preload.join(60)
+    # main() also starts a spare worker process 1.5 s after launch, so that the first big job
+    # starts at once: a user who opens a photo from the dialog finds it waiting.
+    w.runner.warm_up()
+    wait(w.runner.spare_alive, 60)
     tab = w.tab_by_kind["image"]  # built here if not yet (tabs are built when first needed)
     w.tabs.setCurrentWidget(tab)
     s = tab.session
