@@ -32,17 +32,22 @@ from __future__ import annotations
 import mmap
 import os
 import pickle
-import queue
 import socket
 import stat
 import struct
-import sys
 import threading
 import time
 import weakref
 from typing import Any
 
-from svdstudio.io.shared_arrays import DISABLE_ENV, shared_file_of
+from svdstudio.io.shared_arrays import (
+    BACKGROUND_NICE,
+    DISABLE_ENV,
+    background_closes,
+    close_later,
+    lower_thread_priority,
+    shared_file_of,
+)
 
 __all__ = [
     "BACKGROUND_NICE",
@@ -60,28 +65,6 @@ MIN_SHARED_BYTES = 1 << 20  # smaller buffers cost less in the pipe than a file 
 _ALIGN = 4096  # each buffer starts on a page: any dtype is aligned, and a view spans few pages
 _PAGE = mmap.PAGESIZE
 _MEMFD_NAME = "svdstudio-buffers"  # shows in /proc/PID/maps as /memfd:svdstudio-buffers
-
-
-# Niceness of the GUI process's helper threads (job threads, worker watchers, the unmapper):
-# the GUI thread, at the process's own, then wins a contended core at once.  In stalls of
-# 50-370 ms the GUI thread had used 2-43 ms of CPU: it was waiting for a core (or the GIL)
-# that these threads had.  Worker processes keep the process's niceness (their SVD would
-# otherwise lose to any other program on a busy machine).
-BACKGROUND_NICE = 5
-
-
-def lower_thread_priority(nice: int | None = None) -> None:
-    """Run the calling thread at niceness ``nice`` (default :data:`BACKGROUND_NICE`; Linux,
-    where niceness is per thread; a no-op elsewhere, or when the thread is already nicer)."""
-    nice = BACKGROUND_NICE if nice is None else nice
-    if not sys.platform.startswith("linux"):
-        return
-    tid = threading.get_native_id()
-    try:
-        if os.getpriority(os.PRIO_PROCESS, tid) < nice:
-            os.setpriority(os.PRIO_PROCESS, tid, nice)
-    except OSError:
-        pass  # not allowed (a sandbox): the thread keeps its priority
 
 
 class TransportError(Exception):
@@ -276,57 +259,18 @@ class _Release:
             if self._views > 0 or self._mapping is None:
                 return
             mapping, self._mapping = self._mapping, None
-        _unmapper().put(mapping)
-
-
-_unmap_queue: queue.SimpleQueue[mmap.mmap] | None = None
-_unmap_lock = threading.Lock()
-
-
-def _unmapper() -> queue.SimpleQueue[mmap.mmap]:
-    # Unmapping 240 MiB of shared memory, which frees its pages, took 150-300 ms on a busy
-    # machine (an anonymous array of that size: under 10 ms).  The last array of a result
-    # usually goes in the GUI thread (the next stage replaces it): unmap in this thread instead.
-    global _unmap_queue
-    with _unmap_lock:
-        if _unmap_queue is None:
-            _unmap_queue = queue.SimpleQueue()
-            threading.Thread(
-                target=_unmap_forever, args=(_unmap_queue,), name="svdstudio-unmap", daemon=True
-            ).start()
-        return _unmap_queue
-
-
-def _unmap_forever(q: queue.SimpleQueue[mmap.mmap]) -> None:
-    global _background_unmaps
-    lower_thread_priority()
-    while True:
-        mapping = q.get()
-        for _ in range(200):
-            try:
-                mapping.close()
-            except BufferError:
-                # The thread that freed the last array runs the finaliser before it lets go
-                # of the buffer: give it a moment.
-                time.sleep(0.005)
-            else:
-                _background_unmaps += 1
-                break
-        del mapping  # still exported after a second (never seen): it unmaps when it goes
-
-
-_background_unmaps = 0
+        close_later(mapping)
 
 
 def background_unmaps() -> int:
-    """How many mappings the unmapper thread has unmapped so far (for tests)."""
-    return _background_unmaps
+    """How many mappings have been unmapped by the background thread so far (for tests)."""
+    return background_closes()
 
 
 def _unmap_when_unused(mapping: mmap.mmap, carriers: list[Any]) -> None:
     """Unmap ``mapping`` in the unmapper thread once every one of ``carriers`` is gone."""
     if not carriers:
-        _unmapper().put(mapping)
+        close_later(mapping)
         return
     release = _Release(mapping, len(carriers))
     for carrier in carriers:

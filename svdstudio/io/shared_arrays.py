@@ -20,6 +20,7 @@ from __future__ import annotations
 import mmap
 import os
 import queue
+import sys
 import threading
 import time
 import weakref
@@ -28,9 +29,13 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "BACKGROUND_NICE",
     "DISABLE_ENV",
     "MIN_SHARED_ARRAY_BYTES",
+    "background_closes",
+    "close_later",
     "is_shared",
+    "lower_thread_priority",
     "shared_copy",
     "shared_empty",
     "shared_file_of",
@@ -85,35 +90,76 @@ def shared_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
 def _forget(mapping: mmap.mmap, fd: int) -> None:
     with _lock:
         _files.pop(id(mapping), None)
-    _freer().put((mapping, fd))
+    close_later(mapping, fd)
 
 
-_free_queue: queue.SimpleQueue[tuple[mmap.mmap, int]] | None = None
+# Niceness of the GUI process's helper threads (job threads, worker watchers, the unmapper below):
+# the GUI thread, at the process's own, then wins a contended core at once.  In stalls of
+# 50-370 ms the GUI thread had used 2-43 ms of CPU: it was waiting for a core (or the GIL)
+# that these threads had.  Worker processes keep the process's niceness (their SVD would
+# otherwise lose to any other program on a busy machine).
+BACKGROUND_NICE = 5
 
 
-def _freer() -> queue.SimpleQueue[tuple[mmap.mmap, int]]:
-    global _free_queue
+def lower_thread_priority(nice: int | None = None) -> None:
+    """Run the calling thread at niceness ``nice`` (default :data:`BACKGROUND_NICE`; Linux,
+    where niceness is per thread; a no-op elsewhere, or when the thread is already nicer)."""
+    nice = BACKGROUND_NICE if nice is None else nice
+    if not sys.platform.startswith("linux"):
+        return
+    tid = threading.get_native_id()
+    try:
+        if os.getpriority(os.PRIO_PROCESS, tid) < nice:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+    except OSError:
+        pass  # not allowed (a sandbox): the thread keeps its priority
+
+
+_close_queue: queue.SimpleQueue[tuple[mmap.mmap, int | None]] | None = None
+_closed_in_background = 0
+
+
+def close_later(mapping: mmap.mmap, fd: int | None = None) -> None:
+    """Unmap ``mapping`` (and close ``fd``) in one background thread, not in the caller's.
+
+    Freeing a big shared mapping's pages took 25-300 ms of whichever thread let go of the last
+    array (often the GUI thread): the shared pixels here, a worker's hand-over in
+    :mod:`svdstudio.shared_buffers`.
+    """
+    global _close_queue
     with _lock:
-        if _free_queue is None:
-            _free_queue = queue.SimpleQueue()
+        if _close_queue is None:
+            _close_queue = queue.SimpleQueue()
             threading.Thread(
-                target=_free_forever, args=(_free_queue,), name="svdstudio-free", daemon=True
+                target=_close_forever, args=(_close_queue,), name="svdstudio-unmap", daemon=True
             ).start()
-        return _free_queue
+        q = _close_queue
+    q.put((mapping, fd))
 
 
-def _free_forever(q: queue.SimpleQueue[tuple[mmap.mmap, int]]) -> None:
+def background_closes() -> int:
+    """How many mappings the background thread has unmapped so far (for tests)."""
+    return _closed_in_background
+
+
+def _close_forever(q: queue.SimpleQueue[tuple[mmap.mmap, int | None]]) -> None:
+    global _closed_in_background
+    lower_thread_priority()
     while True:
         mapping, fd = q.get()
         for _ in range(200):
             try:
                 mapping.close()
             except BufferError:
-                time.sleep(0.005)  # the carrier's finaliser runs before it lets go of the buffer
+                # The thread that freed the last array runs the finaliser before it lets go
+                # of the buffer: give it a moment.
+                time.sleep(0.005)
             else:
+                _closed_in_background += 1
                 break
         del mapping  # still exported after a second (never seen): it unmaps when it goes
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
 
 
 def shared_copy(a: np.ndarray, dtype: Any = None) -> np.ndarray:

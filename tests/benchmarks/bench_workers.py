@@ -27,6 +27,7 @@ from PySide6.QtCore import QElapsedTimer, QTimer
 from PySide6.QtWidgets import QApplication
 
 from svdstudio import engine, shared_buffers, workers
+from svdstudio.io import shared_arrays
 from svdstudio.workers import JobRunner
 from tests import _jobs, _transport_jobs
 from tests.benchmarks.qt_wait import wait as _wait
@@ -159,8 +160,8 @@ def handover(runner: JobRunner, busy: bool, pipe: bool) -> dict[str, list[float]
 def gap_beside_job_threads(runner: JobRunner, nice: int, jobs: int = 3) -> float:
     """The worst timer gap while ``jobs`` GIL-releasing numpy thread jobs keep more threads
     busy than there are cores, with the job threads at niceness ``nice`` (0: as before)."""
-    old = shared_buffers.BACKGROUND_NICE
-    shared_buffers.BACKGROUND_NICE = nice
+    old = shared_arrays.BACKGROUND_NICE
+    shared_arrays.BACKGROUND_NICE = nice
     meter = _TimerGaps()
     try:
         for i in range(jobs):
@@ -170,7 +171,7 @@ def gap_beside_job_threads(runner: JobRunner, nice: int, jobs: int = 3) -> float
         _wait(lambda: False, 2.0)
         worst = meter.stop()
     finally:
-        shared_buffers.BACKGROUND_NICE = old
+        shared_arrays.BACKGROUND_NICE = old
         for i in range(jobs):
             runner.cancel(f"churn{i}")
         _wait(lambda: runner.live_workers() <= 1, 30)
@@ -254,7 +255,7 @@ def main() -> int:
                 results[busy, pipe] = {k: [x for t in got for x in t[k]] for k in got[0]}
         results["hog"] = [gap_of_the_hog_alone() for _ in range(runs)]
         for _ in range(runs):  # interleaved
-            for nice in (0, shared_buffers.BACKGROUND_NICE):
+            for nice in (0, shared_arrays.BACKGROUND_NICE):
                 results.setdefault(("nice", nice), []).append(gap_beside_job_threads(runner, nice))
         results["cancels"] = [cancel_time(runner) for _ in range(5)]
     finally:
@@ -276,7 +277,7 @@ def main() -> int:
             gap_goal = None if pipe else HANDOVER_GAP_GOAL_MS
             _line(f"  worst GUI timer gap meanwhile{label}", r["gap"], gap_goal, "ms")
     _line("reference: the GIL-holding thread alone, gap", results["hog"], None, "ms")
-    for nice in (0, shared_buffers.BACKGROUND_NICE):
+    for nice in (0, shared_arrays.BACKGROUND_NICE):
         label = f"3 busy job threads at nice {nice}" + (" (before)" if nice == 0 else "")
         _line(f"worst GUI timer gap, {label}", results["nice", nice], None, "ms")
     _line("cancel → worker process reaped", results["cancels"], CANCEL_GOAL_S, "s")
