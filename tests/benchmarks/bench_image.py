@@ -32,15 +32,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from svdstudio.commands import compress
 from svdstudio.engine import decompose_topk
 from svdstudio.engine.image import (
-    PREVIEW_SIDE,
     DisplayReconstructor,
     decompose_image,
     reconstruct_image,
     to_channels,
 )
 from svdstudio.engine.image.fast_svd import SIGMA_TOL, fast_full_svd, refine_tail
+from svdstudio.engine.image.preview import decompose_preview, preview_factor
 from svdstudio.io.images import load_image, save_png
 from svdstudio.resources import resource_path
+
+PANE_PX = (575.0, 541.0)  # the compare pane of a 1920×1080 window (bench_app prints it)
 
 
 def make_photo(width: int, height: int, path: Path) -> None:
@@ -118,11 +120,13 @@ def main() -> int:
     pixels = img.pixels
     print(f"(decode {decode:.2f} s, not counted)")
 
-    # 1. First reconstruction on screen: preview factors of a small copy, rank-32 view.
+    # 1. First reconstruction on screen: the app's preview, a copy as fine as the compare pane
+    # (575×541 device pixels in a 1920×1080 window, as bench_app measures), rank-32 view.
+    factor = preview_factor(img.height, img.width, [PANE_PX])
     times = []
     for _ in range(args.runs):
         t = time.perf_counter()
-        preview = decompose_image(pixels, "rgb", preview_side=PREVIEW_SIDE, release_gil=True)
+        preview, _small = decompose_preview(pixels, "rgb", factor)
         first = DisplayReconstructor(preview).render(min(32, preview.max_rank))
         times.append(time.perf_counter() - t)
     t_first = float(np.median(times))
