@@ -16,17 +16,16 @@ The calls release the GIL (ctypes), so a thread running them does not freeze the
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import itertools
 import math
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from svdstudio.engine.blas_threads import FastestBlasThreads
 from svdstudio.engine.decomposition import Cancelled, SVDResult, _summarise, decompose
 from svdstudio.engine.jobs import JobControl
 from svdstudio.engine.scaled import sum_of_squares
@@ -183,45 +182,17 @@ def decompose_stepwise(
     fraction done with an estimate of the seconds left.  If the divide-and-conquer step fails
     to converge, falls back to :func:`decompose` (which then tries gesvd).
     """
-    with _fastest_blas_threads():
-        return _stepwise(A, job if job is not None else _noop_job(), on_values)
-
-
-@contextlib.contextmanager
-def _fastest_blas_threads() -> Iterator[int | None]:
-    """Run with the BLAS thread count that is faster right now: 1 or all cores.
-
-    On a 2-core machine that other programs keep busy, two OpenBLAS threads wait for each
-    other: a 1000×1000 SVD took 5.7 s on two threads and 0.59 s on one (measured while the
-    load average was 6-9); on an idle machine two are up to twice as fast.  A probe of six
-    small matrix products (≈ 50 ms) decides.  Without threadpoolctl the count stays.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield None
-        return
-    cores = os.cpu_count() or 1
-    if cores < 2:
-        yield None
-        return
-    b = np.random.default_rng(0).standard_normal((640, 640))
-    best = {1: math.inf, cores: math.inf}
-    for threads in (1, cores) * 3:
-        with threadpool_limits(threads, user_api="blas"):
-            start = time.perf_counter()
-            b @ b
-            b @ b
-            best[threads] = min(best[threads], time.perf_counter() - start)
-    # The risk is lopsided (at most 2× lost on an idle machine, 10× on a busy one): all cores
-    # only when they are clearly faster.
-    choice = cores if best[cores] * 1.3 < best[1] else 1
-    with threadpool_limits(choice, user_api="blas"):
-        yield choice
+    # BLAS on 1 thread or every core, whichever is faster now: probed again between steps
+    # and panels (a 5000×5000 SVD takes 40 s, and the machine's load changes meanwhile).
+    with FastestBlasThreads() as blas:
+        return _stepwise(A, job if job is not None else _noop_job(), on_values, blas.update)
 
 
 def _stepwise(
-    A: object, ctl: JobControl, on_values: Callable[[SingularValues], None] | None
+    A: object,
+    ctl: JobControl,
+    on_values: Callable[[SingularValues], None] | None,
+    rethread: Callable[[], object] = lambda: None,
 ) -> SVDResult:
     t0 = time.perf_counter()
     M0 = as_matrix(A)
@@ -243,6 +214,7 @@ def _stepwise(
         nonlocal done
         if ctl.cancelled():
             raise Cancelled()
+        rethread()
         ctl.report(done, label(name, message))
         done += weights[name]
 
@@ -252,6 +224,7 @@ def _stepwise(
         def report(fraction: float) -> None:
             if ctl.cancelled():
                 raise Cancelled()
+            rethread()
             ctl.report(
                 base + weights[name] * fraction,
                 label(name, f"{message} ({100 * fraction:.0f} %)"),

@@ -144,8 +144,9 @@ def one_run(path: Path, colour: bool = True, stalls=None) -> dict[str, float]:
     from svdstudio.ui.dataset.tab import DatasetTab
     from svdstudio.ui.dataset.text import NO_LABEL
     from svdstudio.workers import JobRunner
+    from tests.benchmarks.qt_wait import wait
 
-    app = QApplication.instance() or QApplication([])
+    QApplication.instance() or QApplication([])
     runner = JobRunner()
     runner.warm_up()  # as the app does at start: the first process job finds a warm worker
     tab = DatasetTab(runner)
@@ -158,9 +159,7 @@ def one_run(path: Path, colour: bool = True, stalls=None) -> dict[str, float]:
     tab.projection_ready.disconnect(loop.quit)
 
     def settle(seconds: float) -> None:
-        deadline = time.perf_counter() + seconds
-        while time.perf_counter() < deadline:
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        wait(lambda: False, seconds)  # the event loop, asleep between events (not spinning)
 
     settle(3.0)  # let the spare worker process finish starting before the clock runs
 
