@@ -40,10 +40,12 @@ GALLERY_RANKS = (8, 16, 32)  # plus "full"
 # Seconds per m·n·min(m, n) of one float32 gesdd channel (4000×3000 ≈ 5.3 s on an idle
 # core here); used until the preview or the first reported step gives a measured rate.
 SECONDS_PER_FLOP = 1.5e-10
-# The full SVD's time over the preview's, per m·n·min(m, n): scipy's float32 gesdd is about
-# 2× faster than numpy's double SVD, and the preview's time also holds its downsampling and
-# thread start (measured at load 12: preview-scaled estimate 3× too long with 0.5).
-FULL_VS_PREVIEW_SPEED = 0.25
+# The full SVD's time over the preview's, per m·n·min(m, n).  The preview is a Gram-matrix
+# eigensolve of a pane-sized copy (plus its block averaging and thread start): at 12 MP the
+# preview took about 0.48 s from submit to result and the whole full SVD (refined) 13.5 s,
+# idle, against 216× the preview's m·n·min(m, n); 0.25 (tuned for the old 571×428 numpy
+# preview) said "about 26 s left".  The measured rate replaces this once progress comes.
+FULL_VS_PREVIEW_SPEED = 0.13
 
 
 def estimate_svd_seconds(
