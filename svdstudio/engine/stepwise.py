@@ -28,6 +28,7 @@ import numpy as np
 from svdstudio.engine.blas_threads import FastestBlasThreads
 from svdstudio.engine.decomposition import Cancelled, SVDResult, _summarise, decompose
 from svdstudio.engine.jobs import JobControl
+from svdstudio.engine.lapack_table import routine
 from svdstudio.engine.scaled import sum_of_squares
 from svdstudio.engine.validate import as_matrix
 
@@ -66,30 +67,12 @@ _NB, _NX = 32, 128
 # reflectors' T factors: +6 % on 800×800, one thread), for progress and cancel within it.
 _SLICES, _SLICE_FROM = 4, 2000
 
-_P = ctypes.c_void_p
 _int = ctypes.c_int
-_VOID = None
 
 
 def _lapack(name: str, nargs: int) -> Callable[..., None]:
     """A LAPACK routine from scipy's Cython table, callable with pointers (GIL released)."""
-    # Imported here, not at the top: the Matrix tab imports this module at start-up, and
-    # scipy costs about half a second to import.
-    if name == "dgemm":
-        import scipy.linalg.cython_blas as table
-    else:
-        import scipy.linalg.cython_lapack as table
-    capsule = table.__pyx_capi__[name]
-    get_name = ctypes.pythonapi.PyCapsule_GetName
-    get_name.restype = ctypes.c_char_p
-    get_name.argtypes = [ctypes.py_object]
-    get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
-    get_pointer.restype = ctypes.c_void_p
-    get_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
-    address = get_pointer(capsule, get_name(capsule))
-    prototype = ctypes.CFUNCTYPE(_VOID, *([_P] * nargs))
-    fn: Callable[..., None] = prototype(address)
-    return fn
+    return routine(name, nargs)[0]
 
 
 _routines: dict[str, Callable[..., None]] = {}

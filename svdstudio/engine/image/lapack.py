@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from svdstudio.engine.lapack_table import routine
+
 __all__ = ["eigh_inplace", "gil_free"]
 
 _P = ctypes.c_void_p
@@ -28,24 +30,13 @@ _ROUTINES = {np.dtype(np.float32): "ssyevd", np.dtype(np.float64): "dsyevd"}
 def _routine(name: str) -> Any:
     """The ctypes function for cython_lapack's ``name``, or None when it is not exported."""
     try:
-        import scipy.linalg.cython_lapack as cython_lapack
-
-        capsule = cython_lapack.__pyx_capi__[name]
-        get_name = ctypes.pythonapi.PyCapsule_GetName
-        get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
-        get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
-        get_pointer.restype = ctypes.c_void_p
-        get_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
-        signature = get_name(capsule)
-        # void ?syevd(char*, char*, int*, s*, int*, s*, s*, int*, int*, int*, int*): LP64 ints.
-        if signature is None or signature.count(b"int *") != 6:
-            return None
-        pointer = get_pointer(capsule, signature)
+        fn, signature = routine(name, 11)
     except (ImportError, AttributeError, KeyError, ValueError, TypeError):
         return None
-    if not pointer:
+    # void ?syevd(char*, char*, int*, s*, int*, s*, s*, int*, int*, int*, int*): LP64 ints.
+    if signature.count(b"int *") != 6:
         return None
-    return ctypes.CFUNCTYPE(None, *([_P] * 11))(pointer)
+    return fn
 
 
 def gil_free(dtype: np.dtype[Any] | type = np.float32) -> bool:
