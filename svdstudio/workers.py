@@ -284,9 +284,9 @@ class JobRunner(QObject):
         proc, parent_conn, job.cancel_event = self._spare
         self._spare = None
         job.process, job.conn = proc, parent_conn
-        # The next spare is started when this job ends (_finish), not now: its imports
-        # (about 0.8 s of a core) took the cores from the job that had just started, on a
-        # machine of two (the full SVD of a photo runs on both).
+        # The next spare is started when this job ends (_finish), not now: its start-up and
+        # imports (0.4 s of a core with a warm disk, 0.8 s cold) took a core from the job
+        # that had just started, on a machine of two (the full SVD of a photo runs on both).
         post = self._bridge.message.emit
 
         def watch() -> None:
