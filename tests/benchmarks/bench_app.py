@@ -43,7 +43,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from svdstudio.engine.image.factors import PROGRESSIVE_TOP
-from tests.benchmarks.bench_image import line, load, make_photo, spread
+from tests.benchmarks.bench_image import line, make_photo, spread
+from tests.benchmarks.machine import load, speed
 from tests.benchmarks.qt_wait import wait
 from tests.benchmarks.rss import RssPeak
 
@@ -426,6 +427,7 @@ def main() -> int:
     width, height = (1600, 1200) if args.quick else (4000, 3000)
     print(f"SVD Studio app benchmark: {width}×{height} RGB JPEG, window 1920×1080")
     print(f"load average before: {load()}")
+    print(speed())
     launches = launch_seconds(max(3, args.runs))
     line(
         "launch to an interactive main window",

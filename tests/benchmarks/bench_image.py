@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import os
 import resource
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from svdstudio.engine.image.fast_svd import SIGMA_TOL, fast_full_svd, refine_tai
 from svdstudio.engine.image.preview import decompose_preview, preview_factor
 from svdstudio.io.images import load_image, save_png
 from svdstudio.resources import resource_path
+from tests.benchmarks.machine import load, speed
 
 PANE_PX = (575.0, 541.0)  # the compare pane of a 1920×1080 window (bench_app prints it)
 
@@ -53,10 +53,6 @@ def make_photo(width: int, height: int, path: Path) -> None:
     texture = 6 * np.sin(x / 3.1 + y / 5.3) + 4 * rng.standard_normal((height, width))
     photo = np.clip(big + texture[..., None], 0, 255).astype(np.uint8)
     Image.fromarray(photo).save(path, quality=90)
-
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def spread(xs: list[float], unit: str = "s", fmt: str = ".2f") -> str:
@@ -110,6 +106,7 @@ def main() -> int:
     view_w, view_h = (min(1920, width), min(1080, height))
     print(f"SVD Studio image benchmark: {width}×{height} RGB JPEG, view {view_w}×{view_h}")
     print(f"load average before: {load()}")
+    print(speed())
     d = tempfile.TemporaryDirectory()
     tmp = Path(d.name) / "photo.jpg"
     make_photo(width, height, tmp)

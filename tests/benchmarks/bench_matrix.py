@@ -37,6 +37,7 @@ from svdstudio.ui.matrix.model import MatrixModel
 from svdstudio.ui.matrix.tab import MatrixTab
 from svdstudio.workers import JobRunner
 from tests.benchmarks.bench_dataset import sched_times
+from tests.benchmarks.machine import load, speed
 from tests.benchmarks.qt_wait import wait
 
 RUNS = 5
@@ -61,7 +62,7 @@ def _report(name: str, goal_s: float, figures: tuple[float, float, float]) -> No
 
 
 def _load() -> str:
-    return f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    return f"load average: {load()}"
 
 
 class _Gaps:
@@ -287,6 +288,7 @@ def main() -> int:
     big_n = args.big if args.big is not None else (1500 if args.quick else 5000)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     print(_load())
+    print(speed())
     a = np.arange(250_000, dtype=float).reshape(500, 500) / 7
     model = MatrixModel(a)
 
