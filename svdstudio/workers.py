@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
+from svdstudio.job_threads import Task, ThreadPool
 from svdstudio.shared_buffers import lower_thread_priority, receive_message, send_message
 from svdstudio.worker_process import (
     JobContext,
@@ -41,6 +42,11 @@ __all__ = ["AUTO_PROCESS_ELEMENTS", "JobContext", "JobRunner"]
 # Above this many array elements in a job's arguments, a picklable job runs in a worker process
 # (a 2000×2000 SVD in a thread can hold the GIL for about a second with scipy).
 AUTO_PROCESS_ELEMENTS = 250_000
+# The threads of every runner's jobs and watchers, reused (see job_threads); they run at
+# BACKGROUND_NICE.  The spawners have their own, never niced: a worker process inherits its
+# spawner's niceness, and a worker's SVD must not lose to every other program.
+_THREADS = ThreadPool()
+_SPAWNERS = ThreadPool(max_idle=1)
 
 
 def _count_elements(values: Any) -> int:
@@ -68,7 +74,7 @@ class _Job:
     on_error: Callable[[str, str], None] | None
     cancel_event: Any
     on_partial: Callable[[Any], None] | None = None
-    thread: threading.Thread | None = None
+    thread: Task | None = None
     process: Any = None
     conn: Any = None
     done: bool = False
@@ -101,7 +107,7 @@ class JobRunner(QObject):
         self._bridge.message.connect(self._on_message)
         self._mp = multiprocessing.get_context("spawn")
         self._spare: tuple[Any, Any, Any] | None = None  # (process, connection, cancel event)
-        self._spawners: dict[int, threading.Thread] = {}  # id(process) → the thread starting it
+        self._spawners: dict[int, Task] = {}  # id(process) → the thread starting it
         self._closed = False
 
     # ----------------------------------------------------------------- public API
@@ -223,8 +229,7 @@ class JobRunner(QObject):
             else:
                 post(("result", job.job_id, value))
 
-        job.thread = threading.Thread(target=run, name=f"svdstudio-{job.channel}", daemon=True)
-        job.thread.start()
+        job.thread = _THREADS.start(run, f"svdstudio-{job.channel}")
 
     # ----------------------------------------------------------------- processes
     def warm_up(self) -> None:
@@ -250,9 +255,7 @@ class JobRunner(QObject):
             finally:
                 child_conn.close()  # the child has its own (or there is no child)
 
-        spawner = threading.Thread(target=spawn, name="svdstudio-spawn", daemon=True)
-        self._spawners[id(proc)] = spawner
-        spawner.start()
+        self._spawners[id(proc)] = _SPAWNERS.start(spawn, "svdstudio-spawn")
         self._spare = (proc, parent_conn, cancel_event)
 
     def _spawned(self, proc: Any, timeout: float | None = None) -> bool:
@@ -331,10 +334,7 @@ class JobRunner(QObject):
                     )
                 )
 
-        job.thread = threading.Thread(
-            target=watch, name=f"svdstudio-watch-{job.channel}", daemon=True
-        )
-        job.thread.start()
+        job.thread = _THREADS.start(watch, f"svdstudio-watch-{job.channel}")
 
     def _kill(self, job: _Job, *, wait: bool = True) -> None:
         proc = job.process
