@@ -58,12 +58,13 @@ class ThreadPool:
         task = Task(name)
         with self._lock:
             inbox = self._idle.pop() if self._idle else None
+            if inbox is None:
+                self.threads_started += 1  # under the lock: two threads may start at once
         if inbox is not None:
             inbox.put((target, task))
             return task
         inbox = queue.SimpleQueue()
         inbox.put((target, task))
-        self.threads_started += 1
         threading.Thread(target=self._serve, args=(inbox,), name=name, daemon=True).start()
         return task
 

@@ -34,17 +34,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.benchmarks.machine import load  # noqa: E402 (after the path)
+
 GROUP_ROWS = 250_000
 
 
 def line(what: str, value: str, goal: str = "", ok: bool | None = None) -> None:
     mark = "" if ok is None else ("  OK" if ok else "  MISSED")
     print(f"{what:<58} {value:>22}   {('goal ' + goal) if goal else ''}{mark}", flush=True)
-
-
-def load() -> str:
-    a, b, c = os.getloadavg()
-    return f"load average {a:.2f} {b:.2f} {c:.2f}"
 
 
 def generate_parquet(path: Path, rows: int, cols: int, seed: int = 0) -> None:
@@ -118,7 +115,7 @@ def big_table(folder: Path, rows: int, cols: int, repeat: int) -> None:
     ]
     reads, pcas, peaks, read_peaks = [], [], [], []
     for _ in range(repeat):
-        print(f"  ({load()})", flush=True)
+        print(f"  (load average {load()})", flush=True)
         wall, peak, code, err = run_measured(read)
         if code != 0:
             raise SystemExit(f"plain read failed: {err}")
@@ -139,7 +136,7 @@ def big_table(folder: Path, rows: int, cols: int, repeat: int) -> None:
     line("  peak resident memory", f"{max(peaks):.2f} GiB", "< 2 GiB", max(peaks) < 2)
     ratio = float(np.median(pcas) / np.median(reads))
     line("  PCA time / plain read time", f"{ratio:.2f} ×", "≤ 3 ×", ratio <= 3)
-    print(f"  ({load()})", flush=True)
+    print(f"  (load average {load()})", flush=True)
 
 
 def fits_in_memory(folder: Path, repeat: int) -> None:
@@ -226,7 +223,8 @@ def main() -> int:
     else:
         folder = Path(tempfile.mkdtemp(prefix="svdstudio-bench-", dir=args.dir))
     free_disk = shutil.disk_usage(folder).free
-    print(f"SVD Studio out-of-core benchmark in {folder} ({os.cpu_count()} CPUs, {load()})")
+    cpus = f"{os.cpu_count()} CPUs, load average {load()}"
+    print(f"SVD Studio out-of-core benchmark in {folder} ({cpus})")
     try:
         if not args.skip_big:
             if free_disk < need:

@@ -286,6 +286,8 @@ def main() -> int:
     args = parser.parse_args()
     runs_wanted = 1 if args.quick else args.runs
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from tests.benchmarks.machine import load
+
     # The table is generated once and kept in the temporary folder for later runs.
     path = Path(tempfile.gettempdir()) / f"svdstudio-bench-dataset-{args.rows}x{args.cols}.csv"
     if not path.is_file():
@@ -296,7 +298,7 @@ def main() -> int:
         print(f"(table written in {time.perf_counter() - t:.1f} s)")
     size = path.stat().st_size / 2**20
     print(f"table: {args.rows:,} rows × {args.cols} columns + label, {size:.1f} MiB ({path})")
-    load_before = os.getloadavg()
+    load_before = load()
     watch = None
     if args.stalls:
         from PySide6.QtWidgets import QApplication
@@ -310,13 +312,13 @@ def main() -> int:
     if watch is not None:
         watch.stop()
         print(watch.report())
-    load_after = os.getloadavg()
+    load_after = load()
 
     def stat(key: str) -> tuple[float, float, float]:
         vals = [r[key] for r in runs if key in r]
         return statistics.median(vals), min(vals), max(vals)
 
-    print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}")
+    print(f"load average before: {load_before}")
     print(f"{'figure':<46}{'median':>10}{'min':>10}{'max':>10}  goal")
     keys = [f"gap_{p}" for p in PHASES if f"gap_{p}" in runs[0]] + ["gap_worst"]
     keys += [f"cpu_{p}" for p in PHASES if f"cpu_{p}" in runs[0]] + ["cpu_worst"]
@@ -346,7 +348,7 @@ def main() -> int:
         if f"split_{p}_cpu" in runs[0]:
             run, queued, blocked = (stat(f"split_{p}_{part}")[0] for part in SPLIT)
             print(f"  {p:<12}{run:>8.1f} cpu {queued:>8.1f} core {blocked:>8.1f} blocked")
-    print(f"load average after:  {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
+    print(f"load average after:  {load_after}")
     return 0
 
 

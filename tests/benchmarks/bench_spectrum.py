@@ -68,14 +68,15 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from svdstudio.ui.widgets.spectrum_plot import SpectrumPlot
+    from tests.benchmarks.machine import load
 
     app = QApplication.instance() or QApplication([])
-    load_before = os.getloadavg()
+    load_before = load()
     plot = SpectrumPlot()
     plot.resize(900, 400)
     plot.show()
     app.processEvents()
-    print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}")
+    print(f"load average before: {load_before}")
     head = f"{'values':>7} {'style':<11}{'set+redraw':>11}{'paint':>8}{'total':>8}"
     print(f"{head}   (ms, wall / GUI-thread CPU)   goal: total CPU ≤ {GOAL_MS:.0f} ms")
     for n in args.values:
@@ -91,8 +92,8 @@ def main() -> int:
                     f"{m['wall_paint']:>6.1f}/{m['cpu_paint']:<4.1f}"
                     f"{m['wall_all']:>6.1f}/{m['cpu_all']:<4.1f}  {goal}"
                 )
-    load_after = os.getloadavg()
-    print(f"load average after:  {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
+    load_after = load()
+    print(f"load average after:  {load_after}")
     return 0
 
 

@@ -30,6 +30,7 @@ from svdstudio import engine, shared_buffers, workers
 from svdstudio.io import shared_arrays
 from svdstudio.workers import JobRunner
 from tests import _jobs, _transport_jobs
+from tests.benchmarks.machine import load
 from tests.benchmarks.qt_wait import wait as _wait
 
 GAP_GOAL_MS = 250.0
@@ -234,7 +235,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer runs, no 2000×2000 SVD")
     opts = parser.parse_args()
     app = QApplication.instance() or QApplication([])
-    print(f"load average before: {os.getloadavg()}")
+    print(f"load average before: {load()}")
     runners = {}
     for pipe in (True, False):
         with _pipe_only(pipe):
@@ -281,7 +282,7 @@ def main() -> int:
         label = f"3 busy job threads at nice {nice}" + (" (before)" if nice == 0 else "")
         _line(f"worst GUI timer gap, {label}", results["nice", nice], None, "ms")
     _line("cancel → worker process reaped", results["cancels"], CANCEL_GOAL_S, "s")
-    print(f"load average after: {os.getloadavg()}")
+    print(f"load average after: {load()}")
     del app
     return 0
 
