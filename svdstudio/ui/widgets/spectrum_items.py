@@ -232,12 +232,15 @@ class SpectrumSeries:
                 stem_lines.setData(np.repeat(xs, 2), sy)
                 dots = ex.extremes()
                 heads.setData(dots + 1.0, y[dots], size=head)
-                bars.setOpts(x=[], height=[])
+                _clear_bars(bars)
             else:
-                xs = np.arange(a + 1, b + 1, dtype=float)
-                bars.setOpts(x=xs, height=y[a:b] - base, y0=base)
-                stem_lines.setData([], [])
-                heads.setData([], [])
+                if fills:  # the filled shapes show the values: no bars to draw
+                    _clear_bars(bars)
+                else:
+                    xs = np.arange(a + 1, b + 1, dtype=float)
+                    bars.setOpts(x=xs, height=y[a:b] - base, y0=base)
+                _clear_curve(stem_lines)
+                _clear_scatter(heads)
 
     def shown(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """What is drawn now, in plot units, per visible part: "kept"/"dropped" (bars: x and
@@ -276,6 +279,26 @@ class SpectrumSeries:
         self.selected_head.setVisible(stems)
         self.selected_bar.setOpts(x=[float(i)], height=[y - base], y0=base)
         self.selected_head.setData([float(i)], [y])
+
+
+def _clear_bars(bars: pg.BarGraphItem) -> None:
+    """Empty ``bars`` unless already empty: each redundant clear redrew an unseen item, and
+    a rank drag cleared the parts of the other style on every frame."""
+    x = bars.opts.get("x")
+    if x is not None and len(x):
+        bars.setOpts(x=[], height=[])
+
+
+def _clear_curve(curve: pg.PlotDataItem) -> None:
+    """Empty ``curve`` unless already empty (see :func:`_clear_bars`)."""
+    if curve.xData is not None and len(curve.xData):
+        curve.setData([], [])
+
+
+def _clear_scatter(dots: pg.ScatterPlotItem) -> None:
+    """Empty ``dots`` unless already empty (see :func:`_clear_bars`)."""
+    if len(dots.data):
+        dots.setData([], [])
 
 
 class EnergyOverlay:
