@@ -1,25 +1,20 @@
 """The Image lab's state and jobs: the image, colour mode, factors, k, metrics, sweep, codecs.
 
 No widgets.  The tab's widgets write through this object's methods and redraw from its
-signals; every ``runner.submit`` of the tab is made here.  Each image or colour mode gets a
-new *generation*; a result of an older generation is dropped.  Big images get a quick
-downsampled preview SVD on a thread first and the full-resolution SVD in a killable worker
-process, whose progress is reported every second with an estimate of the time left.  Its
-stages (the exact top triplets, then every rank with the tail marked approximate) are shown
-as they arrive, but the costly measurements (full-resolution metrics, the quality sweep, the
-PNG/JPEG sizes) wait for the final factors: run beside the SVD they took the cores it needs.
-Final factors are kept per colour mode (:class:`FactorCache`, while memory allows), so
-switching the mode back shows them again at once.  A job the user cancels is remembered so
-that :meth:`resume` can compute the rest; a failed job is reported by the main window
-(``runner.failed``), here it only changes the state.  The measurement scheduling lives in
-:mod:`.session_measure` and the job bookkeeping in :mod:`.session_jobs` (mixins of this
-class).
+signals; every ``runner.submit`` of the tab is made here.  This module holds the state (read
+its properties) and what the widgets set: the image, the colour mode, k and the chroma rank,
+a rank from a target.  The rest are mixins of :class:`ImageSession`, one job each:
+:mod:`.session_decompose` (the preview and full-resolution SVDs, a generation per image or
+colour mode, resume), :mod:`.session_cache` (final factors kept per colour mode while memory
+allows, so switching the mode back shows them again at once), :mod:`.session_measure` (when
+the metrics, the sweep, the PNG/JPEG sizes and zoom detail are measured) and
+:mod:`.session_jobs` (submitting and cancelling; a job the user cancels is remembered so
+that :meth:`resume` can compute the rest; a failed job is reported by the main window,
+``runner.failed``, here it only changes the state).
 """
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,36 +23,29 @@ from PySide6.QtCore import Signal
 
 from svdstudio.engine.image import (
     DEFAULT_CHROMA_RANK,
-    PREVIEW_ABOVE_PIXELS,
     PREVIEW_MAX_SIDE,
     PREVIEW_SIDE,
     FactorCache,
     ImageFactors,
     ImageMetrics,
-    decompose_image,
-    downsample,
-    effective_mode,
     preview_factor,
     rank_for_byte_budget,
     rank_for_energy_target,
     rank_for_psnr_target,
     reconstruct_image,
 )
-from svdstudio.engine.image.cache import full_factor_bytes
-from svdstudio.engine.image.fast_svd import machine_busy
 from svdstudio.io.image_codecs import CodecReport
 from svdstudio.io.images import LoadedImage
 from svdstudio.ui.image.jobs import (
     GALLERY_RANKS,
-    Preview,
     ProgressTracker,
     SvdProgress,
     codec_job,
-    estimate_svd_seconds,
-    preview_job,
     sweep_ranks,
 )
-from svdstudio.ui.image.session_jobs import JobBookkeeping
+from svdstudio.ui.image.session_cache import FactorCaching, factor_cache_budget
+from svdstudio.ui.image.session_decompose import Decomposition
+from svdstudio.ui.image.session_jobs import CHANNELS, JobBookkeeping
 from svdstudio.ui.image.session_measure import MeasurementScheduling
 from svdstudio.workers import JobRunner
 
@@ -70,41 +58,10 @@ __all__ = [
     "sweep_ranks",
 ]
 
-CHANNELS = (
-    "image.preview",
-    "image.svd",
-    "image.metrics",
-    "image.sweep",
-    "image.codecs",
-    "image.target",
-    "image.crop",
-)
-# A big image's full SVD runs in a killable worker process (tests may use a thread).
-FULL_IN_PROCESS = True
-# Factors of other colour modes are kept while they take at most this share of the machine's
-# memory and half of what is still free (checked whenever factors are kept) ...
-CACHE_SHARE_OF_MEMORY = 0.25
-# ... and while they and the factors a running SVD will bring (its quick stage and its final
-# factors, both held at the hand-over) take at most this many sets of the image's factors:
-# with the image and the set on show, that is what issue 11's memory goal (peak ≤ 3 × (image
-# + its factors)) leaves.  At 12 MP the RGB factors kept through a YCbCr SVD took the GUI
-# past it.  Below CACHE_FLOOR bytes memory is no concern: small images keep every mode.
-CACHE_SETS_OF_FACTORS = 2
-CACHE_FLOOR = 256 << 20
 
-
-def factor_cache_budget() -> int:
-    """Bytes the factors kept per colour mode may take now ("while memory allows")."""
-    try:
-        page = os.sysconf("SC_PAGE_SIZE")
-        total = os.sysconf("SC_PHYS_PAGES") * page
-        free = os.sysconf("SC_AVPHYS_PAGES") * page
-    except (AttributeError, OSError, ValueError):  # no sysconf (Windows): a modest fixed budget
-        return 1 << 30
-    return int(max(0, min(total * CACHE_SHARE_OF_MEMORY, free / 2)))
-
-
-class ImageSession(QtCore.QObject, MeasurementScheduling, JobBookkeeping):
+class ImageSession(
+    QtCore.QObject, Decomposition, FactorCaching, MeasurementScheduling, JobBookkeeping
+):
     """The Image lab's state (read its properties) and the only place that submits its jobs."""
 
     image_changed = Signal()  # a new image (or factor file) is on show; factors follow
@@ -396,210 +353,3 @@ class ImageSession(QtCore.QObject, MeasurementScheduling, JobBookkeeping):
             )
         else:
             raise ValueError(f"unknown target kind {kind!r}")
-
-    # ================================================================== decomposition
-    def _start(self, preset: ImageFactors | None) -> None:
-        pixels = self.pixels
-        if pixels is None:
-            return
-        self._generation += 1
-        gen = self._generation
-        for channel in CHANNELS:  # work for the previous image or mode is of no use now
-            self._cancel(channel)
-        self._cache.release()  # ... nor are the factors it would have brought
-        self._cancelled.clear()
-        self._failed.clear()
-        self._factors = None
-        self._full = False
-        self._stage = False
-        self._codecs_wait = False
-        self._metrics = None
-        self._sweep = []
-        self._gallery = {}
-        self._metric_original = None
-        self._preview_seconds = None
-        self.factors_changed.emit()
-        if preset is not None and preset.mode == effective_mode(pixels, self._mode):
-            self._set_factors(preset, gen, full=True)
-            return
-        if pixels.shape[0] * pixels.shape[1] <= PREVIEW_ABOVE_PIXELS:
-            self._submit_full(gen, in_process=False)
-        else:
-            self._submit_preview(gen)
-        self.jobs_changed.emit()
-
-    def _submit_preview(self, gen: int) -> None:
-        t0 = time.monotonic()
-
-        def ready(p: Preview) -> None:
-            self._preview_seconds = time.monotonic() - t0
-            self._set_factors(p.factors, gen, full=False, original=p.original)
-            self._submit_full(gen, in_process=FULL_IN_PROCESS)
-
-        if FULL_IN_PROCESS and not machine_busy():
-            # The worker process for the full SVD imports numpy and scipy (about 0.8 s of one
-            # core) on the other core while the preview runs, instead of after it (a no-op
-            # when a spare is already waiting).  On a busy machine it took the preview's CPU
-            # instead (12 MP, load 5-8, first frame at pane resolution: median 1.25 s with it,
-            # 0.87 s without; top 64 no later): the full SVD's submission starts it then.
-            self.runner.warm_up()
-        # The preview first, alone, so the first picture does not compete with the big SVD;
-        # as fine as the panes that show it (one sample per device pixel).
-        self._submit(
-            "image.preview",
-            preview_job,
-            self.pixels,
-            self._mode,
-            self.preview_factor(),
-            description="Image: quick preview SVD",
-            in_process=False,
-            on_result=ready,
-            on_error=lambda _m, _d: self._submit_full(gen, in_process=FULL_IN_PROCESS),
-        )
-
-    def _submit_full(self, gen: int, *, in_process: bool) -> None:
-        """The full-resolution SVD (a killable worker process for big images)."""
-        pixels = self.pixels
-        if gen != self._generation or pixels is None:
-            return
-        self._svd.start(self._estimate_seconds(pixels.shape[0], pixels.shape[1]))
-        # Its factors count against the cache's budget now: what they would push out goes
-        # before they arrive (the GUI held both, and the RGB factors, through a YCbCr SVD).
-        mode = effective_mode(pixels, self._mode)
-        self._cache.max_bytes = self._cache_budget()
-        self._cache.reserve("image", mode, CACHE_SETS_OF_FACTORS * self._set_bytes(mode))
-
-        def stage(f: ImageFactors) -> None:
-            # A progressive SVD's stages (the exact top triplets, then full factors with the
-            # tail marked approximate) replace the preview as soon as they cover k.
-            if f.max_rank >= min(self._k, f.full_rank):
-                self._set_factors(f, gen, full=False, stage=True)
-
-        def failed(_message: str, _details: str) -> None:
-            # No final factors will come: measure the stage on show (nothing competes now).
-            if gen == self._generation:
-                self._cache.release("image", mode)
-            if gen == self._generation and self._stage:
-                self._stage = False
-                self._request_metrics()
-                self._request_sweep()
-
-        self._submit(
-            "image.svd",
-            decompose_image,
-            pixels,
-            self._mode,
-            description=f"Image: SVD of {self._name}",
-            in_process=in_process,
-            on_result=lambda f: self._set_factors(f, gen, full=True),
-            on_partial=stage,
-            on_error=failed,
-        )
-        self._ticker.start()
-        self.jobs_changed.emit()
-
-    def _set_bytes(self, mode: str) -> int:
-        """Bytes of one colour mode's full factors of the image on show."""
-        pixels = self.pixels
-        if pixels is None:
-            return 0
-        return full_factor_bytes(pixels.shape[0], pixels.shape[1], 1 if mode == "gray" else 3)
-
-    def _cache_budget(self) -> int:
-        """The cache's budget now: memory allows, and the memory goal (see CACHE_SETS_...)."""
-        mode = "gray" if self.pixels is not None and self.pixels.ndim == 2 else "rgb"
-        goal = max(CACHE_FLOOR, CACHE_SETS_OF_FACTORS * self._set_bytes(mode))
-        return min(factor_cache_budget(), goal)
-
-    def _estimate_seconds(self, h: int, w: int) -> float:
-        """Expected seconds of the full SVD, scaled from the preview's time when there is one."""
-        f = self._factors
-        shape = (f.height, f.width) if f is not None and f.downsample_factor > 1 else None
-        n = 1 if self._mode == "gray" else 3
-        return estimate_svd_seconds(h, w, n, self._preview_seconds, shape)
-
-    def _on_progress(self, channel: str, job_id: int, fraction: float, message: str) -> None:
-        if channel != "image.svd" or self._jobs.get(channel) != job_id:
-            return
-        self._svd.report(fraction, message)
-        self._tick()
-
-    def _tick(self) -> None:
-        p = self.svd_progress()
-        if p is None:
-            self._ticker.stop()
-            return
-        self.progress.emit(p)
-
-    def _set_factors(
-        self,
-        factors: ImageFactors,
-        gen: int,
-        *,
-        full: bool,
-        stage: bool = False,
-        original: np.ndarray | None = None,
-    ) -> None:
-        """Show ``factors``; a ``stage`` of the running full SVD is not measured yet.
-
-        ``original``: the downsampled pixels a preview's factors approximate (made by the
-        preview job; made here only when missing).
-        """
-        if gen != self._generation or (self._full and not full):
-            return
-        pixels = self.pixels
-        assert pixels is not None
-        self._factors = factors
-        self._full = full
-        self._stage = stage
-        if full and not self._from_factor_file:
-            self._cache.max_bytes = self._cache_budget()
-            self._cache.put("image", factors.mode, factors)
-        if factors.downsample_factor == 1:
-            self._metric_original = pixels
-        elif original is not None and original.shape[:2] == (factors.height, factors.width):
-            self._metric_original = original
-        else:
-            self._metric_original = downsample(pixels, factors.downsample_factor)
-        self._k = min(max(self._k, 1), factors.max_rank)
-        if factors.mode == "ycbcr":
-            self._chroma_k = min(self._chroma_k, factors.max_chroma_rank)
-        self._metrics = None
-        self._sweep = []
-        self._gallery = {}
-        self.factors_changed.emit()
-        self.metrics_stale.emit()
-        if not stage:
-            # A stage is replaced within seconds: its full-resolution metrics (2-5.5 s of one
-            # core at 12 MP, busy machine) and sweep would only slow the SVD down.  The
-            # preview's are cheap.
-            self._request_metrics()
-            self._request_sweep()
-        if full:
-            # The PNG/JPEG sizes are shown beside full-resolution figures only; encoding a
-            # 12-MP photo at 7 qualities took as long as the SVD when run beside it.
-            self._codecs_after_measurements(want=True)
-        self.jobs_changed.emit()
-
-    # ================================================================== resume
-    def resume(self) -> None:
-        """Compute what a cancel (or a failure) left out, keeping what is there."""
-        if self.pixels is None:
-            return
-        gen = self._generation
-        wanted = self._cancelled | set(self._failed)
-        self._cancelled.clear()
-        self._failed.clear()
-        if not self._full and not {"image.svd", "image.preview"} & set(self._jobs):
-            big = self.pixels.shape[0] * self.pixels.shape[1] > PREVIEW_ABOVE_PIXELS
-            if self._factors is None and big:
-                self._submit_preview(gen)
-            else:
-                self._submit_full(gen, in_process=big and FULL_IN_PROCESS)
-        if self._factors is not None:
-            if self._metrics is None or not self.metrics_current or "image.metrics" in wanted:
-                self._request_metrics()
-            if not self._sweep:
-                self._request_sweep()
-            self._codecs_after_measurements(want=True)
-        self.jobs_changed.emit()

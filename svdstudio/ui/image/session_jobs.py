@@ -19,7 +19,18 @@ if TYPE_CHECKING:
 else:
     _Base = object
 
-__all__ = ["JobBookkeeping"]
+__all__ = ["CHANNELS", "JobBookkeeping"]
+
+# Every channel the session submits on (a new image or colour mode cancels them all).
+CHANNELS = (
+    "image.preview",
+    "image.svd",
+    "image.metrics",
+    "image.sweep",
+    "image.codecs",
+    "image.target",
+    "image.crop",
+)
 
 
 class JobBookkeeping(_Base):

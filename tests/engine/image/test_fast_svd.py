@@ -262,7 +262,7 @@ def test_start_from_a_top_k_result_tall_and_wide(shape):
 
 @pytest.mark.parametrize("layout", ["C", "strided"])
 def test_gemm_update_in_place(layout):
-    from svdstudio.engine.image.fast_svd import _gemm_update
+    from svdstudio.engine.image.projections import _gemm_update
 
     rng = np.random.default_rng(2)
     C = rng.standard_normal((60, 80)).astype(np.float32)

@@ -7,7 +7,7 @@ import pytest
 import scipy.linalg
 
 from svdstudio.engine.image import lapack
-from svdstudio.engine.image.fast_svd import _eigh_desc, _reverse_rows
+from svdstudio.engine.image.gram_eigh import _eigh_desc, _reverse_rows
 
 
 def _symmetric(n: int, eigenvalues: np.ndarray, dtype: type, seed: int = 0) -> np.ndarray:

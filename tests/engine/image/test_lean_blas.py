@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from svdstudio.engine.image import decompose_image, fast_svd
+from svdstudio.engine.image import busy_machine, decompose_image
 from svdstudio.engine.image.factors import PROGRESSIVE_TOP
 from svdstudio.engine.image.fast_svd import SIGMA_TOL, fast_full_svd, lean_blas
 
@@ -25,20 +25,20 @@ def test_lean_blas_limits_blas_to_one_thread_only_when_busy(monkeypatch):
     assert _blas_threads() == before  # restored
     with lean_blas(force=False) as on:
         assert not on and _blas_threads() == before
-    monkeypatch.setattr(fast_svd, "machine_busy", lambda: True)
+    monkeypatch.setattr(busy_machine, "machine_busy", lambda: True)
     with lean_blas() as on:
         assert on and _blas_threads() == {1}
-    monkeypatch.setattr(fast_svd, "machine_busy", lambda: False)
+    monkeypatch.setattr(busy_machine, "machine_busy", lambda: False)
     with lean_blas() as on:
         assert not on
 
 
 def test_machine_busy_compares_the_load_with_the_cores(monkeypatch):
-    monkeypatch.setattr(fast_svd.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(fast_svd.os, "getloadavg", lambda: (2.9, 0.0, 0.0))
-    assert not fast_svd.machine_busy()  # this job's own two threads and a little more
-    monkeypatch.setattr(fast_svd.os, "getloadavg", lambda: (3.0, 0.0, 0.0))
-    assert fast_svd.machine_busy()
+    monkeypatch.setattr(busy_machine.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(busy_machine.os, "getloadavg", lambda: (2.9, 0.0, 0.0))
+    assert not busy_machine.machine_busy()  # this job's own two threads and a little more
+    monkeypatch.setattr(busy_machine.os, "getloadavg", lambda: (3.0, 0.0, 0.0))
+    assert busy_machine.machine_busy()
 
 
 def _tricky(m: int = 400, n: int = 520) -> np.ndarray:
@@ -51,7 +51,7 @@ def _tricky(m: int = 400, n: int = 520) -> np.ndarray:
 
 @pytest.mark.parametrize("busy", [True, False])
 def test_both_thread_settings_keep_the_stated_accuracy(monkeypatch, busy):
-    monkeypatch.setattr(fast_svd, "machine_busy", lambda: busy)
+    monkeypatch.setattr(busy_machine, "machine_busy", lambda: busy)
     A = _tricky()
     exact = scipy.linalg.svd(A.astype(np.float64), compute_uv=False)
     res = fast_full_svd(A)

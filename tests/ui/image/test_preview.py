@@ -12,6 +12,7 @@ from PIL import Image
 from svdstudio.engine.decomposition import Cancelled
 from svdstudio.engine.image import decompose_image
 from svdstudio.ui.image import session as session_module
+from svdstudio.ui.image import session_decompose
 from svdstudio.ui.image.tab import ImageTab
 from svdstudio.workers import JobRunner
 
@@ -29,9 +30,9 @@ def gated(monkeypatch):
                 raise Cancelled()
         return decompose_image(pixels, mode, **kwargs)
 
-    monkeypatch.setattr(session_module, "decompose_image", full)
-    monkeypatch.setattr(session_module, "FULL_IN_PROCESS", False)
-    monkeypatch.setattr(session_module, "PREVIEW_ABOVE_PIXELS", 10_000)
+    monkeypatch.setattr(session_decompose, "decompose_image", full)
+    monkeypatch.setattr(session_decompose, "FULL_IN_PROCESS", False)
+    monkeypatch.setattr(session_decompose, "PREVIEW_ABOVE_PIXELS", 10_000)
     monkeypatch.setattr(session_module, "PREVIEW_SIDE", 100)
     yield opened
     opened.set()

@@ -18,8 +18,8 @@ from svdstudio.engine.image.color import channel
 from svdstudio.io.image_factors import load_factors
 from svdstudio.io.images import load_image
 from svdstudio.ui.image import session as session_module
-from svdstudio.ui.image import session_measure
-from svdstudio.ui.image.jobs import codec_job
+from svdstudio.ui.image import session_cache, session_decompose, session_measure
+from svdstudio.ui.image.jobs import codec_job, preview_job
 from svdstudio.ui.image.metrics_table import fmt_energy, fmt_percent
 from svdstudio.ui.image.session import SvdProgress
 from svdstudio.ui.image.tab import ImageTab
@@ -52,9 +52,9 @@ def gate(monkeypatch):
                     raise Cancelled()
         return decompose_image(pixels, mode, preview_side=preview_side, release_gil=release_gil)
 
-    monkeypatch.setattr(session_module, "decompose_image", gated)
-    monkeypatch.setattr(session_module, "FULL_IN_PROCESS", False)
-    monkeypatch.setattr(session_module, "PREVIEW_ABOVE_PIXELS", 10_000)
+    monkeypatch.setattr(session_decompose, "decompose_image", gated)
+    monkeypatch.setattr(session_decompose, "FULL_IN_PROCESS", False)
+    monkeypatch.setattr(session_decompose, "PREVIEW_ABOVE_PIXELS", 10_000)
     monkeypatch.setattr(session_module, "PREVIEW_SIDE", 60)
     monkeypatch.setattr(session_module, "PREVIEW_MAX_SIDE", 60)
     return opened
@@ -422,7 +422,7 @@ def test_switching_the_colour_mode_back_reuses_the_kept_factors(qtbot, tab, tmp_
 
 
 def test_factors_are_not_kept_past_the_memory_budget(qtbot, tab, tmp_path, monkeypatch):
-    monkeypatch.setattr(session_module, "factor_cache_budget", lambda: 1000)  # bytes
+    monkeypatch.setattr(session_cache, "factor_cache_budget", lambda: 1000)  # bytes
     path = tmp_path / "b.png"
     Image.fromarray(smooth_rgb(64, 80)).save(path)
     s = tab.session
@@ -452,9 +452,9 @@ def test_stages_of_the_full_svd_wait_to_be_measured(qtbot, tab, monkeypatch, big
                 raise Cancelled()
         return full
 
-    monkeypatch.setattr(session_module, "decompose_image", staged_svd)
-    monkeypatch.setattr(session_module, "FULL_IN_PROCESS", False)
-    monkeypatch.setattr(session_module, "PREVIEW_ABOVE_PIXELS", 10_000)
+    monkeypatch.setattr(session_decompose, "decompose_image", staged_svd)
+    monkeypatch.setattr(session_decompose, "FULL_IN_PROCESS", False)
+    monkeypatch.setattr(session_decompose, "PREVIEW_ABOVE_PIXELS", 10_000)
     monkeypatch.setattr(session_module, "PREVIEW_SIDE", 60)
     monkeypatch.setattr(session_module, "PREVIEW_MAX_SIDE", 60)
     s = tab.session
@@ -488,9 +488,9 @@ def test_a_cancel_during_a_stage_says_what_is_kept(qtbot, tab, monkeypatch, big_
             threading.Event().wait(0.01)
         raise Cancelled()
 
-    monkeypatch.setattr(session_module, "decompose_image", top_stage)
-    monkeypatch.setattr(session_module, "FULL_IN_PROCESS", False)
-    monkeypatch.setattr(session_module, "PREVIEW_ABOVE_PIXELS", 10_000)
+    monkeypatch.setattr(session_decompose, "decompose_image", top_stage)
+    monkeypatch.setattr(session_decompose, "FULL_IN_PROCESS", False)
+    monkeypatch.setattr(session_decompose, "PREVIEW_ABOVE_PIXELS", 10_000)
     monkeypatch.setattr(session_module, "PREVIEW_SIDE", 60)
     monkeypatch.setattr(session_module, "PREVIEW_MAX_SIDE", 60)
     s = tab.session
@@ -537,7 +537,7 @@ def test_png_jpeg_sizes_start_after_the_metrics_and_the_sweep(qtbot, tab, tmp_pa
 
 def test_preview_job_gives_the_preview_factors_and_their_original():
     img = smooth_rgb(150, 200).astype(np.float32)
-    p = session_module.preview_job(img, "ycbcr", 4)
+    p = preview_job(img, "ycbcr", 4)
     assert p.factors.downsample_factor == 4 and p.factors.mode == "ycbcr"
     assert (p.factors.height, p.factors.width) == (37, 50)
     small = img[:148, :200].reshape(37, 4, 50, 4, 3).mean(axis=(1, 3))
@@ -558,7 +558,7 @@ def test_preview_arrival_does_not_downsample_in_the_gui_thread(
     def no(*_a, **_k):
         raise AssertionError("downsampled in the GUI thread")
 
-    monkeypatch.setattr(session_module, "downsample", no)
+    monkeypatch.setattr(session_decompose, "downsample", no)
     s = tab.session
     with qtbot.waitSignal(tab.metrics_ready, timeout=TIMEOUT):
         assert tab.open_file(big_rgb)
@@ -607,12 +607,12 @@ def test_cached_factors_leave_when_a_running_svd_needs_their_room(
             raise Cancelled()
         return decompose_image(pixels, mode, preview_side=preview_side, release_gil=release_gil)
 
-    monkeypatch.setattr(session_module, "decompose_image", svd)
-    monkeypatch.setattr(session_module, "FULL_IN_PROCESS", False)
-    monkeypatch.setattr(session_module, "PREVIEW_ABOVE_PIXELS", 10_000)
+    monkeypatch.setattr(session_decompose, "decompose_image", svd)
+    monkeypatch.setattr(session_decompose, "FULL_IN_PROCESS", False)
+    monkeypatch.setattr(session_decompose, "PREVIEW_ABOVE_PIXELS", 10_000)
     monkeypatch.setattr(session_module, "PREVIEW_SIDE", 60)
     monkeypatch.setattr(session_module, "PREVIEW_MAX_SIDE", 60)
-    monkeypatch.setattr(session_module, "CACHE_FLOOR", floor)
+    monkeypatch.setattr(session_cache, "CACHE_FLOOR", floor)
     s = tab.session
     tab.open_file(big_rgb)
     qtbot.waitUntil(lambda: s.full and not s.computing(), timeout=TIMEOUT)

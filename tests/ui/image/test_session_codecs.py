@@ -7,8 +7,7 @@ from PIL import Image
 
 from svdstudio.io.images import load_image
 from svdstudio.io.shared_arrays import is_shared
-from svdstudio.ui.image import session as session_module
-from svdstudio.ui.image import session_measure
+from svdstudio.ui.image import session_decompose, session_measure
 from svdstudio.ui.image.jobs import codec_job
 from svdstudio.ui.image.session import ImageSession
 
@@ -37,7 +36,7 @@ def test_a_worker_process_gives_the_threads_codec_figures(qtbot, runner, tmp_pat
 
 
 def test_a_big_images_codecs_run_in_a_worker_process(qtbot, runner, tmp_path, monkeypatch):
-    monkeypatch.setattr(session_module, "FULL_IN_PROCESS", False)
+    monkeypatch.setattr(session_decompose, "FULL_IN_PROCESS", False)
     monkeypatch.setattr(session_measure, "PREVIEW_ABOVE_PIXELS", 10_000)  # "big" for codecs
     img = _photo(tmp_path, 120, 160)
     jobs: list = []  # the runner's codec jobs (started is emitted before the job is placed)
