@@ -15,8 +15,9 @@ from svdstudio.engine.jobs import JobControl
 
 __all__ = ["StepProgress", "estimate_full_cost", "topk_cost"]
 
-# Seconds per unit of work on this class of machine (2 cores, OpenBLAS; DESIGN.md), used only
-# to split the progress bar and to give a first ETA before any step has been timed.
+# Seconds per unit of work on this class of machine (2 cores, OpenBLAS; DESIGN.md): they split
+# the progress bar, give a first ETA before any step has been timed, and (estimate_full_cost)
+# decide when an image is too big for a full SVD (engine/image/factors, cli compress).
 _RATE_GEMM = 3.0e-12  # per multiply-add of a float32 GEMM
 _RATE_EIGH = 4.5e-11  # per q³ of a q×q float32 syevd
 _RATE_TOPK = 5.0e-10  # per m·n·k of PROPACK

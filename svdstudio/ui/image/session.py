@@ -40,8 +40,6 @@ from svdstudio.ui.image.jobs import (
     GALLERY_RANKS,
     ProgressTracker,
     SvdProgress,
-    codec_job,
-    sweep_ranks,
 )
 from svdstudio.ui.image.session_cache import FactorCaching, factor_cache_budget
 from svdstudio.ui.image.session_decompose import Decomposition
@@ -54,8 +52,6 @@ __all__ = [
     "GALLERY_RANKS",
     "ImageSession",
     "SvdProgress",
-    "codec_job",
-    "sweep_ranks",
 ]
 
 

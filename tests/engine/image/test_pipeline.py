@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -134,15 +135,21 @@ def test_cancel_stops_both_lanes(after):
 def test_an_error_in_one_lane_is_raised_once_both_stopped(monkeypatch):
     real = pipeline.fast_full_svd
     calls: list[int] = []
+    job = _Job()
 
     def failing(a: np.ndarray, **kw: object) -> object:
         calls.append(1)
         if len(calls) == 2:
+            # The second channel's full SVD fails once the tops are handed over: without
+            # the wait, a fast lane failed before the other lane's last top was done, and
+            # no tops were handed over (a race, not what this test is about).
+            deadline = time.monotonic() + 30
+            while not job.parts and time.monotonic() < deadline:
+                time.sleep(0.005)
             raise ValueError("channel broke")
         return real(a, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pipeline, "fast_full_svd", failing)
-    job = _Job()
     with pytest.raises(ValueError, match="channel broke"):
         decompose_image(_hard_image(420, 520), "rgb", job=job)
     assert _no_lanes_left()
