@@ -1,12 +1,13 @@
 """The Network session's measurements of the ranks on show: accuracy, rank curves, budget, latency.
 
 A mixin of :class:`~svdstudio.ui.network.session.NetworkSession` (its state and signals are the
-session's).  Each measurement is a job on the runner, its result and the result still on show:
-the test accuracy after each rank change and the live accuracy on a fixed subset while the
-cutoff is dragged (one job in flight per channel, the latest request after it), the selected
-layer's accuracy at every rank, the accuracy against the budget under four rules, and the
-measured latency.  A result is applied only if it belongs to the generation, and is shown only
-for the key (ranks, method, scheme or cost), still on show.
+session's).  Each measurement keeps its request (a job on the runner), its result's arrival and
+the query for the result on show together: the test accuracy after each rank change and the live
+accuracy on a fixed subset while the cutoff is dragged (one job in flight per channel, the latest
+request after it), the selected layer's accuracy at every rank, the accuracy against the budget
+under four rules, and the measured latency.  A result is applied only while its generation is on
+show, and is current only while its key still is (the ranks, method and scheme; the budget's:
+method, scheme and cost; the curves': layer and scheme).
 """
 
 from __future__ import annotations
