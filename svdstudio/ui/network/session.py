@@ -3,13 +3,16 @@
 No widgets: the tab writes through the methods here and redraws from the signals.  Every
 computation runs on the job runner ("network.*" channels); a result is applied only if it belongs
 to the network, data and choices still on show (a generation counter and a key per result).
-Scoring while the cutoff is dragged and after each rank change keeps one job in flight per
-channel and runs only the latest request after it, so a fast drag never piles up threads.
+
+This module holds the state, the opening of networks and data, the queries and the choices; the
+factorisation jobs are in :mod:`.session_factors` and the measurements (accuracy, rank curves,
+budget, latency) in :mod:`.session_measure` (mixins of this class); the channel plumbing (one
+job in flight per channel, the long jobs by kind) is composed from :mod:`.session_jobs`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from PySide6 import QtCore
@@ -36,7 +39,10 @@ from svdstudio.io.network_data import (
 from svdstudio.io.networks import BUNDLED_NETWORKS
 from svdstudio.ui.network import jobs
 from svdstudio.ui.network.data import DataPlan, plan_for_bundle, plan_for_file
-from svdstudio.ui.network.latency import LatencyReport, latency_job
+from svdstudio.ui.network.latency import LatencyReport
+from svdstudio.ui.network.session_factors import Factorisation
+from svdstudio.ui.network.session_jobs import LongJobs, OneInFlight
+from svdstudio.ui.network.session_measure import Measurements
 from svdstudio.workers import JobRunner
 
 __all__ = ["NetworkSession", "RankKey"]
@@ -49,46 +55,7 @@ def rank_key(ranks: Mapping[str, int | None]) -> RankKey:
     return tuple(sorted((n, k) for n, k in ranks.items() if k is not None))
 
 
-class _OneInFlight:
-    """One job at a time on ``channel``; while it runs only the newest request waits."""
-
-    def __init__(self, runner: JobRunner, channel: str) -> None:
-        self._runner = runner
-        self.channel = channel
-        self._busy: int | None = None
-        self._pending: tuple | None = None
-        runner.finished.connect(self._on_finished)
-
-    def request(self, fn: Callable, args: tuple, on_result: Callable, description: str) -> None:
-        if self._busy is not None:
-            self._pending = (fn, args, on_result, description)
-            return
-        self._start(fn, args, on_result, description)
-
-    def _start(self, fn: Callable, args: tuple, on_result: Callable, description: str) -> None:
-        self._busy = self._runner.submit(
-            self.channel, fn, *args, description=description, on_result=on_result
-        )
-
-    def _on_finished(self, channel: str, job_id: int) -> None:
-        if channel != self.channel or job_id != self._busy:
-            return
-        self._busy = None
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            self._start(*pending)
-
-    def reset(self) -> None:
-        """Forget the waiting request and cancel the running one."""
-        self._pending = None
-        self._runner.cancel(self.channel)
-        self._busy = None
-
-    def busy(self) -> bool:
-        return self._busy is not None or self._pending is not None
-
-
-class NetworkSession(QtCore.QObject):
+class NetworkSession(QtCore.QObject, Factorisation, Measurements):
     """The network on show (``network``), its data (``plan``), factors and ranks."""
 
     network_changed = Signal()  # a new network (or data) is on show; factors may follow
@@ -133,17 +100,9 @@ class NetworkSession(QtCore.QObject):
         self._tables: dict[tuple, list[AccuracyTable]] = {}
         self.latency: tuple[RankKey, LatencyReport] | None = None
         self._generation = 0
-        self._score = _OneInFlight(runner, "network.score")
-        self._live = _OneInFlight(runner, "network.preview")
-        self._long_channels = {
-            "network.sweep": "sweep",
-            "network.budget": "budget",
-            "network.latency": "latency",
-            "network.factors": "factors",
-        }
-        runner.started.connect(self._on_job_started)
-        runner.finished.connect(self._on_job_finished)
-        runner.progress.connect(self._on_job_progress)
+        self._score = OneInFlight(runner, "network.score")
+        self._live = OneInFlight(runner, "network.preview")
+        self._long = LongJobs(runner, self.job_state.emit, self.job_progress.emit, self)
 
     # ================================================================ opening
     def open_bundled(self, name: str) -> bool:
@@ -225,8 +184,8 @@ class NetworkSession(QtCore.QObject):
         self._generation += 1
         self._score.reset()
         self._live.reset()
-        for channel in (*self._long_channels, "network.prepare"):
-            self._runner.cancel(channel)
+        self._long.cancel_all()
+        self._runner.cancel("network.prepare")
         self.network = network
         self.source = source
         self.plan = plan
@@ -244,81 +203,6 @@ class NetworkSession(QtCore.QObject):
         self._curves_wanted = False
         self.network_changed.emit()
         self._prepare()
-
-    def _prepare(self) -> None:
-        gen, net, plan = self._generation, self.network, self.plan
-        x = plan.test.x if plan and plan.test else None
-        y = plan.test.y if plan and plan.test else None
-        self.status.emit(f"Factorising the layers of {self.title}…")
-        self._runner.submit(
-            "network.prepare",
-            jobs.prepare_job,
-            net,
-            self.scheme,
-            x,
-            y,
-            in_process=False,
-            description=f"Factorising {self.title}",
-            on_result=lambda res, g=gen, s=self.scheme: self._on_prepared(g, s, res),
-        )
-
-    def _on_prepared(self, gen: int, scheme: str, res: jobs.Prepared) -> None:
-        if gen != self._generation:
-            return
-        self._factors[("plain", scheme)] = res.factors
-        self._scorer, self._preview_scorer = res.scorer, res.preview
-        self.baseline = res.baseline
-        self.preview_baseline = res.preview_baseline
-        if self.selected is None or self.selected not in res.factors:
-            self.selected = next(iter(res.factors), None)
-        self.ranks = {
-            n: (None if k is None or k >= res.factors[n].max_rank else max(1, int(k)))
-            for n, k in self.ranks.items()
-            if n in res.factors
-        }
-        self.status.emit(f"{self.title}: {len(res.factors)} layers factorised.")
-        if self.factors() is None:
-            self._compute_factors(self.method)
-        else:
-            self.factors_ready.emit()
-            self.selection_changed.emit(self.selected or "")
-            self._rescore()
-        self._curves_or_their_factors()
-
-    def _curves_or_their_factors(self) -> None:
-        # The rank curves show plain and data-aware SVD: get the missing factors first.
-        if not ((self.auto_curves and self.active) or self._curves_wanted):
-            return
-        if self.has_calibration() and ("data-aware", self.scheme) not in self._factors:
-            if not self._runner.is_running("network.factors"):
-                self._compute_factors("data-aware")
-            return
-        self.compute_curves()
-
-    def _compute_factors(self, method: str) -> None:
-        gen, scheme = self._generation, self.scheme
-        calib = self.plan.calibration.x if method == "data-aware" else None
-        self._runner.submit(
-            "network.factors",
-            jobs.analyse_job,
-            self.network,
-            scheme,
-            method,
-            calib,
-            in_process=False,
-            description=f"{method} SVD of {self.title}",
-            on_result=lambda res, g=gen, m=method, s=scheme: self._on_factors(g, m, s, res),
-        )
-
-    def _on_factors(self, gen: int, method: str, scheme: str, res: dict) -> None:
-        if gen != self._generation:
-            return
-        self._factors[(method, scheme)] = res
-        if method == self.method and scheme == self.scheme:
-            self.factors_ready.emit()
-            self.selection_changed.emit(self.selected or "")
-            self._rescore()
-        self._curves_or_their_factors()
 
     def set_active(self, active: bool) -> None:
         """The tab was shown (True) or hidden: shown, it catches up on the automatic curves."""
@@ -370,12 +254,6 @@ class NetworkSession(QtCore.QObject):
         """Parameters and MACs of the original and the compressed network."""
         comp = self.compressed()
         return None if comp is None else totals(self.network, comp)
-
-    def current_accuracy(self) -> Accuracy | None:
-        """The test accuracy of the ranks on show, when it has been scored."""
-        if self.accuracy is not None and self.accuracy[0] == self.key():
-            return self.accuracy[1]
-        return None
 
     # ================================================================ choices
     def select(self, name: str) -> None:
@@ -463,186 +341,17 @@ class NetworkSession(QtCore.QObject):
         self.curves = {}
         self.budget = None
         self._generation += 1
-        for channel in self._long_channels:
-            self._runner.cancel(channel)
+        self._long.cancel_all()
         self._prepare()
 
     def set_cost(self, cost: str) -> None:
         """Budgets count parameters or MACs."""
         self.cost = cost
 
-    # ================================================================ scoring
-    def _rescore(self) -> None:
-        f = self.factors()
-        if f is None or self._scorer is None:
-            return
-        gen, key, ranks = self._generation, self.key(), dict(self.ranks)
-        self._score.request(
-            jobs.score_job,
-            (self._scorer, f, ranks),
-            lambda acc, g=gen, k=key: self._on_scored(g, k, acc),
-            f"Scoring {self.title} on the test split",
-        )
-
-    def _on_scored(self, gen: int, key: RankKey, acc: Accuracy) -> None:
-        if gen != self._generation:
-            return
-        self.accuracy = (key, acc)
-        if key == self.key():
-            self.accuracy_ready.emit()
-
-    def preview_rank(self, k: int) -> None:
-        """The selected layer dragged to rank k: score the fixed subset (nothing committed)."""
-        f = self.factors()
-        if f is None or self._preview_scorer is None or self.selected is None:
-            return
-        name, gen = self.selected, self._generation
-        layer = f[name]
-        kk = None if k >= layer.max_rank else max(1, int(k))
-        ranks = dict(self.ranks, **{name: kk})
-        key = self.key({name: kk})
-        self._live.request(
-            jobs.score_job,
-            (self._preview_scorer, f, ranks),
-            lambda acc, g=gen, key=key, k=k: self._on_previewed(g, key, k, acc),
-            "Live accuracy on the preview subset",
-        )
-
-    def _on_previewed(self, gen: int, key: RankKey, k: int, acc: Accuracy) -> None:
-        if gen != self._generation:
-            return
-        self.preview = (key, acc)
-        self.preview_ready.emit(k)
-
-    def preview_samples(self) -> int:
-        return self._preview_scorer.n if self._preview_scorer is not None else 0
-
     # ================================================================ long jobs
-    def compute_curves(self) -> None:
-        """Accuracy against every rank of the selected layer, plain and data-aware."""
-        name = self.selected
-        if name is None or not self.has_data() or (name, self.scheme) in self.curves:
-            return
-        self._curves_wanted = True  # asked for: follow the data-aware factors if they are due
-        by_method = {}
-        for method in ("plain", "data-aware"):
-            f = self._factors.get((method, self.scheme))
-            if f is not None and name in f:
-                by_method[method] = f[name]
-        if "plain" not in by_method:
-            return
-        if self.has_calibration() and "data-aware" not in by_method:
-            self._curves_or_their_factors()  # the curves follow the data-aware factors
-            return
-        self._curves_wanted = False
-        gen, scheme, test = self._generation, self.scheme, self.plan.test
-        self._runner.submit(
-            "network.sweep",
-            jobs.sweep_job,
-            self.network,
-            test.x,
-            test.y,
-            by_method,
-            scheme,
-            in_process=False,
-            description=f"Accuracy at every rank of layer {name}",
-            on_result=lambda res, g=gen: self._on_curves(g, res),
-        )
-
-    def _on_curves(self, gen: int, res: jobs.RankCurves) -> None:
-        if gen != self._generation:
-            return
-        self.curves[(res.name, res.scheme)] = res
-        self.curves_ready.emit(res.name)
-
-    def selected_curves(self) -> jobs.RankCurves | None:
-        return self.curves.get((self.selected, self.scheme)) if self.selected else None
-
-    def _budget_key(self) -> tuple:
-        return (self.method, self.scheme, self.cost)
-
-    def compute_budget(self) -> bool:
-        """Accuracy against the fraction kept for the four rules (greedy on validation data)."""
-        f = self.factors()
-        if f is None or not self.has_data():
-            return False
-        plan, gen, key = self.plan, self._generation, self._budget_key()
-        val = (plan.validation.x, plan.validation.y) if plan.validation is not None else None
-        self._runner.submit(
-            "network.budget",
-            jobs.budget_job,
-            self.network,
-            (plan.test.x, plan.test.y),
-            val,
-            f,
-            self.cost,
-            in_process=False,
-            description=f"Accuracy against the budget, four rules, {self.title}",
-            on_result=lambda res, g=gen, k=key: self._on_budget(g, k, res),
-        )
-        return True
-
-    def _on_budget(self, gen: int, key: tuple, res: tuple) -> None:
-        if gen != self._generation:
-            return
-        sweep, tables = res
-        if tables:
-            self._tables[key] = tables
-        self.budget = (key, sweep)
-        self.budget_ready.emit()
-
-    def current_budget(self) -> BudgetSweep | None:
-        if self.budget is not None and self.budget[0] == self._budget_key():
-            return self.budget[1]
-        return None
-
-    def measure_latency(self) -> bool:
-        """Time the original and the compressed network (child process, one BLAS thread)."""
-        comp = self.compressed()
-        if comp is None:
-            return False
-        if self.has_data():
-            x = self.plan.test.x
-        else:
-            import numpy as np
-
-            x = np.zeros((256, *self.network.input_shape), np.float32)
-        gen, key = self._generation, self.key()
-        self._runner.submit(
-            "network.latency",
-            latency_job,
-            self.network,
-            comp,
-            x,
-            in_process=False,
-            description="Timing the original and the compressed network",
-            on_result=lambda res, g=gen, k=key: self._on_latency(g, k, res),
-        )
-        return True
-
-    def _on_latency(self, gen: int, key: RankKey, res: LatencyReport) -> None:
-        if gen != self._generation:
-            return
-        self.latency = (key, res)
-        self.latency_ready.emit()
-
     def cancel(self, kind: str) -> None:
         """Stop the long job of ``kind`` (sweep, budget, latency, factors)."""
-        for channel, k in self._long_channels.items():
-            if k == kind:
-                self._runner.cancel(channel)
+        self._long.cancel(kind)
 
     def running(self, kind: str) -> bool:
-        return any(self._runner.is_running(c) for c, k in self._long_channels.items() if k == kind)
-
-    def _on_job_started(self, channel: str, _job_id: int, _description: str) -> None:
-        if channel in self._long_channels:
-            self.job_state.emit(self._long_channels[channel], True)
-
-    def _on_job_finished(self, channel: str, _job_id: int) -> None:
-        if channel in self._long_channels and not self._runner.is_running(channel):
-            self.job_state.emit(self._long_channels[channel], False)
-
-    def _on_job_progress(self, channel: str, _job_id: int, fraction: float, _msg: str) -> None:
-        if channel in self._long_channels:
-            self.job_progress.emit(self._long_channels[channel], fraction)
+        return self._long.running(kind)

@@ -7,8 +7,10 @@ rules; see parameters, MACs and *measured* latency before and after; export.
 
 The parts, one job each: :mod:`.session` (state and jobs), :mod:`.jobs` and :mod:`.latency`
 (what runs off the GUI thread), :mod:`.data` (which split is scored), :mod:`.controls`,
-:mod:`.table`, :mod:`.plots`, :mod:`.text` (the words) and :mod:`.export` (files).  This module
-composes them and keeps the Tab contract.
+:mod:`.table`, :mod:`.plots`, :mod:`.text` (the words) and :mod:`.export` (files); the tab's own
+parts are mixins: :mod:`.layout` (its widgets), :mod:`.actions` (what its controls do) and
+:mod:`.redraw` (how it shows the session).  This module composes them, connects the signals
+and keeps the Tab contract.
 """
 
 from __future__ import annotations
@@ -17,36 +19,25 @@ import json
 from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Signal
 
 from svdstudio.engine.network import METHODS
 from svdstudio.io.networks import BUNDLED_NETWORKS
 from svdstudio.ui.network import export as net_export
-from svdstudio.ui.network import text
-from svdstudio.ui.network.controls import NetworkControls
-from svdstudio.ui.network.plots import AccuracyPlot, BudgetPlot, PlotPanel
+from svdstudio.ui.network.actions import DATA_FILTER, FILE_FILTER, TabActions
+from svdstudio.ui.network.layout import NetworkLayout
+from svdstudio.ui.network.redraw import TabRedraw
 from svdstudio.ui.network.session import NetworkSession
-from svdstudio.ui.network.table import LayerTable
-from svdstudio.ui.widgets import file_dialogs
 from svdstudio.ui.widgets.messages import show_warning
 from svdstudio.ui.widgets.preview import preview_tab
-from svdstudio.ui.widgets.spectrum_plot import SpectrumPlot
 from svdstudio.workers import JobRunner
 
-__all__ = ["NetworkTab"]
+__all__ = ["DATA_FILTER", "FILE_FILTER", "NetworkTab"]
 
-FILE_FILTER = "Networks (*.safetensors *.npz)"
-DATA_FILTER = "Labelled data (*.npz)"
 DEFAULT_NETWORK = "digits-mlp"
 
 
-def _selectable(label: QtWidgets.QLabel) -> QtWidgets.QLabel:
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.setWordWrap(True)
-    return label
-
-
-class NetworkTab(QtWidgets.QWidget):
+class NetworkTab(QtWidgets.QWidget, NetworkLayout, TabActions, TabRedraw):
     """Network lab (see the module docstring)."""
 
     status_message = Signal(str)
@@ -60,100 +51,10 @@ class NetworkTab(QtWidgets.QWidget):
         self.session = NetworkSession(runner, self)
         self._dragging: int | None = None
         self._build()
+        self._refresh_all()
         self._connect()
 
-    # ================================================================ building
-    def _build(self) -> None:
-        self.controls = NetworkControls()
-        self.notice_label = _selectable(QtWidgets.QLabel())
-        self.notice_label.setObjectName("networkNotice")
-        self.notice_label.setStyleSheet("color: #444444;")
-
-        self.table = LayerTable()
-        self.accuracy_label = _selectable(QtWidgets.QLabel())
-        self.accuracy_label.setObjectName("networkAccuracyLabel")
-        self.accuracy_label.setAccessibleName("Accuracy")
-        self.accuracy_label.setStyleSheet(
-            "QLabel { background: #f3f6fa; border: 1px solid #d5dde8; padding: 4px; }"
-        )
-        self.totals_label = _selectable(QtWidgets.QLabel())
-        self.totals_label.setObjectName("networkTotals")
-        self.latency_label = _selectable(QtWidgets.QLabel())
-        self.latency_label.setObjectName("networkLatency")
-        self.latency_panel = PlotPanel(
-            "Counted and measured cost", QtWidgets.QWidget(), "networkLatency", "Measure"
-        )
-        self.latency_panel.plot.hide()
-        self.latency_panel.note.hide()
-        self.measure_button = self.latency_panel.compute_button
-        self.measure_button.setToolTip(
-            "Time both networks: ≥ 30 runs each at batch 1 and a batch, one BLAS thread, in a "
-            "separate process"
-        )
-        self.readout = _selectable(QtWidgets.QLabel())
-        self.readout.setObjectName("networkReadout")
-        self.readout.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.readout.setStyleSheet("QLabel { border: 1px solid #dddddd; padding: 4px; }")
-        summary = QtWidgets.QWidget()
-        sl = QtWidgets.QVBoxLayout(summary)
-        sl.setContentsMargins(0, 0, 0, 0)
-        sl.setSpacing(6)
-        sl.addWidget(self.readout)
-        sl.addWidget(self.accuracy_label)
-        sl.addWidget(self.latency_panel)
-        sl.addWidget(self.totals_label)
-        sl.addWidget(self.latency_label)
-        sl.addStretch(1)
-        self.left = QtWidgets.QSplitter(Qt.Orientation.Vertical)
-        self.left.setObjectName("networkLeftSplitter")
-        self.left.addWidget(self.table)
-        self.left.addWidget(summary)
-        self.left.setStretchFactor(0, 1)
-        self.left.setStretchFactor(1, 4)
-        self.left.setChildrenCollapsible(False)
-
-        self.spectrum = SpectrumPlot()
-        self.spectrum.setObjectName("networkSpectrum")
-        self.rank_spin = self.spectrum.rank_spin
-        # The spectrum's own k box is the layer's rank: one control, the name the issue gives.
-        self.rank_spin.setObjectName("networkRankSpin")
-        self.rank_spin.setAccessibleName("Rank of the selected layer")
-        self.rank_plot = AccuracyPlot()
-        self.budget_plot = BudgetPlot()
-        self.rank_panel = PlotPanel("Accuracy against rank", self.rank_plot, "networkRankCurves")
-        self.budget_panel = PlotPanel(
-            "Accuracy against budget", self.budget_plot, "networkBudgetCurves", "Compute"
-        )
-        bottom = QtWidgets.QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(self.rank_panel)
-        bottom.addWidget(self.budget_panel)
-        bottom.setChildrenCollapsible(False)
-        self.right = QtWidgets.QSplitter(Qt.Orientation.Vertical)
-        self.right.setObjectName("networkRightSplitter")
-        self.right.addWidget(self.spectrum)
-        self.right.addWidget(bottom)
-        self.right.setStretchFactor(0, 1)
-        self.right.setStretchFactor(1, 1)
-        self.right.setChildrenCollapsible(False)
-        self.splitter = QtWidgets.QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("networkSplitter")
-        self.splitter.addWidget(self.left)
-        self.splitter.addWidget(self.right)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setChildrenCollapsible(False)
-        self.left.setMinimumWidth(340)
-        self.splitter.setSizes([610, 650])
-        self.left.setSizes([140, 600])  # a few rows of layers; the readouts need the height
-
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.setSpacing(6)
-        layout.addWidget(self.controls)
-        layout.addWidget(self.notice_label)
-        layout.addWidget(self.splitter, 1)
-        self._refresh_all()
-
+    # ================================================================ wiring
     def _connect(self) -> None:
         s, c = self.session, self.controls
         s.network_changed.connect(self._on_network_changed)
@@ -198,6 +99,11 @@ class NetworkTab(QtWidgets.QWidget):
     def hideEvent(self, ev) -> None:
         super().hideEvent(ev)
         self.session.set_active(False)
+
+    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
+        if ev.type() == QtCore.QEvent.Type.MouseButtonRelease and self._dragging is not None:
+            QtCore.QTimer.singleShot(0, self._end_drag)  # after the spectrum has handled it
+        return super().eventFilter(obj, ev)
 
     # ================================================================ Tab API
     def file_filter(self) -> str:
@@ -317,258 +223,6 @@ class NetworkTab(QtWidgets.QWidget):
 
     def _splitters(self) -> dict[str, QtWidgets.QSplitter]:
         return {"splitter": self.splitter, "left": self.left, "right": self.right}
-
-    # ================================================================ actions
-    def _on_network_activated(self, index: int) -> None:
-        data = self.controls.network_combo.itemData(index)
-        if data == "open":
-            self.controls.select_source(self.session.source)
-            path = file_dialogs.ask_open_path(
-                self, "Open a network", f"{FILE_FILTER};;All files (*)"
-            )
-            if path:
-                self.open_file(path)
-        elif data in BUNDLED_NETWORKS:
-            self.open_bundled(data)
-        elif data and not self.open_file(str(data)):
-            self.controls.select_source(self.session.source)
-
-    def _ask_data(self) -> None:
-        path = file_dialogs.ask_open_path(
-            self, "Open labelled data", f"{DATA_FILTER};;All files (*)"
-        )
-        if path:
-            self.open_data(path)
-
-    def _set_method(self, method: str) -> None:
-        self.session.set_method(method)
-        self.controls.method_combo.setCurrentIndex(METHODS.index(self.session.method))
-
-    def _on_cost(self, _index: int) -> None:
-        self.session.set_cost(str(self.controls.cost_combo.currentData()))
-        self.budget_plot.set_cost(self.session.cost)
-        self._refresh_budget()
-
-    def _apply_energy(self, fraction: float) -> None:
-        self.session.apply_energy(fraction)
-        self.status_message.emit(f"Every layer keeps at least {text.percent(fraction)} energy.")
-
-    def _apply_budget(self, fraction: float, rule: str) -> None:
-        note = self.session.apply_budget(fraction, rule)
-        if note:
-            self.status_message.emit(f"Budget {text.percent(fraction)}: {note}.")
-        else:
-            self.status_message.emit(f"Ranks for {text.percent(fraction)} of the layers' cost.")
-
-    def compute_budget(self) -> bool:
-        """Start the accuracy-vs-budget sweep (four rules)."""
-        return self.session.compute_budget()
-
-    def measure_latency(self) -> bool:
-        """Start timing the original and the compressed network."""
-        return self.session.measure_latency()
-
-    def _on_rank_committed(self, k: int) -> None:
-        self._dragging = None
-        if self.session.selected is not None:
-            self.session.set_rank(self.session.selected, k)
-        self._refresh_accuracy()
-
-    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
-        if ev.type() == QtCore.QEvent.Type.MouseButtonRelease and self._dragging is not None:
-            QtCore.QTimer.singleShot(0, self._end_drag)  # after the spectrum has handled it
-        return super().eventFilter(obj, ev)
-
-    def _end_drag(self) -> None:
-        if self._dragging is None:
-            return
-        self._dragging = None
-        k = self.session.rank()
-        self._refresh_readout(k)
-        self.rank_plot.set_rank(k)
-        self._refresh_accuracy()
-
-    def _on_rank_previewed(self, k: int) -> None:
-        self._dragging = k
-        self._refresh_readout(k)
-        self.rank_plot.set_rank(k)
-        self.session.preview_rank(k)
-
-    # ================================================================ redrawing
-    def _on_network_changed(self) -> None:
-        self.document_changed.emit(self.document_title(), False)
-        s = self.session
-        self.controls.select_source(s.source)
-        self.controls.method_combo.setCurrentIndex(METHODS.index(s.method))
-        has_conv = any(layer.kind == "conv" for layer in s.network.layers)
-        self.controls.scheme_combo.setEnabled(has_conv)
-        self.controls.method_combo.model().item(1).setEnabled(s.has_calibration())
-        note = s.plan.note if s.plan is not None else "no test data: open a data file (Data…)"
-        self.notice_label.setText(f"<b>{s.title}</b> · {s.network.n_params:,} parameters · {note}")
-        self._refresh_all()
-
-    def _refresh_all(self) -> None:
-        s = self.session
-        f = s.factors()
-        if f is None:
-            self.table.setRowCount(0)
-            self.spectrum.clear()
-            self.readout.setText("Factorising the layers…" if s.network is not None else "")
-        else:
-            self.table.show_layers(f, s.ranks, s.selected)
-            self._show_layer()
-        self._refresh_totals()
-        self._refresh_accuracy()
-        self._refresh_curves()
-        self._refresh_budget()
-        self._refresh_latency()
-
-    def _on_ranks_changed(self) -> None:
-        s = self.session
-        f = s.factors()
-        if f is not None:
-            self.table.show_layers(f, s.ranks, s.selected)
-        if s.selected is not None:
-            self.spectrum.set_rank(s.rank())
-            self.rank_plot.set_rank(s.rank())
-            self._refresh_readout(s.rank())
-        self._refresh_totals()
-        self._refresh_accuracy()
-        self._refresh_latency()
-
-    def _on_selection_changed(self, _name: str) -> None:
-        self.table.select_layer(self.session.selected)
-        self._show_layer()
-        self._refresh_curves()
-
-    def _show_layer(self) -> None:
-        s = self.session
-        f = s.layer()
-        if f is None:
-            self.spectrum.clear()
-            self.readout.setText("")
-            return
-        self.spectrum.set_values(f.singular_values)
-        self.spectrum.set_rank(s.rank())
-        self.spectrum.set_label_formatter(
-            lambda k, f=f: (
-                f"layer {f.name}: k = {k} of {f.max_rank} · energy {text.percent(f.energy(k), 1)}"
-            )
-        )
-        self._refresh_readout(s.rank())
-
-    def _refresh_readout(self, k: int) -> None:
-        f = self.session.layer()
-        if f is not None and k >= 1:
-            self.readout.setText(text.readout_html(f, min(k, f.max_rank)))
-
-    def _refresh_totals(self) -> None:
-        t = self.session.totals()
-        self.totals_label.setText(
-            text.totals_html(t) + "<small>MACs are counted exactly, not timed.</small>"
-            if t is not None
-            else ""
-        )
-
-    def _refresh_accuracy(self) -> None:
-        s = self.session
-        self.accuracy_label.setText(
-            text.accuracy_html(s.baseline, s.current_accuracy(), None, has_data=s.has_data())
-        )
-        self._refresh_budget_marker()
-
-    def _on_preview(self, k: int) -> None:
-        s = self.session
-        if self._dragging is None or s.preview is None:
-            return
-        self.accuracy_label.setText(
-            text.accuracy_html(
-                s.baseline, None, (k, s.preview[1], s.preview_baseline), has_data=True
-            )
-        )
-
-    def _on_curves(self, name: str) -> None:
-        if name == self.session.selected:
-            self._refresh_curves()
-
-    def _refresh_curves(self) -> None:
-        s = self.session
-        curves = s.selected_curves()
-        base = s.baseline.value if s.baseline is not None else None
-        self.rank_plot.show_curves(curves, base, s.rank() if s.selected else 0)
-        f = s.layer()
-        if not s.has_data():
-            note = "No test data: open a data file to score the network."
-        elif curves is None:
-            note = f"Scoring every rank of layer {s.selected}…" if f is not None else ""
-        else:
-            sweep = next(iter(curves.curves.values()))
-            methods = " and ".join(curves.curves)
-            note = (
-                f"Layer {curves.name} alone at each rank, the others whole; {methods} SVD; "
-                f"{sweep.n} test samples. Dashed: the original network."
-            )
-        self.rank_panel.note.setText(note)
-
-    def _refresh_budget(self) -> None:
-        s = self.session
-        sweep = s.current_budget()
-        base = s.baseline.value if s.baseline is not None else None
-        self.budget_plot.set_cost(s.cost)
-        self.budget_plot.show_sweep(sweep, base)
-        if not s.has_data():
-            note = "No test data."
-        elif sweep is None:
-            note = (
-                "Press Compute: each rule spreads a budget over the layers; the greedy rule's "
-                "per-layer tables use the validation split, every point is scored on the test "
-                "split."
-            )
-        else:
-            note = (
-                f"{s.method} SVD; the ranks are chosen without the test split, then scored on "
-                f"{sweep.n} test samples. Star: the ranks on show."
-            )
-        self.budget_panel.note.setText(note)
-        self._refresh_budget_marker()
-
-    def _refresh_budget_marker(self) -> None:
-        s = self.session
-        f, acc = s.factors(), s.current_accuracy()
-        if f is None or acc is None or not s.ranks:
-            self.budget_plot.set_current(None, None)
-            return
-        from svdstudio.engine.network import budget_cost
-
-        whole = budget_cost(f, {}, s.cost)
-        frac = budget_cost(f, s.ranks, s.cost) / whole if whole else 1.0
-        self.budget_plot.set_current(frac, acc.value)
-
-    def _refresh_latency(self) -> None:
-        s = self.session
-        report = s.latency[1] if s.latency is not None else None
-        stale = s.latency is not None and s.latency[0] != s.key()
-        self.latency_label.setText(text.latency_html(report, stale))
-
-    def _on_job_state(self, kind: str, running: bool) -> None:
-        panel = {
-            "sweep": self.rank_panel,
-            "budget": self.budget_panel,
-            "latency": self.latency_panel,
-        }.get(kind)
-        if panel is not None:
-            panel.set_running(running)
-        if not running and kind == "sweep":
-            self._refresh_curves()
-
-    def _on_job_progress(self, kind: str, fraction: float) -> None:
-        panel = {
-            "sweep": self.rank_panel,
-            "budget": self.budget_panel,
-            "latency": self.latency_panel,
-        }.get(kind)
-        if panel is not None:
-            panel.set_progress(fraction)
 
     # ================================================================ export, errors
     def export_kind(self, kind: str) -> None:
