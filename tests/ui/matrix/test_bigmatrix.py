@@ -77,7 +77,7 @@ def test_singular_values_come_first_then_the_full_factors(qtbot, tab, runner, mo
     assert tab.results.error_values()["frobenius"] == f"{rank_errors(early, k).frobenius:.4f}"
     tabs = tab.results.tabs
     for key in PENDING_VIEWS:
-        index = tabs.indexOf(tab.results._pages[key])
+        index = tabs.indexOf(tab.results.grids.pages[key])
         assert not tabs.isTabEnabled(index) and tabs.tabText(index).endswith("(pending)")
     assert tab.results.views["U"].array_model().array().size == 0
     assert tab.progress.isVisible() and "step" in tab.progress.text()
@@ -89,7 +89,7 @@ def test_singular_values_come_first_then_the_full_factors(qtbot, tab, runner, mo
     assert np.max(np.abs(res.U.T @ res.U - np.eye(N))) <= 1e-10
     assert np.max(np.abs(res.Vt @ res.Vt.T - np.eye(N))) <= 1e-10
     for key in PENDING_VIEWS:
-        index = tabs.indexOf(tab.results._pages[key])
+        index = tabs.indexOf(tab.results.grids.pages[key])
         assert tabs.isTabEnabled(index) and "(pending)" not in tabs.tabText(index)
     assert tab.results.views["U"].array_model().array().shape == (N, N)
     shown = tab.results.views["Ak"].array_model().array()
