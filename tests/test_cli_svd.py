@@ -235,5 +235,5 @@ def test_squared_error_worded_as_in_the_app(article):
     out = _text(cli("svd", article, "--rank", "1"))
     assert squared_error_label(1) in out and SQUARED_ERROR_ARTICLE in out
     # The Matrix tab's error panel uses the same words (no Qt here: read its source).
-    source = (ROOT / "svdstudio" / "ui" / "matrix" / "results.py").read_text(encoding="utf-8")
+    source = (ROOT / "svdstudio" / "ui" / "matrix" / "error_panel.py").read_text(encoding="utf-8")
     assert "SQUARED_ERROR_WORDS" in source and "the article's “" not in source

@@ -1,7 +1,10 @@
 """Right half of the Matrix workbench: spectrum, summary, error panel and result grids.
 
 Everything here slices one cached :class:`~svdstudio.engine.SVDResult`; changing k never
-recomputes the decomposition.  Dragging the cutoff updates only the error panel.
+recomputes the decomposition.  Dragging the cutoff updates only the error panel.  This
+module decides what is on show and when; the grids are :mod:`~svdstudio.ui.matrix.grids`,
+the error panel :mod:`~svdstudio.ui.matrix.error_panel`, the summary line
+:mod:`~svdstudio.ui.matrix.summary`, a big result's arrival :mod:`~svdstudio.ui.matrix.arrival`.
 """
 
 from __future__ import annotations
@@ -9,33 +12,28 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QTextDocument
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QSpinBox,
     QSplitter,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from svdstudio.engine import SIGN_CONVENTION, SVDResult, rank_errors, rank_one_term
-from svdstudio.engine import reconstruct as engine_reconstruct
-from svdstudio.engine import reduced as engine_reduced
-from svdstudio.engine.lowrank import SQUARED_ERROR_WORDS
-from svdstudio.engine.scaled import scaled_squares
+from svdstudio.engine import SVDResult
+from svdstudio.ui.matrix.arrival import StepQueue
+from svdstudio.ui.matrix.error_panel import ErrorPanel
+from svdstudio.ui.matrix.grids import PENDING_VIEWS, ResultGrids
+from svdstudio.ui.matrix.notation import format_figure, plain_text
 from svdstudio.ui.matrix.progress import JobProgress
-from svdstudio.ui.widgets.result_views import ArrayView, sign_legend_html
-from svdstudio.ui.widgets.spectrum_data import format_lost, format_retained
+from svdstudio.ui.matrix.summary import summary_text
+from svdstudio.ui.widgets.result_views import ArrayView
 from svdstudio.ui.widgets.spectrum_plot import SpectrumPlot
 
 __all__ = ["PENDING_VIEWS", "ResultsPanel", "format_figure"]
 
-#: The grids that need the singular vectors: "pending" while only σ are known.
-PENDING_VIEWS = ("U", "Vt", "Ak", "R", "Red", "T")
 #: From this many cells (a matrix opened from a file), the m×n grids A_k, A − A_k and
 #: σ_i u_i v_iᵀ are computed when their tab is shown, not with every result or rank change:
 #: each is a pass over m·n values (≈ 0.2 s for 5000×5000 on a busy machine).
@@ -47,33 +45,6 @@ SPREAD_CELLS = LAZY_CELLS
 
 BANNER_WAIT = "background:#fff4c2; color:#5a4500; border:1px solid #e0c860; padding:4px;"
 BANNER_ERROR = "background:#ffd6d6; color:#7a0000; border:1px solid #e08080; padding:4px;"
-
-
-def format_figure(v: float, decimals: int) -> str:
-    """Fixed decimals for ordinary magnitudes, scientific for tiny or huge ones."""
-    if not np.isfinite(v):
-        return "∞" if v > 0 else "n/a"
-    if v == 0 or 1e-3 <= abs(v) < 1e7:
-        return f"{v:.{decimals}f}"
-    return f"{v:.{decimals}e}"
-
-
-def _sub(i: object) -> str:
-    return f"<sub>{i}</sub>"
-
-
-def _plain(html: str) -> str:
-    doc = QTextDocument()
-    doc.setHtml(html)
-    return doc.toPlainText().replace("\u00a0", " ").replace("\u2060", "")
-
-
-_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-def subscript(i: int) -> str:
-    """Unicode subscript digits (tab titles cannot hold rich text)."""
-    return str(i).translate(_SUBSCRIPTS)
 
 
 class ResultsPanel(QWidget):
@@ -92,11 +63,7 @@ class ResultsPanel(QWidget):
         self._stale: set[str] = set()  # m×n grids to compute when their tab is shown
         self._shown = "none"  # what state() says: updated when a result is all on show
         # The rest of a result being put on show, one step per event-loop turn (big results).
-        self._steps: list[Callable[[], None]] = []
-        self._step_timer = QTimer(self)
-        self._step_timer.setSingleShot(True)
-        self._step_timer.setInterval(0)
-        self._step_timer.timeout.connect(self._run_step)
+        self._arrival = StepQueue(self)
 
         self.spectrum = SpectrumPlot(self)
         self.spectrum.setObjectName("spectrumPlot")
@@ -132,71 +99,17 @@ class ResultsPanel(QWidget):
         self.decimals.setAccessibleName("Decimals")
         self.decimals.valueChanged.connect(self._on_decimals)
 
-        views = {
-            "U": ("uView", "U: left singular vectors u_i as columns", "U"),
-            "S": ("singularValuesView", "Σ: singular values σ_i, σ_i², energy", "Σ"),
-            "Vt": ("vtView", "Vᵀ: right singular vectors v_i as rows", "Vᵀ"),
-            "Ak": ("reconstructionView", "A_k: the rank-k reconstruction U_k Σ_k V_kᵀ", "A_k"),
-            "R": (
-                "residualView",
-                "A − A_k: the residual, red where A_k is below A, blue where above, stronger "
-                "with |A − A_k|",
-                "A − A_k",
-            ),
-            "Red": (
-                "reducedView",
-                "U_k Σ_k: the reduced m×k matrix (truncated SVD); column signs follow the "
-                "sign convention, so they may differ from other software",
-                "U_k Σ_k",
-            ),
-            "T": ("rankOneView", "σ_i u_i v_iᵀ: one rank-1 term (click a row of Σ)", "σ₁u₁v₁ᵀ"),
-        }
-        self.tabs = QTabWidget(self)
-        self.tabs.setObjectName("resultTabs")
-        self.tabs.setToolTip("Result grids; the selected rank is k")
-        self.tabs.setAccessibleName("Result grids")
-        self.tabs.setDocumentMode(True)
-        self.views: dict[str, ArrayView] = {}
-        self.residual_legend = QLabel(self)
-        self.residual_legend.setObjectName("residualLegend")
-        self.residual_legend.setAccessibleName("Residual colour legend")
-        self.residual_legend.setTextFormat(Qt.TextFormat.RichText)
-        self.residual_legend.setWordWrap(True)
-        self._pages: dict[str, QWidget] = {}
-        self._titles = {key: title for key, (_, _, title) in views.items()}
-        for key, (name, tip, title) in views.items():
-            view = ArrayView(name, tip, self)
-            self.views[key] = view
-            page: QWidget = view
-            if key == "R":  # the residual's colours need a legend under the grid
-                page = QWidget(self)
-                page_layout = QVBoxLayout(page)
-                page_layout.setContentsMargins(0, 0, 0, 0)
-                page_layout.setSpacing(2)
-                page_layout.addWidget(view, 1)
-                page_layout.addWidget(self.residual_legend)
-            self._pages[key] = page
-            self.tabs.addTab(page, title)
-            self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
-        self.views["R"].array_model().set_sign_colours(True)
+        self.grids = ResultGrids(self)
+        self.tabs = self.grids.tabs
+        self.views = self.grids.views
+        self.residual_legend = self.grids.residual_legend
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.views["S"].clicked.connect(lambda ix: self.show_component(ix.row() + 1, False))
         self.views["S"].activated.connect(lambda ix: self.show_component(ix.row() + 1))
 
-        self.error_panel = QLabel(self)
-        self.error_panel.setObjectName("errorPanel")
-        self.error_panel.setTextFormat(Qt.TextFormat.RichText)
-        self.error_panel.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_panel.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.error_panel.setToolTip(
-            "What dropping σ_(k+1) … costs (Eckart–Young): the error norms are computed "
-            "from the singular values alone"
-        )
-        self.error_panel.setAccessibleName("Error of the rank-k approximation")
-        box = self.error_box = QGroupBox("Error of A_k", self)
-        box.setToolTip(self.error_panel.toolTip())
-        box_layout = QVBoxLayout(box)
-        box_layout.addWidget(self.error_panel)
+        self.errors = ErrorPanel(self)
+        self.error_panel = self.errors.label
+        self.error_box = self.errors.box
 
         lower = QWidget(self)
         # ``error_box`` is not laid out here: the tab shows it under the matrix, where a small
@@ -237,22 +150,20 @@ class ResultsPanel(QWidget):
 
     def arriving(self) -> bool:
         """Whether a result is still being put on show (a big one, a view per turn)."""
-        return bool(self._steps)
+        return self._arrival.pending()
 
     def info_text(self) -> str:
         """The summary line as plain text (what a screen reader says)."""
-        return _plain(self.info.text())
+        return plain_text(self.info.text())
 
     def error_values(self) -> dict[str, str]:
         """The figures the error panel shows, by name ("frobenius", "frobenius_squared",
         "dropped_energy", "spectral", "relative", "energy_retained"), as displayed."""
-        return dict(self._error_values)
-
-    _error_values: dict[str, str] = {}  # noqa: RUF012  (replaced, never mutated)
+        return self.errors.values()
 
     def error_text(self) -> str:
         """The error panel as plain text, one figure per line."""
-        return _plain(self.error_panel.text().replace("</tr>", "</tr><br>"))
+        return self.errors.text()
 
     def set_rank(self, k: int) -> None:
         """Choose k (clamped to the result); updates the spectrum and every view."""
@@ -267,7 +178,7 @@ class ResultsPanel(QWidget):
         """Show the singular values of ``matrix`` (``res`` holds σ only, no vectors yet):
         spectrum, Σ, summary and errors; the grids that need U or Vᵀ say they are pending.
         A big matrix's views are filled over a few event-loop turns (see :meth:`state`)."""
-        self._cancel_steps()
+        self._arrival.cancel()
         self._values_only = True
         self._run(
             matrix,
@@ -279,17 +190,8 @@ class ResultsPanel(QWidget):
         )
 
     def _show_pending(self) -> None:
-        current = self.tabs.currentWidget()
-        for key in PENDING_VIEWS:
-            self.views[key].set_array(np.zeros((0, 0)))
-            index = self.tabs.indexOf(self._pages[key])
-            title = self.tabs.tabText(index).removesuffix(" (pending)")
-            self.tabs.setTabText(index, f"{title} (pending)")
-            self.tabs.setTabToolTip(index, "Being computed: the singular values came first")
-            self.tabs.setTabEnabled(index, False)
-        if current in (self._pages[key] for key in PENDING_VIEWS):
-            self.tabs.setCurrentWidget(self._pages["S"])
-        self._mark_kept()
+        self.grids.show_pending()
+        self.grids.mark_kept(self._k)
         self._update_error_panel(self._k)
         self._shown = "values"
         self.results_updated.emit()
@@ -298,7 +200,7 @@ class ResultsPanel(QWidget):
         """Show a fresh decomposition of ``A`` at the current k.  After its σ (set_values) of
         the same matrix, only the vectors' views change; a big matrix's views are filled over
         a few event-loop turns (see :meth:`state`)."""
-        self._cancel_steps()
+        self._arrival.cancel()
         prev = self._res
         same_values = (
             self._values_only
@@ -316,12 +218,9 @@ class ResultsPanel(QWidget):
                 lambda: self._show_values(res, matrix),
                 lambda: self._show_table(res),
             ]
-        p = res.n_components
         steps += [
-            lambda: self.views["U"].set_array(res.U, col_labels=[f"u{i}" for i in range(1, p + 1)]),
-            lambda: self.views["Vt"].set_array(
-                res.Vt, row_labels=[f"v{i}ᵀ" for i in range(1, p + 1)]
-            ),
+            lambda: self.grids.show_u(res),
+            lambda: self.grids.show_vt(res),
             self._show_vectors,
         ]
         self._run(matrix, steps)
@@ -332,11 +231,7 @@ class ResultsPanel(QWidget):
 
     def _show_vectors(self) -> None:
         self._values_only = False
-        for key in PENDING_VIEWS:
-            index = self.tabs.indexOf(self._pages[key])
-            self.tabs.setTabEnabled(index, True)
-            self.tabs.setTabText(index, self._titles[key])
-            self.tabs.setTabToolTip(index, self.views[key].toolTip())
+        self.grids.show_ready()
         self._shown = "full"
         if self._views_k != self._k:
             self._update_rank_views()
@@ -344,22 +239,7 @@ class ResultsPanel(QWidget):
 
     def _run(self, matrix: np.ndarray, steps: list[Callable[[], None]]) -> None:
         """Run ``steps`` now, or for a big matrix one per event-loop turn."""
-        if matrix.size < SPREAD_CELLS:
-            for step in steps:
-                step()
-            return
-        self._steps = list(steps)
-        self._run_step()  # the first at once: what the user sees soonest
-
-    def _run_step(self) -> None:
-        if self._steps:
-            self._steps.pop(0)()
-        if self._steps:
-            self._step_timer.start()
-
-    def _cancel_steps(self) -> None:
-        self._steps = []
-        self._step_timer.stop()
+        self._arrival.run(steps, spread=matrix.size >= SPREAD_CELLS)
 
     def _show_values(self, res: SVDResult, matrix: np.ndarray) -> None:
         """The spectrum (the σ's own views follow in :meth:`_show_table`)."""
@@ -381,18 +261,7 @@ class ResultsPanel(QWidget):
     def _show_table(self, res: SVDResult) -> None:
         """The summary line and the Σ grid (σ, σ², energy shares)."""
         self._update_info()
-        p = res.n_components
-        # Shares computed on σ/σ_1 (engine.scaled): right for σ near 1e308 or below 1e-162.
-        scale, r2 = scaled_squares(res.s)
-        with np.errstate(over="ignore", under="ignore"):
-            s2 = r2 * scale * scale
-        total = float(np.sum(r2)) or 1.0
-        table = np.column_stack([res.s, s2, 100 * r2 / total, 100 * np.cumsum(r2) / total])
-        self.views["S"].set_array(
-            table,
-            row_labels=[f"σ{i}" for i in range(1, p + 1)],
-            col_labels=["σᵢ", "σᵢ²", "energy %", "cumulative %"],
-        )
+        self.grids.show_sigma(res)
 
     def set_banner(self, text: str, error: bool = False) -> None:
         """Show (or with "" hide) the line saying why the results are not current."""
@@ -402,7 +271,7 @@ class ResultsPanel(QWidget):
 
     def set_waiting(self, text: str) -> None:
         """Results are stale (invalid cell, failed job): say so and grey them out."""
-        self._cancel_steps()  # a result still arriving would clear the banner
+        self._arrival.cancel()  # a result still arriving would clear the banner
         self.set_banner(text, error=text.startswith("Could not"))
         self._set_enabled(False)
 
@@ -420,39 +289,29 @@ class ResultsPanel(QWidget):
             return
         self._component = i
         self.spectrum.set_selected_component(i)
-        view = self.views["T"]
-        if switch_tab or not self._lazy() or self.tabs.currentWidget() is view:
-            view.set_array(rank_one_term(self._res, i))
+        if switch_tab or not self._lazy() or self.grids.showing("T"):
+            self.grids.show_rank_one(self._res, i)
             self._stale.discard("T")
         else:
             self._stale.add("T")
-        index = self.tabs.indexOf(self._pages["T"])
-        j = subscript(i)
-        self.tabs.setTabText(index, f"σ{j}u{j}v{j}ᵀ")
+        self.grids.set_rank_one_title(i)
         if switch_tab:
-            self.tabs.setCurrentWidget(view)
+            self.grids.show_view("T")
             self.status_message.emit(
                 f"Showing the rank-1 term σ{i} u{i} v{i}ᵀ (σ{i} = {self._res.s[i - 1]:.4g})."
             )
 
     def show_view(self, key: str) -> None:
         """Bring the result grid ``key`` ("U", "S", "Vt", "Ak", "R", "Red", "T") on show."""
-        self.tabs.setCurrentWidget(self._pages[key])
+        self.grids.show_view(key)
 
     def current_view(self) -> ArrayView | None:
         """The result grid on show."""
-        page = self.tabs.currentWidget()
-        for key, candidate in self._pages.items():
-            if candidate is page:
-                return self.views[key]
-        return None
+        return self.grids.current_view()
 
     def current_array(self) -> tuple[str, np.ndarray] | None:
         """(title, array) of the grid on show, for export."""
-        view = self.current_view()
-        if view is None or view.array_model().array().size == 0:
-            return None
-        return self.tabs.tabText(self.tabs.currentIndex()), view.array_model().array()
+        return self.grids.current_array()
 
     # ---- updates --------------------------------------------------------------------------
     def _set_enabled(self, on: bool) -> None:
@@ -474,43 +333,32 @@ class ResultsPanel(QWidget):
             self._update_error_panel(int(k))
 
     def _on_decimals(self, d: int) -> None:
-        for view in self.views.values():
-            view.set_decimals(d)
+        self.grids.set_decimals(d)
         if self._res is not None:
             self._update_error_panel(self._k)
 
     _views_k = -1
     _loading = False
 
-    def _mark_kept(self) -> None:
-        k = self._k
-        self.views["U"].array_model().set_kept(cols=k)
-        self.views["S"].array_model().set_kept(rows=k)
-        self.views["Vt"].array_model().set_kept(rows=k)
-
     def _update_rank_views(self) -> None:
         res, a, k = self._res, self._A, self._k
         if res is None or a is None:
             return
         if self._values_only:  # only Σ and the errors follow k until the vectors come
-            self._mark_kept()
+            self.grids.mark_kept(k)
             self._views_k = k
-            self.error_box.setTitle(f"Error of the rank-{k} approximation A{subscript(k)}")
+            self.errors.set_rank_title(k)
             self._update_error_panel(k)
             self.results_updated.emit()
             return
-        if self._lazy() and self.tabs.currentWidget() not in (self._pages["Ak"], self._pages["R"]):
+        if self._lazy() and not self.grids.showing("Ak", "R"):
             self._stale.update(("Ak", "R"))
         else:
             self._show_reconstruction()
-        self.views["Red"].set_array(
-            engine_reduced(res, k), col_labels=[f"σ{i}u{i}" for i in range(1, k + 1)]
-        )
-        self._mark_kept()
-        j = subscript(k)
-        for key, title in (("Ak", f"A{j}"), ("R", f"A − A{j}"), ("Red", f"U{j}Σ{j}")):
-            self.tabs.setTabText(self.tabs.indexOf(self._pages[key]), title)
-        self.error_box.setTitle(f"Error of the rank-{k} approximation A{j}")
+        self.grids.show_reduced(res, k)
+        self.grids.mark_kept(k)
+        self.grids.set_rank_titles(k)
+        self.errors.set_rank_title(k)
         self._views_k = k
         self._update_error_panel(k)
         self.results_updated.emit()
@@ -522,96 +370,22 @@ class ResultsPanel(QWidget):
         res, a, k = self._res, self._A, self._k
         if res is None or a is None or self._values_only:
             return
-        approx = engine_reconstruct(res, k)
-        self.views["Ak"].set_array(approx)
-        self.views["R"].set_array(a - approx)
-        vmax = self.views["R"].array_model().max_abs()
-        self.residual_legend.setText(sign_legend_html(vmax, "A − A" + subscript(k)))
+        self.grids.show_reconstruction(res, a, k)
         self._stale.difference_update(("Ak", "R"))
 
     def _on_tab_changed(self, _index: int) -> None:
-        page = self.tabs.currentWidget()
-        if "T" in self._stale and page is self._pages["T"]:
+        if "T" in self._stale and self.grids.showing("T"):
             self.show_component(self._component, False)
-        elif self._stale & {"Ak", "R"} and page in (self._pages["Ak"], self._pages["R"]):
+        elif self._stale & {"Ak", "R"} and self.grids.showing("Ak", "R"):
             self._show_reconstruction()
 
     def _update_info(self) -> None:
-        res = self._res
-        if res is None:
+        if self._res is None:
             return
-        m, n = res.shape
-        p = min(m, n)
-        cond = res.condition_number
-        cond_text = "∞ (singular)" if not np.isfinite(cond) else f"{cond:.4g}"
-        # Each phrase is kept whole (non-breaking spaces), so a narrow window wraps between
-        # phrases and the condition number never ends up alone on a line.
-        phrases = (
-            f"<b>{m}&nbsp;×&nbsp;{n}</b>",
-            f"<b>numerical&nbsp;rank&nbsp;{res.rank}</b>&nbsp;of&nbsp;{p}",
-            f"(σ<sub>i</sub>&nbsp;&gt;&nbsp;{res.tolerance:.3g})",
-            f"condition&nbsp;number&nbsp;σ<sub>1</sub>&#8288;/&#8288;σ<sub>{p}</sub>&nbsp;=&nbsp;{cond_text}",
-        )
-        nowrap = [f"<span style='white-space:nowrap'>{p}</span>" for p in phrases]
-        text = f"{nowrap[0]} &nbsp;·&nbsp; {nowrap[1]} {nowrap[2]} &nbsp;·&nbsp; {nowrap[3]}"
-        if res.driver == "gesvd":  # say so: the slower, more robust LAPACK driver was needed
-            text += f" &nbsp;·&nbsp; computed&nbsp;with&nbsp;{res.driver} (gesdd did not converge)"
+        text, tooltip = summary_text(self._res)
         self.info.setText(text)
-        self.info.setToolTip(
-            f"A {m}×{n} matrix has at most {p} non-zero singular values.\n"
-            "Numerical rank: how many singular values exceed the tolerance "
-            f"σ₁·max(m, n)·machine epsilon = {res.tolerance:.3g}.\n"
-            f"Condition number σ₁/σ_{p}: how much the matrix can amplify relative errors.\n"
-            f"Sign convention: {SIGN_CONVENTION}.\nLAPACK driver: {res.driver}."
-        )
+        self.info.setToolTip(tooltip)
 
     def _update_error_panel(self, k: int) -> None:
-        res = self._res
-        if res is None:
-            return
-        e = rank_errors(res, k)
-        d = self.decimals.value()
-        lost = e.relative**2  # share of ‖A‖_F² dropped; stays right where σ² overflows
-        f = lambda v: format_figure(v, d)  # noqa: E731
-        p = res.n_components
-        nxt = f"σ{_sub(k + 1)}" if k < p else "σ<sub>k+1</sub> (none left)"
-        ak = f"A{_sub(k)}"
-        dropped = "nothing" if k >= p else f"σ{_sub(k + 1)}"
-        if k + 1 < p:
-            dropped += f" … σ{_sub(p)}"
-        kept = f"σ{_sub(1)}" + (f" … σ{_sub(k)}" if k > 1 else "")
-        rows = [
-            (f"‖A − {ak}‖{_sub('F')}", "Frobenius norm of the error", f(e.frobenius)),
-            (
-                f"‖A − {ak}‖{_sub('F')}²",
-                SQUARED_ERROR_WORDS,  # worded once, as in the CLI
-                f(e.frobenius_squared),
-            ),
-            (
-                f"Σ{_sub(f'i&gt;{k}')} σ{_sub('i')}²",
-                f"sum of the dropped σ² — equal to ‖A − {ak}‖{_sub('F')}²",
-                f(e.dropped_energy),
-            ),
-            (f"‖A − {ak}‖₂ = {nxt}", "spectral norm of the error", f(e.spectral)),
-            ("relative error", f"‖A − {ak}‖{_sub('F')} / ‖A‖{_sub('F')}", f(e.relative)),
-            (
-                "energy retained",
-                f"Σ{_sub(f'i≤{k}')} σ{_sub('i')}² / Σ σ{_sub('i')}²"
-                + (f"; lost: {format_lost(lost)}" if lost > 0 else ""),
-                format_retained(e.energy_retained, lost, max(d - 2, 1)),
-            ),
-        ]
-        keys = ("frobenius", "frobenius_squared", "dropped_energy", "spectral", "relative")
-        self._error_values = dict(
-            zip((*keys, "energy_retained"), (row[2] for row in rows), strict=True)
-        )
-        body = "".join(
-            f"<tr><td style='padding-right:10px'><b>{name}</b><br>"
-            f"<span style='color:#666'>{what}</span></td>"
-            f"<td align='right' style='font-family:monospace'>{value}</td></tr>"
-            for name, what, value in rows
-        )
-        self.error_panel.setText(
-            f"<p>Rank k = {k}: keeping {kept}, dropping {dropped}.</p>"
-            f"<table width='100%' cellspacing='0' cellpadding='2'>{body}</table>"
-        )
+        if self._res is not None:
+            self.errors.show_rank(self._res, k, self.decimals.value())

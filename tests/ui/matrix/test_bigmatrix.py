@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QPushButton, QTableView
 from svdstudio.engine import rank_errors
 from svdstudio.engine.stepwise import STEPWISE_MIN_SIZE, SingularValues
 from svdstudio.io.matrix import write_matrix
+from svdstudio.ui.matrix import files as files_module
 from svdstudio.ui.matrix import results as results_module
-from svdstudio.ui.matrix import tab as tab_module
 from svdstudio.ui.matrix.results import PENDING_VIEWS
 from svdstudio.ui.matrix.tab import MatrixTab
 
@@ -77,7 +77,7 @@ def test_singular_values_come_first_then_the_full_factors(qtbot, tab, runner, mo
     assert tab.results.error_values()["frobenius"] == f"{rank_errors(early, k).frobenius:.4f}"
     tabs = tab.results.tabs
     for key in PENDING_VIEWS:
-        index = tabs.indexOf(tab.results._pages[key])
+        index = tabs.indexOf(tab.results.grids.pages[key])
         assert not tabs.isTabEnabled(index) and tabs.tabText(index).endswith("(pending)")
     assert tab.results.views["U"].array_model().array().size == 0
     assert tab.progress.isVisible() and "step" in tab.progress.text()
@@ -89,7 +89,7 @@ def test_singular_values_come_first_then_the_full_factors(qtbot, tab, runner, mo
     assert np.max(np.abs(res.U.T @ res.U - np.eye(N))) <= 1e-10
     assert np.max(np.abs(res.Vt @ res.Vt.T - np.eye(N))) <= 1e-10
     for key in PENDING_VIEWS:
-        index = tabs.indexOf(tab.results._pages[key])
+        index = tabs.indexOf(tab.results.grids.pages[key])
         assert tabs.isTabEnabled(index) and "(pending)" not in tabs.tabText(index)
     assert tab.results.views["U"].array_model().array().shape == (N, N)
     shown = tab.results.views["Ak"].array_model().array()
@@ -233,9 +233,9 @@ def test_an_invalid_cell_stops_the_job_and_says_why(qtbot, tab, runner):
 def test_a_big_file_opens_in_the_background_with_progress(
     qtbot, tab, runner, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(tab_module, "BACKGROUND_OPEN_BYTES", 1000)
+    monkeypatch.setattr(files_module, "BACKGROUND_OPEN_BYTES", 1000)
     # Read in blocks of lines, in the worker process (which cannot see a monkeypatch here).
-    monkeypatch.setattr(tab_module, "OPEN_OPTIONS", {"blocks_from": 1000, "block_bytes": 2000})
+    monkeypatch.setattr(files_module, "OPEN_OPTIONS", {"blocks_from": 1000, "block_bytes": 2000})
     a = np.random.default_rng(6).standard_normal((60, 40))
     path = tmp_path / "big.csv"
     write_matrix(path, a)
@@ -253,7 +253,7 @@ def test_a_big_file_opens_in_the_background_with_progress(
 
 
 def test_a_bad_big_file_names_the_cell_and_keeps_the_grid(qtbot, tab, tmp_path, monkeypatch):
-    monkeypatch.setattr(tab_module, "BACKGROUND_OPEN_BYTES", 1000)
+    monkeypatch.setattr(files_module, "BACKGROUND_OPEN_BYTES", 1000)
     lines = [",".join(str(r * 10 + c) for c in range(10)) for r in range(200)]
     lines[150] = lines[150].replace("1502", "12x")
     path = tmp_path / "bad.csv"
