@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from svdstudio.io.atomic import atomic_path
 
@@ -44,11 +44,30 @@ def export_plot(plot: pg.PlotWidget, path: str | os.PathLike[str], *, scale: flo
 
 
 def _export_mode(plot: pg.PlotWidget, on: bool, painter: QtGui.QPainter | None = None) -> None:
-    # Items draw for export (scatter symbols as paths rather than from a pixmap atlas).
+    # Items draw for export (scatter symbols as paths rather than from a pixmap atlas), and
+    # afresh: an item cached as a screen pixmap would go into the file as that bitmap.
     import pyqtgraph.exporters as exporters
 
     opts = {"antialias": True, "background": None, "painter": painter, "resolutionScale": 1.0}
     exporters.ImageExporter(plot.getPlotItem()).setExportMode(on, opts if on else None)
+    _item_caches(plot, on)
+
+
+_NO_CACHE = QtWidgets.QGraphicsItem.CacheMode.NoCache
+_CACHED = "_svdstudio_item_caches"  # (item, its cache mode) while an export draws
+
+
+def _item_caches(plot: pg.PlotWidget, off: bool) -> None:
+    """Turn every cached item's cache off (``off``), or give each back what it had."""
+    if off:
+        cached = [(i, i.cacheMode()) for i in plot.scene().items() if i.cacheMode() != _NO_CACHE]
+        setattr(plot, _CACHED, cached)
+        for item, _mode in cached:
+            item.setCacheMode(_NO_CACHE)
+        return
+    for item, mode in getattr(plot, _CACHED, ()):
+        item.setCacheMode(mode)
+    setattr(plot, _CACHED, [])
 
 
 def _source_rect(plot: pg.PlotWidget) -> QtCore.QRectF:

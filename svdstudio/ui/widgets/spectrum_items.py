@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from svdstudio.ui.widgets.spectrum_data import column_extremes
 
@@ -20,6 +20,7 @@ __all__ = [
     "IntegerAxis",
     "OverlayViewBox",
     "SpectrumSeries",
+    "StepFill",
     "ValueAxis",
 ]
 
@@ -171,12 +172,8 @@ class SpectrumSeries:
         self.dropped_heads = pg.ScatterPlotItem(size=7, brush=dropped, pen=pg.mkPen(edge))
         # Many bars: one filled step shape each for kept and dropped, touching, so that no
         # sub-pixel gaps alias into white stripes that look like missing values.
-        self.kept_fill = pg.PlotDataItem(
-            [0.0, 1.0], [0.0], stepMode="center", fillLevel=0.0, brush=kept, pen=None
-        )
-        self.dropped_fill = pg.PlotDataItem(
-            [0.0, 1.0], [0.0], stepMode="center", fillLevel=0.0, brush=dropped, pen=None
-        )
+        self.kept_fill = StepFill(kept)
+        self.dropped_fill = StepFill(dropped)
         self.selected_bar = pg.BarGraphItem(x=[], height=[], width=w, brush=None, pen=ring)
         self.selected_head = pg.ScatterPlotItem(size=14, brush=None, pen=ring)
         for item in (
@@ -211,7 +208,7 @@ class SpectrumSeries:
             fill.setVisible(fills and b > a)
             if fills and b > a:
                 ex = column_extremes(y, a, b, size)
-                fill.setData(ex.edges, y[ex.i_max], fillLevel=base)
+                fill.setData(ex.edges, y[ex.i_max], base)
         parts = (
             (self.kept_bars, self.kept_stems, self.kept_heads),
             (self.dropped_bars, self.dropped_stems, self.dropped_heads),
@@ -281,6 +278,59 @@ class SpectrumSeries:
         self.selected_head.setData([float(i)], [y])
 
 
+class StepFill(pg.GraphicsObject):
+    """Bars of one colour drawn as a single filled step outline: bin ``edges`` (n + 1), the
+    ``heights`` of the n bins, standing on ``base``.
+
+    What pyqtgraph's ``PlotDataItem(stepMode="center", fillLevel=…)`` draws, without its
+    per-update bookkeeping (data bounds, the fill path rebuilt at each paint, signals to the
+    view box): the outline is one path, built once per :meth:`setData`, and a rank drag sets
+    new data on every frame.  The plot's ranges are set by the plot, never from this item.
+    """
+
+    def __init__(self, brush: str) -> None:
+        super().__init__()
+        self._brush = pg.mkBrush(brush)
+        self._edges = np.zeros(1)
+        self._heights = np.zeros(0)
+        self._path = QtGui.QPainterPath()
+        self._rect = QtCore.QRectF()
+
+    def setData(self, edges: np.ndarray, heights: np.ndarray, base: float) -> None:
+        """Show bins ``edges[i] … edges[i + 1]`` at ``heights[i]`` above ``base``."""
+        edges = np.asarray(edges, dtype=np.float64)
+        heights = np.asarray(heights, dtype=np.float64)
+        if edges.size != heights.size + 1:
+            raise ValueError(f"{edges.size} edges for {heights.size} bins: need one more")
+        self.prepareGeometryChange()
+        self._edges, self._heights = edges, heights
+        if heights.size == 0:
+            self._path = QtGui.QPainterPath()
+            self._rect = QtCore.QRectF()
+        else:
+            tops = np.where(np.isfinite(heights), heights, base)
+            # (e₀, base) → (e₀, h₀) → (e₁, h₀) → (e₁, h₁) → … → (eₙ, hₙ₋₁) → (eₙ, base)
+            xs = np.repeat(edges, 2)
+            ys = np.empty_like(xs)
+            ys[0] = ys[-1] = base
+            ys[1:-1] = np.repeat(tops, 2)
+            self._path = pg.arrayToQPath(xs, ys, connect="all")
+            lo, hi = min(base, float(tops.min())), max(base, float(tops.max()))
+            self._rect = QtCore.QRectF(edges[0], lo, edges[-1] - edges[0], hi - lo)
+        self.update()
+
+    def getData(self) -> tuple[np.ndarray, np.ndarray]:
+        """The bin edges and heights on show."""
+        return self._edges, self._heights
+
+    def boundingRect(self) -> QtCore.QRectF:
+        return self._rect
+
+    def paint(self, painter: QtGui.QPainter, *_args) -> None:
+        if not self._path.isEmpty():
+            painter.fillPath(self._path, self._brush)
+
+
 def _clear_bars(bars: pg.BarGraphItem) -> None:
     """Empty ``bars`` unless already empty: each redundant clear redrew an unseen item, and
     a rank drag cleared the parts of the other style on every frame."""
@@ -327,6 +377,10 @@ class EnergyOverlay:
             [], [], pen=pen, symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=None
         )
         self.view.addItem(self.curve)
+        # The curve stays put while the cutoff is dragged, but the bars under it change every
+        # frame: redraw it from a pixmap, not as a 2-px polyline of thousands of points (plot
+        # exports draw it afresh: plot_export turns item caches off while it draws).
+        self.curve.curve.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         dash = pg.mkPen(colour, width=1, style=QtCore.Qt.PenStyle.DashLine)
         self.marks = [pg.InfiniteLine(pos=level, angle=0, pen=dash) for level in (90, 99)]
         for mark in self.marks:

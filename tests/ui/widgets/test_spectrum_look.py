@@ -183,3 +183,73 @@ def test_the_label_and_the_loss_agree_for_a_tiny_tail():
     assert data.label(1) == "k = 1 · >99.9 % energy · ‖A − A₁‖_F² = 1.00e-08"
     assert format_lost(data.lost_fraction(1)) == "1.00e-08 %"
     assert data.label(2).startswith("k = 2 · 100.0 % energy")
+
+
+def test_filled_bars_cover_exactly_their_columns_after_a_drag(qtbot, plot):
+    """The kept and dropped step fills, redrawn at each rank, paint each bar up to its own
+    height and no higher, with the split at k (sampled at bar centres, a pixel inside)."""
+    s = decay(400)
+    plot.set_values(s)
+    for k in (50, 300, 120):  # as a drag does: new fills at every rank
+        plot.set_rank(k)
+        image = settled(qtbot, plot)
+    kept, dropped = QColor(KEPT).name(), QColor(spectrum_plot.DROPPED).name()
+    for i in (5, 60, 119, 121, 200, 390):
+        x = plot.viewport_point(i + 0.0, 0).x()
+        inside = plot.viewport_point(i, s[i - 1] * 0.5).y()
+        above = plot.viewport_point(i, s[i - 1] * 1.08).y()
+        want = kept if i <= 120 else dropped
+        assert image.pixelColor(x, inside).name() == want, i
+        assert image.pixelColor(x, above).name() not in (kept, dropped), i
+
+
+def test_the_cached_energy_curve_follows_new_values(qtbot, plot):
+    """The energy curve is drawn from a pixmap while the bars change under it: new values
+    draw the new curve, the same pixels as a plot with the same history and no cache."""
+    uncached = SpectrumPlot()
+    qtbot.addWidget(uncached)
+    uncached.resize(720, 320)
+    uncached.show()
+    qtbot.waitExposed(uncached)
+    curve = uncached._energy.curve.curve
+    curve.setCacheMode(curve.CacheMode.NoCache)
+    images = []
+    for w in (plot, uncached):
+        w.set_values(decay(300))
+        w.set_rank(30)
+        first = settled(qtbot, w)
+        w.set_values(np.linspace(10.0, 9.0, 300))  # energy grows almost linearly
+        w.set_rank(30)
+        images.append(settled(qtbot, w))
+    assert images[0] != first  # the curve (and bars) did change
+    assert images[0] == images[1]
+
+
+def test_plot_export_draws_the_cached_curve_as_vectors(qtbot, plot, tmp_path):
+    """An export draws every item afresh (no screen pixmap in the SVG) and the curve's cache
+    comes back afterwards."""
+    from svdstudio.ui.widgets.plot_export import export_plot
+
+    plot.set_values(decay(300))
+    plot.set_rank(30)
+    settled(qtbot, plot)
+    curve = plot._energy.curve.curve
+    cached = curve.cacheMode()
+    assert cached != curve.CacheMode.NoCache
+    svg, png = tmp_path / "s.svg", tmp_path / "s.png"
+    export_plot(plot.plot_widget(), svg)
+    export_plot(plot.plot_widget(), png)
+    text = svg.read_text(encoding="utf-8")
+    assert "<image" not in text and text.count("<path") >= 3
+    assert curve.cacheMode() == cached
+    from PySide6.QtGui import QImage
+
+    img = QImage(str(png))
+    assert img.width() >= 2 * plot.plot_widget().getPlotItem().sceneBoundingRect().width() - 1
+    # The energy colour is on the exported picture (the curve was drawn).
+    colours = {
+        img.pixelColor(x, y).name()
+        for x in range(0, img.width(), 3)
+        for y in range(0, img.height(), 3)
+    }
+    assert QColor(ENERGY).name() in colours
