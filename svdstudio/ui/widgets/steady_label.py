@@ -48,15 +48,46 @@ class LabelSlot(QtWidgets.QWidget):
             label.sizePolicy().horizontalPolicy(), QtWidgets.QSizePolicy.Policy.Fixed
         )
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._one_line: dict[tuple[object, ...], int] = {}  # see _one_line_key
         self.refit()
 
     def _needed_height(self) -> int:
         label = self.label
         if label.wordWrap():
-            h = label.heightForWidth(max(self.width(), 1))
+            width = max(self.width(), 1)
+            key = self._one_line_key(width)
+            if key is not None and key in self._one_line:
+                return self._one_line[key]
+            h = label.heightForWidth(width)
             if h >= 0:
-                return max(h, label.minimumSizeHint().height(), 1)
+                h = max(h, label.minimumSizeHint().height(), 1)
+                if key is not None:
+                    if len(self._one_line) > 256:  # widths and subscripts seen: a few
+                        self._one_line.clear()
+                    self._one_line[key] = h
+                return h
         return label.sizeHint().height()
+
+    def _one_line_key(self, width: int) -> tuple[object, ...] | None:
+        """A key for the height of a plain text that fits on one line at ``width`` (None if
+        it may wrap).  Laying out a wrapped text to find its height took a quarter of a
+        millisecond per caption, twice per frame of a rank drag; one line of the same font is
+        as high as the last one, unless a character from a fallback font (subscripts, ‖) is
+        taller: the key holds the non-ASCII characters too."""
+        label = self.label
+        text = label.text()
+        plain = label.textFormat() == QtCore.Qt.TextFormat.PlainText or (
+            label.textFormat() == QtCore.Qt.TextFormat.AutoText
+            and not QtGui.Qt.mightBeRichText(text)
+        )
+        if not text or not plain or "\n" in text:
+            return None
+        m = label.contentsMargins()
+        room = width - m.left() - m.right() - 2 * label.margin() - max(label.indent(), 0) - 2
+        metrics = label.fontMetrics()
+        if metrics.horizontalAdvance(text) > room:
+            return None
+        return (width, metrics.height(), label.font().key(), frozenset(c for c in text if c > "~"))
 
     def refit(self) -> None:
         """Grow or shrink to the label's text (a relayout only if the height changes)."""
@@ -90,6 +121,9 @@ class LabelSlot(QtWidgets.QWidget):
 
     def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
         super().resizeEvent(ev)
+        # The label first takes the new width: QLabel.heightForWidth lays the text out no
+        # wider than the label's maximum width, and a widened slot kept the narrow height.
+        self._place()
         self.refit()
 
     def moveEvent(self, ev: QtGui.QMoveEvent) -> None:
