@@ -151,6 +151,8 @@ class ImagePane(QtWidgets.QWidget):
         lay.addWidget(self.title.slot())
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("#f4f5f7")
+        # Its background paints every pixel: a new frame repaints the pane, not what is under it.
+        self.graphics.viewport().setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.graphics.ci.setContentsMargins(0, 0, 0, 0)
         self.graphics.setMinimumSize(160, 140)
         self.view = self.graphics.addViewBox()

@@ -22,6 +22,7 @@ __all__ = [
     "SpectrumSeries",
     "StepFill",
     "ValueAxis",
+    "changed_span",
 ]
 
 
@@ -204,11 +205,15 @@ class SpectrumSeries:
         head = 7 if n <= 40 else 4 if n <= 120 else 2
         fills = dense and not stems
         segments = ((0, min(k, n)), (min(k, n), n))
+        # Both fills claim the whole spectrum as their bounds: moving the cutoff repaints the
+        # bins that changed, not the plot (see StepFill).
+        top = float(np.nanmax(y)) if n else base
+        bounds = QtCore.QRectF(0.5, min(base, top), max(n, 1), abs(top - base))
         for fill, (a, b) in zip((self.kept_fill, self.dropped_fill), segments, strict=True):
             fill.setVisible(fills and b > a)
             if fills and b > a:
                 ex = column_extremes(y, a, b, size)
-                fill.setData(ex.edges, y[ex.i_max], base)
+                fill.setData(ex.edges, y[ex.i_max], base, bounds)
         parts = (
             (self.kept_bars, self.kept_stems, self.kept_heads),
             (self.dropped_bars, self.dropped_stems, self.dropped_heads),
@@ -268,9 +273,9 @@ class SpectrumSeries:
 
     def highlight(self, i: int | None, y: float, base: float, stems: bool) -> None:
         """Highlight σ_i (1-based) at height y; None removes the highlight."""
-        if i is None:
-            self.selected_bar.setOpts(x=[], height=[])
-            self.selected_head.setData([], [])
+        if i is None:  # cleared once: each redundant clear repainted a strip of the plot
+            _clear_bars(self.selected_bar)
+            _clear_scatter(self.selected_head)
             return
         self.selected_bar.setVisible(not stems)
         self.selected_head.setVisible(stems)
@@ -284,8 +289,11 @@ class StepFill(pg.GraphicsObject):
 
     What pyqtgraph's ``PlotDataItem(stepMode="center", fillLevel=…)`` draws, without its
     per-update bookkeeping (data bounds, the fill path rebuilt at each paint, signals to the
-    view box): the outline is one path, built once per :meth:`setData`, and a rank drag sets
-    new data on every frame.  The plot's ranges are set by the plot, never from this item.
+    view box): the outline is one path, built once per :meth:`setData`.  A rank drag sets new
+    data on every frame, and only the bins that changed (those between the old and the new
+    cutoff) are repainted: the item's bounds are what :meth:`setData` is told (the whole
+    spectrum), not its bins, so that moving the cutoff does not repaint the whole plot.  The
+    plot's ranges are set by the plot, never from this item.
     """
 
     def __init__(self, brush: str) -> None:
@@ -296,28 +304,44 @@ class StepFill(pg.GraphicsObject):
         self._path = QtGui.QPainterPath()
         self._rect = QtCore.QRectF()
 
-    def setData(self, edges: np.ndarray, heights: np.ndarray, base: float) -> None:
-        """Show bins ``edges[i] … edges[i + 1]`` at ``heights[i]`` above ``base``."""
+    def setData(
+        self,
+        edges: np.ndarray,
+        heights: np.ndarray,
+        base: float,
+        bounds: QtCore.QRectF | None = None,
+    ) -> None:
+        """Show bins ``edges[i] … edges[i + 1]`` at ``heights[i]`` above ``base``, inside
+        ``bounds`` (plot units; by default the bins' own)."""
         edges = np.asarray(edges, dtype=np.float64)
         heights = np.asarray(heights, dtype=np.float64)
         if edges.size != heights.size + 1:
             raise ValueError(f"{edges.size} edges for {heights.size} bins: need one more")
-        self.prepareGeometryChange()
+        tops = np.where(np.isfinite(heights), heights, base)
+        if bounds is None:
+            bounds = QtCore.QRectF()
+            if heights.size:
+                lo, hi = min(base, float(tops.min())), max(base, float(tops.max()))
+                bounds = QtCore.QRectF(edges[0], lo, edges[-1] - edges[0], hi - lo)
+        old_edges, old_heights = self._edges, self._heights
         self._edges, self._heights = edges, heights
-        if heights.size == 0:
-            self._path = QtGui.QPainterPath()
-            self._rect = QtCore.QRectF()
-        else:
-            tops = np.where(np.isfinite(heights), heights, base)
+        self._path = QtGui.QPainterPath()
+        if heights.size:
             # (e₀, base) → (e₀, h₀) → (e₁, h₀) → (e₁, h₁) → … → (eₙ, hₙ₋₁) → (eₙ, base)
             xs = np.repeat(edges, 2)
             ys = np.empty_like(xs)
             ys[0] = ys[-1] = base
             ys[1:-1] = np.repeat(tops, 2)
             self._path = pg.arrayToQPath(xs, ys, connect="all")
-            lo, hi = min(base, float(tops.min())), max(base, float(tops.max()))
-            self._rect = QtCore.QRectF(edges[0], lo, edges[-1] - edges[0], hi - lo)
-        self.update()
+        if bounds != self._rect:
+            self.prepareGeometryChange()  # repaints the old bounds, and the new ones
+            self._rect = QtCore.QRectF(bounds)
+            self.update()
+            return
+        span = changed_span(old_edges, old_heights, edges, heights)
+        if span is not None:
+            r = self._rect
+            self.update(QtCore.QRectF(span[0], r.top(), span[1] - span[0], r.height()))
 
     def getData(self) -> tuple[np.ndarray, np.ndarray]:
         """The bin edges and heights on show."""
@@ -329,6 +353,32 @@ class StepFill(pg.GraphicsObject):
     def paint(self, painter: QtGui.QPainter, *_args) -> None:
         if not self._path.isEmpty():
             painter.fillPath(self._path, self._brush)
+
+
+def changed_span(
+    old_edges: np.ndarray, old_heights: np.ndarray, edges: np.ndarray, heights: np.ndarray
+) -> tuple[float, float] | None:
+    """The x range (plot units) where two step outlines differ, or None if they are the same:
+    from the first bin that differs to the last, in either outline (bins alike at both ends
+    are left out)."""
+    n0, n1 = old_heights.size, heights.size
+    if n0 == 0 or n1 == 0:
+        xs = [e[i] for e, n in ((old_edges, n0), (edges, n1)) if n for i in (0, -1)]
+        return (min(xs), max(xs)) if xs else None
+    m = min(n0, n1)
+
+    def alike(e0: np.ndarray, h0: np.ndarray, e1: np.ndarray, h1: np.ndarray) -> int:
+        """How many bins from the start are the same in both."""
+        same = (e0[:m] == e1[:m]) & (e0[1 : m + 1] == e1[1 : m + 1]) & (h0[:m] == h1[:m])
+        return m if same.all() else int(np.argmin(same))
+
+    p = alike(old_edges, old_heights, edges, heights)
+    q = alike(old_edges[::-1], old_heights[::-1], edges[::-1], heights[::-1])
+    if p == m and n0 == n1:
+        return None
+    lo = min(old_edges[min(p, n0 - q)], edges[min(p, n1 - q)])
+    hi = max(old_edges[max(p, n0 - q)], edges[max(p, n1 - q)])
+    return float(lo), float(hi)
 
 
 def _clear_bars(bars: pg.BarGraphItem) -> None:

@@ -121,6 +121,9 @@ class SpectrumPlot(QtWidgets.QWidget):
         )
         self._plot.installEventFilter(self)
         self._plot.viewport().installEventFilter(self)
+        # The white scene background paints every pixel it is asked to: a moved cutoff
+        # repaints a strip of the plot, not the widgets under it up to the main window.
+        self._plot.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         pi = self._plot.getPlotItem()
         pi.hideButtons()
         pi.setMenuEnabled(False)
@@ -177,6 +180,8 @@ class SpectrumPlot(QtWidgets.QWidget):
         self.rank_spin.setAccessibleName("Rank k")
         self.rank_spin.setToolTip("Rank k: how many singular values to keep")
         self.rank_spin.setKeyboardTracking(False)  # typing "12" is one change, not "1" then "12"
+        # Opaque, as the label beside it: k changes on every frame of a drag.
+        self.rank_spin.setAutoFillBackground(True)
         self.rank_spin.setSpecialValueText("–")
         self.rank_spin.valueChanged.connect(self._on_spin)
         k_label.setBuddy(self.rank_spin)
@@ -194,6 +199,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._style_combo.currentIndexChanged.connect(lambda i: self.set_stems(i == 1))
         self._style_combo.activated.connect(lambda i: self._remember("stems", i == 1))
         self._label = SteadyLabel("", self)
+        self._label.make_opaque()  # a new text on every frame of a drag
         self._label.setObjectName("spectrumLabel")
         self._label.setAccessibleName("Rank summary")
         self._label.setToolTip(

@@ -24,6 +24,12 @@ class SteadyLabel(QtWidgets.QLabel):
         super().__init__(text, parent)
         self._slot: LabelSlot | None = None
 
+    def make_opaque(self) -> None:
+        """Fill the background with the palette's window colour: a new caption then repaints
+        the label alone, not every widget under it up to the main window (a paint event each,
+        per frame of a rank drag).  Only where that colour is what lies under the label."""
+        self.setAutoFillBackground(True)
+
     def slot(self) -> LabelSlot:
         """The widget to put into a layout in this label's place."""
         if self._slot is None:

@@ -203,3 +203,24 @@ def test_a_click_on_the_line_does_not_move_it(qtbot, plot):
     with qtbot.assertNotEmitted(plot.rank_changed):
         QTest.mouseClick(view, LEFT, NOMOD, QtCore.QPoint(at.x() + 4, at.y()))
     assert plot.rank() == 5000
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "span"),
+    [
+        # kept bins [0, 40) → [0, 44) in bins of 4: only the new bin differs
+        (([0.5, 4.5, 40.5], [9, 8]), ([0.5, 4.5, 40.5, 44.5], [9, 8, 7]), (40.5, 44.5)),
+        # dropped bins lose their first (partial) bin
+        (([41.5, 44.5, 48.5], [3, 2]), ([44.5, 48.5], [2]), (41.5, 44.5)),
+        # one height changes in the middle
+        (([0.5, 1.5, 2.5, 3.5], [3, 2, 1]), ([0.5, 1.5, 2.5, 3.5], [3, 5, 1]), (1.5, 2.5)),
+        (([0.5, 1.5, 2.5], [3, 2]), ([0.5, 1.5, 2.5], [3, 2]), None),  # the same outline
+        (([0.5], []), ([0.5, 1.5, 2.5], [3, 2]), (0.5, 2.5)),  # from nothing
+        (([0.5, 1.5], [3]), ([0.5], []), (0.5, 1.5)),  # to nothing
+    ],
+)
+def test_changed_span_is_where_two_outlines_differ(old, new, span):
+    from svdstudio.ui.widgets.spectrum_items import changed_span
+
+    arrays = [np.asarray(a, float) for a in (*old, *new)]
+    assert changed_span(*arrays) == span

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtTest import QTest
@@ -253,3 +253,63 @@ def test_plot_export_draws_the_cached_curve_as_vectors(qtbot, plot, tmp_path):
         for y in range(0, img.height(), 3)
     }
     assert QColor(ENERGY).name() in colours
+
+
+class PaintRegions(QtCore.QObject):
+    """The regions of a widget's paint events."""
+
+    def __init__(self, widget) -> None:
+        super().__init__()
+        self.regions = []
+        widget.installEventFilter(self)
+
+    def eventFilter(self, _obj, ev) -> bool:
+        if ev.type() == QtCore.QEvent.Type.Paint:
+            self.regions.append(ev.region().boundingRect())
+        return False
+
+
+@pytest.mark.parametrize("n", [400, 3000])
+def test_moving_the_cutoff_repaints_a_strip_not_the_plot(qtbot, plot, n):
+    """Dense bars: a rank step repaints the bins between the old and the new cutoff and the
+    line, a strip of the plot (the whole plot was repainted on every frame of a drag)."""
+    plot.set_values(decay(n))
+    plot.set_rank(n // 4)
+    settled(qtbot, plot)
+    view = plot.plot_widget().viewport()
+    painted = PaintRegions(view)
+    qtbot.wait(100)  # the first picture's own paint, if still to come
+    painted.regions.clear()
+    for k in range(n // 4 + 1, n // 4 + 6):
+        plot.set_rank(k)  # (no grab here: a grab is a paint event of the whole viewport)
+        qtbot.waitUntil(lambda: not plot._redraw.isActive() and bool(painted.regions))
+        x_old, x_new = plot.viewport_point(k - 0.5, 0).x(), plot.viewport_point(k + 0.5, 0).x()
+        for r in painted.regions:
+            assert r.width() <= 40 < view.width() / 4, (k, r)
+            assert r.left() <= x_old and r.right() >= x_new, (k, r)  # the cutoff moved
+        painted.regions.clear()
+
+
+def test_a_rank_step_repaints_nothing_under_the_plot(qtbot):
+    """The plot's viewport, the caption and the k box are opaque: a new rank repaints them,
+    not the widgets they sit on (each of those, up to the main window, was a paint event per
+    frame of a drag)."""
+    host = QtWidgets.QWidget()
+    layout = QtWidgets.QVBoxLayout(host)
+    plot = SpectrumPlot()
+    layout.addWidget(plot)
+    qtbot.addWidget(host)
+    host.resize(720, 360)
+    host.show()
+    qtbot.waitExposed(host)
+    plot.set_values(decay(3000))
+    plot.set_rank(700)
+    qtbot.wait(100)
+    under, view = PaintRegions(host), PaintRegions(plot.plot_widget().viewport())
+    own = PaintRegions(plot)
+    for k in range(701, 706):
+        plot.set_rank(k)
+        qtbot.waitUntil(lambda: not plot._redraw.isActive() and bool(view.regions))
+        view.regions.clear()
+    qtbot.wait(50)
+    assert under.regions == [] and own.regions == []
