@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from PySide6 import QtCore
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QWidget
@@ -183,6 +184,51 @@ def test_long_job_shows_progress_and_cancel(qtbot, window):
     assert status.label.text() == ""
     assert not window.cancel_action.isEnabled()
     qtbot.waitUntil(lambda: window.runner.live_workers() == 0, timeout=3000)
+
+
+class LayoutRequests(QtCore.QObject):
+    """Counts the LayoutRequest events a widget receives (a relayout of all inside it)."""
+
+    def __init__(self, widget) -> None:
+        super().__init__()
+        self.count = 0
+        widget.installEventFilter(self)
+
+    def eventFilter(self, _obj, ev) -> bool:
+        self.count += ev.type() == QtCore.QEvent.Type.LayoutRequest
+        return False
+
+
+def test_a_running_jobs_ticking_label_relays_out_nothing(qtbot, window):
+    """The job label's text changes ten times a second; its size stays put while jobs run, so
+    the main window is not relaid out each time (5-7 ms of CPU each); a long description is
+    elided to the label and whole in its tooltip."""
+    window.show()
+    qtbot.waitExposed(window)
+    gate = threading.Event()
+
+    def slow(job=None):
+        while not job.cancelled() and not gate.is_set():
+            gate.wait(0.01)
+
+    long = "Decomposing " + "a very long file name " * 8 + "at full resolution…"
+    window.runner.submit("image.svd", slow, description=long)
+    status = window.job_status
+    qtbot.waitUntil(lambda: status.cancel_button.isVisible(), timeout=3000)
+    qtbot.wait(50)
+    relayouts = LayoutRequests(window)
+    first = status.label.text()
+    qtbot.waitUntil(lambda: status.label.text() != first, timeout=2000)  # the clock ticked
+    qtbot.wait(350)
+    assert relayouts.count == 0
+    shown = status.label.text()
+    assert "…" in shown and len(shown) < len(long)
+    assert status.label.fontMetrics().horizontalAdvance(shown) <= status.label.width()
+    assert status.full_text().startswith(long) and status.full_text().endswith(" s")
+    gate.set()
+    qtbot.waitUntil(lambda: not status.cancel_button.isVisible(), timeout=3000)
+    assert status.label.text() == "" and status.full_text() == ""
+    assert status.label.maximumWidth() > 10_000  # free to shrink while idle
 
 
 def test_about_names_version_and_licences(window):

@@ -11,8 +11,15 @@ from svdstudio.workers import JobRunner
 
 __all__ = ["JobStatus"]
 
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's maximum widget size
+
 # A job shows progress and a Cancel control once it has run this long (seconds).
 SHOW_AFTER = 0.5
+# While jobs run, the label keeps this many average characters' width (longer texts are
+# elided in the middle, whole in the tooltip): a label whose size follows its text relaid
+# out the whole main window ten times a second (5-7 ms of the GUI thread's CPU each, 15-20
+# ms while a decomposition kept both cores busy).
+LABEL_CHARS = 52
 
 
 class JobStatus(QWidget):
@@ -74,6 +81,21 @@ class JobStatus(QWidget):
             self._timer.stop()
         self._refresh()
 
+    def _fix_label(self, on: bool) -> None:
+        """A fixed size while jobs run (see :data:`LABEL_CHARS`); free again when idle."""
+        fixed = self.label.minimumWidth() == self.label.maximumWidth() > 0
+        if on and not fixed:
+            metrics = self.label.fontMetrics()
+            width = metrics.averageCharWidth() * LABEL_CHARS
+            self.label.setFixedSize(width, max(self.label.sizeHint().height(), metrics.height()))
+        elif not on and fixed:
+            self.label.setMinimumSize(0, 0)
+            self.label.setMaximumSize(QWIDGETSIZE_MAX, QWIDGETSIZE_MAX)
+
+    def full_text(self) -> str:
+        """What the label says, whole (the label elides a long text)."""
+        return self.label.toolTip() or self.label.text()
+
     def elapsed(self) -> float:
         """Seconds the oldest running job has taken (0 when idle)."""
         if not self._running:
@@ -83,13 +105,20 @@ class JobStatus(QWidget):
     def _refresh(self) -> None:
         if not self._running:
             self.label.setText("")
+            self.label.setToolTip("")
+            self._fix_label(False)
             self.bar.hide()
             self.cancel_button.hide()
             return
         _, text, _t0, fraction = max(self._running.values(), key=lambda e: e[2])
         age = self.elapsed()
         more = f" (+{len(self._running) - 1} more)" if len(self._running) > 1 else ""
-        self.label.setText(f"{text} {age:.1f} s{more}")
+        self._fix_label(True)
+        whole = f"{text} {age:.1f} s{more}"
+        metrics = self.label.fontMetrics()
+        shown = metrics.elidedText(whole, Qt.TextElideMode.ElideMiddle, self.label.width())
+        self.label.setText(shown)
+        self.label.setToolTip(whole if shown != whole else "")
         long_running = age >= SHOW_AFTER
         self.bar.setVisible(long_running)
         self.cancel_button.setVisible(long_running)
