@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 
 import pytest
-from PySide6 import QtCore
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QWidget
 
 from svdstudio.app import MainWindow
 from svdstudio.ui.tab_contract import TabSpec
+from tests.ui.qt_events import LayoutRequests
 
 
 class FakeTab(QWidget):
@@ -184,19 +184,6 @@ def test_long_job_shows_progress_and_cancel(qtbot, window):
     assert status.label.text() == ""
     assert not window.cancel_action.isEnabled()
     qtbot.waitUntil(lambda: window.runner.live_workers() == 0, timeout=3000)
-
-
-class LayoutRequests(QtCore.QObject):
-    """Counts the LayoutRequest events a widget receives (a relayout of all inside it)."""
-
-    def __init__(self, widget) -> None:
-        super().__init__()
-        self.count = 0
-        widget.installEventFilter(self)
-
-    def eventFilter(self, _obj, ev) -> bool:
-        self.count += ev.type() == QtCore.QEvent.Type.LayoutRequest
-        return False
 
 
 def test_a_running_jobs_ticking_label_relays_out_nothing(qtbot, window):

@@ -182,22 +182,22 @@ class TabRedraw(_Base):
         stale = s.latency is not None and s.latency[0] != s.key()
         self.latency_label.setText(text.latency_html(report, stale))
 
-    def _on_job_state(self, kind: str, running: bool) -> None:
-        panel = {
+    def _job_panel(self, kind: str):
+        """The panel that shows a job of ``kind`` (sweep, budget, latency), or None."""
+        return {
             "sweep": self.rank_panel,
             "budget": self.budget_panel,
             "latency": self.latency_panel,
         }.get(kind)
+
+    def _on_job_state(self, kind: str, running: bool) -> None:
+        panel = self._job_panel(kind)
         if panel is not None:
             panel.set_running(running)
         if not running and kind == "sweep":
             self._refresh_curves()
 
     def _on_job_progress(self, kind: str, fraction: float) -> None:
-        panel = {
-            "sweep": self.rank_panel,
-            "budget": self.budget_panel,
-            "latency": self.latency_panel,
-        }.get(kind)
+        panel = self._job_panel(kind)
         if panel is not None:
             panel.set_progress(fraction)

@@ -14,6 +14,7 @@ from svdstudio.ui.image import render as image_render
 from svdstudio.ui.image.render import pane_grid
 from svdstudio.ui.image.tab import ImageTab
 from svdstudio.workers import JobRunner
+from tests.ui.qt_events import LayoutRequests
 
 TIMEOUT = 30_000
 
@@ -97,18 +98,6 @@ def test_preview_frames_are_coalesced(qtbot, opened, monkeypatch):
     # A committed rank is drawn at once.
     tab.session.set_rank(12)
     assert [a[0] for a in calls] == [9, 12]
-
-
-class LayoutRequests(QtCore.QObject):
-    def __init__(self, widget) -> None:
-        super().__init__()
-        self.count = 0
-        widget.installEventFilter(self)
-
-    def eventFilter(self, _obj, ev) -> bool:
-        if ev.type() == QtCore.QEvent.Type.LayoutRequest:
-            self.count += 1
-        return False
 
 
 def test_mouse_drag_relayouts_nothing_and_shows_the_rank_under_the_mouse(qtbot, opened):

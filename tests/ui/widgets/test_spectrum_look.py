@@ -20,6 +20,7 @@ from svdstudio.ui.widgets.spectrum_plot import (
     RIGHT_TITLES,
     SpectrumPlot,
 )
+from tests.ui.qt_events import PaintRegions
 
 
 @pytest.fixture
@@ -253,20 +254,6 @@ def test_plot_export_draws_the_cached_curve_as_vectors(qtbot, plot, tmp_path):
         for y in range(0, img.height(), 3)
     }
     assert QColor(ENERGY).name() in colours
-
-
-class PaintRegions(QtCore.QObject):
-    """The regions of a widget's paint events."""
-
-    def __init__(self, widget) -> None:
-        super().__init__()
-        self.regions = []
-        widget.installEventFilter(self)
-
-    def eventFilter(self, _obj, ev) -> bool:
-        if ev.type() == QtCore.QEvent.Type.Paint:
-            self.regions.append(ev.region().boundingRect())
-        return False
 
 
 @pytest.mark.parametrize("n", [400, 3000])
