@@ -24,6 +24,7 @@ import numpy as np
 from PySide6 import QtCore
 
 from svdstudio.engine.image import (
+    PREVIEW_ABOVE_PIXELS,
     DisplayReconstructor,
     display_grid,
     from_channels,
@@ -37,6 +38,7 @@ from svdstudio.ui.image.layout import VIEW_INDEX, ImageLayout
 from svdstudio.ui.image.metrics_table import fmt_percent
 from svdstudio.ui.image.session import ImageSession
 from svdstudio.ui.image.views import ERROR_LUT, signed_to_uint8
+from svdstudio.ui.widgets.step_queue import StepQueue
 
 __all__ = [
     "ERROR_EVERY",
@@ -97,6 +99,7 @@ class ImageRenderer(QtCore.QObject):
         self._frame.setSingleShot(True)
         self._frame.setInterval(0)
         self._frame.timeout.connect(lambda: self.render(preview=True))
+        self._arrival = StepQueue(self)  # new factors on show, a step per event-loop turn
         self._error_due = QtCore.QTimer(self)
         self._error_due.setSingleShot(True)
         self._error_due.setInterval(ERROR_FRAME_MS)
@@ -211,6 +214,7 @@ class ImageRenderer(QtCore.QObject):
     def _on_factors(self) -> None:
         s, ui = self.session, self.ui
         f = s.factors
+        self._arrival.cancel()
         if self._zoom is not None:
             self._zoom.clear()
         self._frame.stop()
@@ -219,6 +223,27 @@ class ImageRenderer(QtCore.QObject):
             self._grid = None
             ui.spectrum.clear()
             self._show_original()
+            return
+        pixels = s.pixels
+        big = pixels is not None and pixels.shape[0] * pixels.shape[1] > PREVIEW_ABOVE_PIXELS
+        # A big image's factors reach the screen over four event-loop turns, the rank-k pane
+        # first: each step is 10-30 ms of GUI-thread work at 12 MP (twice that while the SVD
+        # keeps both cores busy), and run together they stalled the window for 60-90 ms.
+        self._arrival.run(
+            [
+                lambda: self._show_factors(error=not big),
+                self._show_spectrum,
+                lambda: self._update_error(only_stale=True),
+                self.render_layers,
+            ],
+            spread=big,
+        )
+
+    def _show_factors(self, *, error: bool) -> None:
+        """The controls and the rank-k pane for new factors (``error``: the error map too)."""
+        s, ui = self.session, self.ui
+        f = s.factors
+        if f is None:
             return
         self._build_display()
         self._show_original(keep_if_same=True)  # a later stage of the same image and grid
@@ -235,9 +260,7 @@ class ImageRenderer(QtCore.QObject):
         combo.addItems(list(f.channel_names))
         combo.setCurrentIndex(min(max(current, 0), len(f.channel_names) - 1))
         combo.blockSignals(False)
-        self._show_spectrum()
-        self.render()
-        self.render_layers()
+        self.render(error=error)
 
     def _build_display(self) -> None:
         """The display reconstructor and error mapper on the grid the panes need now."""
@@ -323,8 +346,9 @@ class ImageRenderer(QtCore.QObject):
         self.ui.recon_pane.set_pixels(None)
         self.ui.error_pane.set_pixels(None)
 
-    def render(self, preview: bool = False) -> None:
-        """Redraw the rank-k and error panes (``preview``: mid-drag, keep it cheap)."""
+    def render(self, preview: bool = False, *, error: bool = True) -> None:
+        """Redraw the rank-k and error panes (``preview``: mid-drag, keep it cheap; not
+        ``error``: the error map stays stale, for the caller to draw on a later turn)."""
         s = self.session
         self._frame.stop()
         if self.display is None or s.factors is None or self._errors is None:
@@ -341,9 +365,10 @@ class ImageRenderer(QtCore.QObject):
         now = time.monotonic()
         self._error_skipped += 1
         due = now - self._error_at >= self._error_due.interval() / 1000
-        if not preview or (due and self._error_skipped >= ERROR_EVERY):
+        catch_up = not preview or (due and self._error_skipped >= ERROR_EVERY)
+        if error and catch_up:
             self._update_error()
-        elif not self._error_due.isActive():
+        elif error and not self._error_due.isActive():
             self._error_due.start()  # the drag may stop here: catch up soon
         label = f"Rank k = {s.k}"
         if chroma is not None:

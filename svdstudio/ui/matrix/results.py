@@ -4,7 +4,8 @@ Everything here slices one cached :class:`~svdstudio.engine.SVDResult`; changing
 recomputes the decomposition.  Dragging the cutoff updates only the error panel.  This
 module decides what is on show and when; the grids are :mod:`~svdstudio.ui.matrix.grids`,
 the error panel :mod:`~svdstudio.ui.matrix.error_panel`, the summary line
-:mod:`~svdstudio.ui.matrix.summary`, a big result's arrival :mod:`~svdstudio.ui.matrix.arrival`.
+:mod:`~svdstudio.ui.matrix.summary`; a big result arrives over several event-loop turns
+(:mod:`~svdstudio.ui.widgets.step_queue`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from PySide6.QtWidgets import (
 )
 
 from svdstudio.engine import SVDResult
-from svdstudio.ui.matrix.arrival import StepQueue
 from svdstudio.ui.matrix.error_panel import ErrorPanel
 from svdstudio.ui.matrix.grids import PENDING_VIEWS, ResultGrids
 from svdstudio.ui.matrix.notation import format_figure, plain_text
@@ -31,6 +31,7 @@ from svdstudio.ui.matrix.progress import JobProgress
 from svdstudio.ui.matrix.summary import summary_text
 from svdstudio.ui.widgets.result_views import ArrayView
 from svdstudio.ui.widgets.spectrum_plot import SpectrumPlot
+from svdstudio.ui.widgets.step_queue import StepQueue
 
 __all__ = ["PENDING_VIEWS", "ResultsPanel", "format_figure"]
 

@@ -241,3 +241,70 @@ def test_mid_drag_the_error_map_skips_frames_even_when_frames_are_slow(opened, m
         tab.session.set_rank(k, preview=True)
         r.render(preview=True)  # the coalesced frame, drawn now
     assert len(calls) == 4  # one frame in ERROR_EVERY
+
+
+def test_a_big_images_factors_arrive_over_several_turns(qtbot, opened, monkeypatch):
+    tab = opened
+    s, r, ui = tab.session, tab.renderer, tab.ui
+    # This image counts as big (a preview-sized photo): the arrival is spread.
+    monkeypatch.setattr(image_render, "PREVIEW_ABOVE_PIXELS", 10_000)
+    calls = []
+    real = r._errors.compute
+    monkeypatch.setattr(r._errors, "compute", lambda u8: calls.append(1) or real(u8))
+    s.set_rank(40)
+    assert len(calls) == 1
+    ui.spectrum.set_values(np.array([3.0, 2.0, 1.0]))  # a stand-in, for the arrival to replace
+    ui.view_tabs.setCurrentIndex(VIEW_INDEX["layers"])
+    ui.view_tabs.setCurrentIndex(VIEW_INDEX["compare"])
+    layer_before = ui.layer_pane.item.image
+    display = r.display
+    # Turn 1: the rank-k pane, at once (a new reconstructor), nothing else yet.
+    s.factors_changed.emit()
+    assert r.display is not display
+    assert_shows_a_k(tab, 40)
+    assert len(ui.spectrum.values()) == 3 and calls == [1] and r._error_stale
+    # Turn 2: the spectrum; turn 3: the error map of the frame on show.
+    QtCore.QCoreApplication.processEvents()
+    np.testing.assert_array_equal(ui.spectrum.values(), s.factors.channels[0].s)
+    assert ui.spectrum.rank() == 40 and calls == [1]
+    qtbot.waitUntil(lambda: not r._arrival.pending(), timeout=5000)
+    assert len(calls) == 2 and not r._error_stale
+    rows, cols = grid_of(tab)
+    ref = mode_reference(s.metric_original[rows, cols], s.mode)
+    shown = np.asarray(ui.recon_pane.item.image)
+    np.testing.assert_array_equal(ui.error_pane.item.image, ErrorMapper(ref).compute(shown))
+    assert ui.layer_pane.item.image is layer_before  # the layers view is not on show
+
+
+def test_newer_factors_cancel_the_rest_of_an_arrival(qtbot, opened, monkeypatch):
+    tab = opened
+    s, r = tab.session, tab.renderer
+    monkeypatch.setattr(image_render, "PREVIEW_ABOVE_PIXELS", 10_000)
+    spectra = []
+    monkeypatch.setattr(r, "_show_spectrum", lambda: spectra.append(s.factors))
+    s.factors_changed.emit()
+    assert r._arrival.pending()
+    s.factors_changed.emit()  # a later stage before the first had finished arriving
+    qtbot.waitUntil(lambda: not r._arrival.pending(), timeout=5000)
+    assert spectra == [s.factors]  # once, for the newest
+    # No factors (a new image is opening): nothing is left to run.
+    s.factors_changed.emit()
+    s._factors = None
+    s.factors_changed.emit()
+    assert not r._arrival.pending() and r.display is None
+    QtCore.QCoreApplication.processEvents()
+    assert len(spectra) == 1
+
+
+def test_an_arrival_redraws_the_layers_view_when_it_is_on_show(qtbot, opened, monkeypatch):
+    tab = opened
+    s, r, ui = tab.session, tab.renderer, tab.ui
+    monkeypatch.setattr(image_render, "PREVIEW_ABOVE_PIXELS", 10_000)
+    ui.view_tabs.setCurrentIndex(VIEW_INDEX["layers"])
+    ui.layer_spin.setValue(3)
+    before = ui.layer_pane.item.image
+    s.factors_changed.emit()
+    assert ui.layer_pane.item.image is before
+    qtbot.waitUntil(lambda: not r._arrival.pending(), timeout=5000)
+    assert ui.layer_pane.item.image is not before
+    np.testing.assert_array_equal(ui.layer_pane.item.image, before)  # the same factors

@@ -1,4 +1,4 @@
-"""Putting a Matrix result on show over several turns of the event loop.
+"""Putting a result on show over several turns of the event loop (Matrix, Image).
 
 Each view of a big result costs tens of milliseconds of GUI-thread work; run together they
 freeze the window.  A :class:`StepQueue` runs the first step at once (what the user sees
