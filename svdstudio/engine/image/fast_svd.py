@@ -33,7 +33,7 @@ from svdstudio.engine.decomposition import SVDResult, frobenius_squared
 from svdstudio.engine.image.busy_machine import lean_blas, machine_busy
 from svdstudio.engine.image.factor_arrays import _Factors, _finish
 from svdstudio.engine.image.gram_eigh import EPS32, _eigh_desc, _top_eigenvalue
-from svdstudio.engine.image.gram_levels import _levels, refine_tail
+from svdstudio.engine.image.gram_levels import _levels, accept_level, refine_tail
 from svdstudio.engine.image.projections import _gemm_update
 from svdstudio.engine.image.step_progress import (
     _RATE_EIGH,
@@ -176,21 +176,10 @@ def fast_full_svd(
     del G
     lam, Zt = lam[:q], Zt[:q]  # the k shifted ones sort last
     prog.finish_step()
-    sigma = np.sqrt(lam).astype(np.float32)
-    lam_max = float(lam[0]) if q else 0.0
-    with np.errstate(divide="ignore"):
-        bound = np.where(lam > 0, EPS32 * lam_max / np.where(lam > 0, lam, 1.0), np.inf)
     # Refined, the triplets the estimate cannot vouch for go on to more levels; unrefined,
     # they keep v_i = Rᵀw_i/σ_i (the image rebuilds exactly) and are marked approximate.
-    more = (
-        refine
-        and max_levels > 1
-        and lam_max > tiny * tiny
-        and bool(np.any((bound > vector_tol) & (sigma > tiny)))
-    )
-    good = int(np.count_nonzero(bound <= vector_tol)) if more else q
-    if good in (0, q):
-        good, more = q, False
+    go_on = refine and max_levels > 1
+    sigma, bound, good, more = accept_level(lam, tiny, vector_tol, go_on=go_on)
 
     out = _Factors(m, n)
     top_signs = convention_signs(Vtk)

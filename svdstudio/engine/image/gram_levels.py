@@ -17,7 +17,30 @@ from svdstudio.engine.image.gram_eigh import EPS32, _eigh_desc
 from svdstudio.engine.image.projections import _project_rows
 from svdstudio.engine.image.step_progress import _RATE_EIGH, StepProgress, _gemm_cost
 
-__all__ = ["refine_tail"]
+__all__ = ["accept_level", "refine_tail"]
+
+
+def accept_level(
+    lam: np.ndarray, tiny: float, vector_tol: float, *, go_on: bool
+) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """What one level of the Gram path keeps of its eigenvalues ``lam`` (descending).
+
+    Returns σ (float32), each vector's error estimate ``bound`` = eps₃₂·λ_max/λ_i, how many
+    leading triplets the level keeps, and whether the rest goes on to another level: only
+    with ``go_on``, while some vector of σ above ``tiny`` is not vouched for (bound above
+    ``vector_tol``) and the block is not numerically zero.  A level that would keep none
+    or all keeps all and ends the descent.
+    """
+    size = len(lam)
+    sigma = np.sqrt(lam).astype(np.float32)
+    lam_max = float(lam[0]) if size else 0.0
+    with np.errstate(divide="ignore"):
+        bound = np.where(lam > 0, EPS32 * lam_max / np.where(lam > 0, lam, 1.0), np.inf)
+    more = go_on and lam_max > tiny * tiny and bool(np.any((bound > vector_tol) & (sigma > tiny)))
+    good = int(np.count_nonzero(bound <= vector_tol)) if more else size
+    if good in (0, size):
+        good, more = size, False
+    return sigma, bound, good, more
 
 
 def _levels(
@@ -51,21 +74,11 @@ def _levels(
         lam, Zt = _eigh_desc(G)
         del G
         prog.finish_step()
-        sigma = np.sqrt(lam).astype(np.float32)
-        lam_max = float(lam[0]) if size else 0.0
-        with np.errstate(divide="ignore"):
-            bound = np.where(lam > 0, EPS32 * lam_max / np.where(lam > 0, lam, 1.0), np.inf)
-        # Another level while some vector is not vouched for and the block is not numerically
-        # zero: orthonormalising such v_i by QR instead would move A_k by up to ~10 grey
-        # levels at high ranks (the f32 eigenvalues of the deep tail are too small).
-        more = (
-            level < first_level + max_levels - 1
-            and lam_max > tiny * tiny
-            and bool(np.any((bound > vector_tol) & (sigma > tiny)))
-        )
-        good = int(np.count_nonzero(bound <= vector_tol)) if more else size
-        if good in (0, size):
-            good, more = size, False
+        # Another level while some vector is not vouched for: orthonormalising such v_i by QR
+        # instead would move A_k by up to ~10 grey levels at high ranks (the f32 eigenvalues
+        # of the deep tail are too small).
+        last = level == first_level + max_levels - 1
+        sigma, bound, good, more = accept_level(lam, tiny, vector_tol, go_on=not last)
         prog.step(f"singular vectors (level {level})", _gemm_cost(block.shape[1], size, size))
         seg = slice(pos, pos + good)
         out.put(seg, Zt[:good], Q, block)

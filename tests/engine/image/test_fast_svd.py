@@ -275,3 +275,26 @@ def test_gemm_update_in_place(layout):
     _gemm_update(C, A, B.T.copy().T)  # B given as a transposed (Fortran) view
     assert C.__array_interface__["data"][0] == before  # updated where it is
     assert np.abs(C - want).max() < 1e-4
+
+
+def test_accept_level_keeps_the_vouched_for_triplets_and_sends_the_rest_on():
+    from svdstudio.engine.image.gram_eigh import EPS32
+    from svdstudio.engine.image.gram_levels import accept_level
+
+    lam = np.array([1.0, 1e-2, 1e-5, 1e-9, 0.0])
+    tol = 1e-4
+    sigma, bound, good, more = accept_level(lam, 1e-7, tol, go_on=True)
+    np.testing.assert_allclose(sigma, np.sqrt(lam).astype(np.float32))
+    assert sigma.dtype == np.float32
+    np.testing.assert_allclose(bound[:4], EPS32 / lam[:4])
+    assert bound[4] == np.inf
+    # eps₃₂/λ: 1.2e-7, 1.2e-5 within 1e-4; 1.2e-2 and beyond are not: two kept, more levels.
+    assert (good, more) == (2, True)
+    # The last level keeps everything.
+    assert accept_level(lam, 1e-7, tol, go_on=False)[2:] == (5, False)
+    # Nothing unvouched above tiny (σ = 3e-3 and 3e-5 count as zero): one level is enough.
+    assert accept_level(lam, 1e-2, tol, go_on=True)[2:] == (5, False)
+    # A numerically zero block, and a level that would keep none, end the descent too.
+    assert accept_level(np.zeros(3), 1e-7, tol, go_on=True)[2:] == (3, False)
+    assert accept_level(np.array([1.0, 1.0]), 1e-7, 1e-9, go_on=True)[2:] == (2, False)
+    assert accept_level(np.array([]), 1e-7, tol, go_on=True)[2:] == (0, False)
