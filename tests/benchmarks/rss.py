@@ -2,13 +2,15 @@
 
 ``ru_maxrss`` is a high-water mark over the whole process lifetime, so a second run of a
 benchmark in the same process (or numpy's reference between runs) would inherit the first's
-peak; :class:`RssPeak` samples ``/proc/PID/statm`` every 20 ms between ``start`` and ``stop``.
+peak; :class:`RssPeak` samples ``/proc/PID/statm`` every 20 ms between ``start`` and ``stop``,
+from a process of its own (not a thread competing for this process's GIL).
 """
 
 from __future__ import annotations
 
 import os
-import threading
+import subprocess
+import sys
 
 __all__ = ["RssPeak", "child_pids", "rss_now"]
 
@@ -43,32 +45,73 @@ def child_pids() -> list[int]:
 
 
 class RssPeak:
-    """Peak resident memory of this process and, separately, of its worker processes."""
+    """Peak resident memory of this process and, separately, of its worker processes.
+
+    Sampled by a separate process: a sampler thread in this one held the GIL for a
+    millisecond or two every 20 ms (0.2-0.3 s of CPU per benchmark phase), and the window
+    being measured waited for it.
+    """
 
     def __init__(self) -> None:
         self.gui = self.worker = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.02):
-            self.gui = max(self.gui, rss_now("self"))
-            for pid in child_pids():
-                self.worker = max(self.worker, rss_now(pid))
+        self._proc: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
         self.gui = self.worker = 0
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", _SAMPLER, str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
 
     def stop(self) -> str:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        if self._proc is not None:
+            out, _ = self._proc.communicate("", timeout=30)  # EOF on stdin: report and exit
+            gui, worker = out.split()
+            self.gui, self.worker = int(gui), int(worker)
+            self._proc = None
         return f"peak RSS GUI {self.gui / 2**20:.0f} MiB, worker {self.worker / 2**20:.0f} MiB"
 
     @property
     def peak(self) -> int:
         """The larger of the two peaks, in bytes (the memory goal is per process)."""
         return max(self.gui, self.worker)
+
+
+# The sampler process: every 20 ms the resident bytes of the process PID and of each of its
+# children, until its standard input closes; then "GUI_PEAK WORKER_PEAK" on standard output.
+_SAMPLER = """
+import os, sys, threading
+pid, me = sys.argv[1], str(os.getpid())  # this sampler is a child too: not a worker
+page = os.sysconf("SC_PAGE_SIZE")
+def rss(p):
+    try:
+        with open(f"/proc/{p}/statm") as f:
+            return int(f.read().split()[1]) * page
+    except (OSError, IndexError, ValueError):
+        return 0
+def children():
+    out = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for t in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{t}/children") as f:
+                out.extend(c for c in f.read().split() if c != me)
+        except OSError:
+            pass
+    return out
+done = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+gui = worker = 0
+while True:
+    gui = max(gui, rss(pid))
+    for c in children():
+        worker = max(worker, rss(c))
+    if done.wait(0.02):
+        break
+print(gui, worker, flush=True)
+"""
