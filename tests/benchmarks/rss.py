@@ -24,20 +24,20 @@ def rss_now(pid: int | str) -> int:
         return 0
 
 
-def child_pids() -> list[int]:
-    """This process's live child processes, read from /proc (Linux).
+def child_pids(pid: int | str = "self") -> list[int]:
+    """The live child processes of process ``pid``, read from /proc (Linux).
 
     Not ``multiprocessing.active_children()``: it reaps finished children as a side effect,
-    from this sampler thread, racing the job runner's own join of its worker processes.
+    racing the job runner's own join of its worker processes.
     """
     pids: list[int] = []
     try:
-        tasks = os.listdir("/proc/self/task")
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return pids
     for tid in tasks:
         try:
-            with open(f"/proc/self/task/{tid}/children") as f:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
                 pids.extend(int(p) for p in f.read().split())
         except (OSError, ValueError):
             continue
@@ -59,7 +59,7 @@ class RssPeak:
     def start(self) -> None:
         self.gui = self.worker = 0
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", _SAMPLER, str(os.getpid())],
+            [sys.executable, __file__, str(os.getpid())],  # runs _sample_until_eof below
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -79,39 +79,24 @@ class RssPeak:
         return max(self.gui, self.worker)
 
 
-# The sampler process: every 20 ms the resident bytes of the process PID and of each of its
-# children, until its standard input closes; then "GUI_PEAK WORKER_PEAK" on standard output.
-_SAMPLER = """
-import os, sys, threading
-pid, me = sys.argv[1], str(os.getpid())  # this sampler is a child too: not a worker
-page = os.sysconf("SC_PAGE_SIZE")
-def rss(p):
-    try:
-        with open(f"/proc/{p}/statm") as f:
-            return int(f.read().split()[1]) * page
-    except (OSError, IndexError, ValueError):
-        return 0
-def children():
-    out = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return out
-    for t in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{t}/children") as f:
-                out.extend(c for c in f.read().split() if c != me)
-        except OSError:
-            pass
-    return out
-done = threading.Event()
-threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
-gui = worker = 0
-while True:
-    gui = max(gui, rss(pid))
-    for c in children():
-        worker = max(worker, rss(c))
-    if done.wait(0.02):
-        break
-print(gui, worker, flush=True)
-"""
+def _sample_until_eof(pid: str) -> None:
+    """The sampler process: every 20 ms the resident bytes of process ``pid`` and of each of
+    its children but this one, until standard input closes; then "GUI_PEAK WORKER_PEAK"."""
+    import threading
+
+    me = os.getpid()  # this sampler is a child too: not a worker
+    done = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+    gui = worker = 0
+    while True:
+        gui = max(gui, rss_now(pid))
+        for child in child_pids(pid):
+            if child != me:
+                worker = max(worker, rss_now(child))
+        if done.wait(0.02):
+            break
+    print(gui, worker, flush=True)
+
+
+if __name__ == "__main__":
+    _sample_until_eof(sys.argv[1])
