@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from svdstudio import __version__
+from svdstudio.ui.gc_timer import EventLoopCollector
 from svdstudio.ui.main_menus import build_menus
 from svdstudio.ui.recent import RecentFiles
 from svdstudio.ui.tab_contract import Tab, TabSpec
@@ -495,7 +496,12 @@ def main(argv: list[str] | None = None) -> int:
     configure_application(app)
     # Start on the first file's tab: the remembered tab is then not built for nothing.
     window = create_main_window(start_with=args.files[0] if args.files else None)
+    # Cyclic garbage is collected between events, on the GUI thread (see gc_timer), and what
+    # start-up built is frozen out of the full collections, before any file is opened.
+    collector = EventLoopCollector(app)
+    collector.start()
     window.show()
+    collector.freeze_startup()
     # Once the window is up: what the other tabs import (off the GUI thread), then a warm worker
     # process, so that the first big decomposition starts at once.
     QTimer.singleShot(500, window.preload_tabs)

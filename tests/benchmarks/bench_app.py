@@ -288,6 +288,7 @@ def launch_seconds(launches: int = 3) -> list[float]:
 def one_run(app: QApplication, path: Path, decode_s: float, settings_dir: str) -> dict:
     from svdstudio.app import create_main_window
     from svdstudio.io.images import load_image
+    from svdstudio.ui.gc_timer import EventLoopCollector
 
     # A settings file of its own per run: the window saves the colour mode (YCbCr after the
     # cancel phase) and the last file, and a second run reading them opened the photo in
@@ -299,7 +300,11 @@ def one_run(app: QApplication, path: Path, decode_s: float, settings_dir: str) -
     settings = QSettings(ini[1], QSettings.Format.IniFormat)
     w = create_main_window(settings)
     w.resize(1920, 1080)
+    # As main() does: cyclic garbage collected between events, start-up objects frozen.
+    collector = EventLoopCollector(w)
+    collector.start()
     w.show()
+    collector.freeze_startup()
     app.processEvents()
     # main() preloads the tabs' modules half a second after launch (scipy.ndimage for the
     # metrics, ...); without it the photo's first metrics imported scipy.ndimage in their
@@ -394,6 +399,8 @@ def one_run(app: QApplication, path: Path, decode_s: float, settings_dir: str) -
             f"said cancelled {said}, workers idle {idle}: {w.runner.live_workers()} alive)"
         )
     out["gap_cancel"] = meter.stop()
+    collector.stop()  # the automatic collector back, and this run's start-up objects unfrozen
+    gc.unfreeze()
     w.runner.shutdown()
     w.close()
     # Gone before the next run: a closed window is only hidden, and the next run's peak
