@@ -97,7 +97,12 @@ def _forget(mapping: mmap.mmap, fd: int) -> None:
 # the GUI thread, at the process's own, then wins a contended core at once.  In stalls of
 # 50-370 ms the GUI thread had used 2-43 ms of CPU: it was waiting for a core (or the GIL)
 # that these threads had.  Worker processes keep the process's niceness (their SVD would
-# otherwise lose to any other program on a busy machine).
+# otherwise lose to any other program on a busy machine).  Measured on Linux, which schedules
+# a session (autogroup) as one group: workers at nice 10 shortened the pauses while a 12-MP
+# photo's factors arrived on an idle machine (36-61 ms against 51-160), but with a busy program
+# in the same session the full SVD took 2.7 times as long (0.435 of numpy's time against
+# 0.161), and with one in another session the pauses grew (240 ms); a worker in a session of
+# its own (setsid) gained nothing.  Not adopted.
 BACKGROUND_NICE = 5
 
 

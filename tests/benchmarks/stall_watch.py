@@ -48,6 +48,9 @@ class Stall:
     other_cpu_start: dict[str, float] = field(default_factory=dict)
     other_cpu: dict[str, float] = field(default_factory=dict)
     others: Counter[str] = field(default_factory=Counter)  # other threads running Python
+    # the GUI thread's scheduler state at each sample: "R" (running or waiting for a core),
+    # "S futex_wait" (the GIL or a lock), "D ..." (the kernel: page faults, mmap_lock)
+    kernel: Counter[str] = field(default_factory=Counter)
 
 
 def _stack_text(frame, depth: int) -> str:
@@ -75,6 +78,20 @@ def _others_cpu(skip: set[int]) -> dict[str, float]:
         for t in threading.enumerate()
         if t.native_id is not None and t.native_id not in skip
     }
+
+
+def _kernel_state(tid: int) -> str:
+    """Thread ``tid``'s scheduler state letter and, when not running, the kernel function
+    it waits in (``/proc/.../wchan``)."""
+    try:
+        with open(f"/proc/self/task/{tid}/stat", encoding="ascii") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        if state == "R":
+            return "R"
+        with open(f"/proc/self/task/{tid}/wchan", encoding="ascii") as f:
+            return f"{state} {f.read().strip() or '?'}"
+    except (OSError, IndexError):
+        return "?"
 
 
 def _queued_ms(tid: int) -> float:
@@ -168,6 +185,7 @@ class StallWatch:
                 for k, v in now.items()
                 if k in current.other_cpu_start
             }
+            current.kernel[_kernel_state(self._gui_tid)] += 1
             me = threading.get_ident()
             for ident, frame in sys._current_frames().items():
                 if ident == self._gui:
@@ -187,6 +205,11 @@ class StallWatch:
             total = sum(stall.stacks.values()) or 1
             for stack, count in stall.stacks.most_common(3):
                 lines.append(f"      {100 * count / total:3.0f} %  {stack}")
+            states = sum(stall.kernel.values()) or 1
+            lines.append(
+                "      kernel: "
+                + ", ".join(f"{100 * n / states:.0f} % {k}" for k, n in stall.kernel.most_common(4))
+            )
             for stack, count in stall.others.most_common(2):
                 lines.append(f"      other thread ×{count}: {stack}")
             busy = sorted(((v, k) for k, v in stall.other_cpu.items() if v >= 1.0), reverse=True)
