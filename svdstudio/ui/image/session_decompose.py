@@ -204,6 +204,14 @@ class Decomposition(_Base):
             # preview's are cheap.
             self._request_metrics()
             self._request_sweep()
+        else:
+            # The preview's metrics and sweep, if still running, measure factors that this
+            # stage has replaced: their results would be thrown away on arrival.  Stopped, they
+            # leave the cores to the SVD (a cancel of our own, not the user's: nothing to
+            # resume).
+            for channel in ("image.metrics", "image.sweep"):
+                if channel in self._jobs:
+                    self._cancel(channel)
         if full:
             # The PNG/JPEG sizes are shown beside full-resolution figures only; encoding a
             # 12-MP photo at 7 qualities took as long as the SVD when run beside it.

@@ -511,6 +511,61 @@ def test_a_cancel_during_a_stage_says_what_is_kept(qtbot, tab, monkeypatch, big_
     assert s.computing() == ["image.svd"]
 
 
+def test_a_stage_stops_the_measurements_of_the_factors_it_replaced(
+    qtbot, tab, monkeypatch, big_rgb
+):
+    """The preview's metrics and sweep, still running when the first full-resolution stage
+    arrives, measure factors no longer on show: stopped then, not left to finish for nothing
+    (under load they still ran when the user pressed Esc)."""
+    from svdstudio.engine import decompose_topk
+    from svdstudio.engine.image import ImageFactors
+
+    def top_stage(pixels, mode="rgb", *, preview_side=None, release_gil=False, job=None):
+        if preview_side is not None:
+            return decompose_image(pixels, mode, preview_side=preview_side, release_gil=True)
+        measuring.wait(10)  # the preview's metrics and sweep are running
+        chans = [np.ascontiguousarray(pixels[..., c], dtype=np.float32) for c in range(3)]
+        tops = tuple(decompose_topk(ch, 40, allow_float32=True) for ch in chans)
+        job.partial(ImageFactors("rgb", *pixels.shape[:2], ("R", "G", "B"), tops))
+        while not job.cancelled():
+            threading.Event().wait(0.01)
+        raise Cancelled()
+
+    measuring = threading.Event()
+    stopped: list[str] = []
+
+    def until_cancelled(name):
+        def run(*_args, job=None, **_kwargs):
+            if name == "metrics":
+                measuring.set()
+            while not job.cancelled():
+                threading.Event().wait(0.01)
+            stopped.append(name)
+            raise Cancelled()
+
+        return run
+
+    monkeypatch.setattr(session_decompose, "decompose_image", top_stage)
+    monkeypatch.setattr(session_decompose, "FULL_IN_PROCESS", False)
+    monkeypatch.setattr(session_decompose, "PREVIEW_ABOVE_PIXELS", 10_000)
+    monkeypatch.setattr(session_module, "PREVIEW_SIDE", 60)
+    monkeypatch.setattr(session_module, "PREVIEW_MAX_SIDE", 60)
+    monkeypatch.setattr(session_measure, "image_metrics", until_cancelled("metrics"))
+    monkeypatch.setattr(session_measure, "sweep_job", until_cancelled("sweep"))
+    s = tab.session
+    said: list[str] = []
+    tab.status_message.connect(said.append)
+    tab.open_file(big_rgb)
+    qtbot.waitUntil(
+        lambda: s.factors is not None and s.factors.downsample_factor == 1, timeout=TIMEOUT
+    )
+    assert s.computing() == ["image.svd"]  # the measurements of the preview are stopped
+    qtbot.waitUntil(lambda: sorted(stopped) == ["metrics", "sweep"], timeout=TIMEOUT)
+    assert s.cancelled() == [] and not any(m.startswith("Cancelled") for m in said)
+    tab.runner.cancel_all()
+    assert s.cancelled() == ["image.svd"]
+
+
 def test_png_jpeg_sizes_start_after_the_metrics_and_the_sweep(qtbot, tab, tmp_path):
     """Run together the three measurements held three copies of a big image at once."""
     path = tmp_path / "q.png"
