@@ -77,6 +77,7 @@ def test_a_cycle_dropped_by_a_helper_thread_is_destroyed_on_the_gui_thread(colle
     collector.thresholds = (100, 10, 10)
     collector.start()
     died_in: list[int] = []
+    gc.collect()  # the cycle below is young: a generation-0 pass frees it
 
     class Holder:
         pass
@@ -90,10 +91,11 @@ def test_a_cycle_dropped_by_a_helper_thread_is_destroyed_on_the_gui_thread(colle
     box = [holder]
     del holder
 
+    junk: list[list] = []
+
     def drop_and_allocate() -> None:
         box.clear()
-        junk = [[] for _ in range(5000)]  # far past generation 0's threshold, in this thread
-        del junk
+        junk.extend([] for _ in range(5000))  # far past generation 0's threshold, here
 
     t = threading.Thread(target=drop_and_allocate)
     t.start()
@@ -102,6 +104,7 @@ def test_a_cycle_dropped_by_a_helper_thread_is_destroyed_on_the_gui_thread(colle
     qtbot.waitUntil(lambda: bool(died_in), timeout=2000)
     assert died_in == [threading.get_ident()]
     assert collector.collections[0] >= 1
+    assert len(junk) == 5000
 
 
 def test_freeze_startup_freezes_once(collector):
