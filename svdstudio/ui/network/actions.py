@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from svdstudio.engine.network import METHODS
 from svdstudio.io.networks import BUNDLED_NETWORKS
 from svdstudio.ui.network import text
+from svdstudio.ui.network.spec import TAB_SPEC
 from svdstudio.ui.widgets import file_dialogs
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ else:
 
 __all__ = ["DATA_FILTER", "FILE_FILTER", "TabActions"]
 
-FILE_FILTER = "Networks (*.safetensors *.npz)"
+FILE_FILTER = TAB_SPEC.file_filter  # one text: File › Open lists it before the tab is built
 DATA_FILTER = "Labelled data (*.npz)"
 
 

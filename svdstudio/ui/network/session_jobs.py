@@ -61,9 +61,6 @@ class OneInFlight:
         self._runner.cancel(self.channel)
         self._busy = None
 
-    def busy(self) -> bool:
-        return self._busy is not None or self._pending is not None
-
 
 class LongJobs(QtCore.QObject):
     """The long channels (:data:`LONG_CHANNELS`): cancelled, queried and relayed by kind.
