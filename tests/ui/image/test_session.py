@@ -28,6 +28,15 @@ from svdstudio.workers import JobRunner
 TIMEOUT = 30_000
 
 
+def use_staged_svd(monkeypatch, svd) -> None:
+    """Big images go through the preview and ``svd`` (in a thread), with a 60-pixel preview."""
+    monkeypatch.setattr(session_decompose, "decompose_image", svd)
+    monkeypatch.setattr(session_decompose, "FULL_IN_PROCESS", False)
+    monkeypatch.setattr(session_decompose, "PREVIEW_ABOVE_PIXELS", 10_000)
+    monkeypatch.setattr(session_module, "PREVIEW_SIDE", 60)
+    monkeypatch.setattr(session_module, "PREVIEW_MAX_SIDE", 60)
+
+
 @pytest.fixture
 def tab(qtbot, messages):
     runner = JobRunner()
@@ -452,11 +461,7 @@ def test_stages_of_the_full_svd_wait_to_be_measured(qtbot, tab, monkeypatch, big
                 raise Cancelled()
         return full
 
-    monkeypatch.setattr(session_decompose, "decompose_image", staged_svd)
-    monkeypatch.setattr(session_decompose, "FULL_IN_PROCESS", False)
-    monkeypatch.setattr(session_decompose, "PREVIEW_ABOVE_PIXELS", 10_000)
-    monkeypatch.setattr(session_module, "PREVIEW_SIDE", 60)
-    monkeypatch.setattr(session_module, "PREVIEW_MAX_SIDE", 60)
+    use_staged_svd(monkeypatch, staged_svd)
     s = tab.session
     starts: list[str] = []
     tab.runner.started.connect(lambda channel, _i, _d: starts.append(channel))
@@ -488,11 +493,7 @@ def test_a_cancel_during_a_stage_says_what_is_kept(qtbot, tab, monkeypatch, big_
             threading.Event().wait(0.01)
         raise Cancelled()
 
-    monkeypatch.setattr(session_decompose, "decompose_image", top_stage)
-    monkeypatch.setattr(session_decompose, "FULL_IN_PROCESS", False)
-    monkeypatch.setattr(session_decompose, "PREVIEW_ABOVE_PIXELS", 10_000)
-    monkeypatch.setattr(session_module, "PREVIEW_SIDE", 60)
-    monkeypatch.setattr(session_module, "PREVIEW_MAX_SIDE", 60)
+    use_staged_svd(monkeypatch, top_stage)
     s = tab.session
     said: list[str] = []
     tab.status_message.connect(said.append)
@@ -545,11 +546,7 @@ def test_a_stage_stops_the_measurements_of_the_factors_it_replaced(
 
         return run
 
-    monkeypatch.setattr(session_decompose, "decompose_image", top_stage)
-    monkeypatch.setattr(session_decompose, "FULL_IN_PROCESS", False)
-    monkeypatch.setattr(session_decompose, "PREVIEW_ABOVE_PIXELS", 10_000)
-    monkeypatch.setattr(session_module, "PREVIEW_SIDE", 60)
-    monkeypatch.setattr(session_module, "PREVIEW_MAX_SIDE", 60)
+    use_staged_svd(monkeypatch, top_stage)
     monkeypatch.setattr(session_measure, "image_metrics", until_cancelled("metrics"))
     monkeypatch.setattr(session_measure, "sweep_job", until_cancelled("sweep"))
     s = tab.session
