@@ -37,6 +37,27 @@ def use_staged_svd(monkeypatch, svd) -> None:
     monkeypatch.setattr(session_module, "PREVIEW_MAX_SIDE", 60)
 
 
+def top_40_stage(wait_for: threading.Event | None = None):
+    """A staged SVD: the preview, then (once ``wait_for`` is set) the exact top 40 of each
+    channel as a stage, then nothing until it is cancelled."""
+    from svdstudio.engine import decompose_topk
+    from svdstudio.engine.image import ImageFactors
+
+    def svd(pixels, mode="rgb", *, preview_side=None, release_gil=False, job=None):
+        if preview_side is not None:
+            return decompose_image(pixels, mode, preview_side=preview_side, release_gil=True)
+        if wait_for is not None:
+            wait_for.wait(10)
+        chans = [np.ascontiguousarray(pixels[..., c], dtype=np.float32) for c in range(3)]
+        tops = tuple(decompose_topk(ch, 40, allow_float32=True) for ch in chans)
+        job.partial(ImageFactors("rgb", *pixels.shape[:2], ("R", "G", "B"), tops))
+        while not job.cancelled():
+            threading.Event().wait(0.01)
+        raise Cancelled()
+
+    return svd
+
+
 @pytest.fixture
 def tab(qtbot, messages):
     runner = JobRunner()
@@ -480,20 +501,7 @@ def test_stages_of_the_full_svd_wait_to_be_measured(qtbot, tab, monkeypatch, big
 
 
 def test_a_cancel_during_a_stage_says_what_is_kept(qtbot, tab, monkeypatch, big_rgb):
-    from svdstudio.engine import decompose_topk
-    from svdstudio.engine.image import ImageFactors
-
-    def top_stage(pixels, mode="rgb", *, preview_side=None, release_gil=False, job=None):
-        if preview_side is not None:
-            return decompose_image(pixels, mode, preview_side=preview_side, release_gil=True)
-        chans = [np.ascontiguousarray(pixels[..., c], dtype=np.float32) for c in range(3)]
-        tops = tuple(decompose_topk(ch, 40, allow_float32=True) for ch in chans)
-        job.partial(ImageFactors("rgb", *pixels.shape[:2], ("R", "G", "B"), tops))
-        while not job.cancelled():
-            threading.Event().wait(0.01)
-        raise Cancelled()
-
-    use_staged_svd(monkeypatch, top_stage)
+    use_staged_svd(monkeypatch, top_40_stage())
     s = tab.session
     said: list[str] = []
     tab.status_message.connect(said.append)
@@ -518,20 +526,6 @@ def test_a_stage_stops_the_measurements_of_the_factors_it_replaced(
     """The preview's metrics and sweep, still running when the first full-resolution stage
     arrives, measure factors no longer on show: stopped then, not left to finish for nothing
     (under load they still ran when the user pressed Esc)."""
-    from svdstudio.engine import decompose_topk
-    from svdstudio.engine.image import ImageFactors
-
-    def top_stage(pixels, mode="rgb", *, preview_side=None, release_gil=False, job=None):
-        if preview_side is not None:
-            return decompose_image(pixels, mode, preview_side=preview_side, release_gil=True)
-        measuring.wait(10)  # the preview's metrics and sweep are running
-        chans = [np.ascontiguousarray(pixels[..., c], dtype=np.float32) for c in range(3)]
-        tops = tuple(decompose_topk(ch, 40, allow_float32=True) for ch in chans)
-        job.partial(ImageFactors("rgb", *pixels.shape[:2], ("R", "G", "B"), tops))
-        while not job.cancelled():
-            threading.Event().wait(0.01)
-        raise Cancelled()
-
     measuring = threading.Event()
     stopped: list[str] = []
 
@@ -546,7 +540,7 @@ def test_a_stage_stops_the_measurements_of_the_factors_it_replaced(
 
         return run
 
-    use_staged_svd(monkeypatch, top_stage)
+    use_staged_svd(monkeypatch, top_40_stage(measuring))
     monkeypatch.setattr(session_measure, "image_metrics", until_cancelled("metrics"))
     monkeypatch.setattr(session_measure, "sweep_job", until_cancelled("sweep"))
     s = tab.session
