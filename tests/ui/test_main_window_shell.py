@@ -218,6 +218,52 @@ def test_a_running_jobs_ticking_label_relays_out_nothing(qtbot, window):
     assert status.label.maximumWidth() > 10_000  # free to shrink while idle
 
 
+def test_cancel_appearing_and_going_moves_no_pane(qtbot, window):
+    """The status bar is as tall idle as with the progress bar and Cancel shown: when they
+    appeared half a second into a job the bar grew 5 px, the central widget shrank, and every
+    pane and plot was relaid out and repainted (30-50 ms, the longest event-loop gap of each
+    phase of opening a photo); the same again when the job ended."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class Resizes(QObject):
+        def __init__(self, widget):
+            super().__init__()
+            self.count = 0
+            widget.installEventFilter(self)
+
+        def eventFilter(self, _obj, ev):
+            if ev.type() == QEvent.Type.Resize:
+                self.count += 1
+            return False
+
+    window.resize(1200, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.wait(50)
+    central, bar, status = window.centralWidget(), window.statusBar(), window.job_status
+    idle = (central.geometry(), bar.height(), status.height())
+    assert status.height() >= status.cancel_button.sizeHint().height()
+    assert status.height() >= status.bar.sizeHint().height()
+    resizes = Resizes(central)
+    gate = threading.Event()
+
+    def slow(job=None):
+        while not job.cancelled() and not gate.is_set():
+            gate.wait(0.01)
+
+    window.runner.submit("image.svd", slow, description="Decomposing camera.png…")
+    qtbot.waitUntil(lambda: status.cancel_button.isVisible(), timeout=3000)
+    qtbot.wait(50)
+    assert status.bar.isVisible()
+    assert (central.geometry(), bar.height(), status.height()) == idle
+    gate.set()
+    qtbot.waitUntil(lambda: not status.cancel_button.isVisible(), timeout=3000)
+    qtbot.wait(50)
+    assert not status.bar.isVisible()
+    assert (central.geometry(), bar.height(), status.height()) == idle
+    assert resizes.count == 0
+
+
 def test_about_names_version_and_licences(window):
     from svdstudio import __version__
     from svdstudio.ui.about import about_text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from svdstudio.workers import JobRunner
@@ -48,6 +48,7 @@ class JobStatus(QWidget):
         lay.addWidget(self.label)
         lay.addWidget(self.bar)
         lay.addWidget(self.cancel_button)
+        self._hold_height()
         self._timer = QTimer(self)
         self._timer.setInterval(100)
         self._timer.timeout.connect(self._refresh)
@@ -55,6 +56,22 @@ class JobStatus(QWidget):
         runner.progress.connect(self._on_progress)
         runner.finished.connect(self._on_finished)
         self._refresh()
+
+    def _hold_height(self) -> None:
+        """As tall idle as with the progress bar and Cancel shown.
+
+        The status bar takes this widget's height: when Cancel appeared half a second into a
+        job (and went with it), the bar grew by 5 px, the central widget shrank, and the
+        whole window was relaid out and repainted (every pane and plot: 30-50 ms of the GUI
+        thread, the longest event-loop gap of each phase of opening a 12-MP photo).
+        """
+        parts = (self.label, self.bar, self.cancel_button)
+        self.setMinimumHeight(max(w.sizeHint().height() for w in parts))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._hold_height()
+        super().changeEvent(event)
 
     def cancel(self) -> None:
         """Cancel every running job."""
