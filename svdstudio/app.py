@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
     QMessageBox,
-    QTabWidget,
     QWidget,
 )
 
@@ -32,6 +31,7 @@ from svdstudio.ui.main_menus import build_menus
 from svdstudio.ui.recent import RecentFiles
 from svdstudio.ui.tab_contract import Tab, TabSpec
 from svdstudio.ui.widgets import file_dialogs
+from svdstudio.ui.widgets.steady_tabs import SteadyTabWidget
 from svdstudio.workers import JobRunner
 
 __all__ = ["MainWindow", "create_main_window", "main"]
@@ -99,7 +99,7 @@ class MainWindow(QMainWindow):
 
         spectrum_plot.use_settings(settings)  # Bars/Stems and log scale, remembered per plot
         self.runner = runner or JobRunner(self)
-        self.tabs = QTabWidget(self)
+        self.tabs = SteadyTabWidget(self)
         self.tabs.setObjectName("mainTabs")
         self.tabs.setAccessibleName("Views")
         self.tabs.setDocumentMode(True)

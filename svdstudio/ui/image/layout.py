@@ -21,6 +21,8 @@ from svdstudio.ui.image.views import (
     link_panes,
 )
 from svdstudio.ui.widgets.spectrum_plot import SpectrumPlot
+from svdstudio.ui.widgets.steady_label import hold_width
+from svdstudio.ui.widgets.steady_tabs import SteadyTabWidget
 
 __all__ = ["GALLERY_RANKS", "MODES", "SAMPLES", "VIEW_INDEX", "ImageLayout"]
 
@@ -100,6 +102,7 @@ class ImageLayout:
             "Chroma rank",
         )
         self.chroma_spin.setRange(0, 1)
+        hold_width(self.chroma_spin)  # its range follows each image's rank
         self.chroma_spin.setKeyboardTracking(False)
         self.chroma_label = QtWidgets.QLabel("Chroma &rank:")
         self.chroma_label.setBuddy(self.chroma_spin)
@@ -146,7 +149,7 @@ class ImageLayout:
         return bar
 
     def _build_views(self) -> QtWidgets.QWidget:
-        self.view_tabs = QtWidgets.QTabWidget()
+        self.view_tabs = SteadyTabWidget()
         self._control(
             self.view_tabs, "imageViewTabs", "Different views of the rank-k image", "Image views"
         )
@@ -209,6 +212,7 @@ class ImageLayout:
             self.layer_spin, "imageLayerSpin", "Which rank-1 layer σᵢ uᵢ vᵢᵀ to show", "Layer index"
         )
         self.layer_spin.setRange(1, 1)
+        hold_width(self.layer_spin)
         lab.setBuddy(self.layer_spin)
         self.layer_slider = QtWidgets.QSlider(Qt.Orientation.Horizontal)
         self._control(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from svdstudio.engine import SVDResult, rank_one_term
 from svdstudio.engine import reconstruct as engine_reconstruct
@@ -17,6 +17,7 @@ from svdstudio.engine import reduced as engine_reduced
 from svdstudio.engine.scaled import scaled_squares
 from svdstudio.ui.matrix.notation import subscript
 from svdstudio.ui.widgets.result_views import ArrayView, sign_legend_html
+from svdstudio.ui.widgets.steady_tabs import SteadyTabWidget
 
 __all__ = ["PENDING_VIEWS", "ResultGrids"]
 
@@ -51,7 +52,7 @@ class ResultGrids:
     also holds its colour legend (``residual_legend``)."""
 
     def __init__(self, parent: QWidget) -> None:
-        self.tabs = QTabWidget(parent)
+        self.tabs = SteadyTabWidget(parent)
         self.tabs.setObjectName("resultTabs")
         self.tabs.setToolTip("Result grids; the selected rank is k")
         self.tabs.setAccessibleName("Result grids")

@@ -32,7 +32,7 @@ from svdstudio.ui.widgets.spectrum_items import (
     SpectrumSeries,
     ValueAxis,
 )
-from svdstudio.ui.widgets.steady_label import SteadyLabel
+from svdstudio.ui.widgets.steady_label import SteadyLabel, hold_width
 
 __all__ = ["SpectrumPlot", "use_settings"]
 
@@ -183,6 +183,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         # Opaque, as the label beside it: k changes on every frame of a drag.
         self.rank_spin.setAutoFillBackground(True)
         self.rank_spin.setSpecialValueText("–")
+        hold_width(self.rank_spin)  # not wider with each digit of the rank (moving the caption)
         self.rank_spin.valueChanged.connect(self._on_spin)
         k_label.setBuddy(self.rank_spin)
         self._log_check = QtWidgets.QCheckBox("Log scale")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-__all__ = ["LabelSlot", "SteadyLabel"]
+__all__ = ["WIDEST_RANK", "LabelSlot", "SteadyLabel", "hold_width"]
 
 
 class SteadyLabel(QtWidgets.QLabel):
@@ -144,3 +144,27 @@ class LabelSlot(QtWidgets.QWidget):
     def hideEvent(self, ev: QtGui.QHideEvent) -> None:
         super().hideEvent(ev)
         self.label.hide()
+
+
+# Ranks up to this many digits fit in a spin box held by :func:`hold_width` (a 100-MP photo's
+# 10000 ranks take five).
+WIDEST_RANK = 99_999
+
+
+def hold_width(spin: QtWidgets.QSpinBox, widest: int = WIDEST_RANK) -> None:
+    """Keep ``spin`` as wide as it is when it shows ``widest``, whatever its range.
+
+    A spin box's width follows the digits of its maximum: a rank spin box went 35 → 51 → 43 →
+    58 px as a photo's preview, first stage and full factors arrived, and each change moved
+    the caption and the info line beside it (a relayout and repaint of the row while the SVD
+    kept both cores busy).  A wider range still widens it; the floor is for the usual ones.
+    """
+    lo, hi = spin.minimum(), spin.maximum()
+    blocked = spin.blockSignals(True)
+    try:
+        spin.setRange(lo, max(hi, widest))
+        width = spin.sizeHint().width()
+        spin.setRange(lo, hi)
+    finally:
+        spin.blockSignals(blocked)
+    spin.setMinimumWidth(width)
