@@ -273,10 +273,20 @@ class ImageRenderer(QtCore.QObject):
         self.display = DisplayReconstructor(f, rows, cols, packed=True)
         key = (rows, cols, f.mode)
         same = self._errors_for is not None and self._errors_for[0] is original
-        if self._errors is None or not same or self._errors_for[1:] != key:
-            # A later stage of the same image on the same grid keeps its reference.
-            self._errors = FastErrorMapper(mode_reference(original[rows, cols], f.mode))
+        if not same or self._errors_for[1:] != key:
+            # A later stage of the same image on the same grid keeps its reference; a new
+            # one is built when the error map is next drawn, on a turn of its own: with the
+            # reconstructor, 60-85 ms of the GUI thread in one event when the first
+            # full-resolution stage of a 12-MP photo arrived while the SVD kept both cores.
+            self._errors = None
             self._errors_for = (original, *key)
+
+    def _error_mapper(self) -> FastErrorMapper | None:
+        """The error mapper of the display grid (built on first use, see _build_display)."""
+        if self._errors is None and self._errors_for is not None:
+            original, rows, cols, mode = self._errors_for
+            self._errors = FastErrorMapper(mode_reference(original[rows, cols], mode))
+        return self._errors
 
     def _on_rank(self, preview: bool) -> None:
         s, ui = self.session, self.ui
@@ -351,7 +361,7 @@ class ImageRenderer(QtCore.QObject):
         ``error``: the error map stays stale, for the caller to draw on a later turn)."""
         s = self.session
         self._frame.stop()
-        if self.display is None or s.factors is None or self._errors is None:
+        if self.display is None or s.factors is None:
             return
         self._show_original_if_needed()
         chroma = s.chroma_arg()
@@ -386,11 +396,12 @@ class ImageRenderer(QtCore.QObject):
             return
         pane = self.ui.error_pane
         u8 = self.ui.recon_pane.item.image
-        if self._errors is None or u8 is None or u8.shape[:2] != self._errors.shape:
-            return
-        if not pane.isVisible():
+        if u8 is None or not pane.isVisible():
             return  # stays stale: drawn when its view tab is shown
-        err = self._errors.compute(u8)
+        errors = self._error_mapper()
+        if errors is None or u8.shape[:2] != errors.shape:
+            return
+        err = errors.compute(u8)
         pane.set_pixels(err, self._source_size(), levels=(0, 255), lut=ERROR_LUT)
         self._error_at = time.monotonic()
         self._error_skipped = 0

@@ -276,6 +276,45 @@ def test_a_big_images_factors_arrive_over_several_turns(qtbot, opened, monkeypat
     assert ui.layer_pane.item.image is layer_before  # the layers view is not on show
 
 
+def test_a_new_grids_error_reference_is_built_on_the_error_maps_turn(qtbot, opened, monkeypatch):
+    """The reconstructor (turn 1) and the error map's reference (turn 3) are built on turns
+    of their own: together they held the GUI thread for 60-85 ms when a 12-MP photo's first
+    full-resolution stage arrived; and a hidden error pane builds no reference at all."""
+    tab = opened
+    s, r, ui = tab.session, tab.renderer, tab.ui
+    monkeypatch.setattr(image_render, "PREVIEW_ABOVE_PIXELS", 10_000)
+    built = []
+    real = image_render.FastErrorMapper
+
+    def recording(ref):
+        built.append(len(ui.spectrum.values()))  # which turn: the spectrum is turn 2
+        return real(ref)
+
+    monkeypatch.setattr(image_render, "FastErrorMapper", recording)
+    ui.spectrum.set_values(np.array([3.0, 2.0, 1.0]))
+    r._errors_for = None  # as after a new image or another grid: the reference must be new
+    s.factors_changed.emit()
+    assert r._errors is None and built == []  # turn 1: the rank-k pane only
+    assert_shows_a_k(tab, s.k)
+    qtbot.waitUntil(lambda: not r._arrival.pending(), timeout=5000)
+    assert built == [len(s.factors.channels[0].s)]  # after the spectrum's turn, once
+    rows, cols = grid_of(tab)
+    ref = mode_reference(s.metric_original[rows, cols], s.mode)
+    shown = np.asarray(ui.recon_pane.item.image)
+    np.testing.assert_array_equal(ui.error_pane.item.image, ErrorMapper(ref).compute(shown))
+    # The error pane hidden: an arrival on a new grid builds no reference until it is shown.
+    ui.view_tabs.setCurrentIndex(VIEW_INDEX["gallery"])
+    r._errors_for = None
+    s.factors_changed.emit()
+    qtbot.waitUntil(lambda: not r._arrival.pending(), timeout=5000)
+    s.set_rank(s.k + 1)
+    assert len(built) == 1 and r._errors is None
+    ui.view_tabs.setCurrentIndex(VIEW_INDEX["compare"])
+    qtbot.waitUntil(lambda: len(built) == 2, timeout=5000)
+    shown = np.asarray(ui.recon_pane.item.image)
+    np.testing.assert_array_equal(ui.error_pane.item.image, ErrorMapper(ref).compute(shown))
+
+
 def test_newer_factors_cancel_the_rest_of_an_arrival(qtbot, opened, monkeypatch):
     tab = opened
     s, r = tab.session, tab.renderer
