@@ -226,13 +226,15 @@ class ImageRenderer(QtCore.QObject):
             return
         pixels = s.pixels
         big = pixels is not None and pixels.shape[0] * pixels.shape[1] > PREVIEW_ABOVE_PIXELS
-        # A big image's factors reach the screen over four event-loop turns, the rank-k pane
+        # A big image's factors reach the screen over five event-loop turns, the rank-k pane
         # first: each step is 10-30 ms of GUI-thread work at 12 MP (twice that while the SVD
-        # keeps both cores busy), and run together they stalled the window for 60-90 ms.
+        # keeps both cores busy), and run together they stalled the window for 60-90 ms.  The
+        # error map's reference for a new grid and the map itself: 54-78 ms on one turn.
         self._arrival.run(
             [
                 lambda: self._show_factors(error=not big),
                 self._show_spectrum,
+                self._prepare_error_mapper,
                 lambda: self._update_error(only_stale=True),
                 self.render_layers,
             ],
@@ -280,6 +282,11 @@ class ImageRenderer(QtCore.QObject):
             # full-resolution stage of a 12-MP photo arrived while the SVD kept both cores.
             self._errors = None
             self._errors_for = (original, *key)
+
+    def _prepare_error_mapper(self) -> None:
+        """Build the error reference now if the error pane will want it (a turn of its own)."""
+        if self.ui.error_pane.isVisible():
+            self._error_mapper()
 
     def _error_mapper(self) -> FastErrorMapper | None:
         """The error mapper of the display grid (built on first use, see _build_display)."""

@@ -277,9 +277,9 @@ def test_a_big_images_factors_arrive_over_several_turns(qtbot, opened, monkeypat
 
 
 def test_a_new_grids_error_reference_is_built_on_the_error_maps_turn(qtbot, opened, monkeypatch):
-    """The reconstructor (turn 1) and the error map's reference (turn 3) are built on turns
-    of their own: together they held the GUI thread for 60-85 ms when a 12-MP photo's first
-    full-resolution stage arrived; and a hidden error pane builds no reference at all."""
+    """The reconstructor (turn 1), the error map's reference (turn 3) and the map (turn 4)
+    are built on turns of their own: together they held the GUI thread for 60-85 ms when a
+    12-MP photo's first full-resolution stage arrived; a hidden error pane builds none."""
     tab = opened
     s, r, ui = tab.session, tab.renderer, tab.ui
     monkeypatch.setattr(image_render, "PREVIEW_ABOVE_PIXELS", 10_000)
@@ -296,8 +296,13 @@ def test_a_new_grids_error_reference_is_built_on_the_error_maps_turn(qtbot, open
     s.factors_changed.emit()
     assert r._errors is None and built == []  # turn 1: the rank-k pane only
     assert_shows_a_k(tab, s.k)
+    stale = np.array(ui.error_pane.item.image)
+    qtbot.waitUntil(lambda: bool(built), timeout=5000)
+    assert built == [len(s.factors.channels[0].s)]  # after the spectrum's turn, once ...
+    assert r._arrival.pending() and r._error_stale  # ... and the map on a turn after that
+    np.testing.assert_array_equal(ui.error_pane.item.image, stale)
     qtbot.waitUntil(lambda: not r._arrival.pending(), timeout=5000)
-    assert built == [len(s.factors.channels[0].s)]  # after the spectrum's turn, once
+    assert built == [len(s.factors.channels[0].s)] and not r._error_stale
     rows, cols = grid_of(tab)
     ref = mode_reference(s.metric_original[rows, cols], s.mode)
     shown = np.asarray(ui.recon_pane.item.image)
