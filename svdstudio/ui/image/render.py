@@ -92,6 +92,7 @@ class ImageRenderer(QtCore.QObject):
         self._errors: FastErrorMapper | None = None
         self._errors_for: tuple | None = None  # (original, rows, cols, mode) of ``_errors``
         self._original_for: tuple | None = None  # (pixels, rows, cols, mode) on show
+        self._original_u8: np.ndarray | None = None  # its pixels, as the original pane got them
         self._zoom = None  # ZoomDetail, told about rank changes (set by the tab)
         self._grid: tuple[slice, slice] | None = None  # the display grid of ``display``
         # Mid-drag rank changes are drawn once per event-loop turn, at the latest rank.
@@ -292,7 +293,14 @@ class ImageRenderer(QtCore.QObject):
         """The error mapper of the display grid (built on first use, see _build_display)."""
         if self._errors is None and self._errors_for is not None:
             original, rows, cols, mode = self._errors_for
-            self._errors = FastErrorMapper(mode_reference(original[rows, cols], mode))
+            shown = self._original_for
+            if shown is not None and shown[0] is original and shown[1:] == (rows, cols, mode):
+                # The original pane's pixels: the same reference, rounded the same way (its
+                # float32 copy and rounding took 18 ms of CPU, 100 ms with the SVD running).
+                ref = self._original_u8
+            else:  # a preview's downsampled original, or another mode
+                ref = mode_reference(original[rows, cols], mode)
+            self._errors = FastErrorMapper(ref)
         return self._errors
 
     def _on_rank(self, preview: bool) -> None:
@@ -349,7 +357,7 @@ class ImageRenderer(QtCore.QObject):
         nothing to do when the same pixels on the same grid are on show)."""
         pixels = self.session.pixels
         if pixels is None:
-            self._original_for = None
+            self._original_for = self._original_u8 = None
             return
         h, w = pixels.shape[:2]
         rows, cols = self.display_grid_for(h, w)
@@ -359,7 +367,8 @@ class ImageRenderer(QtCore.QObject):
             return
         self._original_for = (pixels, *key)
         ref = mode_reference(pixels[rows, cols], self.session.mode)
-        self.ui.original_pane.set_pixels(to_uint8(ref), self._source_size())
+        self._original_u8 = to_uint8(ref)
+        self.ui.original_pane.set_pixels(self._original_u8, self._source_size())
         self.ui.recon_pane.set_pixels(None)
         self.ui.error_pane.set_pixels(None)
 

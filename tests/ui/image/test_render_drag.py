@@ -286,8 +286,11 @@ def test_a_new_grids_error_reference_is_built_on_the_error_maps_turn(qtbot, open
     built = []
     real = image_render.FastErrorMapper
 
+    refs = []
+
     def recording(ref):
         built.append(len(ui.spectrum.values()))  # which turn: the spectrum is turn 2
+        refs.append(ref)
         return real(ref)
 
     monkeypatch.setattr(image_render, "FastErrorMapper", recording)
@@ -303,6 +306,8 @@ def test_a_new_grids_error_reference_is_built_on_the_error_maps_turn(qtbot, open
     np.testing.assert_array_equal(ui.error_pane.item.image, stale)
     qtbot.waitUntil(lambda: not r._arrival.pending(), timeout=5000)
     assert built == [len(s.factors.channels[0].s)] and not r._error_stale
+    # Full-resolution factors: the reference is the original pane's pixels, not a new copy.
+    assert s.metric_original is s.pixels and refs[0] is r._original_u8
     rows, cols = grid_of(tab)
     ref = mode_reference(s.metric_original[rows, cols], s.mode)
     shown = np.asarray(ui.recon_pane.item.image)
@@ -314,8 +319,10 @@ def test_a_new_grids_error_reference_is_built_on_the_error_maps_turn(qtbot, open
     qtbot.waitUntil(lambda: not r._arrival.pending(), timeout=5000)
     s.set_rank(s.k + 1)
     assert len(built) == 1 and r._errors is None
+    r._original_for = None  # as for a preview's downsampled original: a reference of its own
     ui.view_tabs.setCurrentIndex(VIEW_INDEX["compare"])
     qtbot.waitUntil(lambda: len(built) == 2, timeout=5000)
+    assert refs[1] is not r._original_u8 and refs[1].dtype == np.float32
     shown = np.asarray(ui.recon_pane.item.image)
     np.testing.assert_array_equal(ui.error_pane.item.image, ErrorMapper(ref).compute(shown))
 
