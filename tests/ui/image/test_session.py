@@ -500,15 +500,22 @@ def test_stages_of_the_full_svd_wait_to_be_measured(qtbot, tab, monkeypatch, big
     assert "(preview)" not in tab.ui.recon_pane.title.text()
 
 
-def test_a_cancel_during_a_stage_says_what_is_kept(qtbot, tab, monkeypatch, big_rgb):
-    use_staged_svd(monkeypatch, top_40_stage())
+def open_until_a_stage(qtbot, tab, path) -> list[str]:
+    """Open ``path`` and wait for a full-resolution stage on show; the status messages said."""
     s = tab.session
     said: list[str] = []
     tab.status_message.connect(said.append)
-    tab.open_file(big_rgb)
+    tab.open_file(path)
     qtbot.waitUntil(
         lambda: s.factors is not None and s.factors.downsample_factor == 1, timeout=TIMEOUT
     )
+    return said
+
+
+def test_a_cancel_during_a_stage_says_what_is_kept(qtbot, tab, monkeypatch, big_rgb):
+    use_staged_svd(monkeypatch, top_40_stage())
+    s = tab.session
+    said = open_until_a_stage(qtbot, tab, big_rgb)
     tab.runner.cancel_all()
     assert s.cancelled() == ["image.svd"] and s.computing() == []
     assert said[-1] == (
@@ -544,12 +551,7 @@ def test_a_stage_stops_the_measurements_of_the_factors_it_replaced(
     monkeypatch.setattr(session_measure, "image_metrics", until_cancelled("metrics"))
     monkeypatch.setattr(session_measure, "sweep_job", until_cancelled("sweep"))
     s = tab.session
-    said: list[str] = []
-    tab.status_message.connect(said.append)
-    tab.open_file(big_rgb)
-    qtbot.waitUntil(
-        lambda: s.factors is not None and s.factors.downsample_factor == 1, timeout=TIMEOUT
-    )
+    said = open_until_a_stage(qtbot, tab, big_rgb)
     assert s.computing() == ["image.svd"]  # the measurements of the preview are stopped
     qtbot.waitUntil(lambda: sorted(stopped) == ["metrics", "sweep"], timeout=TIMEOUT)
     assert s.cancelled() == [] and not any(m.startswith("Cancelled") for m in said)
