@@ -23,6 +23,7 @@ from svdstudio.ui.image.views import (
 from svdstudio.ui.widgets.spectrum_plot import SpectrumPlot
 from svdstudio.ui.widgets.steady_label import hold_width
 from svdstudio.ui.widgets.steady_tabs import SteadyTabWidget
+from svdstudio.ui.widgets.tagging import tag
 
 __all__ = ["GALLERY_RANKS", "MODES", "SAMPLES", "VIEW_INDEX", "ImageLayout"]
 
@@ -54,23 +55,18 @@ class ImageLayout:
         self.splitter.setSizes([760, 480])
         outer.addWidget(self.splitter, 1)
 
-    def _control(self, w: QtWidgets.QWidget, name: str, tip: str, access: str) -> None:
-        w.setObjectName(name)
-        w.setToolTip(tip)
-        w.setAccessibleName(access)
-
     def _build_toolbar(self) -> QtWidgets.QHBoxLayout:
         bar = QtWidgets.QHBoxLayout()
         bar.setSpacing(8)
         self.open_button = QtWidgets.QPushButton("Open…")
-        self._control(
+        tag(
             self.open_button,
             "imageOpenButton",
             "Open an image or a saved factor file (or drop a file here)",
             "Open image",
         )
         self.sample_combo = QtWidgets.QComboBox()
-        self._control(
+        tag(
             self.sample_combo,
             "imageSampleCombo",
             "Open one of the bundled sample images",
@@ -84,7 +80,7 @@ class ImageLayout:
         )
         self.sample_combo.setMinimumContentsLength(12)
         self.mode_combo = QtWidgets.QComboBox()
-        self._control(
+        tag(
             self.mode_combo,
             "imageModeCombo",
             "Colour handling: grayscale (luma), RGB with one rank for all channels, "
@@ -95,7 +91,7 @@ class ImageLayout:
             self.mode_combo.addItem(label, key)
         self.mode_combo.setCurrentIndex(1)
         self.chroma_spin = QtWidgets.QSpinBox()
-        self._control(
+        tag(
             self.chroma_spin,
             "imageChromaSpin",
             "Rank of the two chroma channels (Cb, Cr) in YCbCr mode",
@@ -108,7 +104,7 @@ class ImageLayout:
         self.chroma_label.setBuddy(self.chroma_spin)
         # A push button with a menu leaves room for its arrow (a tool button draws it on the text).
         self.export_button = QtWidgets.QPushButton("Export")
-        self._control(
+        tag(
             self.export_button,
             "imageExportButton",
             "Save the full-resolution reconstruction (PNG), the metrics (CSV) or the "
@@ -123,7 +119,7 @@ class ImageLayout:
         }
         self.export_button.setMenu(menu)
         self.info_label = QtWidgets.QLabel("No image")
-        self._control(
+        tag(
             self.info_label,
             "imageInfoLabel",
             "The image shown and how it was read",
@@ -150,9 +146,7 @@ class ImageLayout:
 
     def _build_views(self) -> QtWidgets.QWidget:
         self.view_tabs = SteadyTabWidget()
-        self._control(
-            self.view_tabs, "imageViewTabs", "Different views of the rank-k image", "Image views"
-        )
+        tag(self.view_tabs, "imageViewTabs", "Different views of the rank-k image", "Image views")
         # Compare: original | reconstruction | error, zoom and pan locked together.
         compare = QtWidgets.QWidget()
         grid = QtWidgets.QGridLayout(compare)
@@ -208,14 +202,14 @@ class ImageLayout:
         row = QtWidgets.QHBoxLayout()
         lab = QtWidgets.QLabel("&Layer i:")
         self.layer_spin = QtWidgets.QSpinBox()
-        self._control(
+        tag(
             self.layer_spin, "imageLayerSpin", "Which rank-1 layer σᵢ uᵢ vᵢᵀ to show", "Layer index"
         )
         self.layer_spin.setRange(1, 1)
         hold_width(self.layer_spin)
         lab.setBuddy(self.layer_spin)
         self.layer_slider = QtWidgets.QSlider(Qt.Orientation.Horizontal)
-        self._control(
+        tag(
             self.layer_slider, "imageLayerSlider", "Drag to step through the layers", "Layer slider"
         )
         self.layer_slider.setRange(1, 1)
@@ -254,7 +248,7 @@ class ImageLayout:
         self.view_tabs.addTab(self.quality_plot, "Quality vs size")
         self.fit_button = QtWidgets.QToolButton()
         self.fit_button.setText("Fit")
-        self._control(
+        tag(
             self.fit_button,
             "imageFitButton",
             "Fit the whole image in every view again after zooming or panning "
@@ -271,7 +265,7 @@ class ImageLayout:
         v.setSpacing(4)
         self.progress_label = QtWidgets.QLabel()
         self.progress_label.setWordWrap(True)
-        self._control(
+        tag(
             self.progress_label,
             "imageProgressLabel",
             "What the full-resolution SVD is doing, and the time left (estimated)",
@@ -280,7 +274,7 @@ class ImageLayout:
         self.progress_label.setStyleSheet("color: #1d4f91; padding: 0 6px;")
         self.progress_label.hide()
         self.resume_button = QtWidgets.QPushButton("Compute the rest")
-        self._control(
+        tag(
             self.resume_button,
             "imageResumeButton",
             "Compute what was cancelled (the full-resolution SVD, metrics or file sizes), "
@@ -291,7 +285,7 @@ class ImageLayout:
         self.notes_label = QtWidgets.QLabel()
         self.notes_label.setWordWrap(True)
         self.notes_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self._control(self.notes_label, "imageNotes", "Notes about the image and the view", "Notes")
+        tag(self.notes_label, "imageNotes", "Notes about the image and the view", "Notes")
         self.notes_label.setStyleSheet("color: #444; padding: 6px;")
         row = QtWidgets.QHBoxLayout()
         row.addWidget(self.resume_button)
@@ -309,7 +303,7 @@ class ImageLayout:
         row = QtWidgets.QHBoxLayout()
         lab = QtWidgets.QLabel("&Spectrum of channel:")
         self.channel_combo = QtWidgets.QComboBox()
-        self._control(
+        tag(
             self.channel_combo,
             "imageChannelCombo",
             "Whose singular values the plot shows; in YCbCr mode a chroma channel's "
@@ -343,17 +337,17 @@ class ImageLayout:
         h = QtWidgets.QHBoxLayout(box)
         h.setContentsMargins(6, 4, 6, 6)
         self.target_kind = QtWidgets.QComboBox()
-        self._control(self.target_kind, "imageTargetKind", "What the target is", "Target kind")
+        tag(self.target_kind, "imageTargetKind", "What the target is", "Target kind")
         self.target_kind.addItem("Energy retained (%)", "energy")
         self.target_kind.addItem("PSNR (dB)", "psnr")
         self.target_kind.addItem("Size budget (KiB)", "bytes")
         self.target_value = QtWidgets.QDoubleSpinBox()
-        self._control(self.target_value, "imageTargetValue", "The target value", "Target value")
+        tag(self.target_value, "imageTargetValue", "The target value", "Target value")
         self.target_value.setDecimals(1)
         self.target_value.setRange(0.1, 1e7)
         self.target_value.setValue(99.0)
         self.target_dtype = QtWidgets.QComboBox()
-        self._control(
+        tag(
             self.target_dtype,
             "imageTargetDtype",
             "Storage type the size budget counts",
@@ -363,7 +357,7 @@ class ImageLayout:
         self.target_dtype.addItem("float16", "float16")
         self.target_dtype.addItem("8-bit", "uint8")
         self.target_button = QtWidgets.QPushButton("Find k")
-        self._control(
+        tag(
             self.target_button,
             "imageTargetButton",
             "Set k to the smallest rank meeting the target (largest within a budget)",

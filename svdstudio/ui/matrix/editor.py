@@ -24,6 +24,7 @@ from svdstudio.io.matrix import parse_matrix_text
 from svdstudio.ui.matrix.model import MatrixModel, split_cells
 from svdstudio.ui.matrix.presets import ARTICLE_MATRIX, PRESETS, make_preset
 from svdstudio.ui.widgets.result_views import label_corner_button
+from svdstudio.ui.widgets.tagging import tag
 
 __all__ = ["HINT", "MatrixEditor", "tag"]
 
@@ -33,14 +34,6 @@ MAX_SIZE = 1000
 # The size boxes accept more digits than the limit so that typing 2000 is answered with the
 # limit instead of being cut to 200 by the spin box's validator.
 _SPIN_TYPING_MAX = 999_999
-
-
-def tag(widget: QWidget, name: str, tip: str, accessible: str) -> QWidget:
-    """Set objectName, tooltip and accessible name in one go."""
-    widget.setObjectName(name)
-    widget.setToolTip(tip)
-    widget.setAccessibleName(accessible)
-    return widget
 
 
 class _MatrixTable(QTableView):

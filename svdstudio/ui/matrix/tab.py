@@ -25,7 +25,7 @@ from svdstudio.io.matrix import MATRIX_FILE_FILTER
 from svdstudio.ui.matrix.autosave import Autosave
 from svdstudio.ui.matrix.compute import Decomposition
 from svdstudio.ui.matrix.document import MatrixDocument
-from svdstudio.ui.matrix.editor import MatrixEditor, tag
+from svdstudio.ui.matrix.editor import MatrixEditor
 from svdstudio.ui.matrix.files import MatrixFiles
 from svdstudio.ui.matrix.jobs import LongJobs
 from svdstudio.ui.matrix.model import MatrixModel
@@ -34,6 +34,7 @@ from svdstudio.ui.matrix.recovery import RecoveryBanner
 from svdstudio.ui.matrix.results import ResultsPanel
 from svdstudio.ui.matrix.state import Cells, forget_cells, load_cells, save_cells, to_int
 from svdstudio.ui.widgets.debounce import Debouncer
+from svdstudio.ui.widgets.tagging import tag
 from svdstudio.workers import JobRunner
 
 __all__ = ["MatrixTab"]

@@ -33,6 +33,7 @@ from svdstudio.ui.widgets.spectrum_items import (
     ValueAxis,
 )
 from svdstudio.ui.widgets.steady_label import SteadyLabel, hold_width
+from svdstudio.ui.widgets.tagging import tag
 
 __all__ = ["SpectrumPlot", "use_settings"]
 
@@ -87,10 +88,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         self._drawn: tuple | None = None  # what the bars were last drawn for
         self._pct = np.empty(0)  # cumulative energy (%) of _data
         self._style_applied = False
-        self._redraw = QtCore.QTimer(self)
-        self._redraw.setSingleShot(True)
-        self._redraw.setInterval(0)
-        self._redraw.timeout.connect(self._flush)
+        self._redraw = QtCore.QTimer(self, singleShot=True, interval=0, timeout=self._flush)
         self._build_plot()
         self._build_controls()
         layout = QtWidgets.QVBoxLayout(self)
@@ -175,10 +173,7 @@ class SpectrumPlot(QtWidgets.QWidget):
         row.setVerticalSpacing(2)
         k_label = QtWidgets.QLabel("&k:")
         k_label.setToolTip("Rank k: how many singular values to keep")
-        self.rank_spin = QtWidgets.QSpinBox()
-        self.rank_spin.setObjectName("spectrumRankSpin")
-        self.rank_spin.setAccessibleName("Rank k")
-        self.rank_spin.setToolTip("Rank k: how many singular values to keep")
+        self.rank_spin = tag(QtWidgets.QSpinBox(), "spectrumRankSpin", k_label.toolTip(), "Rank k")
         self.rank_spin.setKeyboardTracking(False)  # typing "12" is one change, not "1" then "12"
         # Opaque, as the label beside it: k changes on every frame of a drag.
         self.rank_spin.setAutoFillBackground(True)
