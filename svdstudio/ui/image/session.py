@@ -87,6 +87,7 @@ class ImageSession(
         self._codec_cache: dict[str, CodecReport] = {}  # PNG/JPEG figures per colour mode
         self._from_factor_file = False
         self._metric_original: np.ndarray | None = None
+        self._metric_reference_u8: np.ndarray | None = None
         self._k = 32
         self._chroma_k = DEFAULT_CHROMA_RANK  # the engine's default, as the CLI's
         self._generation = 0
@@ -154,6 +155,12 @@ class ImageSession(
     def metric_original(self) -> np.ndarray | None:
         """The pixels the factors on show approximate (the preview copy for a preview)."""
         return self._metric_original
+
+    @property
+    def metric_reference_u8(self) -> np.ndarray | None:
+        """:attr:`metric_original` in the factors' mode, rounded to uint8 (the error map's
+        reference), where the job that made the original made it too; else None."""
+        return self._metric_reference_u8
 
     @property
     def k(self) -> int:

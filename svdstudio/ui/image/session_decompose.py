@@ -61,7 +61,7 @@ class Decomposition(_Base):
         self._metrics = None
         self._sweep = []
         self._gallery = {}
-        self._metric_original = None
+        self._metric_original = self._metric_reference_u8 = None
         self._preview_seconds = None
         self.factors_changed.emit()
         if preset is not None and preset.mode == effective_mode(pixels, self._mode):
@@ -78,7 +78,9 @@ class Decomposition(_Base):
 
         def ready(p: Preview) -> None:
             self._preview_seconds = time.monotonic() - t0
-            self._set_factors(p.factors, gen, full=False, original=p.original)
+            self._set_factors(
+                p.factors, gen, full=False, original=p.original, reference_u8=p.reference_u8
+            )
             self._submit_full(gen, in_process=FULL_IN_PROCESS)
 
         if FULL_IN_PROCESS and not machine_busy():
@@ -169,11 +171,13 @@ class Decomposition(_Base):
         full: bool,
         stage: bool = False,
         original: np.ndarray | None = None,
+        reference_u8: np.ndarray | None = None,
     ) -> None:
         """Show ``factors``; a ``stage`` of the running full SVD is not measured yet.
 
         ``original``: the downsampled pixels a preview's factors approximate (made by the
-        preview job; made here only when missing).
+        preview job; made here only when missing); ``reference_u8``: the same rounded for the
+        error map (:attr:`metric_reference_u8`).
         """
         if gen != self._generation or (self._full and not full):
             return
@@ -190,6 +194,8 @@ class Decomposition(_Base):
             self._metric_original = original
         else:
             self._metric_original = downsample(pixels, factors.downsample_factor)
+        kept = self._metric_original is original and reference_u8 is not None
+        self._metric_reference_u8 = reference_u8 if kept else None
         self._k = min(max(self._k, 1), factors.max_rank)
         if factors.mode == "ycbcr":
             self._chroma_k = min(self._chroma_k, factors.max_chroma_rank)

@@ -13,10 +13,12 @@ import pytest
 from PIL import Image
 
 from svdstudio.engine.decomposition import Cancelled
-from svdstudio.engine.image import decompose_image
+from svdstudio.engine.image import decompose_image, mode_reference
 from svdstudio.engine.image.color import channel
+from svdstudio.engine.image.crop import ErrorMapper
 from svdstudio.io.image_factors import load_factors
 from svdstudio.io.images import load_image
+from svdstudio.ui.image import render as image_render
 from svdstudio.ui.image import session as session_module
 from svdstudio.ui.image import session_cache, session_decompose, session_measure
 from svdstudio.ui.image.jobs import codec_job, preview_job
@@ -583,6 +585,33 @@ def test_png_jpeg_sizes_start_after_the_metrics_and_the_sweep(qtbot, tab, tmp_pa
     assert s.metrics.png_bytes == s.codecs.png_bytes  # the table got the sizes afterwards
 
 
+def test_a_previews_error_map_uses_the_reference_its_job_rounded(
+    qtbot, tab, gate, big_rgb, monkeypatch
+):
+    """The preview job rounds its downsampled original for the error map: rounding it on the
+    GUI thread was a mode change's longest pause on a busy machine (113 ms).  The map is the
+    exact one; the full-resolution factors use the original pane's pixels instead."""
+    refs = []
+    real = image_render.FastErrorMapper
+    monkeypatch.setattr(image_render, "FastErrorMapper", lambda ref: refs.append(ref) or real(ref))
+    s, r, ui = tab.session, tab.renderer, tab.ui
+    assert tab.open_file(big_rgb)
+    qtbot.waitUntil(lambda: s.factors is not None and s.is_preview, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: bool(refs) and not r._arrival.pending(), timeout=TIMEOUT)
+    u8 = s.metric_reference_u8
+    assert u8 is not None and u8.dtype == np.uint8 and u8.shape == s.metric_original.shape
+    assert np.shares_memory(refs[-1], u8)  # a view of the job's rounding, not a new one
+    rows, cols = r._grid
+    exact = ErrorMapper(mode_reference(s.metric_original[rows, cols], s.mode))
+    shown = np.asarray(ui.recon_pane.item.image)
+    np.testing.assert_array_equal(ui.error_pane.item.image, exact.compute(shown))
+    gate.set()
+    qtbot.waitUntil(lambda: s.full, timeout=TIMEOUT)
+    assert s.metric_reference_u8 is None  # the full factors' original is the image itself
+    qtbot.waitUntil(lambda: len(refs) >= 2 and not r._arrival.pending(), timeout=TIMEOUT)
+    assert refs[-1] is r._original_u8
+
+
 def test_preview_job_gives_the_preview_factors_and_their_original():
     img = smooth_rgb(150, 200).astype(np.float32)
     p = preview_job(img, "ycbcr", 4)
@@ -591,6 +620,16 @@ def test_preview_job_gives_the_preview_factors_and_their_original():
     small = img[:148, :200].reshape(37, 4, 50, 4, 3).mean(axis=(1, 3))
     np.testing.assert_allclose(p.original, small, rtol=1e-6)
     assert not p.original.flags.writeable
+    # ... and the same rounded for the error map, in the factors' mode (RGB for YCbCr).
+    assert p.reference_u8.dtype == np.uint8 and p.reference_u8.shape == p.original.shape
+    np.testing.assert_array_equal(
+        p.reference_u8, np.clip(np.rint(mode_reference(p.original, "ycbcr")), 0, 255)
+    )
+    gray = preview_job(img, "gray", 4)
+    assert gray.reference_u8.shape == (37, 50)  # the luma
+    np.testing.assert_array_equal(
+        gray.reference_u8, np.clip(np.rint(mode_reference(gray.original, "gray")), 0, 255)
+    )
     # Its factors are the SVD of that copy's channels (against numpy's, in float64).
     for c, res in enumerate(p.factors.channels):
         ref = np.linalg.svd(channel(p.original, "ycbcr", c).astype(np.float64), compute_uv=False)
