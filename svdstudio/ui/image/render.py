@@ -294,24 +294,17 @@ class ImageRenderer(QtCore.QObject):
         if self._errors is None and self._errors_for is not None:
             original, rows, cols, mode = self._errors_for
             shown = self._original_for
+            rounded = self.session.metric_reference_u8  # a preview's, rounded in its job
             if shown is not None and shown[0] is original and shown[1:] == (rows, cols, mode):
                 # The original pane's pixels: the same reference, rounded the same way (its
                 # float32 copy and rounding took 18 ms of CPU, 100 ms with the SVD running).
                 ref = self._original_u8
-            elif (rounded := self._preview_reference(original, mode)) is not None:
-                ref = rounded[rows, cols]  # a preview's original, rounded in the preview job
+            elif rounded is not None and original is self.session.metric_original:
+                ref = rounded[rows, cols]
             else:
                 ref = mode_reference(original[rows, cols], mode)
             self._errors = FastErrorMapper(ref)
         return self._errors
-
-    def _preview_reference(self, original: np.ndarray, mode: str) -> np.ndarray | None:
-        """The preview job's uint8 rounding of ``original`` in ``mode``, if it is the one."""
-        s = self.session
-        f, ref = s.factors, s.metric_reference_u8
-        if ref is None or f is None or original is not s.metric_original or f.mode != mode:
-            return None
-        return ref if ref.shape[:2] == original.shape[:2] else None
 
     def _on_rank(self, preview: bool) -> None:
         s, ui = self.session, self.ui

@@ -194,8 +194,8 @@ class Decomposition(_Base):
             self._metric_original = original
         else:
             self._metric_original = downsample(pixels, factors.downsample_factor)
-        kept = self._metric_original is original and reference_u8 is not None
-        self._metric_reference_u8 = reference_u8 if kept else None
+        # Only the preview job's copy has one (in these factors' mode).
+        self._metric_reference_u8 = reference_u8 if self._metric_original is original else None
         self._k = min(max(self._k, 1), factors.max_rank)
         if factors.mode == "ycbcr":
             self._chroma_k = min(self._chroma_k, factors.max_chroma_rank)
