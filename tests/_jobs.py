@@ -61,3 +61,8 @@ def pid() -> int:
 def singular_values_and_pid(a: np.ndarray) -> tuple[int, np.ndarray]:
     """(the worker's pid, σ of a): shows where a job ran, and that it computed."""
     return os.getpid(), np.linalg.svd(a, compute_uv=False)
+
+
+def environment(name: str) -> str | None:
+    """The worker's value of environment variable ``name``."""
+    return os.environ.get(name)

@@ -30,6 +30,11 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+# Before numpy: the package sets OpenBLAS's idle-thread timeout as the app's launch does
+# (svdstudio.blas_env); imported after numpy it would reach the worker processes only.
+import svdstudio  # noqa: F401
+
+# isort: split
 import numpy as np
 from PySide6.QtCore import (
     QCoreApplication,

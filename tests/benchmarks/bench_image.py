@@ -23,10 +23,15 @@ import time
 import tracemalloc
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+# Before numpy: the package sets OpenBLAS's idle-thread timeout, as in the app and the CLI
+# (svdstudio.blas_env).
+import svdstudio  # noqa: F401
+
+# isort: split
 import numpy as np
 from PIL import Image
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from svdstudio.commands import compress
 from svdstudio.engine import decompose_topk
