@@ -312,15 +312,33 @@ def _receive_buffer(conn: Any, size: int) -> memoryview:
     return buf
 
 
-def watch_parent(gui_pid: int, interval: float = 0.5) -> threading.Thread:
+def watch_parent(gui_pid: int, interval: float = 0.5) -> threading.Thread | None:
     """In a worker: exit once the GUI process ``gui_pid`` is gone, instead of computing (and
-    holding memory) for nobody."""
+    holding memory) for nobody.
+
+    The GUI need not be the worker's parent (a fork server's worker is the server's child, and
+    the server lives while any worker does): on Linux the GUI is watched through a pidfd
+    (immune to a reused pid), elsewhere by the parent's pid changing.
+    """
+    try:
+        pidfd = os.pidfd_open(gui_pid)
+    except (AttributeError, OSError):
+        pidfd = -1
+
+    def gone() -> bool:
+        if pidfd >= 0:
+            import select
+
+            return bool(select.select([pidfd], [], [], 0)[0])  # readable once it has exited
+        return os.getppid() != gui_pid
 
     def run() -> None:
-        while os.getppid() == gui_pid:
+        while not gone():
             time.sleep(interval)
         os._exit(0)
 
+    if pidfd < 0 and os.getppid() != gui_pid:
+        return None  # neither a pidfd nor the GUI as parent: nothing to watch it by
     thread = threading.Thread(target=run, name="svdstudio-parent-watch", daemon=True)
     thread.start()
     return thread

@@ -77,14 +77,16 @@ def is_cancel(exc: BaseException) -> bool:
     return type(exc).__name__ == "Cancelled"
 
 
-def process_main(conn: Any, cancel: Any) -> None:
+def process_main(conn: Any, cancel: Any, gui_pid: int | None = None) -> None:
     """Entry point of a worker process: receive the job, run it, send one final message.
 
     The job (function and arguments) comes through ``conn`` rather than as process arguments,
     so that starting the process never blocks the GUI thread on a large pickle.  Big arrays
     both ways go through shared memory (:mod:`svdstudio.shared_buffers`).
     """
-    watch_parent(os.getppid())  # spawned by the GUI process: a GUI killed takes it along
+    # A GUI killed takes its workers along (``gui_pid``: the GUI's, when it is not the parent:
+    # a fork server's worker).
+    watch_parent(os.getppid() if gui_pid is None else gui_pid)
     try:
         # A spare process warms up while it waits for a job: the engine's imports are the slow
         # part of a spawn (about 0.7 s), and they are done before the user asks for anything.

@@ -66,3 +66,8 @@ def singular_values_and_pid(a: np.ndarray) -> tuple[int, np.ndarray]:
 def environment(name: str) -> str | None:
     """The worker's value of environment variable ``name``."""
     return os.environ.get(name)
+
+
+def parent_pid() -> int:
+    """The parent process of whoever runs the job."""
+    return os.getppid()

@@ -272,3 +272,40 @@ def test_cancel_leaves_the_reaping_of_a_process_to_the_watcher_thread(qtbot, run
     qtbot.waitUntil(lambda: len(joins) > 0, timeout=10000)
     assert not any(joins)  # joined by the watcher thread only
     assert job.process.exitcode is not None and job.process.exitcode < 0
+
+
+def test_workers_come_from_the_fork_server_on_linux(qtbot, runner, monkeypatch):
+    import os
+
+    from svdstudio import workers
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the fork server is used on Linux only")
+    assert runner._mp.get_start_method() == "forkserver"
+    with qtbot.waitSignal(runner.result_ready, timeout=60000) as blocker:
+        runner.submit("p", _jobs.parent_pid, in_process=True)
+    parent = blocker.args[2]
+    assert parent != os.getpid()  # the server's child, not the GUI's
+    with open(f"/proc/{parent}/cmdline", "rb") as f:
+        assert b"multiprocessing.forkserver" in f.read()
+    # The way back to fresh interpreters: the environment variable, or a frozen bundle.
+    monkeypatch.setenv(workers.SPAWN_ENV, "1")
+    assert workers._process_context().get_start_method() == "spawn"
+    monkeypatch.delenv(workers.SPAWN_ENV)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert workers._process_context().get_start_method() == "spawn"
+
+
+def test_a_spawned_worker_still_works(qtbot, monkeypatch):
+    from svdstudio import workers
+
+    monkeypatch.setenv(workers.SPAWN_ENV, "1")
+    r = JobRunner()
+    try:
+        assert r._mp.get_start_method() == "spawn"
+        with qtbot.waitSignal(r.result_ready, timeout=60000) as blocker:
+            r.submit("p", _jobs.add, 2, 3, in_process=True)
+        assert blocker.args[2] == 5
+    finally:
+        r.shutdown()
+    assert r.live_workers() == 0

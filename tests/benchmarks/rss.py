@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-__all__ = ["RssPeak", "child_pids", "rss_now"]
+__all__ = ["RssPeak", "child_pids", "descendant_pids", "rss_now"]
 
 
 def rss_now(pid: int | str) -> int:
@@ -42,6 +42,18 @@ def child_pids(pid: int | str = "self") -> list[int]:
         except (OSError, ValueError):
             continue
     return pids
+
+
+def descendant_pids(pid: int | str = "self") -> list[int]:
+    """The live children of process ``pid``, their children, and so on (a fork server's
+    workers are the GUI's grandchildren)."""
+    found: list[int] = []
+    todo = child_pids(pid)
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(child_pids(p))
+    return found
 
 
 class RssPeak:
@@ -81,7 +93,8 @@ class RssPeak:
 
 def _sample_until_eof(pid: str) -> None:
     """The sampler process: every 20 ms the resident bytes of process ``pid`` and of each of
-    its children but this one, until standard input closes; then "GUI_PEAK WORKER_PEAK"."""
+    its descendants (the workers, a fork server) but this one, until standard input closes;
+    then "GUI_PEAK WORKER_PEAK"."""
     import threading
 
     me = os.getpid()  # this sampler is a child too: not a worker
@@ -90,7 +103,7 @@ def _sample_until_eof(pid: str) -> None:
     gui = worker = 0
     while True:
         gui = max(gui, rss_now(pid))
-        for child in child_pids(pid):
+        for child in descendant_pids(pid):
             if child != me:
                 worker = max(worker, rss_now(child))
         if done.wait(0.02):

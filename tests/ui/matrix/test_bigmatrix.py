@@ -221,7 +221,9 @@ def test_esc_before_the_values_keeps_the_previous_result(qtbot, tab, runner):
 
 
 def test_an_invalid_cell_stops_the_job_and_says_why(qtbot, tab, runner):
-    a = _matrix(8)
+    # Big enough to be still running when the cell is edited: a worker forked from the fork
+    # server starts at once, and N×N is done within a fraction of a second.
+    a = np.random.default_rng(8).standard_normal((1500, 1500))
     tab.model().load_matrix(a)
     qtbot.waitUntil(tab.job_running, timeout=TIMEOUT)
     with qtbot.waitSignal(runner.cancelled, timeout=10_000):
